@@ -1,0 +1,39 @@
+# The set-up contract: `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export FLASK_APP := wsgi
+export PORT
+
+.PHONY: install run test lint migrate seed clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask seed-demo
+
+## Serve the app on http://localhost:$(PORT) with the demo merchant seeded.
+run: seed
+	@echo "Serving on http://localhost:$(PORT)  (Ctrl-C stops)"
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+
+## Install everything (Chromium for the browser tests included) and run the whole suite.
+test: install
+	bash .ci/ensure-chromium
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check widget_server tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

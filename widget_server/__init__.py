@@ -1,0 +1,58 @@
+"""Application factory: the table of contents of the app."""
+from flask import Flask
+
+from . import config as app_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; tests pass `test_config` to override what the environment says."""
+    app = Flask(__name__, instance_path=str(app_config.INSTANCE_DIR))
+    app.config.from_mapping(app_config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("SERVER_NAME", None)
+    register_extensions(app)
+    register_blueprints(app)
+    register_security_headers(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import database  # noqa: F401  (installs the SQLite pragmas)
+    from . import models  # noqa: F401  (every table, for migrations)
+    from .extensions import csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app_config.MIGRATIONS_DIR))
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .health import bp as health_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_security_headers(app: Flask) -> None:
+    from .security_headers import apply_security_headers
+
+    app.after_request(apply_security_headers)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

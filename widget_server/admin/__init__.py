@@ -1,0 +1,7 @@
+"""The admin face: merchants' settings UI under /admin. Calls domain services, never other faces."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static")
+
+from . import auth, dashboard, menu  # noqa: E402,F401  (routes register on import)

@@ -1,0 +1,11 @@
+"""Admin forms that are not generated from a settings declaration."""
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import InputRequired, Length
+
+from ..validation import email_address, wtf
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired(), Length(max=254), wtf(email_address)])
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])

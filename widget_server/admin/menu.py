@@ -1,0 +1,63 @@
+"""The admin menu: one table, filtered by the signed-in admin's permissions (T-2)."""
+from dataclasses import dataclass
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from ..tenancy.permissions import Permission
+from . import bp
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    endpoint: str
+    label: str
+    help: str
+    permission: Permission | None = None
+
+
+MENU = (
+    MenuItem("admin.index", "Overview", "Start page."),
+    MenuItem("admin.profiles", "Profiles", "Self-service profiles and their six tabs of settings.",
+             Permission.MANAGE_PROFILES),
+    MenuItem("admin.customers", "Customers", "Customers, their emails and custom field values.",
+             Permission.MANAGE_CUSTOMERS),
+    MenuItem("admin.custom_fields", "Custom fields", "Fields you define for every customer.",
+             Permission.MANAGE_CUSTOMERS),
+    MenuItem("admin.configuration", "Configuration",
+             "Portal switch, branding, invitations, notifications, embedding, security.",
+             Permission.MANAGE_SETTINGS),
+    MenuItem("admin.users", "Users & roles", "Who can sign in to this admin, and what they may do.",
+             Permission.MANAGE_USERS),
+)
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    endpoint: str
+    label: str
+    help: str
+    url: str
+    active: bool
+
+
+def visible_menu() -> list[MenuEntry]:
+    """The items this admin may use; items whose pages do not exist yet are left out."""
+    if not current_user.is_authenticated:
+        return []
+    entries = []
+    for item in MENU:
+        if item.endpoint not in current_app.view_functions:
+            continue
+        if item.permission and not current_user.can(item.permission):
+            continue
+        url = url_for(item.endpoint)
+        active = request.endpoint == item.endpoint or (
+            item.endpoint != "admin.index" and request.path.startswith(url))
+        entries.append(MenuEntry(item.endpoint, item.label, item.help, url, active))
+    return entries
+
+
+@bp.app_context_processor
+def inject_menu():
+    return {"admin_menu": visible_menu}

@@ -1,0 +1,78 @@
+"""Configuration read from environment variables.
+
+Every deployment knob lives here so that `create_app` never reads `os.environ` itself and tests can
+inject their own mapping (`create_app({...})`).
+"""
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", PROJECT_DIR / "instance"))
+MIGRATIONS_DIR = PROJECT_DIR / "migrations"
+
+
+def database_url(raw: str | None) -> str:
+    """Normalise DATABASE_URL so PostgreSQL always goes through psycopg 3."""
+    if not raw:
+        return f"sqlite:///{INSTANCE_DIR / 'widget.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under instance/.
+
+    A generated key keeps `make run` zero-configuration without a well-known default that would
+    let anyone forge sessions; production sets SECRET_KEY explicitly.
+    """
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    """The application's settings, built from the process environment."""
+    port = os.environ.get("PORT", "5000")
+    public_url = os.environ.get("PUBLIC_URL", f"http://localhost:{port}").rstrip("/")
+    return {
+        "SECRET_KEY": secret_key(),
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Links that leave a request (emails, PDFs) are built from this, never from `Host`.
+        "PUBLIC_URL": public_url,
+        "SESSION_COOKIE_NAME": "ws_admin",
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_DURATION": 0,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "portal@localhost"),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # argon2id cost; the defaults are argon2-cffi's RFC 9106 "low memory" profile.
+        "ARGON2_TIME_COST": int(os.environ.get("ARGON2_TIME_COST", "3")),
+        "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", "65536")),
+        "ARGON2_PARALLELISM": int(os.environ.get("ARGON2_PARALLELISM", "4")),
+        "ADMIN_PAGE_SIZE": 25,
+    }

@@ -1,0 +1,30 @@
+"""Error pages: a clear page (or JSON for API paths), never a stack trace."""
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have permission to do that.",
+    404: "That page does not exist.",
+    405: "That action is not allowed here.",
+    429: "Too many attempts. Please wait a moment and try again.",
+}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        message = "Your form expired or was sent from elsewhere. Please try again."
+        return _render(400, message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return _render(error.code or 500, MESSAGES.get(error.code, error.description))
+
+
+def _render(code: int, message: str):
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return jsonify(error={"code": code, "message": message}), code
+    home = "/admin/" if request.path.startswith("/admin") else None
+    return render_template("error.html", code=code, message=message, home_url=home), code

@@ -1,0 +1,125 @@
+"""Input rules shared by every form and service: emails, merchant-entered URLs, origins, slugs.
+
+Each rule is a plain function that returns the normalised value or raises `ValueError` with the
+message a person sees next to the field; `wtf()` wraps any of them as a WTForms validator.
+"""
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from wtforms.validators import ValidationError
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def email_address(value: str) -> str:
+    """A syntactically valid address, normalised (domain lower-cased).
+
+    `test_environment` accepts the reserved `.test` domain used by the demo and tests; no DNS
+    lookup is made (a request must never wait on the network to validate a form).
+    """
+    try:
+        result = validate_email(value.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValueError(f"“{value.strip()}” is not a valid email address.") from exc
+    return result.normalized
+
+
+def email_list(value: str) -> list[str]:
+    """Several addresses separated by commas, semicolons or new lines; duplicates dropped."""
+    parts = [p.strip() for p in re.split(r"[,;\n\r]+", value or "") if p.strip()]
+    seen, out, errors = set(), [], []
+    for part in parts:
+        try:
+            address = email_address(part)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            out.append(address)
+    if errors:
+        raise ValueError(" ".join(errors))
+    return out
+
+
+def _is_loopback(host: str) -> bool:
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_url(value: str) -> str:
+    """An absolute https URL; plain http only for loopback hosts (local development, T-3)."""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise ValueError("Enter a complete URL, such as https://example.com/thanks.") from exc
+    if parts.scheme not in {"http", "https"} or not host:
+        raise ValueError("Enter a complete URL, such as https://example.com/thanks.")
+    if parts.username or parts.password:
+        raise ValueError("The URL must not contain a user name or password.")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("The URL must not contain spaces.")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError("The URL must start with https:// (plain http is allowed only for "
+                         "localhost, 127.0.0.1 and [::1]).")
+    return value
+
+
+def origin(value: str) -> str:
+    """An origin (scheme://host[:port]) with the same https rule as `secure_url`."""
+    value = secure_url(value).rstrip("/")
+    parts = urlsplit(value)
+    if parts.path or parts.query or parts.fragment:
+        raise ValueError(f"“{value}” is not an origin: give only scheme://host[:port], "
+                         "without a path.")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def origin_list(value: str) -> list[str]:
+    """One origin per line (or comma-separated); each checked, duplicates dropped."""
+    out, errors = [], []
+    for part in re.split(r"[,\s]+", value or ""):
+        if not part:
+            continue
+        try:
+            item = origin(part)
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        if item not in out:
+            out.append(item)
+    if errors:
+        raise ValueError(" ".join(errors))
+    return out
+
+
+def slug(value: str) -> str:
+    """A URL-safe identifier: lower-case letters, digits and hyphens, 1–63 characters."""
+    value = (value or "").strip()
+    if not SLUG_RE.match(value):
+        raise ValueError("Use 1–63 lower-case letters, digits and hyphens (not at either end).")
+    return value
+
+
+def wtf(rule, *, optional: bool = True):
+    """Wrap a rule as a WTForms validator; empty input passes when `optional`."""
+
+    def validator(form, field):
+        if optional and not (field.data or "").strip():
+            return
+        try:
+            rule(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    return validator
