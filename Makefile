@@ -30,6 +30,7 @@ run: seed
 ## Install everything (Chromium for the browser tests included) and run the whole suite.
 test: install
 	bash .ci/ensure-chromium
+	$(BIN)/ruff check widget_server tests
 	$(BIN)/pytest
 
 lint: install

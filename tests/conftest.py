@@ -16,6 +16,8 @@ from widget_server.extensions import db
 from widget_server.tenancy import admins
 from widget_server.tenancy.models import Merchant
 
+pytest_plugins = ["tests.browser"]
+
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

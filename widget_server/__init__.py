@@ -20,8 +20,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import database  # noqa: F401  (installs the SQLite pragmas)
-    from . import models  # noqa: F401  (every table, for migrations)
+    from . import (
+        database,  # noqa: F401  (installs the SQLite pragmas)
+        models,  # noqa: F401  (every table, for migrations)
+    )
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)

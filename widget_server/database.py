@@ -3,8 +3,8 @@ import sqlite3
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON, DateTime, Engine, event
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -4,4 +4,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
 
-from . import auth, dashboard, menu  # noqa: E402,F401  (routes register on import)
+from . import auth, configuration, custom_fields, dashboard, menu, profiles  # noqa: E402,F401  (routes register on import)

@@ -46,7 +46,8 @@ class AdminUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     # Part of the Flask-Login id: rotating it ends every session of this user on the server.
-    session_token: Mapped[str] = mapped_column(String(43), default=lambda: secrets.token_urlsafe(32))
+    session_token: Mapped[str] = mapped_column(String(43),
+                                               default=lambda: secrets.token_urlsafe(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     merchant: Mapped[Merchant] = relationship(back_populates="admins")

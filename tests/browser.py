@@ -1,0 +1,65 @@
+"""Browser fixtures: a live server in a thread and one Debian Chromium per test run.
+
+Imported by the conftest of tests that drive a real browser; skipped where SKIP_BROWSER_TESTS=1
+(CI's PostgreSQL pass) or Chromium is not installed.
+"""
+import os
+import shutil
+import socket
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def browser_tests_skipped() -> str | None:
+    if os.environ.get("SKIP_BROWSER_TESTS") == "1":
+        return "SKIP_BROWSER_TESTS=1"
+    if not shutil.which("chromium") and not os.path.exists(CHROMIUM):
+        return "Debian's chromium is not installed"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The test app served on 127.0.0.1 (reachable as localhost too) in a background thread."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    reason = browser_tests_skipped()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context()
+    context.set_default_timeout(5000)
+    page = context.new_page()
+    yield page
+    context.close()

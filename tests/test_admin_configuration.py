@@ -1,0 +1,89 @@
+"""Merchant configuration (T-1, T-3) through the admin: every section saves, bad input does not."""
+import pytest
+
+from widget_server.extensions import db
+from widget_server.tenancy.configuration import EMBEDDING, PORTAL, SECURITY, merchant_settings
+from widget_server.tenancy.models import Merchant
+
+
+def _merchant(app, merchant_id):
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_id)
+        db.session.expunge(merchant)
+        return merchant
+
+
+def test_general_details_are_saved(app, owner_client):
+    response = owner_client.submit("/admin/configuration", {
+        "name": "Acme GmbH", "currency": "EUR", "locale": "de_DE",
+        "timezone": "Europe/Berlin"})
+    assert response.status_code == 302
+    merchant = _merchant(app, owner_client.merchant_id)
+    assert (merchant.name, merchant.currency, merchant.locale, merchant.timezone) == (
+        "Acme GmbH", "EUR", "de_DE", "Europe/Berlin")
+
+
+@pytest.mark.parametrize(("field", "value"), [("currency", "XYZ"), ("locale", "xx_YY"),
+                                              ("timezone", "Mars/Olympus")])
+def test_unknown_general_choices_are_refused(app, owner_client, field, value):
+    data = {"name": "Acme", "currency": "USD", "locale": "en_US", "timezone": "UTC",
+            field: value}
+    response = owner_client.submit("/admin/configuration", data)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in response.get_data(as_text=True)
+    assert getattr(_merchant(app, owner_client.merchant_id), field) != value
+
+
+def test_portal_switch_and_guest_payment_are_kept(app, owner_client):
+    response = owner_client.submit("/admin/configuration/portal",
+                                   {"allow_guest_invoice_payment": "y"})
+    assert response.status_code == 302
+    portal = merchant_settings(_merchant(app, owner_client.merchant_id), PORTAL)
+    assert portal.enable_customer_portal is False
+    assert portal.allow_guest_invoice_payment is True
+    page = owner_client.client.get("/admin/configuration/portal").get_data(as_text=True)
+    assert "Requiring login is recommended" in page
+
+
+def test_allowed_origins_saved_normalised(app, owner_client):
+    owner_client.submit("/admin/configuration/embedding", {
+        "allowed_origins": "https://Shop.Example.com/\nhttp://127.0.0.1:5000"})
+    embedding = merchant_settings(_merchant(app, owner_client.merchant_id), EMBEDDING)
+    assert embedding.allowed_origins == ["https://shop.example.com", "http://127.0.0.1:5000"]
+
+
+def test_bad_origin_saves_nothing(app, owner_client):
+    response = owner_client.submit("/admin/configuration/embedding", {
+        "allowed_origins": "https://ok.example.com\nhttp://shop.example.com"})
+    assert response.status_code == 400
+    assert "must start with https://" in response.get_data(as_text=True)
+    assert _merchant(app, owner_client.merchant_id).config == {}
+
+
+@pytest.mark.parametrize(("value", "message"), [("2", "between 3 and 50"),
+                                                ("many", "valid integer"),
+                                                ("", "whole number")])
+def test_lockout_threshold_range(app, owner_client, value, message):
+    response = owner_client.submit("/admin/configuration/security", {
+        "lockout_threshold": value, "password_min_length": "12"})
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert merchant_settings(_merchant(app, owner_client.merchant_id),
+                             SECURITY).lockout_threshold == 5
+
+
+def test_overlong_invitation_subject_is_refused(app, owner_client):
+    response = owner_client.submit("/admin/configuration/invitations", {
+        "invitation_subject": "x" * 201, "invitation_body": "Hello"})
+    assert response.status_code == 400
+    assert "longer than 200" in response.get_data(as_text=True)
+
+
+def test_notification_switches(app, owner_client):
+    owner_client.submit("/admin/configuration/notifications", {
+        "credential_create": "y", "password_reset": "y", "invoice_issued": "y"})
+    from widget_server.tenancy.configuration import NOTIFICATIONS
+
+    notes = merchant_settings(_merchant(app, owner_client.merchant_id), NOTIFICATIONS)
+    assert notes.credential_create and notes.password_reset and notes.invoice_issued
+    assert not notes.invitation and not notes.payment_receipt and not notes.temporary_password

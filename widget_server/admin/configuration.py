@@ -1,0 +1,78 @@
+"""Merchant configuration in the admin (T-1, T-3): general details and the declared sections."""
+import zoneinfo
+
+from babel import Locale, localedata
+from babel.numbers import list_currencies
+from flask import flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+from ..form_choices import select_choices
+from ..tenancy import services
+from ..tenancy.configuration import SECTIONS, SECTIONS_BY_KEY
+from ..tenancy.permissions import Permission
+from . import bp
+from .access import current_merchant, permission_required
+from .settings_pages import edit_group
+
+MANAGE = Permission.MANAGE_SETTINGS
+
+
+def _currency_choices():
+    return sorted((code, code) for code in list_currencies() if len(code) == 3)
+
+
+def _locale_choices():
+    names = []
+    for code in localedata.locale_identifiers():
+        if "_" in code and code.count("_") == 1:
+            names.append((code, Locale.parse(code).get_display_name("en") or code))
+    return sorted(names, key=lambda pair: pair[1])
+
+
+_TIMEZONES = sorted(zoneinfo.available_timezones())
+
+
+class GeneralForm(FlaskForm):
+    name = StringField("Merchant name", validators=[InputRequired(), Length(max=200)])
+    currency = SelectField("Currency", validators=[InputRequired()],
+                           description="Invoices and payments are in this currency.")
+    locale = SelectField("Locale", validators=[InputRequired()],
+                         description="How money and dates are written in the portal.")
+    timezone = SelectField("Time zone", validators=[InputRequired()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency.choices = select_choices(_currency_choices())
+        self.locale.choices = select_choices(_locale_choices())
+        self.timezone.choices = select_choices((tz, tz) for tz in _TIMEZONES)
+
+
+@bp.route("/configuration", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def configuration():
+    merchant = current_merchant()
+    form = GeneralForm(obj=merchant)
+    if form.validate_on_submit():
+        services.update_general(merchant, name=form.name.data, currency=form.currency.data,
+                                locale=form.locale.data, timezone=form.timezone.data)
+        flash("General settings saved.", "success")
+        return redirect(url_for("admin.configuration"))
+    return render_template("admin/configuration/general.html", form=form, sections=SECTIONS,
+                           group=None, merchant=merchant), 400 if form.errors else 200
+
+
+@bp.route("/configuration/<section_key>", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def configuration_section(section_key: str):
+    from flask import abort
+
+    merchant = current_merchant()
+    section = SECTIONS_BY_KEY.get(section_key) or abort(404)
+    return edit_group(
+        section, stored=(merchant.config or {}).get(section.key), ctx=None,
+        save=lambda values: services.save_section(merchant, section, values),
+        template="admin/configuration/section.html",
+        redirect_to=url_for("admin.configuration_section", section_key=section.key),
+        sections=SECTIONS)

@@ -1,0 +1,128 @@
+"""Profiles in the admin (P-1…P-9): list, create, enable, default, tabs, snippet, delete."""
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length
+
+from ..profiles import services
+from ..profiles.tabs import TABS, TABS_BY_KEY
+from ..tenancy.permissions import Permission
+from . import bp
+from .access import current_merchant, permission_required
+from .settings_pages import edit_group
+
+MANAGE = Permission.MANAGE_PROFILES
+
+
+class ProfileIdentityForm(FlaskForm):
+    name = StringField("Profile Name", validators=[InputRequired(), Length(max=100)])
+    slug = StringField("Profile ID", validators=[InputRequired(), Length(max=63)],
+                       description="Used in the embed snippet and URLs: lower-case letters, "
+                                   "digits and hyphens, unique among your profiles.")
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: its only job is the CSRF token on action buttons."""
+
+
+def _profile_or_404(profile_id: int):
+    profile = services.get_profile(current_merchant(), profile_id)
+    if profile is None:
+        abort(404)
+    return profile
+
+
+def _identity(form, profile=None):
+    """Create or rename; a refused Profile ID shows beside its field."""
+    try:
+        if profile is None:
+            return services.create_profile(current_merchant(), form.name.data, form.slug.data)
+        services.update_identity(current_merchant(), profile, form.name.data, form.slug.data)
+        return profile
+    except services.ProfileError as exc:
+        form[exc.field or "name"].errors.append(str(exc))
+        return None
+
+
+@bp.get("/profiles")
+@permission_required(MANAGE)
+def profiles():
+    return render_template("admin/profiles/list.html",
+                           profiles=services.list_profiles(current_merchant()),
+                           action_form=ConfirmForm())
+
+
+@bp.route("/profiles/new", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def profile_new():
+    form = ProfileIdentityForm()
+    if form.validate_on_submit():
+        profile = _identity(form)
+        if profile is not None:
+            flash(f"Profile “{profile.name}” created.", "success")
+            return redirect(url_for("admin.profile_detail", profile_id=profile.id))
+    return render_template("admin/profiles/new.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/profiles/<int:profile_id>", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def profile_detail(profile_id: int):
+    profile = _profile_or_404(profile_id)
+    form = ProfileIdentityForm(obj=profile)
+    if form.validate_on_submit() and _identity(form, profile) is not None:
+        flash("Profile name and ID saved.", "success")
+        return redirect(url_for("admin.profile_detail", profile_id=profile.id))
+    public_url = current_app.config["PUBLIC_URL"]
+    snippet = services.embed_snippet(public_url, current_merchant(), profile)
+    return render_template("admin/profiles/detail.html", profile=profile, form=form, tabs=TABS,
+                           action_form=ConfirmForm(), public_url=public_url, snippet=snippet,
+                           merchant=current_merchant()), 400 if form.errors else 200
+
+
+@bp.post("/profiles/<int:profile_id>/<any(enable, disable, 'make-default'):action>")
+@permission_required(MANAGE)
+def profile_action(profile_id: int, action: str):
+    profile = _profile_or_404(profile_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "make-default":
+            services.make_default(current_merchant(), profile)
+            flash(f"“{profile.name}” is now the default profile.", "success")
+        else:
+            services.set_enabled(profile, action == "enable")
+            flash(f"“{profile.name}” is {'enabled' if profile.enabled else 'disabled'}.",
+                  "success")
+    except services.ProfileError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.profile_detail", profile_id=profile.id))
+
+
+@bp.route("/profiles/<int:profile_id>/delete", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def profile_delete(profile_id: int):
+    profile = _profile_or_404(profile_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_profile(profile)
+        except services.ProfileError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.profile_detail", profile_id=profile.id))
+        flash(f"Profile “{profile.name}” deleted.", "success")
+        return redirect(url_for("admin.profiles"))
+    return render_template("admin/profiles/delete.html", profile=profile, form=form)
+
+
+@bp.route("/profiles/<int:profile_id>/tabs/<tab_key>", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def profile_tab(profile_id: int, tab_key: str):
+    profile = _profile_or_404(profile_id)
+    tab = TABS_BY_KEY.get(tab_key) or abort(404)
+    return edit_group(
+        tab, stored=(profile.settings or {}).get(tab.key),
+        ctx=services.settings_context(current_merchant()),
+        save=lambda values: services.save_tab(profile, tab, values),
+        template="admin/profiles/tab.html",
+        redirect_to=url_for("admin.profile_tab", profile_id=profile.id, tab_key=tab.key),
+        profile=profile, tabs=TABS)

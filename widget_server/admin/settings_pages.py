@@ -1,0 +1,15 @@
+"""One generic handler for every declared settings group: profile tabs and config sections."""
+from flask import flash, redirect, render_template
+
+
+def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):
+    """Show the group's generated form prefilled from `stored`; on a valid POST call `save` with
+    the cleaned values. An invalid POST saves nothing and shows each message beside its field."""
+    values = group.load(stored, ctx)
+    form = group.form_class(ctx)(data=group.form_data(values, ctx))
+    if form.validate_on_submit():
+        save(group.values_from(form, ctx))
+        flash(f"{group.title} settings saved.", "success")
+        return redirect(redirect_to)
+    status = 400 if form.errors else 200
+    return render_template(template, form=form, group=group, ctx=ctx, **context), status

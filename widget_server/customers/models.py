@@ -1,0 +1,86 @@
+"""Customer, CustomerEmail and CustomFieldDefinition tables."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import JSONType, UTCDateTime, utcnow
+from ..extensions import db
+
+FIELD_TYPES = (("text", "Text"), ("number", "Number"), ("date", "Date"),
+               ("boolean", "Yes / no"), ("choice", "Choice from a list"))
+
+
+class CustomFieldDefinition(db.Model):
+    """A field the merchant defines for every customer (T-5); profiles give it a mode (P-3)."""
+
+    __tablename__ = "custom_field_definition"
+    __table_args__ = (UniqueConstraint("merchant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"),
+                                             index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    field_type: Mapped[str] = mapped_column(String(20), default="text")
+    choices: Mapped[list] = mapped_column(JSONType, default=list)
+    required: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Customer(db.Model):
+    """An end customer of a merchant. Credentials (username, password) belong to the portal."""
+
+    __tablename__ = "customer"
+    __table_args__ = (UniqueConstraint("merchant_id", "username"),
+                      Index("ix_customer_merchant_name", "merchant_id", "last_name", "first_name"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    address_line1: Mapped[str] = mapped_column(String(200), default="")
+    address_line2: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    region: Mapped[str] = mapped_column(String(100), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    # {definition_id: value}; values of removed definitions are ignored on read.
+    custom_fields: Mapped[dict] = mapped_column(JSONType, default=dict)
+    username: Mapped[str | None] = mapped_column(String(150))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    emails: Mapped[list["CustomerEmail"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan",
+        order_by="CustomerEmail.position", lazy="selectin")
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} ({self.company})" if self.company else name
+
+    @property
+    def primary_emails(self) -> list[str]:
+        return [e.address for e in self.emails]
+
+
+class CustomerEmail(db.Model):
+    """One address of a customer's Primary Email (C-2): every notification goes to each."""
+
+    __tablename__ = "customer_email"
+    __table_args__ = (UniqueConstraint("customer_id", "address"),
+                      Index("ix_customer_email_lookup", "merchant_id", "address"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    # Copied from the customer so lookups by address stay inside one merchant without a join.
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(254))  # stored lower-case
+    position: Mapped[int] = mapped_column(default=0)
+
+    customer: Mapped[Customer] = relationship(back_populates="emails")

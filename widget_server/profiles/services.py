@@ -1,0 +1,135 @@
+"""Profile services: every function takes the merchant, so no query can cross tenants."""
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..settings import Group
+from ..validation import slug as slug_rule
+from .models import SelfServiceProfile
+
+
+class ProfileError(ValueError):
+    """A refused change, with the message for the admin and the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class SettingsContext:
+    """What a tab needs besides its stored values: the merchant's custom field definitions."""
+
+    custom_fields: list = field(default_factory=list)
+
+
+def settings_context(merchant) -> SettingsContext:
+    from ..customers.fields import list_definitions
+
+    return SettingsContext(custom_fields=list_definitions(merchant))
+
+
+def list_profiles(merchant) -> list[SelfServiceProfile]:
+    return list(db.session.scalars(
+        select(SelfServiceProfile).where(SelfServiceProfile.merchant_id == merchant.id)
+        .order_by(SelfServiceProfile.is_default.desc(), SelfServiceProfile.name)))
+
+
+def get_profile(merchant, profile_id: int) -> SelfServiceProfile | None:
+    return db.session.scalar(select(SelfServiceProfile).where(
+        SelfServiceProfile.merchant_id == merchant.id, SelfServiceProfile.id == profile_id))
+
+
+def find_by_slug(merchant, slug: str) -> SelfServiceProfile | None:
+    return db.session.scalar(select(SelfServiceProfile).where(
+        SelfServiceProfile.merchant_id == merchant.id, SelfServiceProfile.slug == slug))
+
+
+def default_profile(merchant) -> SelfServiceProfile | None:
+    return db.session.scalar(select(SelfServiceProfile).where(
+        SelfServiceProfile.merchant_id == merchant.id, SelfServiceProfile.is_default.is_(True)))
+
+
+def _check_identity(merchant, name: str, slug: str, exclude_id: int | None = None):
+    name = (name or "").strip()
+    if not name:
+        raise ProfileError("Enter a profile name.", "name")
+    if len(name) > 100:
+        raise ProfileError("Use at most 100 characters.", "name")
+    try:
+        slug = slug_rule(slug)
+    except ValueError as exc:
+        raise ProfileError(str(exc), "slug") from exc
+    other = find_by_slug(merchant, slug)
+    if other is not None and other.id != exclude_id:
+        raise ProfileError(f"The Profile ID “{slug}” is already used by another profile.", "slug")
+    return name, slug
+
+
+def create_profile(merchant, name: str, slug: str) -> SelfServiceProfile:
+    """A new enabled profile with default settings; a merchant's first profile is its default."""
+    name, slug = _check_identity(merchant, name, slug)
+    profile = SelfServiceProfile(merchant_id=merchant.id, name=name, slug=slug, enabled=True,
+                                 is_default=default_profile(merchant) is None, settings={})
+    db.session.add(profile)
+    _commit_identity(slug)
+    return profile
+
+
+def update_identity(merchant, profile, name: str, slug: str) -> None:
+    profile.name, profile.slug = _check_identity(merchant, name, slug, exclude_id=profile.id)
+    _commit_identity(profile.slug)
+
+
+def _commit_identity(slug: str) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # two admins racing for the same Profile ID
+        db.session.rollback()
+        raise ProfileError(f"The Profile ID “{slug}” is already used by another profile.",
+                           "slug") from exc
+
+
+def set_enabled(profile, enabled: bool) -> None:
+    if not enabled and profile.is_default:
+        raise ProfileError("The default profile cannot be disabled: make another profile the "
+                           "default first.")
+    profile.enabled = enabled
+    db.session.commit()
+
+
+def make_default(merchant, profile) -> None:
+    if not profile.enabled:
+        raise ProfileError("Enable this profile before making it the default.")
+    current = default_profile(merchant)
+    if current is not None and current.id != profile.id:
+        current.is_default = False
+        db.session.flush()  # the one-default index must never see two at once
+    profile.is_default = True
+    db.session.commit()
+
+
+def delete_profile(profile) -> None:
+    if profile.is_default:
+        raise ProfileError("The default profile cannot be deleted: make another profile the "
+                           "default first.")
+    db.session.delete(profile)
+    db.session.commit()
+
+
+def save_tab(profile, group: Group, values: dict) -> None:
+    """Store one tab's cleaned values; the other tabs are left as they were."""
+    profile.settings = {**(profile.settings or {}), group.key: values}
+    db.session.commit()
+
+
+def embed_snippet(public_url: str, merchant, profile) -> str:
+    """The HTML a merchant pastes into their site (E-1): a container and the loader script."""
+    from markupsafe import escape
+
+    return (f'<div id="my-account"></div>\n'
+            f'<script src="{escape(public_url)}/embed/loader.js" '
+            f'data-merchant="{escape(merchant.slug)}" data-profile="{escape(profile.slug)}" '
+            f'data-target="#my-account" async></script>')

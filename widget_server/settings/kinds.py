@@ -1,0 +1,248 @@
+"""The kinds of setting: how each is stored, loaded, shown as form fields and read back.
+
+A kind turns stored JSON into a typed value (falling back to the default when the stored value no
+longer fits, e.g. a removed choice), builds its WTForms field(s), and reads the cleaned value back
+from a validated form. Validation lives in the fields' validators, so the admin form and any other
+caller (the API) share it.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.fields import TextAreaField, URLField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from .. import validation
+from ..form_choices import select_choices
+
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class Kind:
+    """Base: one form field named after the setting's key."""
+
+    # True when the setting is several controls shown together under one legend.
+    grouped = False
+
+    def make_field(self, setting, ctx):
+        raise NotImplementedError
+
+    def fields(self, setting, ctx) -> dict[str, Any]:
+        return {setting.key: self.make_field(setting, ctx)}
+
+    def form_data(self, setting, value, ctx) -> dict[str, Any]:
+        return {setting.key: value}
+
+    def from_form(self, setting, form, ctx) -> Any:
+        return form[setting.key].data
+
+    def load(self, setting, raw, ctx) -> Any:
+        return raw
+
+    def field_names(self, setting, ctx) -> list[str]:
+        return [setting.key]
+
+
+@dataclass(frozen=True)
+class Boolean(Kind):
+    def make_field(self, setting, ctx):
+        return BooleanField(setting.label, description=setting.help)
+
+    def load(self, setting, raw, ctx):
+        return raw if isinstance(raw, bool) else setting.default
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    choices: tuple[tuple[str, str], ...]
+
+    def make_field(self, setting, ctx):
+        return SelectField(setting.label, choices=select_choices(self.choices),
+                           description=setting.help, validators=[InputRequired()])
+
+    def load(self, setting, raw, ctx):
+        return raw if raw in {value for value, _ in self.choices} else setting.default
+
+
+class _CheckboxList(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+@dataclass(frozen=True)
+class MultiChoice(Kind):
+    """Several of a fixed set, shown as checkboxes; `minimum` of them must be picked."""
+
+    choices: tuple[tuple[str, str], ...]
+    minimum: int = 0
+    grouped = True
+
+    def make_field(self, setting, ctx):
+        validators = []
+        if self.minimum:
+            validators.append(_at_least(self.minimum))
+        return _CheckboxList(setting.label, choices=select_choices(self.choices),
+                             description=setting.help, validators=validators)
+
+    def from_form(self, setting, form, ctx):
+        picked = set(form[setting.key].data or [])
+        return [value for value, _ in self.choices if value in picked]
+
+    def load(self, setting, raw, ctx):
+        if not isinstance(raw, list):
+            return list(setting.default)
+        allowed = {value for value, _ in self.choices}
+        return [value for value in raw if value in allowed]
+
+
+def _at_least(minimum):
+    from wtforms.validators import ValidationError
+
+    def check(form, field):
+        if len(field.data or []) < minimum:
+            raise ValidationError("Pick at least one." if minimum == 1 else
+                                  f"Pick at least {minimum}.")
+
+    return check
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    max_length: int = 200
+    multiline: bool = False
+    required: bool = False
+
+    def make_field(self, setting, ctx):
+        validators = [InputRequired() if self.required else Optional(),
+                      Length(max=self.max_length)]
+        cls = TextAreaField if self.multiline else StringField
+        return cls(setting.label, description=setting.help, validators=validators,
+                   render_kw={"maxlength": self.max_length})
+
+    def from_form(self, setting, form, ctx):
+        return (form[setting.key].data or "").strip()
+
+    def load(self, setting, raw, ctx):
+        return raw if isinstance(raw, str) else setting.default
+
+
+@dataclass(frozen=True)
+class Url(Kind):
+    """An https URL (http only for loopback hosts, T-3); empty means unset."""
+
+    max_length: int = 2000
+
+    def make_field(self, setting, ctx):
+        return URLField(setting.label, description=setting.help,
+                        validators=[Optional(), Length(max=self.max_length),
+                                    validation.wtf(validation.secure_url)],
+                        render_kw={"maxlength": self.max_length,
+                                   "placeholder": "https://"})
+
+    def from_form(self, setting, form, ctx):
+        return (form[setting.key].data or "").strip()
+
+    def load(self, setting, raw, ctx):
+        return raw if isinstance(raw, str) else setting.default
+
+
+@dataclass(frozen=True)
+class Color(Kind):
+    def make_field(self, setting, ctx):
+        return StringField(setting.label, description=setting.help,
+                           validators=[InputRequired(),
+                                       Regexp(HEX_COLOR, message="Use a colour like #1a73e8.")],
+                           render_kw={"type": "color"})
+
+    def from_form(self, setting, form, ctx):
+        return form[setting.key].data.lower()
+
+    def load(self, setting, raw, ctx):
+        return raw if isinstance(raw, str) and HEX_COLOR.match(raw) else setting.default
+
+
+@dataclass(frozen=True)
+class Integer(Kind):
+    minimum: int
+    maximum: int
+
+    def make_field(self, setting, ctx):
+        return IntegerField(setting.label, description=setting.help,
+                            validators=[InputRequired(message="Enter a whole number."),
+                                        NumberRange(self.minimum, self.maximum)],
+                            render_kw={"min": self.minimum, "max": self.maximum})
+
+    def load(self, setting, raw, ctx):
+        ok = isinstance(raw, int) and not isinstance(raw, bool)
+        return raw if ok and self.minimum <= raw <= self.maximum else setting.default
+
+
+@dataclass(frozen=True)
+class OriginList(Kind):
+    """Origins (scheme://host[:port]), one per line."""
+
+    def make_field(self, setting, ctx):
+        return TextAreaField(setting.label, description=setting.help,
+                             validators=[Length(max=5000), validation.wtf(validation.origin_list)],
+                             render_kw={"placeholder": "https://shop.example.com"})
+
+    def form_data(self, setting, value, ctx):
+        return {setting.key: "\n".join(value)}
+
+    def from_form(self, setting, form, ctx):
+        return validation.origin_list(form[setting.key].data or "")
+
+    def load(self, setting, raw, ctx):
+        return [o for o in raw if isinstance(o, str)] if isinstance(raw, list) else []
+
+
+MODES = (("read_only", "Read Only"), ("read_write", "Read Write"), ("hidden", "Hidden"))
+
+
+@dataclass(frozen=True)
+class CustomFieldModes(Kind):
+    """A mode for each of the merchant's custom fields (P-3), following the definitions.
+
+    Stored as `{definition_id: mode}`. `ctx.custom_fields` lists the current definitions (objects
+    with `id` and `name`); a definition added later reads as `default_mode`, a removed one is
+    dropped on load.
+    """
+
+    default_mode: str = "read_only"
+    modes: tuple[tuple[str, str], ...] = field(default=MODES)
+    grouped = True
+
+    def _name(self, definition) -> str:
+        return f"custom_field_{definition.id}"
+
+    def _definitions(self, ctx):
+        return list(getattr(ctx, "custom_fields", None) or [])
+
+    def fields(self, setting, ctx):
+        return {self._name(d): SelectField(d.name, choices=select_choices(self.modes),
+                                           validators=[InputRequired()])
+                for d in self._definitions(ctx)}
+
+    def field_names(self, setting, ctx):
+        return [self._name(d) for d in self._definitions(ctx)]
+
+    def form_data(self, setting, value, ctx):
+        return {self._name(d): value.get(str(d.id), self.default_mode)
+                for d in self._definitions(ctx)}
+
+    def from_form(self, setting, form, ctx):
+        return {str(d.id): form[self._name(d)].data for d in self._definitions(ctx)}
+
+    def load(self, setting, raw, ctx):
+        stored = raw if isinstance(raw, dict) else {}
+        allowed = {value for value, _ in self.modes}
+        definitions = self._definitions(ctx)
+        if not definitions and ctx is None:
+            return {k: v for k, v in stored.items() if v in allowed}
+        return {str(d.id): (stored.get(str(d.id)) if stored.get(str(d.id)) in allowed
+                            else self.default_mode) for d in definitions}
+
+    def mode_for(self, value: dict, definition) -> str:
+        return value.get(str(definition.id), self.default_mode)

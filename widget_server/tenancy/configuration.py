@@ -1,0 +1,67 @@
+"""Merchant configuration (SPEC T-3), declared once with the same machinery as profile tabs.
+
+Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant_settings()`.
+"""
+from ..colors import contrast_check
+from ..settings import Boolean, Color, Group, Integer, OriginList, Setting, Text, Url
+
+PORTAL = Group("portal", "Customer portal", (
+    Setting("enable_customer_portal", Boolean(), True, "Enable Customer Portal",
+            "Master switch. Off: every portal page says the portal is unavailable and "
+            "invitations cannot be sent."),
+    Setting("allow_guest_invoice_payment", Boolean(), False, "Allow guest invoice payment",
+            "Lets anyone with an invoice's “Pay invoice” link pay it without signing in. "
+            "Requiring login is recommended: signed-in customers see all their invoices, keep "
+            "payment methods on file and receive receipts at verified addresses."),
+    Setting("skip_login_screen", Boolean(), False, "Skip the login screen",
+            "With guest payment allowed, “Pay invoice” links go straight to the payment page."),
+))
+
+BRANDING = Group("branding", "Branding", (
+    Setting("logo_url", Url(), "", "Logo URL", "An https image used in emails and the portal."),
+    Setting("brand_color", Color(), "#0b5cad", "Brand colour",
+            "Used for buttons and links in emails; needs 4.5:1 contrast against white."),
+    Setting("background_color", Color(), "#ffffff", "Email background colour", ""),
+), checks=(contrast_check("brand_color", "background_color", "The brand colour"),))
+
+INVITATIONS = Group("invitations", "Invitations", (
+    Setting("invitation_subject", Text(max_length=200, required=True),
+            "Your {{ merchant_name }} customer portal", "Default invitation subject",
+            "Tokens: {{ contact_name }}, {{ merchant_name }}, {{ portal_link }}."),
+    Setting("invitation_body", Text(max_length=10000, multiline=True, required=True),
+            "Hello {{ contact_name }},\n\nYou can now see your invoices and pay online in our "
+            "customer portal:\n{{ portal_link }}\n\nKind regards,\n{{ merchant_name }}",
+            "Default invitation body", "Tokens as for the subject."),
+))
+
+NOTIFICATIONS = Group("notifications", "Email notifications", (
+    Setting("credential_create", Boolean(), True, "Credential Create", ""),
+    Setting("password_reset", Boolean(), True, "Password Reset", ""),
+    Setting("temporary_password", Boolean(), True, "Temporary Password", ""),
+    Setting("invitation", Boolean(), True, "Invitation", ""),
+    Setting("payment_receipt", Boolean(), True, "Payment Receipt", ""),
+    Setting("invoice_issued", Boolean(), True, "Invoice Issued", ""),
+), description="Switch each email type on or off. A switched-off email is not sent.")
+
+EMBEDDING = Group("embedding", "Embedding", (
+    Setting("allowed_origins", OriginList(), [], "Allowed embed origins",
+            "Sites allowed to frame the portal, one origin (https://shop.example.com) per "
+            "line. Any other site is refused."),
+))
+
+SECURITY = Group("security", "Sign-in security", (
+    Setting("lockout_threshold", Integer(3, 50), 5, "Failed-login lockout threshold",
+            "Consecutive failed sign-ins that lock a customer's account."),
+    Setting("password_min_length", Integer(8, 128), 10, "Minimum password length", ""),
+    Setting("password_require_letter", Boolean(), True, "Password needs a letter", ""),
+    Setting("password_require_digit", Boolean(), True, "Password needs a digit", ""),
+    Setting("password_require_symbol", Boolean(), False, "Password needs a symbol", ""),
+))
+
+SECTIONS: tuple[Group, ...] = (PORTAL, BRANDING, INVITATIONS, NOTIFICATIONS, EMBEDDING, SECURITY)
+SECTIONS_BY_KEY = {s.key: s for s in SECTIONS}
+
+
+def merchant_settings(merchant, section: Group):
+    """The typed view of one configuration section: `merchant_settings(m, PORTAL).enable_…`."""
+    return section.view((merchant.config or {}).get(section.key))
