@@ -2,20 +2,40 @@
 
 These credentials are for local use only.
 """
+from datetime import date, timedelta
+
 from flask import current_app
 from sqlalchemy import select
 
+from .billing.invoices import build_invoice
+from .billing.models import Invoice, Payment, PaymentAllocation, Product
+from .commerce.models import Order, OrderLine, SalesAgent
 from .customers import fields as custom_fields
+from .customers.models import Customer, CustomerEmail
 from .extensions import db
+from .passwords import hash_password
 from .profiles import services as profiles
 from .tenancy import admins
-from .tenancy.models import AdminUser, Merchant
+from .tenancy.models import Merchant
 
 DEMO_SLUG = "demo"
 OWNER_EMAIL = "admin@demo.test"
 OWNER_PASSWORD = "demo-admin-pass"  # noqa: S105  (documented local-only demo credential)
 STAFF_EMAIL = "staff@demo.test"
 STAFF_PASSWORD = "demo-staff-pass"  # noqa: S105
+CUSTOMER_USERNAME = "demo"
+CUSTOMER_EMAILS = ("customer@demo.test", "accounts@demo.test")
+CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105
+
+CATALOGUE = (  # sku, name, price in cents
+    ("HIKE-BOOT", "Trail hiking boots", 14900),
+    ("RAIN-JKT", "Waterproof rain jacket", 18950),
+    ("TENT-2P", "Two-person tent", 32900),
+    ("STOVE", "Camping stove", 5990),
+    ("MAP-SUB", "Trail map subscription (monthly)", 990),
+    ("SERVICE", "Gear servicing", 4500),
+)
+AGENTS = (("Mia Fischer", "mia@demo.test"), ("Jonas Weber", "jonas@demo.test"))
 
 
 def seed_demo() -> list[str]:
@@ -31,20 +51,25 @@ def seed_demo() -> list[str]:
     if profiles.find_by_slug(merchant, "default") is None:
         profiles.create_profile(merchant, "Standard portal", "default")
     _ensure_custom_fields(merchant)
+    products = _ensure_products(merchant)
+    agents = _ensure_agents(merchant)
+    customer = _ensure_customer(merchant, agents[0])
+    _ensure_invoices(merchant, customer, products)
+    _ensure_order(merchant, customer, products, agents[0])
+    db.session.commit()
     base = current_app.config["PUBLIC_URL"]
     return [
         f"Admin:        {base}/admin/",
         f"  owner       {OWNER_EMAIL} / {OWNER_PASSWORD}",
         f"  staff       {STAFF_EMAIL} / {STAFF_PASSWORD}",
+        f"Customer:     {CUSTOMER_USERNAME} (or {CUSTOMER_EMAILS[0]}) / {CUSTOMER_PASSWORD}",
         "(demo credentials: for local use only)",
     ]
 
 
-def _ensure_admin(merchant, email, password, role, name) -> AdminUser:
-    admin = admins.find_by_email(email)
-    if admin is None:
-        admin = admins.create_admin(merchant, email, password, role, name)
-    return admin
+def _ensure_admin(merchant, email, password, role, name) -> None:
+    if admins.find_by_email(email) is None:
+        admins.create_admin(merchant, email, password, role, name)
 
 
 def _ensure_custom_fields(merchant) -> None:
@@ -55,3 +80,95 @@ def _ensure_custom_fields(merchant) -> None:
     if "Preferred contact" not in existing:
         custom_fields.create_definition(merchant, name="Preferred contact", field_type="choice",
                                         required=False, choices=["Email", "Phone", "Post"])
+
+
+def _ensure_products(merchant) -> dict[str, Product]:
+    have = {p.sku: p for p in db.session.scalars(
+        select(Product).where(Product.merchant_id == merchant.id))}
+    for sku, name, price in CATALOGUE:
+        if sku not in have:
+            have[sku] = Product(merchant_id=merchant.id, sku=sku, name=name,
+                                unit_price_minor=price, currency=merchant.currency)
+            db.session.add(have[sku])
+    db.session.flush()
+    return have
+
+
+def _ensure_agents(merchant) -> list[SalesAgent]:
+    have = {a.name: a for a in db.session.scalars(
+        select(SalesAgent).where(SalesAgent.merchant_id == merchant.id))}
+    for name, email in AGENTS:
+        if name not in have:
+            have[name] = SalesAgent(merchant_id=merchant.id, name=name, email=email)
+            db.session.add(have[name])
+    db.session.flush()
+    return [have[name] for name, _ in AGENTS]
+
+
+def _ensure_customer(merchant, agent) -> Customer:
+    customer = db.session.scalar(select(Customer).where(
+        Customer.merchant_id == merchant.id, Customer.username == CUSTOMER_USERNAME))
+    if customer is None:
+        definitions = {d.name: d for d in custom_fields.list_definitions(merchant)}
+        customer = Customer(
+            merchant_id=merchant.id, first_name="Dana", last_name="Łukasiewicz",
+            company="Alpine Trek Club", phone="+49 30 1234567",
+            address_line1="Bergstraße 12", city="Berlin", postal_code="10115", country="DE",
+            username=CUSTOMER_USERNAME, password_hash=hash_password(CUSTOMER_PASSWORD),
+            sales_agent_id=agent.id,
+            custom_fields={str(definitions["Account manager"].id): "Mia Fischer",
+                           str(definitions["Preferred contact"].id): "Email"})
+        customer.emails = [CustomerEmail(merchant_id=merchant.id, address=a, position=i)
+                           for i, a in enumerate(CUSTOMER_EMAILS)]
+        db.session.add(customer)
+        db.session.flush()
+    return customer
+
+
+# (age of the invoice in days, items, outcome): paid, outstanding (due later) or overdue.
+INVOICE_PLAN = (
+    (330, [("TENT-2P", 1)], "paid"), (300, [("MAP-SUB", 1)], "paid"),
+    (270, [("HIKE-BOOT", 2)], "paid"), (240, [("MAP-SUB", 1)], "paid"),
+    (200, [("SERVICE", 1), ("STOVE", 1)], "paid"), (170, [("MAP-SUB", 1)], "paid"),
+    (120, [("RAIN-JKT", 1)], "partial"), (75, [("MAP-SUB", 1)], "overdue"),
+    (45, [("SERVICE", 2)], "overdue"), (20, [("STOVE", 2)], "outstanding"),
+    (10, [("MAP-SUB", 1)], "outstanding"), (2, [("HIKE-BOOT", 1), ("SERVICE", 1)],
+                                            "outstanding"),
+)
+
+
+def _ensure_invoices(merchant, customer, products) -> None:
+    exists = db.session.scalar(select(Invoice.id).where(Invoice.merchant_id == merchant.id,
+                                                        Invoice.customer_id == customer.id))
+    if exists:
+        return
+    today = date.today()
+    for index, (age, items, outcome) in enumerate(INVOICE_PLAN, start=1):
+        issued = today - timedelta(days=age)
+        invoice = build_invoice(merchant, customer,
+                                [(products[sku], qty) for sku, qty in items],
+                                number=f"INV-{index:05d}", issue_date=issued,
+                                due_date=issued + timedelta(days=30))
+        if outcome in ("paid", "partial"):
+            db.session.flush()
+            paid = invoice.total_minor if outcome == "paid" else invoice.total_minor // 2
+            payment = Payment(merchant_id=merchant.id, customer_id=customer.id,
+                              amount_minor=paid, currency=invoice.currency, status="succeeded",
+                              method="card", reference=f"demo-{index}")
+            payment.allocations.append(PaymentAllocation(invoice_id=invoice.id,
+                                                         merchant_id=merchant.id,
+                                                         amount_minor=paid))
+            db.session.add(payment)
+            invoice.balance_minor -= paid
+            invoice.status = "paid" if invoice.balance_minor == 0 else "issued"
+
+
+def _ensure_order(merchant, customer, products, agent) -> None:
+    if db.session.scalar(select(Order.id).where(Order.merchant_id == merchant.id)):
+        return
+    order = Order(merchant_id=merchant.id, customer_id=customer.id, number="ORD-00001",
+                  status="open", currency=merchant.currency, sales_agent_id=agent.id)
+    order.lines = [OrderLine.for_product(merchant, products[sku], qty, position)
+                   for position, (sku, qty) in enumerate((("TENT-2P", 1), ("STOVE", 1)))]
+    order.total_minor = sum(line.amount_minor for line in order.lines)
+    db.session.add(order)

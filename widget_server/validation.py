@@ -123,3 +123,28 @@ def wtf(rule, *, optional: bool = True):
             raise ValidationError(str(exc)) from exc
 
     return validator
+
+
+# Letters of any script (accents included), joined by spaces, hyphens or apostrophes (C-11).
+NAME_RE = re.compile(r"^[^\W\d_]+(?:[ '’\-][^\W\d_]+)*$")
+PHONE_ALLOWED = re.compile(r"^\+?[0-9 ()./\-]+$")
+
+
+def person_name(value: str, minimum: int, what: str) -> str:
+    """A first or last name: letters (accents too), hyphens, apostrophes and spaces only."""
+    value = " ".join((value or "").split())
+    letters = sum(ch.isalpha() for ch in value)
+    if letters < minimum:
+        raise ValueError(f"{what} needs at least {minimum} letter{'s' if minimum > 1 else ''}.")
+    if not NAME_RE.match(value):
+        raise ValueError(f"{what} may contain only letters, spaces, hyphens and apostrophes.")
+    return value
+
+
+def phone(value: str) -> str:
+    """A phone number: digits with optional +, spaces, dots, hyphens, brackets; 7–15 digits."""
+    value = " ".join((value or "").split())
+    digits = sum(ch.isdigit() for ch in value)
+    if not PHONE_ALLOWED.match(value) or not 7 <= digits <= 15:
+        raise ValueError("Enter a phone number of 7 to 15 digits, such as +1 555 010 0199.")
+    return value

@@ -4,4 +4,13 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
 
-from . import auth, configuration, custom_fields, dashboard, menu, profiles  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    auth,
+    configuration,
+    custom_fields,
+    customers,
+    dashboard,
+    menu,
+    profiles,
+    users,
+)

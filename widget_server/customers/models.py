@@ -50,6 +50,8 @@ class Customer(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active")
     # {definition_id: value}; values of removed definitions are ignored on read.
     custom_fields: Mapped[dict] = mapped_column(JSONType, default=dict)
+    sales_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_agent.id", ondelete="SET NULL"))
     username: Mapped[str | None] = mapped_column(String(150))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -44,3 +44,43 @@ def end_sessions(admin: AdminUser) -> None:
     """Revoke every session of this admin (logout, password change, deactivation)."""
     admin.end_all_sessions()
     db.session.commit()
+
+
+class AdminUserError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def list_admins(merchant) -> list[AdminUser]:
+    return list(db.session.scalars(select(AdminUser).where(AdminUser.merchant_id == merchant.id)
+                                   .order_by(AdminUser.email)))
+
+
+def get_admin(merchant, admin_id: int) -> AdminUser | None:
+    return db.session.scalar(select(AdminUser).where(AdminUser.merchant_id == merchant.id,
+                                                     AdminUser.id == admin_id))
+
+
+def add_admin(merchant, *, email: str, name: str, role: str, password: str) -> AdminUser:
+    if find_by_email(email) is not None:
+        # Admin emails are global sign-in names; say so without naming the other merchant.
+        raise AdminUserError("This email already belongs to an admin account.", "email")
+    admin = create_admin(merchant, email, password, role, name.strip())
+    db.session.commit()
+    return admin
+
+
+def change_admin(acting: AdminUser, admin: AdminUser, *, role: str | None = None,
+                 active: bool | None = None) -> None:
+    """Change another admin's role or access; nobody can demote or lock out themselves, so a
+    merchant always keeps the owner who made the change."""
+    if admin.id == acting.id:
+        raise AdminUserError("You cannot change your own role or access.")
+    if role is not None:
+        admin.role = role
+    if active is not None:
+        admin.active = active
+        if not active:
+            admin.end_all_sessions()
+    db.session.commit()

@@ -1,0 +1,51 @@
+"""`flask seed-demo`: the demo the README promises, and idempotent."""
+from datetime import date
+
+from sqlalchemy import func, select
+
+from widget_server.billing.models import Invoice, Product
+from widget_server.commerce.models import Order, SalesAgent
+from widget_server.customers.models import Customer
+from widget_server.extensions import db
+from widget_server.passwords import verify
+from widget_server.profiles.models import SelfServiceProfile
+from widget_server.tenancy.models import AdminUser
+
+
+def _counts():
+    return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (AdminUser, SelfServiceProfile, Customer, Product, SalesAgent, Invoice,
+                          Order)}
+
+
+def test_seed_demo_is_complete_and_idempotent(app, ctx):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "admin@demo.test / demo-admin-pass" in first.output
+    assert "local use only" in first.output
+    counts = _counts()
+    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 1, "Product": 6,
+                      "SalesAgent": 2, "Invoice": 12, "Order": 1}
+
+    customer = db.session.scalar(select(Customer))
+    assert customer.username == "demo"
+    assert customer.primary_emails == ["customer@demo.test", "accounts@demo.test"]
+    assert verify(customer.password_hash, "demo-customer-pass")[0]
+    profile = db.session.scalar(select(SelfServiceProfile))
+    assert (profile.slug, profile.enabled, profile.is_default) == ("default", True, True)
+    invoices = db.session.scalars(select(Invoice)).all()
+    today = date.today()
+    paid = [i for i in invoices if i.status == "paid"]
+    overdue = [i for i in invoices if i.status == "issued" and i.due_date < today]
+    upcoming = [i for i in invoices if i.status == "issued" and i.due_date >= today]
+    assert len(paid) == 6 and len(overdue) >= 2 and len(upcoming) >= 2
+    assert all(i.balance_minor == 0 for i in paid)
+    assert any(0 < i.balance_minor < i.total_minor for i in overdue)  # partly paid
+    assert all(i.total_minor == sum(line.amount_minor for line in i.lines) for i in invoices)
+    staff = db.session.scalar(select(AdminUser).where(AdminUser.role == "staff"))
+    assert staff.email == "staff@demo.test"
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    assert _counts() == counts

@@ -1,0 +1,139 @@
+"""Customers in the admin (T-5): searchable list, create, edit, custom field values."""
+from functools import lru_cache
+
+from babel import Locale
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .. import validation
+from ..customers import fields as field_service
+from ..customers import services
+from ..form_choices import select_choices
+from ..tenancy.permissions import Permission
+from . import bp
+from .access import current_merchant, permission_required
+
+MANAGE = Permission.MANAGE_CUSTOMERS
+
+
+@lru_cache(maxsize=1)
+def _countries():
+    territories = Locale("en").territories
+    pairs = sorted(((code, name) for code, name in territories.items()
+                    if len(code) == 2 and code.isalpha() and code != "ZZ"), key=lambda p: p[1])
+    return [("", "—"), *pairs]
+
+
+def _name_rule(minimum, what):
+    return validation.wtf(lambda v: validation.person_name(v, minimum, what), optional=False)
+
+
+class CustomerForm(FlaskForm):
+    first_name = StringField("First name", validators=[InputRequired(), Length(max=100),
+                                                       _name_rule(2, "First name")])
+    last_name = StringField("Last name", validators=[InputRequired(), Length(max=100),
+                                                     _name_rule(1, "Last name")])
+    company = StringField("Company", validators=[Optional(), Length(max=200)])
+    primary_email = TextAreaField(
+        "Primary Email", validators=[InputRequired(), Length(max=2000),
+                                     validation.wtf(validation.email_list, optional=False)],
+        description="One or more addresses, separated by commas or new lines. Every "
+                    "notification goes to each of them.",
+        render_kw={"rows": 2, "autocomplete": "off"})
+    phone = StringField("Phone", validators=[Optional(), Length(max=40),
+                                             validation.wtf(validation.phone)],
+                        render_kw={"type": "tel", "autocomplete": "off"})
+    address_line1 = StringField("Address line 1", validators=[Optional(), Length(max=200)])
+    address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
+    city = StringField("City", validators=[Optional(), Length(max=100)])
+    region = StringField("State / region", validators=[Optional(), Length(max=100)])
+    postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)])
+    country = SelectField("Country", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = select_choices(_countries())
+
+
+def _custom_field(definition):
+    label, required = definition.name, definition.required
+    hint = {"number": "A number, such as 42 or 3.5.", "date": "YYYY-MM-DD."}.get(
+        definition.field_type, "")
+    if definition.field_type == "boolean":
+        return BooleanField(label)
+    if definition.field_type == "choice":
+        return SelectField(label, choices=select_choices(
+            [("", "—")] + [(c, c) for c in definition.choices]), validate_choice=False,
+            render_kw={"required": required} if required else {})
+    kw = {"type": "date"} if definition.field_type == "date" else (
+        {"inputmode": "decimal"} if definition.field_type == "number" else {})
+    if required:
+        kw["required"] = True
+    return StringField(label, description=hint, render_kw=kw)
+
+
+def customer_form_class(definitions):
+    """The customer form with one extra field per custom field definition."""
+    attrs = {f"cf_{d.id}": _custom_field(d) for d in definitions}
+    return type("CustomerFormWithFields", (CustomerForm,), attrs)
+
+
+def _form_data(customer):
+    data = {name: getattr(customer, name) for name in services.PROFILE_FIELDS}
+    data["primary_email"] = "\n".join(customer.primary_emails)
+    for key, value in (customer.custom_fields or {}).items():
+        data[f"cf_{key}"] = value
+    return data
+
+
+def _handle(customer=None):
+    merchant = current_merchant()
+    definitions = field_service.list_definitions(merchant)
+    form_cls = customer_form_class(definitions)
+    form = form_cls(data=_form_data(customer) if customer else None)
+    if form.validate_on_submit():
+        submitted = {str(d.id): form[f"cf_{d.id}"].data for d in definitions}
+        custom_values, errors = services.clean_custom_values(merchant, submitted)
+        for key, message in errors.items():
+            form[f"cf_{key}"].errors = [*form[f"cf_{key}"].errors, message]
+        if not errors:
+            details = {name: (form[name].data or "").strip() for name in services.PROFILE_FIELDS}
+            details["first_name"] = validation.person_name(details["first_name"], 2, "First name")
+            details["last_name"] = validation.person_name(details["last_name"], 1, "Last name")
+            saved = services.save_customer(
+                merchant, customer, details=details,
+                emails=validation.email_list(form.primary_email.data),
+                custom_values=custom_values)
+            flash(f"Customer “{saved.display_name}” {'saved' if customer else 'created'}.",
+                  "success")
+            return redirect(url_for("admin.customer_detail", customer_id=saved.id))
+    template = "admin/customers/edit.html"
+    return render_template(template, form=form, customer=customer, definitions=definitions), (
+        400 if form.errors else 200)
+
+
+@bp.get("/customers")
+@permission_required(MANAGE)
+def customers():
+    query = request.args.get("q", "")[:200]
+    page_number = request.args.get("page", 1, type=int) or 1
+    page = services.search_customers(current_merchant(), query, page_number,
+                                     current_app.config["ADMIN_PAGE_SIZE"])
+    return render_template("admin/customers/list.html", page=page, query=query)
+
+
+@bp.route("/customers/new", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def customer_new():
+    return _handle()
+
+
+@bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def customer_detail(customer_id: int):
+    customer = services.get_customer(current_merchant(), customer_id)
+    if customer is None:
+        abort(404)
+    return _handle(customer)

@@ -1,0 +1,82 @@
+"""Admin users and roles (T-2), for owners."""
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+from .. import validation
+from ..form_choices import select_choices
+from ..tenancy import admins
+from ..tenancy.permissions import PERMISSION_LABELS, ROLE_LABELS, ROLES, Permission
+from . import bp
+from .access import current_merchant, permission_required
+
+MANAGE = Permission.MANAGE_USERS
+
+
+def _role_field():
+    return SelectField("Role", choices=select_choices(ROLE_LABELS.items()),
+                       validators=[InputRequired()])
+
+
+class NewAdminForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired(), Length(max=254),
+                                            validation.wtf(validation.email_address)])
+    name = StringField("Name", validators=[Length(max=200)])
+    role = _role_field()
+    password = PasswordField("Initial password",
+                             validators=[InputRequired(),
+                                         Length(min=12, max=1024,
+                                                message="Use 12 to 1024 characters.")],
+                             description="At least 12 characters. Share it safely; they can "
+                                         "change it later.",
+                             render_kw={"autocomplete": "new-password"})
+
+
+class ChangeAdminForm(FlaskForm):
+    role = _role_field()
+    active = SelectField("Access", choices=select_choices([("1", "Active"),
+                                                           ("0", "Deactivated")]))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@permission_required(MANAGE)
+def users():
+    merchant = current_merchant()
+    form = NewAdminForm()
+    if form.validate_on_submit():
+        try:
+            admin = admins.add_admin(merchant, email=form.email.data, name=form.name.data or "",
+                                     role=form.role.data, password=form.password.data)
+        except admins.AdminUserError as exc:
+            form[exc.field or "email"].errors.append(str(exc))
+        else:
+            flash(f"{admin.email} can now sign in as {ROLE_LABELS[admin.role]}.", "success")
+            return redirect(url_for("admin.users"))
+    people = admins.list_admins(merchant)
+    change_forms = {a.id: ChangeAdminForm(prefix=f"u{a.id}", data={
+        "role": a.role, "active": "1" if a.active else "0"}) for a in people}
+    return render_template("admin/users.html", form=form, people=people,
+                           change_forms=change_forms, roles=ROLES, role_labels=ROLE_LABELS,
+                           permission_labels=PERMISSION_LABELS), 400 if form.errors else 200
+
+
+@bp.post("/users/<int:admin_id>")
+@permission_required(MANAGE)
+def user_change(admin_id: int):
+    admin = admins.get_admin(current_merchant(), admin_id)
+    if admin is None:
+        abort(404)
+    form = ChangeAdminForm(prefix=f"u{admin.id}")
+    if not form.validate_on_submit():
+        flash("Choose a role and an access state from the lists.", "error")
+        return redirect(url_for("admin.users"))
+    try:
+        admins.change_admin(current_user, admin, role=form.role.data,
+                            active=form.active.data == "1")
+    except admins.AdminUserError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{admin.email} updated.", "success")
+    return redirect(url_for("admin.users"))

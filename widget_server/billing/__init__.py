@@ -1,0 +1,1 @@
+"""Products, invoices with lines, payments and their allocation to invoices."""

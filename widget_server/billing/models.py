@@ -1,0 +1,101 @@
+"""Billing tables. Amounts are integer minor units beside a currency column (see `money`)."""
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+from .lines import LineItem
+
+INVOICE_STATUSES = ("draft", "issued", "paid", "void")
+PAYMENT_STATUSES = ("pending", "succeeded", "failed", "scheduled")
+
+
+class Product(db.Model):
+    """A catalogue item: invoice and order lines, the cart and new invoices draw on it."""
+
+    __tablename__ = "product"
+    __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"),
+                                             index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000), default="")
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Invoice(db.Model):
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "number"),
+        # The widget lists a customer's invoices newest first with keyset pagination.
+        Index("ix_invoice_customer_keyset", "merchant_id", "customer_id", "id"),
+        Index("ix_invoice_customer_open", "merchant_id", "customer_id", "status", "due_date"),
+        CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
+        CheckConstraint("balance_minor <= total_minor", name="balance_within_total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    issue_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
+
+
+class InvoiceLine(LineItem, db.Model):
+    __tablename__ = "invoice_line"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"),
+                                            index=True)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Payment(db.Model):
+    __tablename__ = "payment"
+    __table_args__ = (Index("ix_payment_customer_keyset", "merchant_id", "customer_id", "id"),
+                      CheckConstraint("amount_minor > 0", name="amount_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    method: Mapped[str] = mapped_column(String(16), default="card")  # card | ach
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    allocations: Mapped[list["PaymentAllocation"]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan")
+
+
+class PaymentAllocation(db.Model):
+    """How much of a payment went to which invoice; the unallocated rest is account credit."""
+
+    __tablename__ = "payment_allocation"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="CASCADE"),
+                                            index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="CASCADE"),
+                                            index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")

@@ -1,0 +1,1 @@
+"""Orders with lines and the merchant's sales agents (SPEC W-7, P-4)."""

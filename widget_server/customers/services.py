@@ -1,0 +1,93 @@
+"""Customer services: search, create and edit, always within one merchant (T-5, C-2)."""
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from .fields import FieldError, clean_value, list_definitions
+from .models import Customer, CustomerEmail
+
+PROFILE_FIELDS = ("first_name", "last_name", "company", "phone", "address_line1",
+                  "address_line2", "city", "region", "postal_code", "country")
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 25) -> Page:
+    """Customers whose name, company or any Primary Email address contains `query`."""
+    stmt = select(Customer).where(Customer.merchant_id == merchant.id)
+    query = (query or "").strip()
+    if query:
+        like = f"%{query.lower()}%"
+        email_match = select(CustomerEmail.customer_id).where(
+            CustomerEmail.merchant_id == merchant.id, CustomerEmail.address.like(like))
+        stmt = stmt.where(or_(
+            func.lower(Customer.first_name + " " + Customer.last_name).like(like),
+            func.lower(Customer.company).like(like),
+            func.lower(func.coalesce(Customer.username, "")).like(like),
+            Customer.id.in_(email_match)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(1, page)
+    items = db.session.scalars(stmt.order_by(Customer.last_name, Customer.first_name,
+                                             Customer.id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), total, page, per_page)
+
+
+def get_customer(merchant, customer_id: int) -> Customer | None:
+    return db.session.scalar(select(Customer).where(Customer.merchant_id == merchant.id,
+                                                    Customer.id == customer_id))
+
+
+def clean_custom_values(merchant, submitted: dict) -> tuple[dict, dict[str, str]]:
+    """Check submitted custom field values against the merchant's definitions.
+
+    Returns (values keyed by definition id, errors keyed by definition id).
+    """
+    values, errors = {}, {}
+    for definition in list_definitions(merchant):
+        key = str(definition.id)
+        try:
+            values[key] = clean_value(definition, submitted.get(key))
+        except FieldError as exc:
+            errors[key] = str(exc)
+    return values, errors
+
+
+def save_customer(merchant, customer: Customer | None, *, details: dict, emails: list[str],
+                  custom_values: dict) -> Customer:
+    """Create (customer=None) or update a customer with already-validated input."""
+    if customer is None:
+        customer = Customer(merchant_id=merchant.id, custom_fields={})
+        db.session.add(customer)
+    for name in PROFILE_FIELDS:
+        if name in details:
+            setattr(customer, name, details[name] or "")
+    kept = dict(customer.custom_fields or {})
+    kept.update(custom_values)
+    customer.custom_fields = kept
+    _set_emails(customer, emails)
+    db.session.commit()
+    return customer
+
+
+def _set_emails(customer: Customer, addresses: list[str]) -> None:
+    """Replace the Primary Email list, keeping the order given."""
+    wanted = [a.lower() for a in addresses]
+    by_address = {e.address: e for e in customer.emails}
+    customer.emails = [by_address.get(a) or CustomerEmail(address=a,
+                                                          merchant_id=customer.merchant_id)
+                       for a in wanted]
+    for position, email in enumerate(customer.emails):
+        email.position = position
+        email.merchant_id = customer.merchant_id
