@@ -146,3 +146,82 @@ def owner_client(client, browser_like, make_merchant):
     assert response.status_code == 302
     browser_like.merchant_id = merchant_id
     return browser_like
+
+
+@pytest.fixture
+def portal(app, make_merchant):
+    """Factory: a merchant with an enabled default profile and a customer who can sign in.
+
+    Returns a namespace with merchant_id, profile_id, customer_id, slug and the credentials.
+    """
+    from types import SimpleNamespace
+
+    from widget_server.customers.models import Customer, CustomerEmail
+    from widget_server.passwords import hash_password
+    from widget_server.profiles import services as profile_services
+
+    def make(slug="acme", *, username="jane", password="customer-pass-1",
+             emails=("jane@example.test", "ap@example.test"), config=None):
+        merchant_id, _ = make_merchant(slug)
+        with app.app_context():
+            merchant = db.session.get(Merchant, merchant_id)
+            if config:
+                merchant.config = config
+            profile = profile_services.create_profile(merchant, "Standard", "standard")
+            customer = Customer(merchant_id=merchant_id, first_name="Jane", last_name="Doe",
+                                username=username, password_hash=hash_password(password),
+                                custom_fields={})
+            customer.emails = [CustomerEmail(merchant_id=merchant_id, address=a, position=i)
+                               for i, a in enumerate(emails)]
+            db.session.add(customer)
+            db.session.commit()
+            return SimpleNamespace(merchant_id=merchant_id, profile_id=profile.id,
+                                   customer_id=customer.id, slug=slug, username=username,
+                                   password=password, emails=list(emails),
+                                   base=f"/w/{slug}/standard", standalone=f"/p/{slug}")
+
+    return make
+
+
+def widget_login(client, base, login, password, **kwargs):
+    """Sign in through the widget's login form, as a browser would."""
+    page = client.get(f"{base}/login", **kwargs)
+    assert page.status_code == 200, page.status_code
+    return client.post(f"{base}/login", data={
+        "csrf_token": csrf_from(page.get_data(as_text=True)), "login": login,
+        "password": password}, **kwargs)
+
+
+class QueryCounter:
+    """Counts SQL statements sent while active: `with count_queries(app) as counter: ...`."""
+
+    def __init__(self, engine):
+        self.engine, self.statements = engine, []
+
+    def _record(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    def make():
+        with app.app_context():
+            engine = db.engine
+        return QueryCounter(engine)
+
+    return make

@@ -60,13 +60,13 @@ def test_next_parameter_cannot_redirect_off_site(client, browser_like, make_merc
 def test_logout_revokes_a_captured_session_cookie(app, client, browser_like, make_merchant):
     _, email = make_merchant("acme")
     browser_like.login(email, "owner-pass-123")
-    captured = client.get_cookie("ws_admin").value
+    captured = client.get_cookie("ws_admin", path="/admin").value
     page = client.get("/admin/").get_data(as_text=True)
     from tests.conftest import csrf_from
 
     assert client.post("/admin/logout", data={"csrf_token": csrf_from(page)}).status_code == 302
     thief = app.test_client()
-    thief.set_cookie("ws_admin", captured)
+    thief.set_cookie("ws_admin", captured, path="/admin")
     assert thief.get("/admin/").status_code == 302
 
 

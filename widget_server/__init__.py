@@ -12,6 +12,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.config.setdefault("SERVER_NAME", None)
     register_extensions(app)
+    register_sessions(app)
     register_blueprints(app)
     register_security_headers(app)
     register_errorhandlers(app)
@@ -31,15 +32,29 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
-    login_manager.init_app(app)
+    login_manager.init_app(app, add_context_processor=False)
+
+
+def register_sessions(app: Flask) -> None:
+    from .sessions import PathSessionInterface
+
+    app.session_interface = PathSessionInterface()
 
 
 def register_blueprints(app: Flask) -> None:
+    from jinja2 import ChoiceLoader
+
+    from . import widget
     from .admin import bp as admin_bp
     from .health import bp as health_bp
+    from .themes import ThemeLoader
+    from .themes import bp as themes_bp
 
+    app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader, ThemeLoader()])
     app.register_blueprint(health_bp)
+    app.register_blueprint(themes_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    widget.register(app)
 
 
 def register_security_headers(app: Flask) -> None:

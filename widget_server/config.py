@@ -55,11 +55,12 @@ def from_environment() -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Links that leave a request (emails, PDFs) are built from this, never from `Host`.
         "PUBLIC_URL": public_url,
-        "SESSION_COOKIE_NAME": "ws_admin",
-        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Cookie names, SameSite and Partitioned are chosen per path in `sessions.py`.
         "SESSION_COOKIE_SECURE": public_url.startswith("https://"),
         "SESSION_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_DURATION": 0,
+        # Customers' server-side portal sessions: idle and absolute lifetimes, in minutes.
+        "PORTAL_SESSION_IDLE_MINUTES": int(os.environ.get("PORTAL_SESSION_IDLE_MINUTES", "60")),
+        "PORTAL_SESSION_MAX_MINUTES": int(os.environ.get("PORTAL_SESSION_MAX_MINUTES", "720")),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),

@@ -2,7 +2,7 @@
 
 These credentials are for local use only.
 """
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -149,12 +149,14 @@ def _ensure_invoices(merchant, customer, products) -> None:
                                 [(products[sku], qty) for sku, qty in items],
                                 number=f"INV-{index:05d}", issue_date=issued,
                                 due_date=issued + timedelta(days=30))
+        invoice.created_at = datetime.combine(issued, time(9), UTC)
         if outcome in ("paid", "partial"):
             db.session.flush()
             paid = invoice.total_minor if outcome == "paid" else invoice.total_minor // 2
+            paid_on = datetime.combine(issued + timedelta(days=12), time(10), UTC)
             payment = Payment(merchant_id=merchant.id, customer_id=customer.id,
                               amount_minor=paid, currency=invoice.currency, status="succeeded",
-                              method="card", reference=f"demo-{index}")
+                              method="card", reference=f"demo-{index}", created_at=paid_on)
             payment.allocations.append(PaymentAllocation(invoice_id=invoice.id,
                                                          merchant_id=merchant.id,
                                                          amount_minor=paid))

@@ -20,6 +20,8 @@ NAMING_CONVENTION = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
+# Admins only: its app-wide `current_user` context processor would load (and, with strong
+# session protection, rewrite) the widget's session too, so the admin blueprint adds its own.
 login_manager = LoginManager()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)

@@ -1,6 +1,11 @@
 """Imports every domain's tables so Alembic and `db.metadata` see the whole schema."""
 from .billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation, Product  # noqa: F401
 from .commerce.models import Order, OrderLine, SalesAgent  # noqa: F401
-from .customers.models import Customer, CustomerEmail, CustomFieldDefinition  # noqa: F401
+from .customers.models import (  # noqa: F401
+    Customer,
+    CustomerEmail,
+    CustomFieldDefinition,
+    PortalSession,
+)
 from .profiles.models import SelfServiceProfile  # noqa: F401
 from .tenancy.models import AdminUser, Merchant  # noqa: F401

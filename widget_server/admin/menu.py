@@ -58,6 +58,6 @@ def visible_menu() -> list[MenuEntry]:
     return entries
 
 
-@bp.app_context_processor
+@bp.context_processor
 def inject_menu():
-    return {"admin_menu": visible_menu}
+    return {"admin_menu": visible_menu, "current_user": current_user}

@@ -86,3 +86,19 @@ class CustomerEmail(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
     customer: Mapped[Customer] = relationship(back_populates="emails")
+
+
+class PortalSession(db.Model):
+    """A customer's signed-in session, kept on the server so it can be revoked (logout, password
+    change, admin action). The cookie holds only the random token; the table holds its hash."""
+
+    __tablename__ = "portal_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"),
+                                             index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,8 @@ from .tabs import TABS
 
 
 class TabAccessor:
-    """Descriptor: `profile.payment` is the Payment tab's typed, read-only view."""
+    """Descriptor: `profile.payment` is the Payment tab's typed, read-only view (the Global tab
+    is `profile.global_`)."""
 
     def __init__(self, group: Group):
         self.group = group
@@ -49,7 +50,7 @@ class SelfServiceProfile(db.Model):
 
 
 for _tab in TABS:
-    setattr(SelfServiceProfile, _tab.key, TabAccessor(_tab))
+    setattr(SelfServiceProfile, _tab.accessor, TabAccessor(_tab))
 
 
 def tab_view(profile: SelfServiceProfile, group: Group, ctx=None) -> SettingsView:

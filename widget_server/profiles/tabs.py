@@ -98,7 +98,8 @@ GLOBAL = Group("global", "Global", (
     Setting("show_issues", Boolean(), False, "Show Issues section",
             "Customers open service issues and follow replies."),
 ), checks=(contrast_check("text_color", "background_color", "The text colour"),
-           contrast_check("primary_color", "background_color", "The primary colour")))
+           contrast_check("primary_color", "background_color", "The primary colour")),
+   attribute="global_")
 
 TABS: tuple[Group, ...] = (PAYMENT, CUSTOMER, ORDER, INVOICE, CART, GLOBAL)
 TABS_BY_KEY = {tab.key: tab for tab in TABS}

@@ -28,6 +28,12 @@ class Group:
     settings: tuple[Setting, ...]
     checks: tuple[Check, ...] = field(default=())
     description: str = ""
+    # The attribute a model exposes the group under (`profile.global_`: `global` is a keyword).
+    attribute: str = ""
+
+    @property
+    def accessor(self) -> str:
+        return self.attribute or self.key
 
     def __post_init__(self):
         keys = [s.key for s in self.settings]

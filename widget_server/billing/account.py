@@ -1,0 +1,78 @@
+"""The account overview a customer sees first (W-1): balance, status, next due, recent activity.
+
+A fixed number of queries whatever the history's size: one aggregate, two short lists.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+
+from ..extensions import db
+from .models import Invoice, Payment
+
+
+@dataclass(frozen=True)
+class Activity:
+    when: datetime | date
+    kind: str  # "invoice" | "payment"
+    label: str
+    amount_minor: int
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    balance_minor: int
+    overdue_minor: int
+    open_invoices: int
+    next_due_date: date | None
+    next_due_minor: int
+    currency: str
+    recent: list[Activity]
+
+    @property
+    def status(self) -> str:
+        if self.overdue_minor > 0:
+            return "overdue"
+        return "open" if self.balance_minor > 0 else "settled"
+
+
+def summary(merchant, customer, today: date, recent_limit: int = 5) -> AccountSummary:
+    open_filter = (Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
+                   Invoice.status == "issued", Invoice.balance_minor > 0)
+    overdue = case((Invoice.due_date < today, Invoice.balance_minor), else_=0)
+    upcoming = case((Invoice.due_date >= today, Invoice.due_date), else_=None)
+    balance, overdue_total, count, next_due = db.session.execute(
+        select(func.coalesce(func.sum(Invoice.balance_minor), 0),
+               func.coalesce(func.sum(overdue), 0), func.count(Invoice.id),
+               func.min(upcoming)).where(*open_filter)).one()
+    next_due_minor = 0
+    invoices = db.session.scalars(
+        select(Invoice).where(Invoice.merchant_id == merchant.id,
+                              Invoice.customer_id == customer.id,
+                              Invoice.status != "draft")
+        .order_by(Invoice.id.desc()).limit(recent_limit)).all()
+    payments = db.session.scalars(
+        select(Payment).where(Payment.merchant_id == merchant.id,
+                              Payment.customer_id == customer.id)
+        .order_by(Payment.id.desc()).limit(recent_limit)).all()
+    if next_due is not None:
+        next_due_minor = db.session.scalar(
+            select(func.coalesce(func.sum(Invoice.balance_minor), 0))
+            .where(*open_filter, Invoice.due_date == next_due))
+    recent = [Activity(i.issue_date or i.created_at.date(), "invoice", f"Invoice {i.number}",
+                       i.total_minor, i.currency, _invoice_status(i, today)) for i in invoices]
+    recent += [Activity(p.created_at.date(), "payment", "Payment", p.amount_minor, p.currency,
+                        p.status) for p in payments]
+    recent.sort(key=lambda a: a.when, reverse=True)
+    return AccountSummary(balance, overdue_total, count, next_due, next_due_minor,
+                          merchant.currency, recent[:recent_limit])
+
+
+def _invoice_status(invoice: Invoice, today: date) -> str:
+    if invoice.status == "issued" and invoice.due_date and invoice.due_date < today:
+        return "overdue"
+    if invoice.status == "issued" and invoice.balance_minor < invoice.total_minor:
+        return "partly paid"
+    return {"issued": "due"}.get(invoice.status, invoice.status)

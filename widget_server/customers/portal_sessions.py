@@ -1,0 +1,71 @@
+"""Server-side customer sessions: start on login, resolve on every widget request, revoke.
+
+A session belongs to one merchant: resolving it under another merchant's URL finds nothing.
+"""
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..database import utcnow
+from ..extensions import db
+from .models import Customer, PortalSession
+
+TOUCH_EVERY = timedelta(minutes=1)  # write last_seen at most this often
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(customer: Customer) -> str:
+    """A new session for `customer`; returns the token for the cookie (never stored as is)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(PortalSession(token_hash=_hash(token), merchant_id=customer.merchant_id,
+                                 customer_id=customer.id))
+    db.session.commit()
+    return token
+
+
+def resolve(token: str | None, merchant_id: int) -> Customer | None:
+    """The signed-in customer for this token at this merchant, or None when the session is
+    unknown, revoked, idle too long, too old, or belongs to another merchant. One query."""
+    if not token or not isinstance(token, str):
+        return None
+    row = db.session.execute(
+        select(PortalSession, Customer)
+        .join(Customer, Customer.id == PortalSession.customer_id)
+        .where(PortalSession.token_hash == _hash(token),
+               PortalSession.merchant_id == merchant_id,
+               Customer.merchant_id == merchant_id,
+               PortalSession.revoked_at.is_(None))).first()
+    if row is None:
+        return None
+    portal_session, customer = row
+    now = utcnow()
+    cfg = current_app.config
+    if (now - portal_session.last_seen_at > timedelta(minutes=cfg["PORTAL_SESSION_IDLE_MINUTES"])
+            or now - portal_session.created_at > timedelta(
+                minutes=cfg["PORTAL_SESSION_MAX_MINUTES"])):
+        return None
+    if now - portal_session.last_seen_at > TOUCH_EVERY:
+        portal_session.last_seen_at = now
+        db.session.commit()
+    return customer
+
+
+def end(token: str | None) -> None:
+    if token:
+        db.session.execute(update(PortalSession).where(PortalSession.token_hash == _hash(token))
+                           .values(revoked_at=utcnow()))
+        db.session.commit()
+
+
+def end_all(customer: Customer) -> None:
+    """Revoke every session of this customer (password change, reset, admin action)."""
+    db.session.execute(update(PortalSession).where(PortalSession.customer_id == customer.id,
+                                                   PortalSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+    db.session.commit()

@@ -1,0 +1,15 @@
+"""The widget face: the customer's "My Account" pages, framed on merchants' sites (/w/…) or
+standalone (/p/…, the merchant's default profile). Calls domain services, never other faces."""
+from flask import Blueprint, Flask
+
+bp = Blueprint("widget", __name__)
+EMBEDDED = "widget"
+STANDALONE = "portal"
+
+from . import account, auth, context  # noqa: E402,F401  (routes register on import)
+
+
+def register(app: Flask) -> None:
+    """The same pages twice: embedded with an explicit profile, standalone with the default."""
+    app.register_blueprint(bp, url_prefix="/w/<merchant_slug>/<profile_slug>", name=EMBEDDED)
+    app.register_blueprint(bp, url_prefix="/p/<merchant_slug>", name=STANDALONE)

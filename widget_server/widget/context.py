@@ -1,0 +1,48 @@
+"""Who and where: the merchant and profile named by the URL, the signed-in customer, and the
+portal-unavailable answer when the portal, the profile or the merchant is missing or off."""
+from flask import g, request, session
+
+from ..customers import portal_sessions
+from ..profiles import services as profile_services
+from ..tenancy import merchants
+from ..tenancy.configuration import PORTAL, merchant_settings
+from . import EMBEDDED, bp
+from .rendering import apply_widget_headers, render_widget
+
+SESSION_KEY = "portal_sid"
+
+
+@bp.url_value_preprocessor
+def _pull_slugs(endpoint, values):
+    g.merchant_slug = values.pop("merchant_slug", None)
+    g.profile_slug = values.pop("profile_slug", None)
+
+
+@bp.url_defaults
+def _add_slugs(endpoint, values):
+    if "merchant_slug" in g and g.merchant_slug:
+        values.setdefault("merchant_slug", g.merchant_slug)
+        if endpoint.startswith(EMBEDDED + ".") and g.get("profile_slug"):
+            values.setdefault("profile_slug", g.profile_slug)
+
+
+@bp.before_request
+def _load_portal():
+    g.merchant = merchants.find_by_slug(g.merchant_slug or "")
+    g.profile = None
+    g.customer = None
+    if g.merchant is None:
+        return render_widget("widget/unavailable.html", status=404)
+    if request.blueprint == EMBEDDED:
+        g.profile = profile_services.find_by_slug(g.merchant, g.profile_slug or "")
+    else:
+        g.profile = profile_services.default_profile(g.merchant)
+    if g.profile is None:
+        return render_widget("widget/unavailable.html", status=404)
+    if not g.profile.enabled or not merchant_settings(g.merchant, PORTAL).enable_customer_portal:
+        return render_widget("widget/unavailable.html", status=403)
+    g.customer = portal_sessions.resolve(session.get(SESSION_KEY), g.merchant.id)
+    return None
+
+
+bp.after_request(apply_widget_headers)

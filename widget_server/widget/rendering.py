@@ -1,0 +1,65 @@
+"""Rendering a widget page in the profile's theme, and the headers every widget page sends."""
+import secrets
+
+from babel.dates import format_date
+from flask import g, render_template, request
+
+from ..money import format_money
+from ..profiles.tabs import GLOBAL
+from ..tenancy.configuration import EMBEDDING, merchant_settings
+from ..themes import DEFAULT_THEME, css_variables, template_name
+from . import bp
+
+
+def _look():
+    return g.profile.global_ if g.get("profile") is not None else GLOBAL.view(None)
+
+
+def render_widget(path: str, status: int = 200, **context):
+    look = _look()
+    theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
+    g.csp_nonce = secrets.token_urlsafe(16)
+    html = render_template(template_name(theme, path), look=look, theme=theme,
+                           theme_base=template_name(theme, "widget/base.html"),
+                           theme_prefix=template_name(theme, ""),
+                           css_variables=css_variables(look), csp_nonce=g.csp_nonce,
+                           merchant=g.get("merchant"), profile=g.get("profile"),
+                           customer=g.get("customer"), **context)
+    return html, status
+
+
+def frame_ancestors() -> str:
+    """'self' plus the merchant's allowed origins: nothing wider (E-3)."""
+    origins = []
+    if g.get("merchant") is not None:
+        origins = merchant_settings(g.merchant, EMBEDDING).allowed_origins
+    return " ".join(["'self'", *origins])
+
+
+def apply_widget_headers(response):
+    nonce = g.get("csp_nonce")
+    style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self'; style-src {style}; img-src 'self' https: data:; "
+        f"frame-ancestors {frame_ancestors()}; form-action 'self'; base-uri 'none'; "
+        "object-src 'none'")
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.app_template_filter("money")
+def money_filter(minor: int, currency: str | None = None) -> str:
+    merchant = g.get("merchant")
+    return format_money(minor, currency or merchant.currency, merchant.locale)
+
+
+@bp.app_template_filter("local_date")
+def local_date_filter(value) -> str:
+    if value is None:
+        return ""
+    return format_date(value, format="medium", locale=g.merchant.locale)
+
+
+def wants_embedded() -> bool:
+    return request.blueprint == "widget"
