@@ -169,8 +169,9 @@ def test_custom_field_definitions_page(app, owner_client):
         tier_id = tier.id
     page = owner_client.client.get("/admin/custom-fields").get_data(as_text=True)
     assert "Gold, Silver" in page
-    owner_client.submit(f"/admin/custom-fields/{tier_id}/delete", {},
-                        form_url="/admin/custom-fields")
+    confirm = owner_client.client.get(f"/admin/custom-fields/{tier_id}/delete")
+    assert "This cannot be undone" in confirm.get_data(as_text=True)
+    owner_client.submit(f"/admin/custom-fields/{tier_id}/delete", {})
     with app.app_context():
         assert field_service.list_definitions(
             db.session.get(Merchant, owner_client.merchant_id)) == []

@@ -6,7 +6,11 @@ from . import config as app_config
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; tests pass `test_config` to override what the environment says."""
+    from .request_guards import IdConverter, reject_control_characters
+
     app = Flask(__name__, instance_path=str(app_config.INSTANCE_DIR))
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(reject_control_characters)
     app.config.from_mapping(app_config.from_environment())
     if test_config:
         app.config.update(test_config)

@@ -20,7 +20,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return _render(error.code or 500, MESSAGES.get(error.code, error.description))
+        custom = error.description != type(error).description
+        message = error.description if custom else MESSAGES.get(error.code, error.description)
+        return _render(error.code or 500, message)
 
 
 def _render(code: int, message: str):

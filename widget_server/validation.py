@@ -45,31 +45,45 @@ def email_list(value: str) -> list[str]:
     return out
 
 
-def _is_loopback(host: str) -> bool:
-    if host in LOOPBACK_HOSTS:
-        return True
+DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# Characters that have no business in a URL a merchant types, and that could break out of a
+# header (CSP, Location) or an HTML attribute if they ever reached one unencoded.
+UNSAFE_URL_CHARS = set(" \t\r\n\"'<>\\^`{|};,")
+
+
+def _valid_host(host: str) -> bool:
+    """A DNS name (IDNA allowed) or an IP address; no wildcards, no empty labels."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ipaddress.ip_address(host)
+        return True
     except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
         return False
+    labels = ascii_host.rstrip(".").split(".")
+    return len(ascii_host) <= 253 and all(DNS_LABEL.match(label) for label in labels)
 
 
 def secure_url(value: str) -> str:
-    """An absolute https URL; plain http only for loopback hosts (local development, T-3)."""
+    """An absolute https URL; plain http only for localhost, 127.0.0.1 and [::1] (T-3)."""
     value = value.strip()
+    message = "Enter a complete URL, such as https://example.com/thanks."
+    if any(ch in UNSAFE_URL_CHARS or ord(ch) < 32 for ch in value):
+        raise ValueError("The URL contains spaces, quotes or other characters that are not "
+                         "allowed; percent-encode them.")
     try:
         parts = urlsplit(value)
-        host = parts.hostname or ""
+        host = (parts.hostname or "").lower()
         parts.port  # noqa: B018  (raises ValueError on a malformed port)
     except ValueError as exc:
-        raise ValueError("Enter a complete URL, such as https://example.com/thanks.") from exc
-    if parts.scheme not in {"http", "https"} or not host:
-        raise ValueError("Enter a complete URL, such as https://example.com/thanks.")
-    if parts.username or parts.password:
+        raise ValueError(message) from exc
+    if parts.scheme not in {"http", "https"} or not host or not _valid_host(host):
+        raise ValueError(message)
+    if parts.username or parts.password or "@" in parts.netloc:
         raise ValueError("The URL must not contain a user name or password.")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("The URL must not contain spaces.")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         raise ValueError("The URL must start with https:// (plain http is allowed only for "
                          "localhost, 127.0.0.1 and [::1]).")
     return value
@@ -82,7 +96,11 @@ def origin(value: str) -> str:
     if parts.path or parts.query or parts.fragment:
         raise ValueError(f"“{value}” is not an origin: give only scheme://host[:port], "
                          "without a path.")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    host = parts.hostname or ""
+    # IPv6 literals keep their brackets; names go to punycode, as CSP and Origin headers speak it
+    host = f"[{host}]" if ":" in host else host.encode("idna").decode("ascii")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def origin_list(value: str) -> list[str]:
@@ -109,6 +127,11 @@ def slug(value: str) -> str:
     if not SLUG_RE.match(value):
         raise ValueError("Use 1–63 lower-case letters, digits and hyphens (not at either end).")
     return value
+
+
+def strip(value):
+    """WTForms filter: surrounding white space never counts as input ("   " is empty)."""
+    return value.strip() if isinstance(value, str) else value
 
 
 def wtf(rule, *, optional: bool = True):

@@ -47,7 +47,7 @@ def logout():
 
 def _safe_next(target: str | None) -> str:
     """Only follow `next` to a path inside the admin: no open redirect."""
-    if target:
+    if target and not any(ch in target for ch in "\r\n\\"):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/admin"):
             return target

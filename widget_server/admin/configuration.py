@@ -2,13 +2,13 @@
 import zoneinfo
 
 from babel import Locale, localedata
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_name, list_currencies
 from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectField
 from wtforms.validators import InputRequired, Length
 
-from ..form_choices import select_choices
+from ..form_fields import TrimmedField, select_choices
 from ..tenancy import services
 from ..tenancy.configuration import SECTIONS, SECTIONS_BY_KEY
 from ..tenancy.permissions import Permission
@@ -19,8 +19,14 @@ from .settings_pages import edit_group
 MANAGE = Permission.MANAGE_SETTINGS
 
 
+# ISO 4217 codes for funds, metals and testing, never a merchant's selling currency.
+NOT_MONEY = {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA",
+             "XXX"}
+
+
 def _currency_choices():
-    return sorted((code, code) for code in list_currencies() if len(code) == 3)
+    return sorted((code, f"{code} · {get_currency_name(code, locale='en')}")
+                  for code in list_currencies() if len(code) == 3 and code not in NOT_MONEY)
 
 
 def _locale_choices():
@@ -35,7 +41,7 @@ _TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
 class GeneralForm(FlaskForm):
-    name = StringField("Merchant name", validators=[InputRequired(), Length(max=200)])
+    name = TrimmedField("Merchant name", validators=[InputRequired(), Length(max=200)])
     currency = SelectField("Currency", validators=[InputRequired()],
                            description="Invoices and payments are in this currency.")
     locale = SelectField("Locale", validators=[InputRequired()],
@@ -55,10 +61,14 @@ def configuration():
     merchant = current_merchant()
     form = GeneralForm(obj=merchant)
     if form.validate_on_submit():
-        services.update_general(merchant, name=form.name.data, currency=form.currency.data,
-                                locale=form.locale.data, timezone=form.timezone.data)
-        flash("General settings saved.", "success")
-        return redirect(url_for("admin.configuration"))
+        try:
+            services.update_general(merchant, name=form.name.data, currency=form.currency.data,
+                                    locale=form.locale.data, timezone=form.timezone.data)
+        except services.ConfigurationError as exc:
+            form[exc.field].errors.append(str(exc))
+        else:
+            flash("General settings saved.", "success")
+            return redirect(url_for("admin.configuration"))
     return render_template("admin/configuration/general.html", form=form, sections=SECTIONS,
                            group=None, merchant=merchant), 400 if form.errors else 200
 

@@ -1,12 +1,12 @@
 """The merchant's custom field definitions (T-5)."""
 from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from ..customers import fields as field_service
 from ..customers.models import FIELD_TYPES
-from ..form_choices import select_choices
+from ..form_fields import TrimmedField, select_choices
 from ..tenancy.permissions import Permission
 from . import bp
 from .access import current_merchant, permission_required
@@ -15,10 +15,10 @@ MANAGE = Permission.MANAGE_CUSTOMERS
 
 
 class DefinitionForm(FlaskForm):
-    name = StringField("Field name", validators=[InputRequired(), Length(max=80)])
+    name = TrimmedField("Field name", validators=[InputRequired(), Length(max=80)])
     field_type = SelectField("Type", choices=select_choices(FIELD_TYPES),
                              validators=[InputRequired()])
-    choices = StringField("Choices", validators=[Length(max=2000)],
+    choices = TrimmedField("Choices", validators=[Length(max=2000)],
                           description="For “Choice from a list”: the values, separated by "
                                       "commas.")
     required = BooleanField("Required", description="Customers must have a value.")
@@ -44,19 +44,20 @@ def custom_fields():
         else:
             flash(f"Custom field “{definition.name}” added.", "success")
             return redirect(url_for("admin.custom_fields"))
-    return render_template("admin/custom_fields.html", form=form, delete_form=DeleteForm(),
+    return render_template("admin/custom_fields.html", form=form,
                            definitions=field_service.list_definitions(merchant),
                            type_labels=dict(FIELD_TYPES)), 400 if form.errors else 200
 
 
-@bp.post("/custom-fields/<int:definition_id>/delete")
+@bp.route("/custom-fields/<id:definition_id>/delete", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def custom_field_delete(definition_id: int):
     definition = field_service.get_definition(current_merchant(), definition_id)
     if definition is None:
         abort(404)
-    if not DeleteForm().validate_on_submit():
-        abort(400)
-    field_service.delete_definition(definition)
-    flash(f"Custom field “{definition.name}” deleted.", "success")
-    return redirect(url_for("admin.custom_fields"))
+    form = DeleteForm()
+    if form.validate_on_submit():
+        field_service.delete_definition(definition)
+        flash(f"Custom field “{definition.name}” deleted.", "success")
+        return redirect(url_for("admin.custom_fields"))
+    return render_template("admin/custom_field_delete.html", definition=definition, form=form)

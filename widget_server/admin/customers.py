@@ -10,7 +10,8 @@ from wtforms.validators import InputRequired, Length, Optional
 from .. import validation
 from ..customers import fields as field_service
 from ..customers import services
-from ..form_choices import select_choices
+from ..form_fields import TrimmedField, select_choices
+from ..request_guards import page_number
 from ..tenancy.permissions import Permission
 from . import bp
 from .access import current_merchant, permission_required
@@ -31,25 +32,25 @@ def _name_rule(minimum, what):
 
 
 class CustomerForm(FlaskForm):
-    first_name = StringField("First name", validators=[InputRequired(), Length(max=100),
+    first_name = TrimmedField("First name", validators=[InputRequired(), Length(max=100),
                                                        _name_rule(2, "First name")])
-    last_name = StringField("Last name", validators=[InputRequired(), Length(max=100),
+    last_name = TrimmedField("Last name", validators=[InputRequired(), Length(max=100),
                                                      _name_rule(1, "Last name")])
-    company = StringField("Company", validators=[Optional(), Length(max=200)])
+    company = TrimmedField("Company", validators=[Optional(), Length(max=200)])
     primary_email = TextAreaField(
         "Primary Email", validators=[InputRequired(), Length(max=2000),
                                      validation.wtf(validation.email_list, optional=False)],
         description="One or more addresses, separated by commas or new lines. Every "
                     "notification goes to each of them.",
         render_kw={"rows": 2, "autocomplete": "off"})
-    phone = StringField("Phone", validators=[Optional(), Length(max=40),
+    phone = TrimmedField("Phone", validators=[Optional(), Length(max=40),
                                              validation.wtf(validation.phone)],
                         render_kw={"type": "tel", "autocomplete": "off"})
-    address_line1 = StringField("Address line 1", validators=[Optional(), Length(max=200)])
-    address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)])
-    city = StringField("City", validators=[Optional(), Length(max=100)])
-    region = StringField("State / region", validators=[Optional(), Length(max=100)])
-    postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)])
+    address_line1 = TrimmedField("Address line 1", validators=[Optional(), Length(max=200)])
+    address_line2 = TrimmedField("Address line 2", validators=[Optional(), Length(max=200)])
+    city = TrimmedField("City", validators=[Optional(), Length(max=100)])
+    region = TrimmedField("State / region", validators=[Optional(), Length(max=100)])
+    postal_code = TrimmedField("Postal code", validators=[Optional(), Length(max=20)])
     country = SelectField("Country", validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
@@ -118,8 +119,8 @@ def _handle(customer=None):
 @permission_required(MANAGE)
 def customers():
     query = request.args.get("q", "")[:200]
-    page_number = request.args.get("page", 1, type=int) or 1
-    page = services.search_customers(current_merchant(), query, page_number,
+    page = services.search_customers(current_merchant(), query,
+                                     page_number(request.args.get("page", type=int)),
                                      current_app.config["ADMIN_PAGE_SIZE"])
     return render_template("admin/customers/list.html", page=page, query=query)
 
@@ -130,7 +131,7 @@ def customer_new():
     return _handle()
 
 
-@bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
+@bp.route("/customers/<id:customer_id>", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def customer_detail(customer_id: int):
     customer = services.get_customer(current_merchant(), customer_id)

@@ -7,5 +7,7 @@ from ..validation import email_address, wtf
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[InputRequired(), Length(max=254), wtf(email_address)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)])
+    email = EmailField("Email", validators=[InputRequired(), Length(max=254), wtf(email_address)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})

@@ -1,9 +1,9 @@
 """Profiles in the admin (P-1…P-9): list, create, enable, default, tabs, snippet, delete."""
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from ..form_fields import TrimmedField
 from ..profiles import services
 from ..profiles.tabs import TABS, TABS_BY_KEY
 from ..tenancy.permissions import Permission
@@ -15,8 +15,8 @@ MANAGE = Permission.MANAGE_PROFILES
 
 
 class ProfileIdentityForm(FlaskForm):
-    name = StringField("Profile Name", validators=[InputRequired(), Length(max=100)])
-    slug = StringField("Profile ID", validators=[InputRequired(), Length(max=63)],
+    name = TrimmedField("Profile Name", validators=[InputRequired(), Length(max=100)])
+    slug = TrimmedField("Profile ID", validators=[InputRequired(), Length(max=63)],
                        description="Used in the embed snippet and URLs: lower-case letters, "
                                    "digits and hyphens, unique among your profiles.")
 
@@ -64,7 +64,7 @@ def profile_new():
     return render_template("admin/profiles/new.html", form=form), 400 if form.errors else 200
 
 
-@bp.route("/profiles/<int:profile_id>", methods=["GET", "POST"])
+@bp.route("/profiles/<id:profile_id>", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def profile_detail(profile_id: int):
     profile = _profile_or_404(profile_id)
@@ -79,7 +79,7 @@ def profile_detail(profile_id: int):
                            merchant=current_merchant()), 400 if form.errors else 200
 
 
-@bp.post("/profiles/<int:profile_id>/<any(enable, disable, 'make-default'):action>")
+@bp.post("/profiles/<id:profile_id>/<any(enable, disable, 'make-default'):action>")
 @permission_required(MANAGE)
 def profile_action(profile_id: int, action: str):
     profile = _profile_or_404(profile_id)
@@ -98,7 +98,7 @@ def profile_action(profile_id: int, action: str):
     return redirect(url_for("admin.profile_detail", profile_id=profile.id))
 
 
-@bp.route("/profiles/<int:profile_id>/delete", methods=["GET", "POST"])
+@bp.route("/profiles/<id:profile_id>/delete", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def profile_delete(profile_id: int):
     profile = _profile_or_404(profile_id)
@@ -114,7 +114,7 @@ def profile_delete(profile_id: int):
     return render_template("admin/profiles/delete.html", profile=profile, form=form)
 
 
-@bp.route("/profiles/<int:profile_id>/tabs/<tab_key>", methods=["GET", "POST"])
+@bp.route("/profiles/<id:profile_id>/tabs/<tab_key>", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def profile_tab(profile_id: int, tab_key: str):
     profile = _profile_or_404(profile_id)

@@ -2,11 +2,11 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from .. import validation
-from ..form_choices import select_choices
+from ..form_fields import TrimmedField, select_choices
 from ..tenancy import admins
 from ..tenancy.permissions import PERMISSION_LABELS, ROLE_LABELS, ROLES, Permission
 from . import bp
@@ -23,14 +23,13 @@ def _role_field():
 class NewAdminForm(FlaskForm):
     email = EmailField("Email", validators=[InputRequired(), Length(max=254),
                                             validation.wtf(validation.email_address)])
-    name = StringField("Name", validators=[Length(max=200)])
+    name = TrimmedField("Name", validators=[Length(max=200)])
     role = _role_field()
     password = PasswordField("Initial password",
                              validators=[InputRequired(),
                                          Length(min=12, max=1024,
                                                 message="Use 12 to 1024 characters.")],
-                             description="At least 12 characters. Share it safely; they can "
-                                         "change it later.",
+                             description="At least 12 characters. Share it with them safely.",
                              render_kw={"autocomplete": "new-password"})
 
 
@@ -62,7 +61,7 @@ def users():
                            permission_labels=PERMISSION_LABELS), 400 if form.errors else 200
 
 
-@bp.post("/users/<int:admin_id>")
+@bp.post("/users/<id:admin_id>")
 @permission_required(MANAGE)
 def user_change(admin_id: int):
     admin = admins.get_admin(current_merchant(), admin_id)

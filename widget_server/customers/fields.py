@@ -46,6 +46,8 @@ def create_definition(merchant, *, name: str, field_type: str, required: bool,
         raise FieldError("Enter a field name.", "name")
     if field_type not in TYPE_KEYS:
         raise FieldError("Choose a field type from the list.", "field_type")
+    if field_type == "boolean" and required:
+        raise FieldError("A yes/no field cannot be required: “no” is an answer too.", "required")
     if field_type == "choice" and not choices:
         raise FieldError("List at least one choice, separated by commas.", "choices")
     existing = db.session.scalar(select(CustomFieldDefinition.id).where(

@@ -15,7 +15,9 @@ class CustomFieldDefinition(db.Model):
     """A field the merchant defines for every customer (T-5); profiles give it a mode (P-3)."""
 
     __tablename__ = "custom_field_definition"
-    __table_args__ = (UniqueConstraint("merchant_id", "name"),)
+    # Ids are never reused (SQLite would reuse the highest after a delete), so a new field never
+    # inherits a deleted one's profile modes or customer values, which are keyed by id.
+    __table_args__ = (UniqueConstraint("merchant_id", "name"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"),

@@ -73,9 +73,8 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
     for name in PROFILE_FIELDS:
         if name in details:
             setattr(customer, name, details[name] or "")
-    kept = dict(customer.custom_fields or {})
-    kept.update(custom_values)
-    customer.custom_fields = kept
+    # Only the current definitions' values are kept: a deleted field's value goes with it.
+    customer.custom_fields = dict(custom_values)
     _set_emails(customer, emails)
     db.session.commit()
     return customer

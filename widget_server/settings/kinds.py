@@ -15,7 +15,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import validation
-from ..form_choices import select_choices
+from ..form_fields import select_choices
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

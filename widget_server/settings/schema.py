@@ -1,4 +1,5 @@
 """`Setting` (a line of a declaration), `Group` (a tab or section), and the typed `SettingsView`."""
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,9 +37,19 @@ class Group:
         return self.attribute or self.key
 
     def __post_init__(self):
+        """Declaration mistakes fail at import time, not in front of a merchant."""
         keys = [s.key for s in self.settings]
         if len(keys) != len(set(keys)):
             raise ValueError(f"duplicate setting key in {self.key}")
+        reserved = {"data", "errors", "validate", "group", "meta", "populate_obj", "process",
+                    "csrf_token", "form_errors", "hidden_tag"}
+        for s in self.settings:
+            if s.key in reserved or s.key.startswith("_") or re.fullmatch(r"custom_field_\d+",
+                                                                             s.key):
+                raise ValueError(f"{self.key}.{s.key}: reserved name for a form field")
+            if s.kind.load(s, s.default, None) != s.default:
+                raise ValueError(f"{self.key}.{s.key}: default {s.default!r} does not fit its "
+                                 "kind")
 
     def setting(self, key: str) -> Setting:
         for s in self.settings:

@@ -1,5 +1,6 @@
 """Admin user services: authentication, session loading, user management."""
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..passwords import hash_password, verify
@@ -63,11 +64,16 @@ def get_admin(merchant, admin_id: int) -> AdminUser | None:
 
 
 def add_admin(merchant, *, email: str, name: str, role: str, password: str) -> AdminUser:
+    taken = AdminUserError("This email cannot be used for a new admin account; use another "
+                           "address.", "email")
     if find_by_email(email) is not None:
-        # Admin emails are global sign-in names; say so without naming the other merchant.
-        raise AdminUserError("This email already belongs to an admin account.", "email")
+        raise taken  # admin emails are global sign-in names; the owner is never named
     admin = create_admin(merchant, email, password, role, name.strip())
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # two owners adding the same address at once
+        db.session.rollback()
+        raise taken from exc
     return admin
 
 

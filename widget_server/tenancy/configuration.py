@@ -15,7 +15,9 @@ PORTAL = Group("portal", "Customer portal", (
             "payment methods on file and receive receipts at verified addresses."),
     Setting("skip_login_screen", Boolean(), False, "Skip the login screen",
             "With guest payment allowed, “Pay invoice” links go straight to the payment page."),
-))
+), checks=(lambda v: {"skip_login_screen": "Skipping the login screen needs “Allow guest "
+                                           "invoice payment” switched on."}
+           if v["skip_login_screen"] and not v["allow_guest_invoice_payment"] else {},))
 
 BRANDING = Group("branding", "Branding", (
     Setting("logo_url", Url(), "", "Logo URL", "An https image used in emails and the portal."),

@@ -1,4 +1,6 @@
 """Merchant configuration services (T-1, T-3)."""
+from sqlalchemy import select
+
 from ..extensions import db
 from ..settings import Group
 from .models import Merchant
@@ -9,8 +11,27 @@ def save_section(merchant: Merchant, section: Group, values: dict) -> None:
     db.session.commit()
 
 
+class ConfigurationError(ValueError):
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def has_billing_history(merchant: Merchant) -> bool:
+    from ..billing.models import Invoice, Payment, Product
+
+    return any(db.session.scalar(select(model.id).where(model.merchant_id == merchant.id)
+                                 .limit(1)) for model in (Product, Invoice, Payment))
+
+
 def update_general(merchant: Merchant, *, name: str, currency: str, locale: str,
                    timezone: str) -> None:
+    """Name, currency, locale, time zone (T-1). The currency is fixed once products, invoices or
+    payments exist: amounts are stored in minor units of it and must never change meaning."""
+    if currency != merchant.currency and has_billing_history(merchant):
+        raise ConfigurationError(
+            f"The currency stays {merchant.currency}: you already have products, invoices or "
+            "payments in it.", "currency")
     merchant.name = name.strip()
     merchant.currency = currency
     merchant.locale = locale

@@ -1,0 +1,31 @@
+"""Request-wide guards against crafted input that no form should ever see.
+
+- `IdConverter`: `<id:…>` URL parts are positive integers that fit a BIGINT, so a 30-digit id is
+  a 404, not an overflow deep in the database driver.
+- `reject_control_characters`: NUL and other C0 control characters in form fields or query
+  strings are refused up front (PostgreSQL rejects NUL in text and `\\u0000` in JSONB).
+"""
+import re
+
+from flask import abort, request
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**63 - 1
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class IdConverter(IntegerConverter):
+    def __init__(self, map, **kwargs):
+        super().__init__(map, min=1, max=MAX_ID, **kwargs)
+
+
+def reject_control_characters():
+    for source in (request.args, request.form):
+        for value in source.values():
+            if CONTROL.search(value):
+                abort(400, "The request contained control characters, which are not allowed.")
+
+
+def page_number(raw: int | None, maximum: int = 100_000) -> int:
+    """A 1-based page number from a query string, clamped to a sane range."""
+    return min(max(raw or 1, 1), maximum)
