@@ -63,3 +63,50 @@ def page(chromium):
     page = context.new_page()
     yield page
     context.close()
+
+
+class HostSite:
+    """A stand-in for a merchant's website: a real server on a loopback address that serves the
+    HTML pages a test registers. Real, because Chromium's Local Network Access check refuses a
+    page that Playwright merely fulfils when it loads the widget from a loopback address."""
+
+    def __init__(self, address: str):
+        from werkzeug.wrappers import Request, Response
+
+        self.pages: dict[str, str] = {}
+
+        @Request.application
+        def serve(request):
+            body = self.pages.get(request.path)
+            if body is None:
+                return Response("not found", status=404)
+            return Response(body, content_type="text/html; charset=utf-8")
+
+        self.port = free_port()
+        self.origin = f"http://{address}:{self.port}"
+        self.server = make_server(address, self.port, serve, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page(self, path: str, html: str) -> str:
+        self.pages[path] = html
+        return f"{self.origin}{path}"
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def host_site():
+    site = HostSite("127.0.0.1")
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def foreign_site():
+    """Another site on another loopback address, never in any merchant's allowed origins."""
+    site = HostSite("127.0.0.2")
+    yield site
+    site.stop()

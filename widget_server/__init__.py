@@ -50,6 +50,8 @@ def register_blueprints(app: Flask) -> None:
 
     from . import widget
     from .admin import bp as admin_bp
+    from .demo_shop import bp as demo_shop_bp
+    from .embed import bp as embed_bp
     from .health import bp as health_bp
     from .themes import ThemeLoader
     from .themes import bp as themes_bp
@@ -57,6 +59,8 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader, ThemeLoader()])
     app.register_blueprint(health_bp)
     app.register_blueprint(themes_bp)
+    app.register_blueprint(embed_bp)
+    app.register_blueprint(demo_shop_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     widget.register(app)
 

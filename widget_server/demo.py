@@ -3,6 +3,7 @@
 These credentials are for local use only.
 """
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from .extensions import db
 from .passwords import hash_password
 from .profiles import services as profiles
 from .tenancy import admins
+from .tenancy.configuration import EMBEDDING
 from .tenancy.models import Merchant
 
 DEMO_SLUG = "demo"
@@ -56,15 +58,32 @@ def seed_demo() -> list[str]:
     customer = _ensure_customer(merchant, agents[0])
     _ensure_invoices(merchant, customer, products)
     _ensure_order(merchant, customer, products, agents[0])
+    shop_origin = _ensure_shop_origin(merchant)
     db.session.commit()
     base = current_app.config["PUBLIC_URL"]
     return [
+        f"Demo shop:    {shop_origin}/demo/shop   (embeds the widget from {base}, cross-site)",
         f"Admin:        {base}/admin/",
         f"  owner       {OWNER_EMAIL} / {OWNER_PASSWORD}",
         f"  staff       {STAFF_EMAIL} / {STAFF_PASSWORD}",
         f"Customer:     {CUSTOMER_USERNAME} (or {CUSTOMER_EMAILS[0]}) / {CUSTOMER_PASSWORD}",
         "(demo credentials: for local use only)",
     ]
+
+
+def _ensure_shop_origin(merchant) -> str:
+    """The demo shop is served on 127.0.0.1 at the app's port; that origin may frame the widget.
+    Re-running with another PORT adds the new origin, so `PORT=8000 make run` still works."""
+    port = urlsplit(current_app.config["PUBLIC_URL"]).port or 80
+    origin = f"http://127.0.0.1:{port}"
+    config = dict(merchant.config or {})
+    embedding = dict(config.get(EMBEDDING.key) or {})
+    origins = list(embedding.get("allowed_origins") or [])
+    if origin not in origins:
+        embedding["allowed_origins"] = [*origins, origin]
+        config[EMBEDDING.key] = embedding
+        merchant.config = config
+    return origin
 
 
 def _ensure_admin(merchant, email, password, role, name) -> None:

@@ -27,7 +27,7 @@ def _add_slugs(endpoint, values):
 
 
 @bp.before_request
-def _load_portal():
+def load_portal():
     g.merchant = merchants.find_by_slug(g.merchant_slug or "")
     g.profile = None
     g.customer = None

@@ -2,7 +2,7 @@
 import secrets
 
 from babel.dates import format_date
-from flask import g, render_template, request
+from flask import g, render_template, request, session
 
 from ..money import format_money
 from ..profiles.tabs import GLOBAL
@@ -10,16 +10,32 @@ from ..tenancy.configuration import EMBEDDING, merchant_settings
 from ..themes import DEFAULT_THEME, css_variables, template_name
 from . import bp
 
+EVENT_KEY = "widget_event"
+
 
 def _look():
     return g.profile.global_ if g.get("profile") is not None else GLOBAL.view(None)
 
 
-def render_widget(path: str, status: int = 200, **context):
+def allowed_origins() -> list[str]:
+    if g.get("merchant") is None:
+        return []
+    return merchant_settings(g.merchant, EMBEDDING).allowed_origins
+
+
+def render_widget(path: str, status: int = 200, *, navigate: str | None = None, **context):
+    """Render a page of the widget in the profile's theme.
+
+    `navigate` asks the loader to send the top window to a URL (E-6); the one-shot event left in
+    the session by the previous request (logged-in, logged-out…) is handed to the page's script.
+    """
     look = _look()
     theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
     g.csp_nonce = secrets.token_urlsafe(16)
+    event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
     html = render_template(template_name(theme, path), look=look, theme=theme,
+                           embed_origins=allowed_origins(), widget_event=event,
+                           navigate=navigate,
                            theme_base=template_name(theme, "widget/base.html"),
                            theme_prefix=template_name(theme, ""),
                            css_variables=css_variables(look), csp_nonce=g.csp_nonce,
@@ -30,10 +46,7 @@ def render_widget(path: str, status: int = 200, **context):
 
 def frame_ancestors() -> str:
     """'self' plus the merchant's allowed origins: nothing wider (E-3)."""
-    origins = []
-    if g.get("merchant") is not None:
-        origins = merchant_settings(g.merchant, EMBEDDING).allowed_origins
-    return " ".join(["'self'", *origins])
+    return " ".join(["'self'", *allowed_origins()])
 
 
 def apply_widget_headers(response):
