@@ -20,7 +20,7 @@ SPEC_LABELS = {
     "cart": ["Enable Shopping Cart in iFrame", "Enable Guest Checkout Without Registration",
              "Shopping Cart Stylesheet URL"],
     "global": ["Theme", "Primary colour", "Text colour", "Background colour", "Font",
-               "Logo URL", "Forgot Password URL", "Show Proposals section",
+               "Logo", "Forgot Password URL", "Show Proposals section",
                "Show Issues section"],
 }
 

@@ -53,6 +53,8 @@ def register_blueprints(app: Flask) -> None:
     from .demo_shop import bp as demo_shop_bp
     from .embed import bp as embed_bp
     from .health import bp as health_bp
+    from .media.routes import bp as media_bp
+    from .media.routes import media_url
     from .themes import ThemeLoader
     from .themes import bp as themes_bp
 
@@ -60,6 +62,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(themes_bp)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(media_bp)
+    app.add_template_global(media_url)
     app.register_blueprint(demo_shop_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     widget.register(app)

@@ -18,16 +18,22 @@ def contrast_ratio(a: str, b: str) -> float:
 
 
 def contrast_check(foreground: str, background: str, what: str, minimum: float = 4.5):
-    """A group check: `foreground` on `background` must reach `minimum` (AA for text: 4.5)."""
+    """A group check: `foreground` on `background` must reach `minimum` (AA for text: 4.5).
+
+    Either side may be a literal colour ("#ffffff": the white text on buttons) instead of a key;
+    the message goes to the first side that is a setting.
+    """
+    field = foreground if not foreground.startswith("#") else background
 
     def check(values: dict) -> dict[str, str]:
-        fg, bg = values.get(foreground), values.get(background)
+        fg = foreground if foreground.startswith("#") else values.get(foreground)
+        bg = background if background.startswith("#") else values.get(background)
         if not fg or not bg:
             return {}
         ratio = contrast_ratio(fg, bg)
         if ratio + 1e-9 < minimum:
-            return {foreground: f"{what} has a contrast ratio of {ratio:.2f}:1 against the "
-                                f"background; WCAG AA needs at least {minimum}:1."}
+            return {field: f"{what} has a contrast ratio of {ratio:.2f}:1; WCAG AA needs at "
+                           f"least {minimum}:1."}
         return {}
 
     return check

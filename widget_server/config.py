@@ -76,4 +76,6 @@ def from_environment() -> dict:
         "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", "65536")),
         "ARGON2_PARALLELISM": int(os.environ.get("ARGON2_PARALLELISM", "4")),
         "ADMIN_PAGE_SIZE": 25,
+        # Largest request body (logo uploads are checked against 512 KB on their own).
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }

@@ -8,6 +8,7 @@ MESSAGES = {
     403: "You do not have permission to do that.",
     404: "That page does not exist.",
     405: "That action is not allowed here.",
+    413: "That upload is too large.",
     429: "Too many attempts. Please wait a moment and try again.",
 }
 

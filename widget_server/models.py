@@ -7,5 +7,6 @@ from .customers.models import (  # noqa: F401
     CustomFieldDefinition,
     PortalSession,
 )
+from .media.models import MediaAsset  # noqa: F401
 from .profiles.models import SelfServiceProfile  # noqa: F401
 from .tenancy.models import AdminUser, Merchant  # noqa: F401

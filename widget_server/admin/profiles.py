@@ -1,11 +1,14 @@
 """Profiles in the admin (P-1…P-9): list, create, enable, default, tabs, snippet, delete."""
+from urllib.parse import quote, urlencode
+
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, Length
 
 from ..form_fields import TrimmedField
 from ..profiles import services
-from ..profiles.tabs import TABS, TABS_BY_KEY
+from ..profiles.preview import make_token
+from ..profiles.tabs import GLOBAL, TABS, TABS_BY_KEY
 from ..tenancy.permissions import Permission
 from . import bp
 from .access import current_merchant, permission_required
@@ -44,6 +47,13 @@ def _identity(form, profile=None):
         return None
 
 
+def _preview_url(profile) -> str:
+    """The widget's preview page for this profile (same origin as the admin, signed token)."""
+    merchant = current_merchant()
+    return (f"/w/{quote(merchant.slug)}/{quote(profile.slug)}/preview?"
+            f"{urlencode({'token': make_token(profile)})}")
+
+
 @bp.get("/profiles")
 @permission_required(MANAGE)
 def profiles():
@@ -74,8 +84,10 @@ def profile_detail(profile_id: int):
         return redirect(url_for("admin.profile_detail", profile_id=profile.id))
     public_url = current_app.config["PUBLIC_URL"]
     snippet = services.embed_snippet(public_url, current_merchant(), profile)
+    preview_url = _preview_url(profile)
     return render_template("admin/profiles/detail.html", profile=profile, form=form, tabs=TABS,
                            action_form=ConfirmForm(), public_url=public_url, snippet=snippet,
+                           preview_url=preview_url,
                            merchant=current_merchant()), 400 if form.errors else 200
 
 
@@ -125,4 +137,5 @@ def profile_tab(profile_id: int, tab_key: str):
         save=lambda values: services.save_tab(profile, tab, values),
         template="admin/profiles/tab.html",
         redirect_to=url_for("admin.profile_tab", profile_id=profile.id, tab_key=tab.key),
-        profile=profile, tabs=TABS)
+        profile=profile, tabs=TABS,
+        preview_url=_preview_url(profile) if tab is GLOBAL else None)

@@ -12,4 +12,5 @@ def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):
         flash(f"{group.title} settings saved.", "success")
         return redirect(redirect_to)
     status = 400 if form.errors else 200
-    return render_template(template, form=form, group=group, ctx=ctx, **context), status
+    return render_template(template, form=form, group=group, ctx=ctx, stored=values,
+                           **context), status

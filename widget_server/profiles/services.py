@@ -5,7 +5,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..media import images
 from ..settings import Group
+from ..settings.kinds import KEEP, UploadedImage
 from ..validation import slug as slug_rule
 from .models import SelfServiceProfile
 
@@ -120,8 +122,17 @@ def delete_profile(profile) -> None:
 
 
 def save_tab(profile, group: Group, values: dict) -> None:
-    """Store one tab's cleaned values; the other tabs are left as they were."""
-    profile.settings = {**(profile.settings or {}), group.key: values}
+    """Store one tab's cleaned values; the other tabs are left as they were. New uploads are
+    stored as media first; a setting whose upload was left empty keeps its value."""
+    current = group.load((profile.settings or {}).get(group.key))
+    stored = {}
+    for key, value in values.items():
+        if value is KEEP:
+            value = current[key]
+        elif isinstance(value, UploadedImage):
+            value = images.store(profile.merchant_id, value.data)
+        stored[key] = value
+    profile.settings = {**(profile.settings or {}), group.key: stored}
     db.session.commit()
 
 

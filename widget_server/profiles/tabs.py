@@ -11,6 +11,7 @@ from ..settings import (
     Color,
     CustomFieldModes,
     Group,
+    Image,
     MultiChoice,
     Setting,
     Url,
@@ -81,8 +82,9 @@ CART = Group("cart", "Shopping Cart", (
 ))
 
 GLOBAL = Group("global", "Global", (
-    Setting("theme", Choice((("default", "Default"), ("contrast", "High contrast"))),
-            "default", "Theme", "The look of the portal pages."),
+    Setting("theme", Choice((("default", "Modern"), ("classic", "Classic"))),
+            "default", "Theme", "Modern: light and airy. Classic: a framed header bar, tabs and "
+                                "serif headings."),
     Setting("primary_color", Color(), "#0b5cad", "Primary colour",
             "Buttons and links. Must reach 4.5:1 contrast against the background."),
     Setting("text_color", Color(), "#1b1f24", "Text colour", ""),
@@ -90,15 +92,20 @@ GLOBAL = Group("global", "Global", (
     Setting("font", Choice((("system", "System UI"), ("serif", "Serif"),
                             ("rounded", "Rounded sans-serif"), ("mono", "Monospace"))),
             "system", "Font", ""),
-    Setting("logo_url", Url(), "", "Logo URL", "An https image shown at the top of the portal."),
+    Setting("logo", Image(), "", "Logo",
+            "PNG, JPEG or WebP, up to 512 KB, shown at the top of the portal."),
     Setting("forgot_password_url", Url(), "", "Forgot Password URL",
             "When set, “Forgot password?” sends customers here instead of the built-in reset."),
     Setting("show_proposals", Boolean(), False, "Show Proposals section",
             "Customers see proposals (quotes) and accept or decline them."),
     Setting("show_issues", Boolean(), False, "Show Issues section",
             "Customers open service issues and follow replies."),
-), checks=(contrast_check("text_color", "background_color", "The text colour"),
-           contrast_check("primary_color", "background_color", "The primary colour")),
+), checks=(contrast_check("text_color", "background_color",
+                          "The text colour on the background colour"),
+           contrast_check("primary_color", "background_color",
+                          "The primary colour (links) on the background colour"),
+           contrast_check("#ffffff", "primary_color",
+                          "White button text on the primary colour")),
    attribute="global_")
 
 TABS: tuple[Group, ...] = (PAYMENT, CUSTOMER, ORDER, INVOICE, CART, GLOBAL)

@@ -9,6 +9,7 @@ from .kinds import (
     Choice,
     Color,
     CustomFieldModes,
+    Image,
     Integer,
     MultiChoice,
     OriginList,
@@ -17,5 +18,6 @@ from .kinds import (
 )
 from .schema import Group, Setting, SettingsView
 
-__all__ = ["Boolean", "Choice", "Color", "CustomFieldModes", "Group", "Integer", "MultiChoice",
+__all__ = ["Boolean", "Choice", "Color", "CustomFieldModes", "Group", "Image", "Integer",
+           "MultiChoice",
            "OriginList", "Setting", "SettingsView", "Text", "Url"]

@@ -25,6 +25,8 @@ class Kind:
 
     # True when the setting is several controls shown together under one legend.
     grouped = False
+    # True when the stored value is a media reference the admin page can show.
+    is_image = False
 
     def make_field(self, setting, ctx):
         raise NotImplementedError
@@ -246,3 +248,69 @@ class CustomFieldModes(Kind):
 
     def mode_for(self, value: dict, definition) -> str:
         return value.get(str(definition.id), self.default_mode)
+
+
+KEEP = object()  # "no new upload": the stored value stays as it is
+
+
+@dataclass(frozen=True)
+class UploadedImage:
+    """A checked upload waiting to be stored; the service that saves the group stores it."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Image(Kind):
+    """An uploaded image (PNG, JPEG, WebP; checked by content), stored as a media reference.
+
+    Two controls: the file, and a checkbox to remove the current image.
+    """
+
+    grouped = True
+    is_image = True
+
+    def _remove(self, setting) -> str:
+        return f"{setting.key}_remove"
+
+    def fields(self, setting, ctx):
+        from flask_wtf.file import FileField
+
+        return {setting.key: FileField(f"Upload a new {setting.label.lower()}",
+                                       validators=[_image_check],
+                                       render_kw={"accept": "image/png,image/jpeg,image/webp"}),
+                self._remove(setting): BooleanField(f"Remove the current {setting.label.lower()}")}
+
+    def field_names(self, setting, ctx):
+        return [setting.key, self._remove(setting)]
+
+    def form_data(self, setting, value, ctx):
+        return {}  # a file input cannot be prefilled
+
+    def from_form(self, setting, form, ctx):
+        if form[self._remove(setting)].data:
+            return ""
+        upload = form[setting.key].data
+        if upload and getattr(upload, "filename", ""):
+            upload.stream.seek(0)
+            return UploadedImage(upload.stream.read())
+        return KEEP
+
+    def load(self, setting, raw, ctx):
+        return raw if isinstance(raw, str) else setting.default
+
+
+def _image_check(form, field):
+    from wtforms.validators import ValidationError
+
+    from ..media.images import check_image, max_bytes
+
+    upload = field.data
+    if not upload or not getattr(upload, "filename", ""):
+        return
+    data = upload.stream.read(max_bytes() + 1)
+    upload.stream.seek(0)
+    try:
+        check_image(data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc

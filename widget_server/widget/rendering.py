@@ -23,13 +23,14 @@ def allowed_origins() -> list[str]:
     return merchant_settings(g.merchant, EMBEDDING).allowed_origins
 
 
-def render_widget(path: str, status: int = 200, *, navigate: str | None = None, **context):
+def render_widget(path: str, status: int = 200, *, navigate: str | None = None, look=None,
+                  **context):
     """Render a page of the widget in the profile's theme.
 
     `navigate` asks the loader to send the top window to a URL (E-6); the one-shot event left in
     the session by the previous request (logged-in, logged-out…) is handed to the page's script.
     """
-    look = _look()
+    look = look or _look()
     theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
     g.csp_nonce = secrets.token_urlsafe(16)
     event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
@@ -53,7 +54,7 @@ def apply_widget_headers(response):
     nonce = g.get("csp_nonce")
     style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self'; style-src {style}; img-src 'self' https: data:; "
+        f"default-src 'self'; script-src 'self'; style-src {style}; img-src 'self' data:; "
         f"frame-ancestors {frame_ancestors()}; form-action 'self'; base-uri 'none'; "
         "object-src 'none'")
     response.headers["Cache-Control"] = "no-store"

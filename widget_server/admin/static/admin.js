@@ -12,3 +12,29 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
     });
   });
 });
+
+// Live preview (P-9): the Global tab's look follows the form before it is saved.
+(function () {
+  var frame = document.querySelector("iframe[data-preview-base]");
+  if (!frame) return;
+  var keys = ["theme", "primary_color", "text_color", "background_color", "font"];
+  var timer = null;
+  function refresh() {
+    var url = new URL(frame.getAttribute("data-preview-base"), window.location.href);
+    keys.forEach(function (key) {
+      var input = document.querySelector('[name="' + key + '"]');
+      if (input && input.value) url.searchParams.set(key, input.value);
+    });
+    frame.src = url.pathname + url.search;
+  }
+  keys.forEach(function (key) {
+    var input = document.querySelector('[name="' + key + '"]');
+    if (!input) return;
+    ["input", "change"].forEach(function (type) {
+      input.addEventListener(type, function () {
+        clearTimeout(timer);
+        timer = setTimeout(refresh, 250);
+      });
+    });
+  });
+})();
