@@ -6,7 +6,7 @@ PORT   ?= 5000
 export FLASK_APP := wsgi
 export PORT
 
-.PHONY: install run test lint migrate seed clean
+.PHONY: install run test lint migrate seed worker clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,11 @@ migrate: install
 seed: migrate
 	$(BIN)/flask seed-demo
 
-## Serve the app on http://localhost:$(PORT) with the demo merchant seeded.
+## Serve the app on http://localhost:$(PORT) with the demo seeded and the job worker beside it.
 run: seed
-	@echo "Serving on http://localhost:$(PORT)  (Ctrl-C stops)"
+	@echo "Serving on http://localhost:$(PORT) with the email worker  (Ctrl-C stops both)"
+	$(BIN)/flask worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 ## Install everything (Chromium for the browser tests included) and run the whole suite.
@@ -32,6 +34,9 @@ test: install
 	bash .ci/ensure-chromium
 	$(BIN)/ruff check widget_server tests
 	$(BIN)/pytest
+
+worker: migrate
+	$(BIN)/flask worker
 
 lint: install
 	$(BIN)/ruff check widget_server tests

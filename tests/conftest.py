@@ -225,3 +225,52 @@ def count_queries(app):
         return QueryCounter(engine)
 
     return make
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free loopback port that keeps what it receives."""
+
+    def __init__(self, port: int):
+        from aiosmtpd.controller import Controller
+
+        self.port, self.messages = port, []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                from email import message_from_bytes, policy
+
+                sink.messages.append((envelope.rcpt_tos,
+                                      message_from_bytes(envelope.content, policy=policy.default)))
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+
+    def start(self):
+        self.controller.start()
+        return self
+
+    def stop(self):
+        self.controller.stop()
+
+
+@pytest.fixture
+def smtp_port(app, monkeypatch):
+    """A free port, wired into Flask-Mail with sending switched on (TESTING suppresses it)."""
+    from tests.browser import free_port
+
+    port = free_port()
+    state = app.extensions["mail"]
+    monkeypatch.setattr(state, "server", "127.0.0.1")
+    monkeypatch.setattr(state, "port", port)
+    monkeypatch.setattr(state, "suppress", False)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    return port
+
+
+@pytest.fixture
+def smtp(smtp_port):
+    sink = SmtpSink(smtp_port).start()
+    yield sink
+    sink.stop()

@@ -66,9 +66,27 @@ def test_login_without_csrf_token_is_refused(client, portal):
     p = portal()
     client.get(f"{p.base}/login")
     response = client.post(f"{p.base}/login", data={"login": p.username,
-                                                     "password": p.password})
-    assert response.status_code == 400
+                                                     "password": p.password},
+                           follow_redirects=True)
+    assert "Your session was renewed. Please try again." in response.get_data(as_text=True)
     assert client.get(f"{p.base}/account").status_code == 302
+
+
+def test_two_frames_starting_sessions_at_once_can_both_post(app, portal):
+    """Two widgets on one page share one cookie; the frame whose cookie lost the race takes the
+    current token from the cookie check before posting (as widget.js does)."""
+    p = portal()
+    client = app.test_client()
+    first_token = csrf_from(client.get(f"{p.base}/login").get_data(as_text=True))
+    client.delete_cookie("ws_widget")
+    client.get(f"{p.base}/login")  # the second frame's session wins the cookie
+    stale = client.post(f"{p.base}/login", data={"csrf_token": first_token, "login": p.username,
+                                                 "password": p.password})
+    assert stale.status_code == 302 and stale.headers["Location"].endswith("/login")
+    fresh = client.get(f"{p.base}/cookie-check").get_json()["csrf"]
+    response = client.post(f"{p.base}/login", data={"csrf_token": fresh, "login": p.username,
+                                                    "password": p.password})
+    assert response.headers["Location"].endswith("/account")
 
 
 def test_login_over_https_with_referer_check(app, portal):

@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_security_headers(app)
     register_errorhandlers(app)
+    register_jobs(app)
     register_commands(app)
     return app
 
@@ -73,6 +74,11 @@ def register_security_headers(app: Flask) -> None:
     from .security_headers import apply_security_headers
 
     app.after_request(apply_security_headers)
+
+
+def register_jobs(app: Flask) -> None:
+    """Import the modules that register job handlers (one per kind)."""
+    from .notifications import delivery  # noqa: F401
 
 
 def register_errorhandlers(app: Flask) -> None:

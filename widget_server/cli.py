@@ -4,6 +4,17 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+    @click.option("--poll", default=1.0, show_default=True, help="Seconds between polls.")
+    def worker_command(once: bool, poll: float):
+        """Run queued jobs (email, later scheduled payments and webhooks)."""
+        from .jobs.worker import run_worker
+
+        ran = run_worker(once=once, poll=poll)
+        if once:
+            click.echo(f"{ran} job(s) run")
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create or refresh the demo merchant (idempotent)."""

@@ -7,6 +7,8 @@ from .customers.models import (  # noqa: F401
     CustomFieldDefinition,
     PortalSession,
 )
+from .jobs.models import Job  # noqa: F401
 from .media.models import MediaAsset  # noqa: F401
+from .notifications.models import EmailMessage  # noqa: F401
 from .profiles.models import SelfServiceProfile  # noqa: F401
 from .tenancy.models import AdminUser, Merchant  # noqa: F401

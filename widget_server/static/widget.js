@@ -44,9 +44,27 @@
   // Blocked storage (E-4): a cookie round trip, not document.hasStorageAccess(), which answers
   // false in a cross-site iframe even while partitioned cookies work.
   var probe = body.getAttribute("data-probe");
-  if (framed && probe) {
-    fetch(probe, { credentials: "include" }).then(function (r) { return r.json(); })
-      .then(function (result) { if (!result.cookies) blocked(); });
+  function check() {
+    return fetch(probe, { credentials: "include" }).then(function (r) { return r.json(); });
+  }
+  if (framed && probe && body.hasAttribute("data-check-storage")) {
+    check().then(function (result) { if (!result.cookies) blocked(); });
+  }
+
+  // Two widgets of one site share one cookie: when both start a session at the same moment,
+  // the cookie that wins no longer matches the other page's form token. Take the current token
+  // just before posting, so every form matches the session the browser will send.
+  if (probe) {
+    document.addEventListener("submit", function (e) {
+      var form = e.target, input = form.querySelector('input[name="csrf_token"]');
+      if (!input || form.getAttribute("data-fresh") || form.method.toLowerCase() !== "post") return;
+      e.preventDefault();
+      var go = function () {
+        form.setAttribute("data-fresh", "1");
+        if (form.requestSubmit) form.requestSubmit(e.submitter); else form.submit();
+      };
+      check().then(function (result) { if (result.csrf) input.value = result.csrf; go(); }, go);
+    });
   }
 
   function blocked() {

@@ -1,6 +1,6 @@
 """Customer sign-in and sign-out inside the widget (C-1)."""
 from flask import flash, g, jsonify, redirect, session, url_for
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..customers import auth as customer_auth
 from ..customers import portal_sessions
@@ -34,7 +34,8 @@ def login():
 def cookie_check():
     """The second half of the cookie round trip (E-4): the login page stored a CSRF token in the
     session cookie; if the browser sent the cookie back, the iframe can keep a session."""
-    return jsonify(cookies="csrf_token" in session)
+    has_session = "csrf_token" in session
+    return jsonify(cookies=has_session, csrf=generate_csrf() if has_session else None)
 
 
 @bp.errorhandler(CSRFError)
@@ -44,6 +45,10 @@ def session_lost(error):
     unavailable = load_portal()
     if unavailable is not None:
         return unavailable
+    if "csrf_token" in session:
+        # The browser keeps cookies, but the form belonged to an older session: ask again.
+        flash("Your session was renewed. Please try again.", "warning")
+        return redirect(url_for(".login" if g.customer is None else ".overview"))
     return render_widget("widget/login.html", form=LoginForm(formdata=None), storage_blocked=True,
                          status=400)
 

@@ -1,0 +1,135 @@
+"""Enqueueing, claiming and finishing jobs. Handlers register per kind with `@handler("email")`.
+
+Claiming is safe with several workers at once: PostgreSQL uses `FOR UPDATE SKIP LOCKED`; SQLite
+(which ignores SKIP LOCKED) an atomic `UPDATE … WHERE id = (SELECT … LIMIT 1) RETURNING`. A claim
+is a lease: a worker that dies leaves a job another worker takes once the lease has expired.
+"""
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from ..database import utcnow
+from ..extensions import db
+from .models import DONE, FAILED, QUEUED, RUNNING, Job
+
+LEASE = timedelta(minutes=5)
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=2)
+
+HANDLERS: dict[str, Callable[[Job], None]] = {}
+
+
+class RetryLater(Exception):
+    """Raised by a handler for a temporary failure (mail server down): retried with backoff."""
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help: the job fails at once."""
+
+
+def handler(kind: str):
+    def register(fn):
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(kind: str, payload: dict, *, merchant_id: int | None = None,
+            run_at: datetime | None = None, max_attempts: int = 8) -> Job:
+    """Add a job to the current transaction: it exists only if the caller's change commits."""
+    job = Job(kind=kind, payload=payload, merchant_id=merchant_id, run_at=run_at or utcnow(),
+              max_attempts=max_attempts, status=QUEUED)
+    db.session.add(job)
+    return job
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at 2 h."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def _claimable(now: datetime):
+    return or_(and_(Job.status == QUEUED, Job.run_at <= now),
+               and_(Job.status == RUNNING, Job.lease_until < now))
+
+
+def claim(now: datetime | None = None) -> Job | None:
+    """Take one due job (or one whose lease expired) for this worker, committed at once."""
+    now = now or utcnow()
+    lease_until = now + LEASE
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        job_id = session.scalar(select(Job.id).where(_claimable(now)).order_by(Job.run_at, Job.id)
+                                .limit(1).with_for_update(skip_locked=True))
+        if job_id is None:
+            session.rollback()
+            return None
+        session.execute(update(Job).where(Job.id == job_id).values(
+            status=RUNNING, lease_until=lease_until, attempts=Job.attempts + 1))
+    else:
+        pick = select(Job.id).where(_claimable(now)).order_by(Job.run_at, Job.id).limit(1)
+        job_id = session.scalar(
+            update(Job).where(Job.id == pick.scalar_subquery(), _claimable(now))
+            .values(status=RUNNING, lease_until=lease_until, attempts=Job.attempts + 1)
+            .returning(Job.id))
+        if job_id is None:
+            session.rollback()
+            return None
+    session.commit()
+    return session.get(Job, job_id, populate_existing=True)
+
+
+def run_one(now: datetime | None = None) -> Job | None:
+    """Claim and run one job; returns it (finished, rescheduled or failed), or None when idle."""
+    job = claim(now)
+    if job is None:
+        return None
+    now = now or utcnow()
+    run = HANDLERS.get(job.kind)
+    try:
+        if run is None:
+            raise PermanentError(f"no handler for job kind {job.kind!r}")
+        run(job)
+    except Exception as exc:
+        db.session.rollback()
+        job = db.session.get(Job, job.id, populate_existing=True)
+        _failed(job, exc, now, permanent=isinstance(exc, PermanentError))
+    else:
+        job.status, job.finished_at, job.lease_until = DONE, now, None
+        job.last_error = ""
+    db.session.commit()
+    return job
+
+
+def _failed(job: Job, exc: Exception, now: datetime, *, permanent: bool) -> None:
+    job.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    job.lease_until = None
+    if permanent or job.attempts >= job.max_attempts:
+        job.status, job.finished_at = FAILED, now
+    else:
+        job.status, job.run_at = QUEUED, now + backoff(job.attempts)
+    for hook in FAILURE_HOOKS.get(job.kind, ()):
+        hook(job)
+
+
+# Kinds that mirror a job's fate elsewhere (the email delivery log) register a hook here.
+FAILURE_HOOKS: dict[str, list[Callable[[Job], None]]] = {}
+
+
+def on_failure(kind: str):
+    def register(fn):
+        FAILURE_HOOKS.setdefault(kind, []).append(fn)
+        return fn
+
+    return register
+
+
+def run_due(now: datetime | None = None, limit: int = 1000) -> int:
+    """Run every job that is due now (the worker's `--once`); returns how many ran."""
+    count = 0
+    while count < limit and run_one(now) is not None:
+        count += 1
+    return count
+
