@@ -27,6 +27,8 @@ MENU = (
     MenuItem("admin.configuration", "Configuration",
              "Portal switch, branding, invitations, notifications, embedding, security.",
              Permission.MANAGE_SETTINGS),
+    MenuItem("admin.emails", "Emails", "Delivery log, email templates and a test email.",
+             Permission.MANAGE_SETTINGS),
     MenuItem("admin.users", "Users & roles", "Who can sign in to this admin, and what they may do.",
              Permission.MANAGE_USERS),
 )

@@ -4,6 +4,18 @@ Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant
 """
 from ..colors import contrast_check
 from ..settings import Boolean, Color, Group, Integer, OriginList, Setting, Text, Url
+from ..tokens import COMMON, check_template
+
+
+def _token_errors(values: dict, keys: tuple[str, ...]) -> dict[str, str]:
+    """Merchant texts may hold `{{ token }}`s of the documented list and nothing else (I-4)."""
+    errors = {}
+    for key in keys:
+        try:
+            check_template(values.get(key) or "", COMMON)
+        except ValueError as exc:
+            errors[key] = str(exc)
+    return errors
 
 PORTAL = Group("portal", "Customer portal", (
     Setting("enable_customer_portal", Boolean(), True, "Enable Customer Portal",
@@ -33,8 +45,9 @@ INVITATIONS = Group("invitations", "Invitations", (
     Setting("invitation_body", Text(max_length=10000, multiline=True, required=True),
             "Hello {{ contact_name }},\n\nYou can now see your invoices and pay online in our "
             "customer portal:\n{{ portal_link }}\n\nKind regards,\n{{ merchant_name }}",
-            "Default invitation body", "Tokens as for the subject."),
-))
+            "Default invitation body", "Tokens as for the subject. Basic HTML (bold, links, "
+                                       "lists) is kept; anything else is removed."),
+), checks=(lambda values: _token_errors(values, ("invitation_subject", "invitation_body")),))
 
 NOTIFICATIONS = Group("notifications", "Email notifications", (
     Setting("credential_create", Boolean(), True, "Credential Create", ""),

@@ -38,3 +38,15 @@ document.querySelectorAll("[data-copy]").forEach(function (button) {
     });
   });
 })();
+
+// Token picker: insert a token at the cursor of the body.
+document.querySelectorAll("[data-insert]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    var target = document.querySelector(button.getAttribute("data-insert-into"));
+    var token = button.getAttribute("data-insert");
+    var start = target.selectionStart || 0, end = target.selectionEnd || 0;
+    target.value = target.value.slice(0, start) + token + target.value.slice(end);
+    target.focus();
+    target.selectionStart = target.selectionEnd = start + token.length;
+  });
+});
