@@ -130,7 +130,11 @@ def test_signed_out_customer_is_sent_to_login(client, portal):
 
 def test_forgot_password_url_from_the_global_tab(app, client, portal):
     p = portal()
-    assert "Forgot password?" not in client.get(f"{p.base}/login").get_data(as_text=True)
+    assert f'href="{p.base}/forgot">Forgot password?' in client.get(
+        f"{p.base}/login").get_data(as_text=True)
     _set_tab(app, p, "global", {"forgot_password_url": "https://shop.example.com/reset"})
     page = client.get(f"{p.base}/login").get_data(as_text=True)
     assert 'href="https://shop.example.com/reset" target="_top">Forgot password?' in page
+    response = client.get(f"{p.base}/forgot")  # the built-in page sends them there too
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://shop.example.com/reset"

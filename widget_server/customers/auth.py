@@ -8,20 +8,21 @@ from .models import Customer, CustomerEmail
 MAX_CANDIDATES = 5  # customers sharing one address (a bookkeeper for several accounts, say)
 
 
-def candidates(merchant_id: int, login: str) -> list[Customer]:
+def candidates(merchant_id: int, login: str, *, with_password: bool = True,
+               emails_only: bool = False) -> list[Customer]:
     """Customers of this merchant whose username or Primary Email address is `login`."""
     login = (login or "").strip().lower()
     if not login:
         return []
-    by_username = select(Customer.id).where(Customer.merchant_id == merchant_id,
-                                            func.lower(Customer.username) == login)
-    by_email = select(CustomerEmail.customer_id).where(CustomerEmail.merchant_id == merchant_id,
-                                                       CustomerEmail.address == login)
-    return list(db.session.scalars(
-        select(Customer).where(Customer.merchant_id == merchant_id,
-                               Customer.password_hash.is_not(None),
-                               Customer.id.in_(by_username.union(by_email)))
-        .order_by(Customer.id).limit(MAX_CANDIDATES)))
+    matches = select(CustomerEmail.customer_id).where(CustomerEmail.merchant_id == merchant_id,
+                                                      CustomerEmail.address == login)
+    if not emails_only:
+        matches = matches.union(select(Customer.id).where(
+            Customer.merchant_id == merchant_id, func.lower(Customer.username) == login))
+    stmt = select(Customer).where(Customer.merchant_id == merchant_id, Customer.id.in_(matches))
+    if with_password:
+        stmt = stmt.where(Customer.password_hash.is_not(None))
+    return list(db.session.scalars(stmt.order_by(Customer.id).limit(MAX_CANDIDATES)))
 
 
 def authenticate(merchant_id: int, login: str, password: str) -> Customer | None:

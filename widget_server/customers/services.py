@@ -67,7 +67,8 @@ def clean_custom_values(merchant, submitted: dict) -> tuple[dict, dict[str, str]
 def save_customer(merchant, customer: Customer | None, *, details: dict, emails: list[str],
                   custom_values: dict) -> Customer:
     """Create (customer=None) or update a customer with already-validated input."""
-    if customer is None:
+    created = customer is None
+    if created:
         customer = Customer(merchant_id=merchant.id, custom_fields={})
         db.session.add(customer)
     for name in PROFILE_FIELDS:
@@ -76,6 +77,11 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
     # Only the current definitions' values are kept: a deleted field's value goes with it.
     customer.custom_fields = dict(custom_values)
     _set_emails(customer, emails)
+    if created:
+        from .enrolment import on_customer_created
+
+        db.session.flush()
+        on_customer_created(merchant, customer)
     db.session.commit()
     return customer
 

@@ -6,7 +6,7 @@ bp = Blueprint("widget", __name__)
 EMBEDDED = "widget"
 STANDALONE = "portal"
 
-from . import account, auth, context, preview  # noqa: E402,F401  (routes register on import)
+from . import account, auth, context, credentials, preview  # noqa: E402,F401  (routes)
 
 
 def register(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Forms of the customer's pages."""
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length
 
 
 class LoginForm(FlaskForm):
@@ -14,3 +14,32 @@ class LoginForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """CSRF token only, for buttons such as Sign out."""
+
+
+class CreateCredentialsForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired(), Length(max=150)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none",
+                                      "spellcheck": "false"})
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("Password again", validators=[
+        InputRequired(), EqualTo("password", message="The two passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"})
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again", validators=[
+        InputRequired(), EqualTo("password", message="The two passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"})
+
+
+class EmailRequestForm(FlaskForm):
+    login = StringField("Email address", validators=[InputRequired(), Length(max=254)],
+                        render_kw={"autocomplete": "email", "type": "email"})
+
+
+class ForgotForm(FlaskForm):
+    login = StringField("Username or email", validators=[InputRequired(), Length(max=254)],
+                        render_kw={"autocomplete": "username"})

@@ -1,0 +1,74 @@
+"""Credential emails and the customer's own requests for them (C-3, C-4, C-5, C-12).
+
+A request from the login page ("forgot password", "create credentials") only enqueues a job; the
+worker looks the address up and sends what fits. So the page answers the same, in the same
+time, whether or not the address belongs to anyone: nothing is learnt by asking.
+"""
+from flask import current_app
+
+from ..extensions import db
+from ..jobs.queue import enqueue, handler
+from ..notifications import templates
+from ..notifications.outbox import queue_email, type_enabled
+from ..tenancy.models import Merchant
+from .auth import candidates
+from .credentials import issue_token
+from .models import Customer
+
+REQUEST_JOB = "credentials.request"
+
+
+def portal_url(merchant) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/p/{merchant.slug}"
+
+
+def _values(merchant, customer: Customer) -> dict[str, str]:
+    return {"contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+            "portal_link": f"{portal_url(merchant)}/"}
+
+
+def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
+    """Queue the Credential Create email (in the caller's transaction); False if switched off."""
+    if not type_enabled(merchant, "credential_create") or not customer.primary_emails:
+        return False
+    link = f"{portal_url(merchant)}/credentials/{issue_token(customer, purpose)}"
+    content = templates.render(merchant, "credential_create",
+                               {**_values(merchant, customer), "create_link": link})
+    return bool(queue_email(merchant, "credential_create", customer.primary_emails, content))
+
+
+def send_reset(merchant, customer: Customer) -> bool:
+    if not type_enabled(merchant, "password_reset") or not customer.primary_emails:
+        return False
+    link = f"{portal_url(merchant)}/reset/{issue_token(customer, 'reset')}"
+    content = templates.render(merchant, "password_reset",
+                               {**_values(merchant, customer), "reset_link": link})
+    return bool(queue_email(merchant, "password_reset", customer.primary_emails, content))
+
+
+def on_customer_created(merchant, customer: Customer) -> None:
+    """C-5: with both credential emails switched on, a new customer is invited to set up."""
+    if type_enabled(merchant, "credential_create") and type_enabled(merchant, "password_reset"):
+        send_create(merchant, customer)
+
+
+def request_link(merchant, action: str, login: str) -> None:
+    """Record a customer's request ("enrol" or "reset"); the worker decides what to send."""
+    enqueue(REQUEST_JOB, {"action": action, "login": (login or "").strip()[:254]},
+            merchant_id=merchant.id, max_attempts=3)
+    db.session.commit()
+
+
+@handler(REQUEST_JOB)
+def _answer_request(job) -> None:
+    merchant = db.session.get(Merchant, job.merchant_id)
+    if merchant is None:
+        return
+    login = job.payload.get("login", "")
+    by_email_only = job.payload.get("action") == "enrol"  # typing a username grants nothing
+    for customer in candidates(merchant.id, login, with_password=False,
+                               emails_only=by_email_only):
+        if customer.password_hash:
+            send_reset(merchant, customer)
+        else:
+            send_create(merchant, customer)

@@ -1,0 +1,82 @@
+"""Customer credential pages: create (C-3, I-3), self-enrolment (C-12), forgot and reset (C-4)."""
+from flask import flash, g, redirect, url_for
+
+from ..customers import credentials, enrolment
+from . import bp
+from .forms import CreateCredentialsForm, EmailRequestForm, ForgotForm, NewPasswordForm
+from .rendering import render_widget
+
+
+def _form_errors(form, exc: credentials.CredentialError):
+    target = form[exc.field] if exc.field and exc.field in form else form.password
+    target.errors = [*target.errors, str(exc)]
+
+
+@bp.route("/credentials/<token>", methods=["GET", "POST"])
+def create_credentials(token: str):
+    """Opening the link consumes nothing (mail scanners open links); saving does."""
+    found = credentials.look_up(g.merchant.id, token, ("create", "invite"))
+    if found.state == "used":
+        flash("You have already signed up. Please sign in.", "info")
+        return redirect(url_for(".login"))
+    if found.state != "valid":
+        return render_widget("widget/link_expired.html", status=410 if found.token else 404,
+                             request_url=url_for(".enrol"))
+    form = CreateCredentialsForm()
+    if form.validate_on_submit():
+        try:
+            credentials.set_credentials(g.merchant, found.token, found.customer,
+                                        username=form.username.data,
+                                        password=form.password.data)
+        except credentials.CredentialError as exc:
+            _form_errors(form, exc)
+        else:
+            return render_widget("widget/signed_up.html")
+    return render_widget("widget/create_credentials.html", form=form,
+                         invited=found.token.purpose == "invite",
+                         rules=credentials.password_rules(g.merchant),
+                         status=400 if form.errors else 200)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    found = credentials.look_up(g.merchant.id, token, ("reset",))
+    if found.state == "used":
+        flash("This link was already used. Sign in, or ask for a new link.", "info")
+        return redirect(url_for(".login"))
+    if found.state != "valid":
+        return render_widget("widget/link_expired.html", status=410 if found.token else 404,
+                             request_url=url_for(".forgot"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            credentials.reset_password(g.merchant, found.token, found.customer,
+                                       form.password.data)
+        except credentials.CredentialError as exc:
+            _form_errors(form, exc)
+        else:
+            flash("Your password is changed. Please sign in with the new password.", "success")
+            return redirect(url_for(".login"))
+    return render_widget("widget/reset.html", form=form,
+                         rules=credentials.password_rules(g.merchant),
+                         status=400 if form.errors else 200)
+
+
+def _request_page(action: str, form, template: str):
+    if form.validate_on_submit():
+        enrolment.request_link(g.merchant, action, form.login.data)
+        return render_widget("widget/check_email.html", action=action)
+    return render_widget(template, form=form, status=400 if form.errors else 200)
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+def enrol():
+    """Not enrolled? Type your email: the same answer whether or not it is known (C-12)."""
+    return _request_page("enrol", EmailRequestForm(), "widget/enrol.html")
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    if g.profile.global_.forgot_password_url:
+        return redirect(g.profile.global_.forgot_password_url)
+    return _request_page("reset", ForgotForm(), "widget/forgot.html")
