@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from widget_server import create_app
-from widget_server.extensions import db
+from widget_server.extensions import db, limiter
 from widget_server.tenancy import admins
 from widget_server.tenancy.models import Merchant
 
@@ -35,9 +35,13 @@ def app():
         "PUBLIC_URL": "https://portal.example.test",
         # cheap argon2 parameters: the real ones cost ~120 ms a hash
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
-        "RATELIMIT_ENABLED": False,
+        # initialised with its (memory) storage, then switched off: counters would leak
+        # between tests; the throttling tests switch it on and reset it
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
         "WTF_CSRF_ENABLED": True,
     })
+    limiter.enabled = False
     with app.app_context():
         _reset_schema()
         upgrade()

@@ -13,7 +13,8 @@ from widget_server.extensions import db
 
 
 def _diff_after_upgrade(url: str) -> list:
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
+                      "RATELIMIT_ENABLED": False})  # the limiter is one object for all apps
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:

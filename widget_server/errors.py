@@ -21,7 +21,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        custom = error.description != type(error).description
+        custom = error.description != type(error).description and error.code != 429
         message = error.description if custom else MESSAGES.get(error.code, error.description)
         return _render(error.code or 500, message)
 

@@ -9,7 +9,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .. import validation
 from ..customers import fields as field_service
-from ..customers import services
+from ..customers import portal_access, services
+from ..customers.credentials import CredentialError
 from ..form_fields import TrimmedField, select_choices
 from ..request_guards import page_number
 from ..tenancy.permissions import Permission
@@ -111,8 +112,12 @@ def _handle(customer=None):
                   "success")
             return redirect(url_for("admin.customer_detail", customer_id=saved.id))
     template = "admin/customers/edit.html"
-    return render_template(template, form=form, customer=customer, definitions=definitions), (
-        400 if form.errors else 200)
+    portal = None
+    if customer is not None:
+        portal = {"state": portal_access.state(customer),
+                  "form": PortalForm(data={"username": customer.username or ""})}
+    return render_template(template, form=form, customer=customer, definitions=definitions,
+                           portal=portal), 400 if form.errors else 200
 
 
 @bp.get("/customers")
@@ -138,3 +143,55 @@ def customer_detail(customer_id: int):
     if customer is None:
         abort(404)
     return _handle(customer)
+
+
+class PortalForm(FlaskForm):
+    username = TrimmedField("Username", validators=[Optional(), Length(max=150)],
+                            render_kw={"autocomplete": "off", "autocapitalize": "none"})
+
+
+PORTAL_ACTIONS = {
+    # action: (states it fits, what the admin is told)
+    "send-create": (("no_username", "no_password"), "The Create Credentials email is queued."),
+    "send-reset": (("active",), "The Reset Password email is queued."),
+    "update-username": (("no_username", "no_password", "active"), "The username is saved."),
+    "delete-username": (("no_password", "active"),
+                        "The username is deleted: the customer is back to creating credentials."),
+    "unlock": (("active",), "The account is unlocked."),
+    "temporary-password": (("active",), "A temporary password is emailed to the customer."),
+}
+
+
+@bp.post("/customers/<id:customer_id>/portal/<action>")
+@permission_required(MANAGE)
+def customer_portal(customer_id: int, action: str):
+    """The Portal panel (C-6): only the actions that fit the customer's state are accepted."""
+    merchant = current_merchant()
+    customer = services.get_customer(merchant, customer_id) or abort(404)
+    states, done = PORTAL_ACTIONS.get(action) or abort(404)
+    form = PortalForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if portal_access.state(customer) not in states:
+        flash("That action does not fit this customer's portal access now.", "error")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id))
+    try:
+        ok = {
+            "send-create": lambda: portal_access.send_create_email(merchant, customer),
+            "send-reset": lambda: portal_access.send_reset_email(merchant, customer),
+            "update-username": lambda: portal_access.update_username(
+                merchant, customer, form.username.data or "") or True,
+            "delete-username": lambda: portal_access.delete_username(customer) or True,
+            "unlock": lambda: portal_access.unlock(customer) or True,
+            "temporary-password": lambda: portal_access.send_temporary_password(merchant,
+                                                                                customer),
+        }[action]()
+    except CredentialError as exc:
+        flash(str(exc), "error")
+    else:
+        if ok:
+            flash(done, "success")
+        else:
+            flash("That email is switched off (Configuration → Email notifications) or the "
+                  "customer has no email address; nothing was sent.", "error")
+    return redirect(url_for("admin.customer_detail", customer_id=customer.id) + "#portal-panel")

@@ -1,9 +1,13 @@
 """Customer sign-in by username or email + password (C-1), within one merchant."""
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
+from ..database import utcnow
 from ..extensions import db
 from ..passwords import verify
-from .models import Customer, CustomerEmail
+from ..tenancy.configuration import SECURITY, merchant_settings
+from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail
 
 MAX_CANDIDATES = 5  # customers sharing one address (a bookkeeper for several accounts, say)
 
@@ -25,18 +29,55 @@ def candidates(merchant_id: int, login: str, *, with_password: bool = True,
     return list(db.session.scalars(stmt.order_by(Customer.id).limit(MAX_CANDIDATES)))
 
 
-def authenticate(merchant_id: int, login: str, password: str) -> Customer | None:
-    """The customer these credentials belong to, or None. An unknown login costs the same time
-    as a wrong password (a dummy hash is verified), so timing reveals nothing."""
-    found = candidates(merchant_id, login)
+def password_matches(customer: Customer, password: str) -> bool:
+    return verify(customer.password_hash, password)[0]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: a customer, or the reason there is none."""
+
+    customer: Customer | None
+    problem: str | None = None  # bad | locked | temp_expired | temp_used
+
+
+def authenticate(merchant, login: str, password: str) -> SignIn:
+    """Check credentials (C-1) with lockout (C-8) and temporary passwords (C-7).
+
+    An unknown login costs the same time as a wrong password (a dummy hash is verified). Each
+    failure counts against the account; at the merchant's threshold it locks until an admin
+    unlocks it. A temporary password works once, before it expires.
+    """
+    found = candidates(merchant.id, login)
     if not found:
         verify(None, password)
-        return None
+        return SignIn(None, "bad")
+    now = utcnow()
     for customer in found:
         ok, new_hash = verify(customer.password_hash, password)
-        if ok:
-            if new_hash:
-                customer.password_hash = new_hash
-                db.session.commit()
-            return customer
-    return None
+        if not ok:
+            continue
+        if customer.locked_at is not None:
+            return SignIn(None, "locked")
+        if customer.temp_password_state == TEMP_USED:
+            return SignIn(None, "temp_used")
+        if customer.temp_password_state == TEMP_ISSUED:
+            if customer.temp_expires_at is None or customer.temp_expires_at < now:
+                return SignIn(None, "temp_expired")
+            customer.temp_password_state = TEMP_USED  # one sign-in, then a new password
+        customer.failed_logins = 0
+        if new_hash:
+            customer.password_hash = new_hash
+        db.session.commit()
+        return SignIn(customer)
+    threshold = merchant_settings(merchant, SECURITY).lockout_threshold
+    locked = False
+    for customer in found:
+        customer.failed_logins = Customer.failed_logins + 1  # atomic in the database
+        db.session.flush()
+        db.session.refresh(customer, ["failed_logins"])
+        if customer.failed_logins >= threshold and customer.locked_at is None:
+            customer.locked_at = now
+        locked = locked or customer.locked_at is not None
+    db.session.commit()
+    return SignIn(None, "locked" if locked else "bad")

@@ -7,6 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..database import JSONType, UTCDateTime, utcnow
 from ..extensions import db
 
+# States of a temporary password (C-7): usable once, then the customer must choose a new one.
+TEMP_ISSUED, TEMP_USED = "issued", "used"
+
 FIELD_TYPES = (("text", "Text"), ("number", "Number"), ("date", "Date"),
                ("boolean", "Yes / no"), ("choice", "Choice from a list"))
 
@@ -56,6 +59,13 @@ class Customer(db.Model):
         ForeignKey("sales_agent.id", ondelete="SET NULL"))
     username: Mapped[str | None] = mapped_column(String(150))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Lockout (C-8): consecutive failures; locked_at is set at the merchant's threshold.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Temporary password (C-7): "issued" works for one sign-in before `temp_expires_at`, then
+    # "used": the customer must choose a new password before anything else.
+    temp_password_state: Mapped[str | None] = mapped_column(String(10))
+    temp_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,32 +1,54 @@
 """Customer sign-in and sign-out inside the widget (C-1)."""
-from flask import flash, g, jsonify, redirect, session, url_for
+from flask import flash, g, jsonify, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..customers import auth as customer_auth
-from ..customers import portal_sessions
+from ..customers import credentials, portal_access, portal_sessions
+from ..customers.models import TEMP_USED
+from ..extensions import limiter
 from . import bp
-from .access import profile_allows
+from .access import customer_required, profile_allows
 from .context import SESSION_KEY, load_portal
-from .forms import ActionForm, LoginForm
+from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
 from .rendering import EVENT_KEY, render_widget
 
 BAD_CREDENTIALS = "Username/email or password is incorrect."
+PROBLEMS = {
+    "bad": BAD_CREDENTIALS,
+    "locked": "Your account is locked after too many unsuccessful sign-ins. Please contact "
+              "{merchant} to unlock it.",
+    "temp_expired": "Your temporary password has expired. Please contact {merchant} for a new "
+                    "one, or use “Forgot password?”.",
+    "temp_used": "Your temporary password was already used. Use “Forgot password?” or contact "
+                 "{merchant}.",
+}
+
+
+def _login_key() -> str:
+    """Throttle per account as well as per address (C-8): guessing one account from many
+    addresses is slowed too."""
+    login = (request.form.get("login") or "").strip().lower()[:254]
+    return f"login:{g.get('merchant_slug')}:{login}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute;200 per hour", methods=["POST"])
+@limiter.limit("10 per 5 minutes", methods=["POST"], key_func=_login_key)
 def login():
     if g.customer is not None:
         return redirect(url_for(".overview"))
     form = LoginForm()
     if form.validate_on_submit():
-        customer = customer_auth.authenticate(g.merchant.id, form.login.data, form.password.data)
+        result = customer_auth.authenticate(g.merchant, form.login.data, form.password.data)
+        customer = result.customer
+        if customer is None:
+            form.password.errors.append(PROBLEMS[result.problem].format(merchant=g.merchant.name))
         if customer is not None:
             portal_sessions.end(session.get(SESSION_KEY))
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = portal_sessions.start(customer)
             session[EVENT_KEY] = "logged-in"
             return redirect(url_for(".overview"))
-        form.password.errors.append(BAD_CREDENTIALS)
     return render_widget("widget/login.html", form=form, status=400 if form.errors else 200)
 
 
@@ -51,6 +73,32 @@ def session_lost(error):
         return redirect(url_for(".login" if g.customer is None else ".overview"))
     return render_widget("widget/login.html", form=LoginForm(formdata=None), storage_blocked=True,
                          status=400)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@customer_required
+def change_password():
+    """C-10 (and C-7's forced change): a new password signs out every session at once."""
+    forced = g.customer.temp_password_state == TEMP_USED
+    form = (NewPasswordForm if forced else ChangePasswordForm)()
+    if form.validate_on_submit():
+        try:
+            if not forced and not customer_auth.password_matches(g.customer,
+                                                                  form.current.data):
+                raise credentials.CredentialError("Your current password is not right.",
+                                                  "current")
+            credentials.check_password(g.merchant, form.password.data, g.customer.username)
+        except credentials.CredentialError as exc:
+            form[exc.field or "password"].errors.append(str(exc))
+        else:
+            portal_access.change_password(g.customer, form.password.data)
+            session.clear()
+            flash("Your password is changed and you are signed out everywhere. Please sign in "
+                  "again with your new password.", "success")
+            return redirect(url_for(".login"))
+    return render_widget("widget/change_password.html", form=form, forced=forced,
+                         rules=credentials.password_rules(g.merchant),
+                         status=400 if form.errors else 200)
 
 
 @bp.post("/logout")

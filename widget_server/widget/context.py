@@ -1,8 +1,9 @@
 """Who and where: the merchant and profile named by the URL, the signed-in customer, and the
 portal-unavailable answer when the portal, the profile or the merchant is missing or off."""
-from flask import g, request, session
+from flask import g, redirect, request, session, url_for
 
 from ..customers import portal_sessions
+from ..customers.models import TEMP_USED
 from ..profiles import services as profile_services
 from ..tenancy import merchants
 from ..tenancy.configuration import PORTAL, merchant_settings
@@ -42,7 +43,13 @@ def load_portal():
     if not g.profile.enabled or not merchant_settings(g.merchant, PORTAL).enable_customer_portal:
         return render_widget("widget/unavailable.html", status=403)
     g.customer = portal_sessions.resolve(session.get(SESSION_KEY), g.merchant.id)
+    if (g.customer is not None and g.customer.temp_password_state == TEMP_USED
+            and request.endpoint.rpartition(".")[2] not in MAY_PASS_FORCED_CHANGE):
+        return redirect(url_for(".change_password"))  # C-7: a new password before anything
     return None
+
+
+MAY_PASS_FORCED_CHANGE = {"change_password", "logout", "cookie_check"}
 
 
 bp.after_request(apply_widget_headers)

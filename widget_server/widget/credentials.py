@@ -2,9 +2,14 @@
 from flask import flash, g, redirect, url_for
 
 from ..customers import credentials, enrolment
+from ..extensions import limiter
 from . import bp
 from .forms import CreateCredentialsForm, EmailRequestForm, ForgotForm, NewPasswordForm
 from .rendering import render_widget
+
+# Per client address (C-8): requests that send email, and posts of link forms.
+REQUEST_LIMIT = "5 per minute;30 per hour"
+LINK_LIMIT = "10 per minute"
 
 
 def _form_errors(form, exc: credentials.CredentialError):
@@ -13,6 +18,7 @@ def _form_errors(form, exc: credentials.CredentialError):
 
 
 @bp.route("/credentials/<token>", methods=["GET", "POST"])
+@limiter.limit(LINK_LIMIT, methods=["POST"])
 def create_credentials(token: str):
     """Opening the link consumes nothing (mail scanners open links); saving does."""
     found = credentials.look_up(g.merchant.id, token, ("create", "invite"))
@@ -39,6 +45,7 @@ def create_credentials(token: str):
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(LINK_LIMIT, methods=["POST"])
 def reset(token: str):
     found = credentials.look_up(g.merchant.id, token, ("reset",))
     if found.state == "used":
@@ -70,12 +77,14 @@ def _request_page(action: str, form, template: str):
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
+@limiter.limit(REQUEST_LIMIT, methods=["POST"])
 def enrol():
     """Not enrolled? Type your email: the same answer whether or not it is known (C-12)."""
     return _request_page("enrol", EmailRequestForm(), "widget/enrol.html")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(REQUEST_LIMIT, methods=["POST"])
 def forgot():
     if g.profile.global_.forgot_password_url:
         return redirect(g.profile.global_.forgot_password_url)

@@ -35,6 +35,11 @@ class NewPasswordForm(FlaskForm):
         render_kw={"autocomplete": "new-password"})
 
 
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField("Current password", validators=[InputRequired(), Length(max=1024)],
+                            render_kw={"autocomplete": "current-password"})
+
+
 class EmailRequestForm(FlaskForm):
     login = StringField("Email address", validators=[InputRequired(), Length(max=254)],
                         render_kw={"autocomplete": "email", "type": "email"})

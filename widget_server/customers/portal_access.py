@@ -1,0 +1,94 @@
+"""The admin's Portal panel actions on one customer (C-6, C-7, C-8)."""
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from ..database import utcnow
+from ..extensions import db
+from ..notifications import templates
+from ..notifications.outbox import queue_email
+from ..passwords import hash_password
+from . import enrolment, portal_sessions
+from .credentials import CredentialError, normalise_username, username_taken
+from .models import TEMP_ISSUED, CredentialToken, Customer
+
+TEMP_PASSWORD_LIFETIME = timedelta(hours=24)
+
+
+def state(customer: Customer) -> str:
+    """no_username | no_password | active (what the panel offers depends on it)."""
+    if not customer.username:
+        return "no_username"
+    return "active" if customer.password_hash else "no_password"
+
+
+def _revoke_links(customer: Customer) -> None:
+    db.session.execute(update(CredentialToken).where(CredentialToken.customer_id == customer.id,
+                                                     CredentialToken.used_at.is_(None))
+                       .values(used_at=utcnow()))
+
+
+def send_create_email(merchant, customer: Customer) -> bool:
+    sent = enrolment.send_create(merchant, customer)
+    db.session.commit()
+    return sent
+
+
+def send_reset_email(merchant, customer: Customer) -> bool:
+    sent = enrolment.send_reset(merchant, customer)
+    db.session.commit()
+    return sent
+
+
+def update_username(merchant, customer: Customer, username: str) -> None:
+    username = normalise_username(username)
+    if username_taken(merchant.id, username, customer.id):
+        raise CredentialError(f"The username “{username}” is taken.", "username")
+    customer.username = username
+    db.session.commit()
+
+
+def delete_username(customer: Customer) -> None:
+    """Back to the create state (the billing contact changed, say): no username, no password,
+    no open links, no sessions."""
+    customer.username = None
+    customer.password_hash = None
+    customer.failed_logins, customer.locked_at = 0, None
+    customer.temp_password_state = customer.temp_expires_at = None
+    _revoke_links(customer)
+    db.session.commit()
+    portal_sessions.end_all(customer)
+
+
+def unlock(customer: Customer) -> None:
+    customer.failed_logins, customer.locked_at = 0, None
+    db.session.commit()
+
+
+def send_temporary_password(merchant, customer: Customer) -> bool:
+    """Replace the password with a temporary one for a single sign-in, and email it."""
+    temporary = secrets.token_urlsafe(9)
+    customer.password_hash = hash_password(temporary)
+    customer.temp_password_state = TEMP_ISSUED
+    customer.temp_expires_at = utcnow() + TEMP_PASSWORD_LIFETIME
+    customer.failed_logins, customer.locked_at = 0, None
+    content = templates.render(merchant, "temporary_password", {
+        "contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+        "portal_link": f"{enrolment.portal_url(merchant)}/",
+        "temporary_password": temporary})
+    sent = bool(queue_email(merchant, "temporary_password", customer.primary_emails, content))
+    if not sent:
+        db.session.rollback()  # never leave a password nobody was told
+        return False
+    db.session.commit()
+    portal_sessions.end_all(customer)
+    return True
+
+
+def change_password(customer: Customer, new_password: str) -> None:
+    """C-10: a new password ends every session of the customer, this one too."""
+    customer.password_hash = hash_password(new_password)
+    customer.temp_password_state = customer.temp_expires_at = None
+    db.session.commit()
+    portal_sessions.end_all(customer)
