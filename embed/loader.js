@@ -15,12 +15,16 @@
     script.parentNode.insertBefore(box, script);
   }
   var kind = d.widget === "cart" ? "cart" : "";
+  // A link from an email (sign-up, reset) arrives as #myaccount=/credentials/TOKEN
+  var start = /[#&]myaccount=([^&]+)/.exec(location.hash);
+  start = start && decodeURIComponent(start[1]);
+  if (!kind && start && /^\/(credentials|reset)\/[\w-]{10,100}$/.test(start)) kind = start.slice(1);
   var q = "?embed=1";
   if (d.session) q += "&session=" + encodeURIComponent(d.session);
   var frame = document.createElement("iframe");
   frame.src = origin + "/w/" + encodeURIComponent(d.merchant) + "/" +
     encodeURIComponent(d.profile) + "/" + kind + q;
-  frame.title = d.title || (kind ? "Shopping cart" : "My account");
+  frame.title = d.title || (d.widget === "cart" ? "Shopping cart" : "My account");
   frame.allow = "payment";
   frame.setAttribute("scrolling", "no");
   frame.style.cssText = "border:0;width:100%;display:block;height:420px;overflow:hidden";

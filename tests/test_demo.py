@@ -25,10 +25,10 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert "admin@demo.test / demo-admin-pass" in first.output
     assert "local use only" in first.output
     counts = _counts()
-    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 1, "Product": 6,
+    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 2, "Product": 6,
                       "SalesAgent": 2, "Invoice": 12, "Order": 1}
 
-    customer = db.session.scalar(select(Customer))
+    customer = db.session.scalar(select(Customer).where(Customer.username == "demo"))
     assert customer.username == "demo"
     assert customer.primary_emails == ["customer@demo.test", "accounts@demo.test"]
     assert verify(customer.password_hash, "demo-customer-pass")[0]

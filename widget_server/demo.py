@@ -28,6 +28,7 @@ STAFF_PASSWORD = "demo-staff-pass"  # noqa: S105
 CUSTOMER_USERNAME = "demo"
 CUSTOMER_EMAILS = ("customer@demo.test", "accounts@demo.test")
 CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105
+INVITEE_EMAIL = "lena@demo.test"
 
 CATALOGUE = (  # sku, name, price in cents
     ("HIKE-BOOT", "Trail hiking boots", 14900),
@@ -56,6 +57,7 @@ def seed_demo() -> list[str]:
     products = _ensure_products(merchant)
     agents = _ensure_agents(merchant)
     customer = _ensure_customer(merchant, agents[0])
+    _ensure_contact_to_invite(merchant)
     _ensure_invoices(merchant, customer, products)
     _ensure_order(merchant, customer, products, agents[0])
     shop_origin = _ensure_shop_origin(merchant)
@@ -81,8 +83,10 @@ def _ensure_shop_origin(merchant) -> str:
     origins = list(embedding.get("allowed_origins") or [])
     if origin not in origins:
         embedding["allowed_origins"] = [*origins, origin]
-        config[EMBEDDING.key] = embedding
-        merchant.config = config
+    # links in the demo's emails open the portal inside the demo shop
+    embedding["portal_page_url"] = f"{origin}/demo/shop"
+    config[EMBEDDING.key] = embedding
+    merchant.config = config
     return origin
 
 
@@ -142,6 +146,18 @@ def _ensure_customer(merchant, agent) -> Customer:
         db.session.add(customer)
         db.session.flush()
     return customer
+
+
+def _ensure_contact_to_invite(merchant) -> None:
+    """A contact without portal access, to try invitations and sign-up with."""
+    exists = db.session.scalar(select(CustomerEmail.id).where(
+        CustomerEmail.merchant_id == merchant.id, CustomerEmail.address == INVITEE_EMAIL))
+    if exists is None:
+        lena = Customer(merchant_id=merchant.id, first_name="Lena", last_name="Berg",
+                        company="Berg Climbing School", custom_fields={})
+        lena.emails = [CustomerEmail(merchant_id=merchant.id, address=INVITEE_EMAIL)]
+        db.session.add(lena)
+        db.session.flush()
 
 
 # (age of the invoice in days, items, outcome): paid, outstanding (due later) or overdue.

@@ -5,13 +5,14 @@ bp = Blueprint("admin", __name__, template_folder="templates", static_folder="st
                static_url_path="/static")
 
 from . import (  # noqa: E402,F401  (routes register on import)
-               auth,
-               configuration,
-               custom_fields,
-               customers,
-               dashboard,
-               emails,
-               menu,
-               profiles,
-               users,
+    auth,
+    configuration,
+    custom_fields,
+    customers,
+    dashboard,
+    emails,
+    invitations,
+    menu,
+    profiles,
+    users,
 )

@@ -4,12 +4,15 @@ A request from the login page ("forgot password", "create credentials") only enq
 worker looks the address up and sends what fits. So the page answers the same, in the same
 time, whether or not the address belongs to anyone: nothing is learnt by asking.
 """
+from urllib.parse import quote
+
 from flask import current_app
 
 from ..extensions import db
 from ..jobs.queue import enqueue, handler
 from ..notifications import templates
 from ..notifications.outbox import queue_email, type_enabled
+from ..tenancy.configuration import EMBEDDING, merchant_settings
 from ..tenancy.models import Merchant
 from .auth import candidates
 from .credentials import issue_token
@@ -22,6 +25,15 @@ def portal_url(merchant) -> str:
     return f"{current_app.config['PUBLIC_URL']}/p/{merchant.slug}"
 
 
+def entry_link(merchant, path: str) -> str:
+    """Where an email link to a portal page goes: the merchant's own page with the embed when
+    configured (the loader opens `path` in its iframe), else the standalone portal."""
+    page = merchant_settings(merchant, EMBEDDING).portal_page_url
+    if page:
+        return f"{page.split('#')[0]}#myaccount={quote(path, safe='/')}"
+    return f"{portal_url(merchant)}{path}"
+
+
 def _values(merchant, customer: Customer) -> dict[str, str]:
     return {"contact_name": f"{customer.first_name} {customer.last_name}".strip(),
             "portal_link": f"{portal_url(merchant)}/"}
@@ -31,7 +43,7 @@ def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
     """Queue the Credential Create email (in the caller's transaction); False if switched off."""
     if not type_enabled(merchant, "credential_create") or not customer.primary_emails:
         return False
-    link = f"{portal_url(merchant)}/credentials/{issue_token(customer, purpose)}"
+    link = entry_link(merchant, f"/credentials/{issue_token(customer, purpose)}")
     content = templates.render(merchant, "credential_create",
                                {**_values(merchant, customer), "create_link": link})
     return bool(queue_email(merchant, "credential_create", customer.primary_emails, content))
@@ -40,7 +52,7 @@ def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
 def send_reset(merchant, customer: Customer) -> bool:
     if not type_enabled(merchant, "password_reset") or not customer.primary_emails:
         return False
-    link = f"{portal_url(merchant)}/reset/{issue_token(customer, 'reset')}"
+    link = entry_link(merchant, f"/reset/{issue_token(customer, 'reset')}")
     content = templates.render(merchant, "password_reset",
                                {**_values(merchant, customer), "reset_link": link})
     return bool(queue_email(merchant, "password_reset", customer.primary_emails, content))

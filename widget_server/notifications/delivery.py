@@ -28,7 +28,8 @@ def deliver(job) -> None:
         return
     outgoing = Message(subject=message.subject, recipients=[message.to_address],
                        body=message.text_body, html=message.html_body,
-                       sender=current_app.config["MAIL_DEFAULT_SENDER"])
+                       sender=current_app.config["MAIL_DEFAULT_SENDER"],
+                       reply_to=message.reply_to or None)
     outgoing.msgId = message.message_id
     try:
         mail.send(outgoing)

@@ -20,6 +20,7 @@ class EmailMessage(db.Model):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
     email_type: Mapped[str] = mapped_column(String(40))
     to_address: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)

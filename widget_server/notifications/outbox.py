@@ -33,8 +33,8 @@ def new_message_id() -> str:
     return f"<{secrets.token_hex(16)}@{domain}>"
 
 
-def queue_email(merchant, email_type: str, addresses: list[str],
-                content: Rendered) -> list[EmailMessage]:
+def queue_email(merchant, email_type: str, addresses: list[str], content: Rendered, *,
+                reply_to: str = "") -> list[EmailMessage]:
     """Queue `content` to every address; nothing when the type is switched off. Not committed:
     the caller's change and its emails commit (or roll back) together."""
     if not type_enabled(merchant, email_type):
@@ -42,7 +42,8 @@ def queue_email(merchant, email_type: str, addresses: list[str],
     messages = []
     for address in dict.fromkeys(a.strip().lower() for a in addresses if a.strip()):
         message = EmailMessage(merchant_id=merchant.id, email_type=email_type,
-                               to_address=address, subject=content.subject,
+                               to_address=address, reply_to=reply_to,
+                               subject=content.subject,
                                text_body=content.text, html_body=content.html,
                                message_id=new_message_id())
         db.session.add(message)

@@ -62,6 +62,9 @@ EMBEDDING = Group("embedding", "Embedding", (
     Setting("allowed_origins", OriginList(), [], "Allowed embed origins",
             "Sites allowed to frame the portal, one origin (https://shop.example.com) per "
             "line. Any other site is refused."),
+    Setting("portal_page_url", Url(), "", "Portal page on your website",
+            "The page where your embed snippet is. Links in emails (sign-up, password reset) "
+            "then open the portal there; left empty, they open the standalone portal."),
 ))
 
 SECURITY = Group("security", "Sign-in security", (

@@ -50,3 +50,12 @@ document.querySelectorAll("[data-insert]").forEach(function (button) {
     target.selectionStart = target.selectionEnd = start + token.length;
   });
 });
+
+// "Select all" checkboxes.
+document.querySelectorAll("[data-select-all]").forEach(function (all) {
+  all.addEventListener("change", function () {
+    document.querySelectorAll(all.getAttribute("data-select-all")).forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+});
