@@ -6,7 +6,7 @@ bp = Blueprint("widget", __name__)
 EMBEDDED = "widget"
 STANDALONE = "portal"
 
-from . import account, auth, context, credentials, preview  # noqa: E402,F401  (routes)
+from . import account, auth, context, credentials, preview, profile  # noqa: E402,F401
 
 
 def register(app: Flask) -> None:
