@@ -4,6 +4,7 @@ page in its iframe, as on a real merchant's site."""
 import re
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.test_browser_embed import host_html
@@ -79,7 +80,7 @@ def test_sign_up_from_an_invitation_inside_the_iframe(app, site):
     site.frame.get_by_role("heading", name="You are signed up").wait_for()
     site.frame.get_by_role("link", name="Sign in").click()
     _sign_in(site.frame, "nora", PASSWORD)
-    site.frame.get_by_role("heading", name="Hello, Nora").wait_for()
+    expect(site.frame.get_by_role("heading", name="Hello, Nora")).to_be_visible()
 
 
 def test_credential_create_email_inside_the_iframe(app, site):
@@ -91,7 +92,7 @@ def test_credential_create_email_inside_the_iframe(app, site):
     site.frame.get_by_role("heading", name="Create your credentials").wait_for()
     _sign_up(site.frame, "nora.n")
     site.frame.get_by_role("button", name="Save and continue").click()
-    site.frame.get_by_role("heading", name="You are signed up").wait_for()
+    expect(site.frame.get_by_role("heading", name="You are signed up")).to_be_visible()
 
 
 def test_self_enrolment_inside_the_iframe(app, site):
@@ -103,7 +104,7 @@ def test_self_enrolment_inside_the_iframe(app, site):
     frame = _open_in_new_tab(site, _last_link(app, "credential_create"))
     _sign_up(frame, "nora")
     frame.get_by_role("button", name="Save and continue").click()
-    frame.get_by_role("heading", name="You are signed up").wait_for()
+    expect(frame.get_by_role("heading", name="You are signed up")).to_be_visible()
 
 
 def test_password_reset_inside_the_iframe(app, site):
@@ -118,7 +119,7 @@ def test_password_reset_inside_the_iframe(app, site):
     frame.get_by_role("button", name="Save the new password").click()
     frame.get_by_text("Your password is changed.").wait_for()
     _sign_in(frame, site.username, PASSWORD)
-    frame.get_by_role("heading", name="Hello, Jane").wait_for()
+    expect(frame.get_by_role("heading", name="Hello, Jane")).to_be_visible()
 
 
 def test_temporary_password_inside_the_iframe(app, site):
@@ -136,7 +137,7 @@ def test_temporary_password_inside_the_iframe(app, site):
     site.frame.get_by_role("button", name="Save the new password").click()
     site.frame.get_by_text("Please sign in again with your new password.").wait_for()
     _sign_in(site.frame, site.username, PASSWORD)
-    site.frame.get_by_role("heading", name="Hello, Jane").wait_for()
+    expect(site.frame.get_by_role("heading", name="Hello, Jane")).to_be_visible()
 
 
 def test_lockout_message_inside_the_iframe(app, site):

@@ -17,17 +17,28 @@ def _form_errors(form, exc: credentials.CredentialError):
     target.errors = [*target.errors, str(exc)]
 
 
+def _open_link(token: str, purposes: tuple[str, ...], used_message: str, ask_again: str):
+    """(token state, None) for a valid link, else (None, the answer): a used link lands on
+    sign-in, an expired or unknown one offers a new link."""
+    found = credentials.look_up(g.merchant.id, token, purposes)
+    if found.state == "used":
+        flash(used_message, "info")
+        return None, redirect(url_for(".login"))
+    if found.state != "valid":
+        return None, render_widget("widget/link_expired.html",
+                                   status=410 if found.token else 404,
+                                   request_url=url_for(ask_again))
+    return found, None
+
+
 @bp.route("/credentials/<token>", methods=["GET", "POST"])
 @limiter.limit(LINK_LIMIT, methods=["POST"])
 def create_credentials(token: str):
     """Opening the link consumes nothing (mail scanners open links); saving does."""
-    found = credentials.look_up(g.merchant.id, token, ("create", "invite"))
-    if found.state == "used":
-        flash("You have already signed up. Please sign in.", "info")
-        return redirect(url_for(".login"))
-    if found.state != "valid":
-        return render_widget("widget/link_expired.html", status=410 if found.token else 404,
-                             request_url=url_for(".enrol"))
+    found, answer = _open_link(token, ("create", "invite"),
+                               "You have already signed up. Please sign in.", ".enrol")
+    if answer is not None:
+        return answer
     form = CreateCredentialsForm()
     if form.validate_on_submit():
         try:
@@ -47,13 +58,11 @@ def create_credentials(token: str):
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit(LINK_LIMIT, methods=["POST"])
 def reset(token: str):
-    found = credentials.look_up(g.merchant.id, token, ("reset",))
-    if found.state == "used":
-        flash("This link was already used. Sign in, or ask for a new link.", "info")
-        return redirect(url_for(".login"))
-    if found.state != "valid":
-        return render_widget("widget/link_expired.html", status=410 if found.token else 404,
-                             request_url=url_for(".forgot"))
+    found, answer = _open_link(token, ("reset",),
+                               "This link was already used. Sign in, or ask for a new link.",
+                               ".forgot")
+    if answer is not None:
+        return answer
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
