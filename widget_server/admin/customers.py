@@ -116,8 +116,14 @@ def _handle(customer=None):
     if customer is not None:
         portal = {"state": portal_access.state(customer),
                   "form": PortalForm(data={"username": customer.username or ""})}
+    customer_invoices = []
+    if customer is not None:
+        from ..billing.invoices import list_for_merchant
+
+        customer_invoices = list_for_merchant(merchant, customer.id, limit=20)
     return render_template(template, form=form, customer=customer, definitions=definitions,
-                           portal=portal), 400 if form.errors else 200
+                           portal=portal, customer_invoices=customer_invoices), (
+        400 if form.errors else 200)
 
 
 @bp.get("/customers")

@@ -22,6 +22,8 @@ MENU = (
              Permission.MANAGE_PROFILES),
     MenuItem("admin.customers", "Customers", "Customers, their emails and custom field values.",
              Permission.MANAGE_CUSTOMERS),
+    MenuItem("admin.invoices", "Invoices", "Issue invoices from your catalogue; void them.",
+             Permission.MANAGE_BILLING),
     MenuItem("admin.custom_fields", "Custom fields", "Fields you define for every customer.",
              Permission.MANAGE_CUSTOMERS),
     MenuItem("admin.configuration", "Configuration",

@@ -28,3 +28,66 @@ def build_invoice(merchant, customer, items: list[tuple[Product, int]], *, numbe
     invoice.total_minor = invoice.balance_minor = sum(line.amount_minor for line in invoice.lines)
     db.session.add(invoice)
     return invoice
+
+
+class InvoiceError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def products(merchant) -> list[Product]:
+    return list(db.session.scalars(select(Product).where(Product.merchant_id == merchant.id,
+                                                         Product.active.is_(True))
+                                   .order_by(Product.name)))
+
+
+def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: date | None):
+    """A draft from (product id, quantity) lines; products of other merchants are refused."""
+    wanted = [(pid, qty) for pid, qty in lines if pid]
+    if not wanted:
+        raise InvoiceError("Add at least one line with a product and a quantity.", "lines")
+    if any(not 1 <= qty <= 10000 for _, qty in wanted):
+        raise InvoiceError("Quantities are whole numbers from 1 to 10,000.", "lines")
+    catalogue = {p.id: p for p in products(merchant)}
+    if any(pid not in catalogue for pid, _ in wanted):
+        raise InvoiceError("Choose products from your catalogue.", "lines")
+    invoice = build_invoice(merchant, customer, [(catalogue[pid], qty) for pid, qty in wanted],
+                            number=next_invoice_number(merchant), issue_date=None,
+                            due_date=due_date, status="draft")
+    db.session.commit()
+    return invoice
+
+
+def get_invoice(merchant, invoice_id: int, customer_id: int | None = None) -> Invoice | None:
+    stmt = select(Invoice).where(Invoice.merchant_id == merchant.id, Invoice.id == invoice_id)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    return db.session.scalar(stmt)
+
+
+def list_for_merchant(merchant, customer_id: int | None = None, limit: int = 100):
+    stmt = select(Invoice).where(Invoice.merchant_id == merchant.id)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    return list(db.session.scalars(stmt.order_by(Invoice.id.desc()).limit(limit)))
+
+
+def list_for_customer(merchant, customer, *, before_id: int | None = None,
+                      outstanding_only: bool = False, limit: int = 20) -> list[Invoice]:
+    """Keyset pagination (newest first, by id): the same cost on page 1 and page 5,000."""
+    stmt = select(Invoice).where(Invoice.merchant_id == merchant.id,
+                                 Invoice.customer_id == customer.id,
+                                 Invoice.status != "draft")
+    if outstanding_only:
+        stmt = stmt.where(Invoice.status == "issued", Invoice.balance_minor > 0)
+    if before_id:
+        stmt = stmt.where(Invoice.id < before_id)
+    return list(db.session.scalars(stmt.order_by(Invoice.id.desc()).limit(limit)))
+
+
+def void(invoice: Invoice) -> None:
+    if invoice.status not in ("draft", "issued") or invoice.balance_minor < invoice.total_minor:
+        raise InvoiceError("Only drafts and unpaid issued invoices can be voided.")
+    invoice.status = "void"
+    db.session.commit()

@@ -6,7 +6,15 @@ bp = Blueprint("widget", __name__)
 EMBEDDED = "widget"
 STANDALONE = "portal"
 
-from . import account, auth, context, credentials, preview, profile  # noqa: E402,F401
+from . import (  # noqa: E402,F401  (routes register on import)
+    account,
+    auth,
+    context,
+    credentials,
+    invoices,
+    preview,
+    profile,
+)
 
 
 def register(app: Flask) -> None:

@@ -1,6 +1,4 @@
 """The account overview (W-1)."""
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import g, redirect, url_for
 
@@ -8,7 +6,7 @@ from ..billing import account as billing_account
 from . import bp
 from .access import customer_required
 from .forms import ActionForm
-from .rendering import render_widget
+from .rendering import merchant_today, render_widget
 
 
 @bp.get("/")
@@ -19,6 +17,5 @@ def index():
 @bp.get("/account")
 @customer_required
 def overview():
-    today = datetime.now(ZoneInfo(g.merchant.timezone)).date()
-    summary = billing_account.summary(g.merchant, g.customer, today)
+    summary = billing_account.summary(g.merchant, g.customer, merchant_today())
     return render_widget("widget/overview.html", summary=summary, action_form=ActionForm())

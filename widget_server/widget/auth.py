@@ -45,10 +45,13 @@ def login():
             form.password.errors.append(PROBLEMS[result.problem].format(merchant=g.merchant.name))
         if customer is not None:
             portal_sessions.end(session.get(SESSION_KEY))
+            after_login = session.get("after_login")  # a "Pay invoice" link waiting for sign-in
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = portal_sessions.start(customer)
             session[EVENT_KEY] = "logged-in"
-            return redirect(url_for(".overview"))
+            target = after_login if (after_login or "").startswith(request.script_root + "/") \
+                else url_for(".overview")
+            return redirect(target)
     return render_widget("widget/login.html", form=form, status=400 if form.errors else 200)
 
 

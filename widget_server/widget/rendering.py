@@ -75,5 +75,13 @@ def local_date_filter(value) -> str:
     return format_date(value, format="medium", locale=g.merchant.locale)
 
 
+def merchant_today():
+    """Today in the merchant's time zone: "overdue" follows the merchant's calendar."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(g.merchant.timezone)).date()
+
+
 def wants_embedded() -> bool:
     return request.blueprint == "widget"

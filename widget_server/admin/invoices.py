@@ -1,0 +1,98 @@
+"""Issuing invoices in the admin (T-5): draft from catalogue lines, issue (with its email), void."""
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+
+from ..billing import invoices as billing
+from ..billing import issuing
+from ..customers import services as customer_services
+from ..tenancy.permissions import Permission
+from . import bp
+from .access import current_merchant, permission_required
+
+BILLING = Permission.MANAGE_BILLING
+ROWS = 5
+
+
+class ActionForm(FlaskForm):
+    """CSRF token only; the line inputs are read from the form by name."""
+
+
+@bp.app_template_filter("admin_money")
+def admin_money(minor: int, currency: str) -> str:
+    from ..money import format_money
+
+    return format_money(minor, currency, current_merchant().locale)
+
+
+@bp.get("/invoices")
+@permission_required(BILLING)
+def invoices():
+    return render_template("admin/invoices/list.html",
+                           invoices=billing.list_for_merchant(current_merchant()))
+
+
+@bp.route("/customers/<id:customer_id>/invoices/new", methods=["GET", "POST"])
+@permission_required(BILLING)
+def invoice_new(customer_id: int):
+    merchant = current_merchant()
+    customer = customer_services.get_customer(merchant, customer_id) or abort(404)
+    form, error = ActionForm(), None
+    if form.validate_on_submit():
+        lines = []
+        for row in range(ROWS):
+            product = request.form.get(f"product_{row}", "")
+            quantity = request.form.get(f"quantity_{row}", "")
+            if product.isdigit() and quantity.strip().isdigit() and len(quantity) < 7:
+                lines.append((int(product), int(quantity)))
+            elif product or quantity.strip() not in ("", "1"):
+                error = "Each line needs a product and a whole-number quantity."
+        due = request.form.get("due_date", "")
+        try:
+            due_date = date.fromisoformat(due) if due else None
+        except ValueError:
+            error = "Enter the due date as YYYY-MM-DD."
+        if error is None:
+            try:
+                invoice = billing.create_draft(merchant, customer, lines, due_date)
+            except billing.InvoiceError as exc:
+                error = str(exc)
+            else:
+                flash(f"Draft {invoice.number} created. Check it, then issue it.", "success")
+                return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))
+    return render_template("admin/invoices/new.html", form=form, customer=customer, error=error,
+                           products=billing.products(merchant), rows=range(ROWS),
+                           values=request.form), 400 if error else 200
+
+
+@bp.get("/invoices/<id:invoice_id>")
+@permission_required(BILLING)
+def invoice_detail(invoice_id: int):
+    merchant = current_merchant()
+    invoice = billing.get_invoice(merchant, invoice_id) or abort(404)
+    customer = customer_services.get_customer(merchant, invoice.customer_id)
+    return render_template("admin/invoices/detail.html", invoice=invoice, customer=customer,
+                           form=ActionForm())
+
+
+@bp.post("/invoices/<id:invoice_id>/<any(issue, void):action>")
+@permission_required(BILLING)
+def invoice_action(invoice_id: int, action: str):
+    merchant = current_merchant()
+    invoice = billing.get_invoice(merchant, invoice_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        if action == "issue":
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+
+            issuing.issue(merchant, invoice, datetime.now(ZoneInfo(merchant.timezone)).date())
+            flash(f"{invoice.number} is issued; the Invoice Issued email is queued.", "success")
+        else:
+            billing.void(invoice)
+            flash(f"{invoice.number} is void.", "success")
+    except billing.InvoiceError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))

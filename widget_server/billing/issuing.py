@@ -1,0 +1,58 @@
+"""Issuing an invoice (T-5): the status, the dates, and the Invoice Issued email with its signed
+"Pay invoice" link (W-5), valid until the invoice is paid or voided."""
+from datetime import date, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from ..customers.enrolment import entry_link
+from ..customers.models import Customer
+from ..extensions import db
+from ..money import format_money
+from ..notifications import templates
+from ..notifications.outbox import queue_email
+from .invoices import InvoiceError
+from .models import Invoice
+
+SALT = "pay-invoice"
+
+
+def pay_token(invoice: Invoice) -> str:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).dumps(
+        {"m": invoice.merchant_id, "i": invoice.id})
+
+
+def invoice_for_pay_token(merchant, token: str) -> Invoice | None:
+    """The invoice a pay link names, if it is this merchant's and still payable."""
+    try:
+        data = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("m") != merchant.id:
+        return None
+    invoice = db.session.get(Invoice, data.get("i"))
+    if invoice is None or invoice.merchant_id != merchant.id or invoice.status != "issued":
+        return None
+    return invoice
+
+
+def pay_link(merchant, invoice: Invoice) -> str:
+    return entry_link(merchant, f"/pay/{pay_token(invoice)}")
+
+
+def issue(merchant, invoice: Invoice, today: date) -> None:
+    if invoice.status != "draft":
+        raise InvoiceError("Only a draft can be issued.")
+    invoice.status = "issued"
+    invoice.issue_date = today
+    invoice.due_date = invoice.due_date or today + timedelta(days=30)
+    customer = db.session.get(Customer, invoice.customer_id)
+    content = templates.render(merchant, "invoice_issued", {
+        "contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+        "portal_link": entry_link(merchant, "/"),
+        "invoice_number": invoice.number,
+        "amount": format_money(invoice.total_minor, invoice.currency, merchant.locale),
+        "due_date": invoice.due_date.isoformat(),
+        "pay_link": pay_link(merchant, invoice)})
+    queue_email(merchant, "invoice_issued", customer.primary_emails, content)
+    db.session.commit()  # the status and its email together

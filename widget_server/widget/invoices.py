@@ -1,0 +1,84 @@
+"""Invoices in the widget (W-2, P-5): list, detail, PDFs, and the "Pay invoice" link."""
+from flask import Response, abort, g, redirect, request, session, url_for
+
+from ..billing import invoices as billing
+from ..billing import issuing, pdf
+from . import bp
+from .access import customer_required, profile_allows
+from .rendering import merchant_today, render_widget
+
+PAGE = 20
+AFTER_LOGIN = "after_login"
+
+
+def _own_invoice(invoice_id: int):
+    invoice = billing.get_invoice(g.merchant, invoice_id, customer_id=g.customer.id)
+    if invoice is None or invoice.status == "draft":
+        abort(404)
+    return invoice
+
+
+@bp.get("/invoices")
+@customer_required
+@profile_allows("invoice", "show_invoices")
+def invoices():
+    outstanding = request.args.get("show") == "outstanding"
+    before = request.args.get("before", type=int)
+    items = billing.list_for_customer(g.merchant, g.customer, before_id=before,
+                                      outstanding_only=outstanding, limit=PAGE + 1)
+    more = len(items) > PAGE
+    return render_widget("widget/invoices.html", invoices=items[:PAGE], more=more,
+                         outstanding=outstanding, today=merchant_today(),
+                         pdf_only=g.profile.invoice.enable_pdf_mode_only)
+
+
+@bp.get("/invoices/<id:invoice_id>")
+@customer_required
+@profile_allows("invoice", "show_invoices")
+def invoice_detail(invoice_id: int):
+    if g.profile.invoice.enable_pdf_mode_only:
+        abort(403)  # P-5/P-8: this profile offers PDFs only
+    invoice = _own_invoice(invoice_id)
+    return render_widget("widget/invoice.html", invoice=invoice)
+
+
+def _pdf(invoices, filename: str) -> Response:
+    links = {i.id: issuing.pay_link(g.merchant, i) for i in invoices if i.status == "issued"}
+    body = pdf.render(g.merchant, g.customer, invoices, links)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/invoices/<id:invoice_id>.pdf")
+@customer_required
+@profile_allows("invoice", "show_invoices")
+def invoice_pdf(invoice_id: int):
+    invoice = _own_invoice(invoice_id)
+    return _pdf([invoice], f"{invoice.number}.pdf")
+
+
+@bp.get("/invoices.pdf")
+@customer_required
+@profile_allows("invoice", "show_invoices")
+def invoices_pdf():
+    items = billing.list_for_customer(g.merchant, g.customer, limit=500)
+    if not items:
+        abort(404)
+    return _pdf(items, "invoices.pdf")
+
+
+@bp.get("/pay/<token>")
+def pay(token: str):
+    """The "Pay invoice" link of an email or PDF: the invoice, after sign-in."""
+    invoice = issuing.invoice_for_pay_token(g.merchant, token)
+    if invoice is None:
+        return render_widget("widget/link_expired.html", status=404,
+                             request_url=url_for(".login"))
+    if g.customer is None:
+        session[AFTER_LOGIN] = url_for(".pay", token=token)
+        return redirect(url_for(".login"))
+    if invoice.customer_id != g.customer.id:
+        abort(404)
+    if g.profile.invoice.enable_pdf_mode_only:
+        return redirect(url_for(".invoice_pdf", invoice_id=invoice.id))
+    return redirect(url_for(".invoice_detail", invoice_id=invoice.id))
