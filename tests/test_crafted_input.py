@@ -105,3 +105,15 @@ def test_required_yes_no_field_is_refused(owner_client):
                                                             "required": "y"})
     assert response.status_code == 400
     assert "cannot be required" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("target", "prefix", "ok"), [
+    ("/admin/profiles", "/admin", True), ("//evil.example/admin", "/admin", False),
+    ("/admin\\@evil", "/admin", False), ("https://evil.example/admin", "/admin", False),
+    ("/p/acme/pay/x", "/p/", True), ("/p/acme\r\nSet-Cookie: x", "/p/", False),
+    ("", "/", False), (None, "/", False),
+])
+def test_only_local_paths_follow_a_sign_in(target, prefix, ok):
+    from widget_server.validation import local_path
+
+    assert local_path(target, prefix) is ok

@@ -134,6 +134,16 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def local_path(target: str | None, prefix: str = "/") -> bool:
+    """True for a path on this site under `prefix`: never `//host`, a scheme, a backslash or a
+    line break, so following it after sign-in cannot leave the site (no open redirect)."""
+    if not target or any(ch in target for ch in "\r\n\\"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith(prefix) \
+        and not target.startswith("//")
+
+
 def wtf(rule, *, optional: bool = True):
     """Wrap a rule as a WTForms validator; empty input passes when `optional`."""
 

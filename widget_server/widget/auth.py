@@ -6,6 +6,7 @@ from ..customers import auth as customer_auth
 from ..customers import credentials, portal_access, portal_sessions
 from ..customers.models import TEMP_USED
 from ..extensions import limiter
+from ..validation import local_path
 from . import bp
 from .access import customer_required, profile_allows
 from .context import SESSION_KEY, load_portal
@@ -49,8 +50,8 @@ def login():
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = portal_sessions.start(customer)
             session[EVENT_KEY] = "logged-in"
-            target = after_login if (after_login or "").startswith(request.script_root + "/") \
-                else url_for(".overview")
+            target = after_login if local_path(after_login, "/p/") or local_path(
+                after_login, "/w/") else url_for(".overview")
             return redirect(target)
     return render_widget("widget/login.html", form=form, status=400 if form.errors else 200)
 
