@@ -15,10 +15,12 @@
     script.parentNode.insertBefore(box, script);
   }
   var kind = d.widget === "cart" ? "cart" : "";
-  // A link from an email (sign-up, reset) arrives as #myaccount=/credentials/TOKEN
+  // A link from an email or PDF (sign-up, reset, pay) arrives as #myaccount=/credentials/TOKEN
   var start = /[#&]myaccount=([^&]+)/.exec(location.hash);
   start = start && decodeURIComponent(start[1]);
-  if (!kind && start && /^\/(credentials|reset)\/[\w-]{10,100}$/.test(start)) kind = start.slice(1);
+  if (!kind && start && /^\/((credentials|reset)\/[\w-]{10,100}|pay\/[\w.-]{10,300}|login)$/.test(start)) {
+    kind = start.slice(1);
+  }
   var q = "?embed=1";
   if (d.session) q += "&session=" + encodeURIComponent(d.session);
   var frame = document.createElement("iframe");

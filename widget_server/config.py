@@ -76,6 +76,8 @@ def from_environment() -> dict:
         "ARGON2_MEMORY_COST": int(os.environ.get("ARGON2_MEMORY_COST", "65536")),
         "ARGON2_PARALLELISM": int(os.environ.get("ARGON2_PARALLELISM", "4")),
         "ADMIN_PAGE_SIZE": 25,
+        # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, trust nothing).
+        "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", "0")),
         # Largest request body (logo uploads are checked against 512 KB on their own).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }

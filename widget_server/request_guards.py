@@ -26,6 +26,14 @@ def reject_control_characters():
                 abort(400, "The request contained control characters, which are not allowed.")
 
 
+def optional_id(raw: str | None) -> int | None:
+    """A keyset cursor or id from a query string: a positive BIGINT, or None."""
+    if raw and raw.isascii() and raw.isdecimal() and len(raw) < 19:
+        value = int(raw)
+        return value if 0 < value <= MAX_ID else None
+    return None
+
+
 def page_number(raw: int | None, maximum: int = 100_000) -> int:
     """A 1-based page number from a query string, clamped to a sane range."""
     return min(max(raw or 1, 1), maximum)

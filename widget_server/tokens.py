@@ -26,12 +26,16 @@ def check_template(text: str, tokens: tuple[str, ...]) -> None:
 
 
 def substitute(text: str, values: dict[str, str], *, escape: bool) -> str:
+    """Replace the tokens; for HTML (`escape`) values are escaped, and a link token standing in
+    text becomes a link, while one inside a tag (`<a href="{{ portal_link }}">`) stays a URL."""
     def value(match):
         raw = str(values.get(match.group(1), ""))
         if not escape:
             return raw
         safe = html.escape(raw)
-        if match.group(1) in LINK_TOKENS and raw.startswith(("https://", "http://")):
+        in_tag = text.rfind("<", 0, match.start()) > text.rfind(">", 0, match.start())
+        if (match.group(1) in LINK_TOKENS and raw.startswith(("https://", "http://"))
+                and not in_tag):
             return f'<a href="{safe}">{safe}</a>'
         return safe
 

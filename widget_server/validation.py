@@ -5,6 +5,7 @@ message a person sees next to the field; `wtf()` wraps any of them as a WTForms 
 """
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -165,7 +166,7 @@ PHONE_ALLOWED = re.compile(r"^\+?[0-9 ()./\-]+$")
 
 def person_name(value: str, minimum: int, what: str) -> str:
     """A first or last name: letters (accents too), hyphens, apostrophes and spaces only."""
-    value = " ".join((value or "").split())
+    value = unicodedata.normalize("NFC", " ".join((value or "").split()))
     letters = sum(ch.isalpha() for ch in value)
     if letters < minimum:
         raise ValueError(f"{what} needs at least {minimum} letter{'s' if minimum > 1 else ''}.")

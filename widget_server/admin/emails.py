@@ -10,6 +10,7 @@ from ..form_fields import TrimmedField
 from ..notifications import log, templates
 from ..notifications.models import STATUS_LABELS
 from ..notifications.outbox import queue_email, type_enabled
+from ..request_guards import optional_id
 from ..tenancy.permissions import Permission
 from . import bp
 from .access import current_merchant, permission_required
@@ -32,7 +33,7 @@ def emails():
     status = request.args.get("status", "")
     email_type = request.args.get("type", "")
     query = request.args.get("q", "")[:200]
-    before = request.args.get("before", type=int)
+    before = optional_id(request.args.get("before"))
     status = status if status in STATUS_LABELS else ""
     email_type = email_type if email_type in templates.EMAIL_TYPES else ""
     messages = log.list_messages(current_merchant(), status=status, email_type=email_type,

@@ -9,6 +9,7 @@ from ..customers import invitations
 from ..form_fields import TrimmedField
 from ..notifications.outbox import type_enabled
 from ..notifications.templates import TOKEN_LABELS
+from ..request_guards import optional_id
 from ..tenancy.configuration import INVITATIONS, merchant_settings
 from ..tenancy.permissions import Permission
 from ..tokens import COMMON
@@ -24,7 +25,7 @@ class InvitationForm(FlaskForm):
 
 
 def _ids(values) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) < 19]
+    return [i for i in (optional_id(v) for v in values) if i is not None]
 
 
 @bp.route("/invitations", methods=["GET", "POST"])

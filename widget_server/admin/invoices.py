@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from ..billing import invoices as billing
 from ..billing import issuing
 from ..customers import services as customer_services
+from ..request_guards import optional_id
 from ..tenancy.permissions import Permission
 from . import bp
 from .access import current_merchant, permission_required
@@ -44,9 +45,11 @@ def invoice_new(customer_id: int):
         for row in range(ROWS):
             product = request.form.get(f"product_{row}", "")
             quantity = request.form.get(f"quantity_{row}", "")
-            if product.isdigit() and quantity.strip().isdigit() and len(quantity) < 7:
+            quantity = quantity.strip()
+            if optional_id(product) and quantity.isascii() and quantity.isdecimal() \
+                    and len(quantity) < 7:
                 lines.append((int(product), int(quantity)))
-            elif product or quantity.strip() not in ("", "1"):
+            elif product or quantity not in ("", "1"):
                 error = "Each line needs a product and a whole-number quantity."
         due = request.form.get("due_date", "")
         try:

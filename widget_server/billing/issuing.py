@@ -2,6 +2,7 @@
 "Pay invoice" link (W-5), valid until the invoice is paid or voided."""
 from datetime import date, timedelta
 
+from babel.dates import format_date
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -52,7 +53,7 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
         "portal_link": entry_link(merchant, "/"),
         "invoice_number": invoice.number,
         "amount": format_money(invoice.total_minor, invoice.currency, merchant.locale),
-        "due_date": invoice.due_date.isoformat(),
+        "due_date": format_date(invoice.due_date, format="long", locale=merchant.locale),
         "pay_link": pay_link(merchant, invoice)})
     queue_email(merchant, "invoice_issued", customer.primary_emails, content)
     db.session.commit()  # the status and its email together

@@ -132,19 +132,30 @@ def _consume(token: CredentialToken) -> None:
 def set_credentials(merchant, token: CredentialToken, customer: Customer, *, username: str,
                     password: str) -> None:
     """Choose username and password through a create or invitation link (C-3, I-3)."""
+    if customer.password_hash:
+        raise CredentialError("You have already signed up. Please sign in.")
     username = normalise_username(username)
     if username_taken(merchant.id, username, customer.id):
         raise CredentialError(f"The username “{username}” is taken. Please choose another.",
                               "username")
     check_password(merchant, password, username)
     _consume(token)
+    _revoke_open_links(customer)  # the other create/invite links die with this sign-up
     customer.username, customer.password_hash = username, hash_password(password)
+    customer.temp_password_state = customer.temp_expires_at = None
     try:
         db.session.commit()
     except IntegrityError as exc:  # two sign-ups racing for one username
         db.session.rollback()
         raise CredentialError(f"The username “{username}” is taken. Please choose another.",
                               "username") from exc
+    portal_sessions.end_all(customer)
+
+
+def _revoke_open_links(customer: Customer) -> None:
+    db.session.execute(update(CredentialToken).where(
+        CredentialToken.customer_id == customer.id, CredentialToken.used_at.is_(None))
+        .values(used_at=utcnow()))
 
 
 def reset_password(merchant, token: CredentialToken, customer: Customer, password: str) -> None:
@@ -152,9 +163,7 @@ def reset_password(merchant, token: CredentialToken, customer: Customer, passwor
     check_password(merchant, password, customer.username)
     _consume(token)
     customer.password_hash = hash_password(password)
-    # the other open links of this customer are worthless now
-    db.session.execute(update(CredentialToken).where(
-        CredentialToken.customer_id == customer.id, CredentialToken.used_at.is_(None),
-        CredentialToken.purpose == "reset").values(used_at=utcnow()))
+    customer.temp_password_state = customer.temp_expires_at = None
+    _revoke_open_links(customer)  # the other open links of this customer are worthless now
     db.session.commit()
     portal_sessions.end_all(customer)

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..jobs.queue import enqueue, handler
 from ..notifications import templates
 from ..notifications.outbox import queue_email, type_enabled
-from ..tenancy.configuration import EMBEDDING, merchant_settings
+from ..tenancy.configuration import EMBEDDING, PORTAL, merchant_settings
 from ..tenancy.models import Merchant
 from .auth import candidates
 from .credentials import issue_token
@@ -39,9 +39,15 @@ def _values(merchant, customer: Customer) -> dict[str, str]:
             "portal_link": f"{portal_url(merchant)}/"}
 
 
+def portal_on(merchant) -> bool:
+    """With the portal switched off, links would lead to "portal unavailable": none are sent."""
+    return merchant_settings(merchant, PORTAL).enable_customer_portal
+
+
 def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
     """Queue the Credential Create email (in the caller's transaction); False if switched off."""
-    if not type_enabled(merchant, "credential_create") or not customer.primary_emails:
+    if (not portal_on(merchant) or not type_enabled(merchant, "credential_create")
+            or not customer.primary_emails):
         return False
     link = entry_link(merchant, f"/credentials/{issue_token(customer, purpose)}")
     content = templates.render(merchant, "credential_create",
@@ -50,7 +56,8 @@ def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
 
 
 def send_reset(merchant, customer: Customer) -> bool:
-    if not type_enabled(merchant, "password_reset") or not customer.primary_emails:
+    if (not portal_on(merchant) or not type_enabled(merchant, "password_reset")
+            or not customer.primary_emails):
         return False
     link = entry_link(merchant, f"/reset/{issue_token(customer, 'reset')}")
     content = templates.render(merchant, "password_reset",

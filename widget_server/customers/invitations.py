@@ -8,7 +8,7 @@ from ..notifications.outbox import queue_email
 from ..tenancy.configuration import PORTAL, merchant_settings
 from ..tokens import COMMON, check_template
 from .credentials import issue_token
-from .enrolment import entry_link, portal_url
+from .enrolment import entry_link
 from .models import Customer
 
 MAX_RECIPIENTS = 500
@@ -52,7 +52,7 @@ def send(merchant, sender_email: str, customers: list[Customer], subject: str,
         if not customer.primary_emails:
             continue
         if customer.password_hash:  # already signed up: the link is the sign-in page
-            link = f"{portal_url(merchant)}/login"
+            link = entry_link(merchant, "/login")
         else:
             link = entry_link(merchant, f"/credentials/{issue_token(customer, 'invite')}")
         content = templates.render(merchant, "invitation", {

@@ -3,6 +3,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow
 from ..extensions import db
@@ -46,7 +47,11 @@ def update_username(merchant, customer: Customer, username: str) -> None:
     if username_taken(merchant.id, username, customer.id):
         raise CredentialError(f"The username “{username}” is taken.", "username")
     customer.username = username
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # another admin took it a moment ago
+        db.session.rollback()
+        raise CredentialError(f"The username “{username}” is taken.", "username") from exc
 
 
 def delete_username(customer: Customer) -> None:
@@ -68,6 +73,8 @@ def unlock(customer: Customer) -> None:
 
 def send_temporary_password(merchant, customer: Customer) -> bool:
     """Replace the password with a temporary one for a single sign-in, and email it."""
+    if not enrolment.portal_on(merchant):
+        return False
     temporary = secrets.token_urlsafe(9)
     customer.password_hash = hash_password(temporary)
     customer.temp_password_state = TEMP_ISSUED

@@ -55,11 +55,22 @@ def _claimable(now: datetime):
                and_(Job.status == RUNNING, Job.lease_until < now))
 
 
+def _give_up_on_dead_runs(now: datetime) -> None:
+    """A job whose worker died on every attempt (its lease expired at max attempts) fails."""
+    gone = db.session.execute(update(Job).where(Job.status == RUNNING, Job.lease_until < now,
+                                                Job.attempts >= Job.max_attempts)
+                              .values(status=FAILED, finished_at=now, lease_until=None,
+                                      last_error="the worker stopped during every attempt"))
+    if gone.rowcount:
+        db.session.commit()
+
+
 def claim(now: datetime | None = None) -> Job | None:
     """Take one due job (or one whose lease expired) for this worker, committed at once."""
     now = now or utcnow()
     lease_until = now + LEASE
     session = db.session
+    _give_up_on_dead_runs(now)
     if session.get_bind().dialect.name == "postgresql":
         job_id = session.scalar(select(Job.id).where(_claimable(now)).order_by(Job.run_at, Job.id)
                                 .limit(1).with_for_update(skip_locked=True))
@@ -87,6 +98,7 @@ def run_one(now: datetime | None = None) -> Job | None:
     if job is None:
         return None
     now = now or utcnow()
+    my_lease = job.lease_until
     run = HANDLERS.get(job.kind)
     try:
         if run is None:
@@ -95,11 +107,21 @@ def run_one(now: datetime | None = None) -> Job | None:
     except Exception as exc:
         db.session.rollback()
         job = db.session.get(Job, job.id, populate_existing=True)
+        if job.status != RUNNING or job.lease_until != my_lease:
+            return job  # another worker owns it now: its outcome stands
         _failed(job, exc, now, permanent=isinstance(exc, PermanentError))
     else:
-        job.status, job.finished_at, job.lease_until = DONE, now, None
-        job.last_error = ""
+        # Fenced: finish only while this worker still holds its lease. If the lease expired
+        # and another worker took the job, this run's changes are rolled back, not doubled.
+        done = db.session.execute(update(Job).where(Job.id == job.id, Job.status == RUNNING,
+                                                    Job.lease_until == my_lease)
+                                  .values(status=DONE, finished_at=now, lease_until=None,
+                                          last_error=""))
+        if done.rowcount != 1:
+            db.session.rollback()
+            return db.session.get(Job, job.id, populate_existing=True)
     db.session.commit()
+    db.session.refresh(job)
     return job
 
 

@@ -13,6 +13,7 @@ from flask_mail import Message
 from ..database import utcnow
 from ..extensions import db, mail
 from ..jobs.queue import PermanentError, RetryLater, handler, on_failure
+from ..tenancy.models import Merchant
 from .models import FAILED, KEPT, SENT, EmailMessage
 from .outbox import JOB_KIND
 
@@ -28,7 +29,7 @@ def deliver(job) -> None:
         return
     outgoing = Message(subject=message.subject, recipients=[message.to_address],
                        body=message.text_body, html=message.html_body,
-                       sender=current_app.config["MAIL_DEFAULT_SENDER"],
+                       sender=_sender(message.merchant_id),
                        reply_to=message.reply_to or None)
     outgoing.msgId = message.message_id
     try:
@@ -38,6 +39,13 @@ def deliver(job) -> None:
     except (OSError, smtplib.SMTPException) as exc:
         raise RetryLater(f"mail server unavailable: {exc}") from exc
     message.status, message.sent_at, message.last_error = SENT, utcnow(), ""
+
+
+def _sender(merchant_id: int):
+    """From: the merchant's name on the configured sending address."""
+    merchant = db.session.get(Merchant, merchant_id)
+    address = current_app.config["MAIL_DEFAULT_SENDER"]
+    return (merchant.name, address) if merchant else address
 
 
 @on_failure(JOB_KIND)

@@ -34,7 +34,8 @@ def _login_key() -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute;200 per hour", methods=["POST"])
-@limiter.limit("10 per 5 minutes", methods=["POST"], key_func=_login_key)
+@limiter.shared_limit("10 per 5 minutes", scope="customer-login", methods=["POST"],
+                      key_func=_login_key)
 def login():
     if g.customer is not None:
         return redirect(url_for(".overview"))

@@ -1,5 +1,5 @@
 """Customer credential pages: create (C-3, I-3), self-enrolment (C-12), forgot and reset (C-4)."""
-from flask import flash, g, redirect, url_for
+from flask import flash, g, redirect, request, url_for
 
 from ..customers import credentials, enrolment
 from ..extensions import limiter
@@ -10,6 +10,13 @@ from .rendering import render_widget
 # Per client address (C-8): requests that send email, and posts of link forms.
 REQUEST_LIMIT = "5 per minute;30 per hour"
 LINK_LIMIT = "10 per minute"
+# Per address typed (C-8): nobody floods one customer's inbox from many client addresses.
+ACCOUNT_LIMIT = "3 per 10 minutes;10 per day"
+
+
+def _account_key() -> str:
+    login = (request.form.get("login") or "").strip().lower()[:254]
+    return f"links:{g.get('merchant_slug')}:{login}"
 
 
 def _form_errors(form, exc: credentials.CredentialError):
@@ -87,6 +94,7 @@ def _request_page(action: str, form, template: str):
 
 @bp.route("/enrol", methods=["GET", "POST"])
 @limiter.limit(REQUEST_LIMIT, methods=["POST"])
+@limiter.shared_limit(ACCOUNT_LIMIT, scope="link-request", methods=["POST"], key_func=_account_key)
 def enrol():
     """Not enrolled? Type your email: the same answer whether or not it is known (C-12)."""
     return _request_page("enrol", EmailRequestForm(), "widget/enrol.html")
@@ -94,6 +102,7 @@ def enrol():
 
 @bp.route("/forgot", methods=["GET", "POST"])
 @limiter.limit(REQUEST_LIMIT, methods=["POST"])
+@limiter.shared_limit(ACCOUNT_LIMIT, scope="link-request", methods=["POST"], key_func=_account_key)
 def forgot():
     if g.profile.global_.forgot_password_url:
         return redirect(g.profile.global_.forgot_password_url)

@@ -3,6 +3,7 @@ from flask import Response, abort, g, redirect, request, session, url_for
 
 from ..billing import invoices as billing
 from ..billing import issuing, pdf
+from ..request_guards import optional_id
 from . import bp
 from .access import customer_required, profile_allows
 from .rendering import merchant_today, render_widget
@@ -23,7 +24,7 @@ def _own_invoice(invoice_id: int):
 @profile_allows("invoice", "show_invoices")
 def invoices():
     outstanding = request.args.get("show") == "outstanding"
-    before = request.args.get("before", type=int)
+    before = optional_id(request.args.get("before"))
     items = billing.list_for_customer(g.merchant, g.customer, before_id=before,
                                       outstanding_only=outstanding, limit=PAGE + 1)
     more = len(items) > PAGE
