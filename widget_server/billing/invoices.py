@@ -2,6 +2,7 @@
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from .models import Invoice, InvoiceLine, Product
@@ -52,11 +53,18 @@ def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: dat
     catalogue = {p.id: p for p in products(merchant)}
     if any(pid not in catalogue for pid, _ in wanted):
         raise InvoiceError("Choose products from your catalogue.", "lines")
-    invoice = build_invoice(merchant, customer, [(catalogue[pid], qty) for pid, qty in wanted],
-                            number=next_invoice_number(merchant), issue_date=None,
-                            due_date=due_date, status="draft")
-    db.session.commit()
-    return invoice
+    for _attempt in range(5):  # two admins drafting at once: the number is unique, try the next
+        invoice = build_invoice(merchant, customer,
+                                [(catalogue[pid], qty) for pid, qty in wanted],
+                                number=next_invoice_number(merchant), issue_date=None,
+                                due_date=due_date, status="draft")
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return invoice
+    raise InvoiceError("Could not number the invoice; please try again.")
 
 
 def get_invoice(merchant, invoice_id: int, customer_id: int | None = None) -> Invoice | None:
