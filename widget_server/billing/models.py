@@ -68,7 +68,9 @@ class InvoiceLine(LineItem, db.Model):
 class Payment(db.Model):
     __tablename__ = "payment"
     __table_args__ = (Index("ix_payment_customer_keyset", "merchant_id", "customer_id", "id"),
-                      CheckConstraint("amount_minor > 0", name="amount_positive"))
+                      CheckConstraint("amount_minor > 0", name="amount_positive"),
+                      # one charge per payment attempt, however often it is submitted (W-3)
+                      UniqueConstraint("merchant_id", "idempotency_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
@@ -78,6 +80,10 @@ class Payment(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     method: Mapped[str] = mapped_column(String(16), default="card")  # card | ach
     reference: Mapped[str] = mapped_column(String(100), default="")
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # what the customer sees of the method: brand and last four, never the number (PCI)
+    method_label: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    failure_message: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     allocations: Mapped[list["PaymentAllocation"]] = relationship(

@@ -1,7 +1,7 @@
 """Customer, CustomerEmail and CustomFieldDefinition tables."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import JSONType, UTCDateTime, utcnow
@@ -61,6 +61,8 @@ class Customer(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Lockout (C-8): consecutive failures; locked_at is set at the merchant's threshold.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Account credit from payments above the invoices' balances (W-3), in minor units.
+    credit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Temporary password (C-7): "issued" works for one sign-in before `temp_expires_at`, then
     # "used": the customer must choose a new password before anything else.

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     context,
     credentials,
     invoices,
+    payments,
     preview,
     profile,
 )

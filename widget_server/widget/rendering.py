@@ -34,6 +34,7 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
     g.csp_nonce = secrets.token_urlsafe(16)
     event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
+    event = g.get("widget_event") or event
     html = render_template(template_name(theme, path), look=look, theme=theme,
                            embed_origins=allowed_origins(), widget_event=event,
                            navigate=navigate,

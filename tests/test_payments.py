@@ -1,0 +1,194 @@
+"""Paying invoices in the widget with the sandbox gateway (W-3, P-2, P-8)."""
+import re
+import threading
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_from, widget_login
+from widget_server.billing import payments
+from widget_server.billing.gateways import tokenize_card
+from widget_server.billing.invoices import build_invoice
+from widget_server.billing.models import Invoice, Payment, Product
+from widget_server.customers.models import Customer
+from widget_server.extensions import db
+from widget_server.notifications.models import EmailMessage
+from widget_server.profiles.models import SelfServiceProfile
+from widget_server.tenancy.models import Merchant
+
+CARD = {"method": "card", "card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}
+
+
+@pytest.fixture
+def billed(app, portal):
+    p = portal()
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        customer = db.session.get(Customer, p.customer_id)
+        product = Product(merchant_id=merchant.id, sku="S", name="Service",
+                          unit_price_minor=5000, currency="USD")
+        db.session.add(product)
+        db.session.flush()
+        p.invoice_ids = []
+        for qty in (1, 2):
+            invoice = build_invoice(merchant, customer, [(product, qty)],
+                                    number=uuid.uuid4().hex[:8], issue_date=date.today(),
+                                    due_date=date.today() + timedelta(days=qty))
+            db.session.flush()
+            p.invoice_ids.append(invoice.id)
+        db.session.commit()
+    p.client = app.test_client()
+    widget_login(p.client, p.base, p.username, p.password)
+    return p
+
+
+def _form(p):
+    page = p.client.get(f"{p.base}/pay")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html)[1]
+    return {"csrf_token": csrf_from(html), "idempotency_key": key}
+
+
+def _balances(app, p):
+    with app.app_context():
+        return [db.session.get(Invoice, i).balance_minor for i in p.invoice_ids]
+
+
+def _set(app, p, values):
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, p.profile_id)
+        profile.settings = {**profile.settings, "payment": values}
+        db.session.commit()
+
+
+def test_pay_a_selected_invoice_by_card(app, billed):
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), **CARD, "invoice": str(billed.invoice_ids[0])})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Thank you" in page and "Visa •••• 4242" in page
+    assert 'data-event="payment-succeeded"' in page
+    assert _balances(app, billed) == [0, 10000]
+    with app.app_context():
+        payment = db.session.scalar(select(Payment))
+        assert (payment.status, payment.amount_minor) == ("succeeded", 5000)
+        assert db.session.get(Invoice, billed.invoice_ids[0]).status == "paid"
+        receipts = db.session.scalars(select(EmailMessage).where(
+            EmailMessage.email_type == "payment_receipt")).all()
+        assert len(receipts) == 2
+        stored = " ".join(str(v) for v in payment.__dict__.values())
+        stored += " ".join(m.text_body + m.html_body for m in receipts)
+    assert "4242424242424242" not in stored.replace(" ", "") and "123" not in payment.method_label
+
+
+def test_a_double_submit_charges_once(app, billed):
+    data = {**_form(billed), **CARD, "invoice": str(billed.invoice_ids[1])}
+    first = billed.client.post(f"{billed.base}/pay", data=data)
+    second = billed.client.post(f"{billed.base}/pay", data=data)
+    assert first.status_code == second.status_code == 200
+    assert _balances(app, billed) == [5000, 0]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Payment.id))) == 1
+
+
+def test_a_declined_card_changes_nothing(app, billed):
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), **CARD, "card_number": "4000 0000 0000 0002",
+        "invoice": str(billed.invoice_ids[0])})
+    assert response.status_code == 402
+    page = response.get_data(as_text=True)
+    assert "declined" in page and 'data-event="payment-failed"' in page
+    assert _balances(app, billed) == [5000, 10000]
+    with app.app_context():
+        assert db.session.scalar(select(Payment.status)) == "failed"
+        assert db.session.scalar(select(EmailMessage)) is None
+
+
+def test_a_gateway_error_leaves_the_payment_pending(app, billed):
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), **CARD, "card_number": "4000 0000 0000 0119",
+        "invoice": str(billed.invoice_ids[0])})
+    assert "Payment pending" in response.get_data(as_text=True)
+    assert _balances(app, billed) == [5000, 10000]
+
+
+def test_any_amount_above_the_balance_becomes_credit_by_ach(app, billed):
+    _set(app, billed, {"payment_amount": "any", "payment_methods": ["card", "ach"]})
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), "method": "ach", "routing_number": "110000000",
+        "account_number": "000123456789", "invoice": str(billed.invoice_ids[0]),
+        "amount": "80.00"})
+    assert "Bank account •••• 6789" in response.get_data(as_text=True)
+    assert _balances(app, billed) == [0, 10000]
+    with app.app_context():
+        assert db.session.get(Customer, billed.customer_id).credit_minor == 3000
+
+
+def test_pay_all_outstanding(app, billed):
+    _set(app, billed, {"invoice_choice": "all"})
+    billed.client.post(f"{billed.base}/pay", data={**_form(billed), **CARD,
+                                                   "invoice": str(billed.invoice_ids[0])})
+    assert _balances(app, billed) == [0, 0]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"card_number": "4242 4242 4242 4241"}, "card_number", "valid card number"),
+    ({"expiry": "01/20"}, "expiry", "expired"),
+    ({"cvc": "1"}, "cvc", "3 or 4 digits"),
+])
+def test_bad_card_details_are_refused_next_to_the_field(app, billed, change, field, message):
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), **CARD, **change, "invoice": str(billed.invoice_ids[0])})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error"' in page and message in page
+    assert _balances(app, billed) == [5000, 10000]
+
+
+def test_payments_switched_off_are_refused_even_with_a_loaded_form(app, billed):
+    data = {**_form(billed), **CARD, "invoice": str(billed.invoice_ids[0])}
+    _set(app, billed, {"allow_payments": False})
+    assert billed.client.post(f"{billed.base}/pay", data=data).status_code == 403
+    assert _balances(app, billed) == [5000, 10000]
+    _set(app, billed, {"payment_methods": ["ach"]})
+    response = billed.client.post(f"{billed.base}/pay", data=data)
+    assert response.status_code == 400  # card is not offered by this profile
+    assert _balances(app, billed) == [5000, 10000]
+
+
+def test_success_url_receives_the_top_window_with_the_outcome(app, billed):
+    _set(app, billed, {"success_url": "https://shop.example.com/thanks"})
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), **CARD, "invoice": str(billed.invoice_ids[0])})
+    assert 'data-navigate="https://shop.example.com/thanks?payment=succeeded"' in \
+        response.get_data(as_text=True)
+
+
+def test_concurrent_payments_never_take_an_invoice_below_zero(app, billed):
+    barrier, results = threading.Barrier(2), []
+    token = tokenize_card("4242424242424242", "12/39", "123", date.today())
+
+    def pay():
+        with app.app_context():
+            merchant = db.session.get(Merchant, billed.merchant_id)
+            customer = db.session.get(Customer, billed.customer_id)
+            invoice = db.session.get(Invoice, billed.invoice_ids[1])
+            barrier.wait(timeout=10)
+            payment = payments.pay(merchant, customer, [invoice], 10000, method="card",
+                                   token=token.token, label=token.label,
+                                   idempotency_key=uuid.uuid4().hex)
+            results.append(payment.status)
+            db.session.remove()
+
+    threads = [threading.Thread(target=pay) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results == ["succeeded", "succeeded"]
+    assert _balances(app, billed) == [5000, 0]
+    with app.app_context():
+        assert db.session.get(Customer, billed.customer_id).credit_minor == 10000
