@@ -76,8 +76,9 @@ def test_admin_issues_an_invoice_whose_email_carries_a_working_pay_link(app, sho
     response = widget_login(client, shop.standalone, shop.username, shop.password)
     assert response.headers["Location"] == path  # back to the link after signing in
     landing = client.get(path)
-    assert landing.headers["Location"].endswith(f"/p/acme/invoices/{invoice.id}")
-    assert "Zażółć tent" in client.get(landing.headers["Location"]).get_data(as_text=True)
+    assert landing.headers["Location"].endswith(f"/p/acme/pay?invoice={invoice.id}")
+    pay_page = client.get(landing.headers["Location"]).get_data(as_text=True)
+    assert f'value="{invoice.id}" id="invoice-{invoice.id}" checked' in pay_page
 
 
 def test_bad_invoice_input_saves_nothing(app, shop, browser_like, make_merchant):

@@ -80,6 +80,8 @@ def pay(token: str):
         return redirect(url_for(".login"))
     if invoice.customer_id != g.customer.id:
         abort(404)
+    if g.profile.payment.allow_payments:  # straight to paying it, the invoice ticked
+        return redirect(url_for(".pay_invoices", invoice=invoice.id))
     if g.profile.invoice.enable_pdf_mode_only:
         return redirect(url_for(".invoice_pdf", invoice_id=invoice.id))
     return redirect(url_for(".invoice_detail", invoice_id=invoice.id))

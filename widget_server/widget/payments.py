@@ -98,5 +98,5 @@ def pay_invoices():
             return _result(payment)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error,
                          invoices=payments.outstanding(g.merchant, g.customer),
-                         selected=set(request.form.getlist("invoice")),
+                         selected=set(request.values.getlist("invoice")),
                          status=400 if (form.errors or error) else 200)
