@@ -39,7 +39,8 @@ def shop(app, live_server, portal, page, host_site):
     return p
 
 
-def test_pay_by_card_inside_the_iframe_then_the_success_url(app, page, shop):
+def _pay_first_invoice(page, shop, card_number):
+    """Sign in inside the iframe, tick the first invoice and pay it by card."""
     page.goto(shop.host)
     frame = page.frame_locator("#box-0 iframe")
     frame.get_by_label("Username or email").fill(shop.username)
@@ -47,10 +48,15 @@ def test_pay_by_card_inside_the_iframe_then_the_success_url(app, page, shop):
     frame.get_by_role("button", name="Sign in").click()
     frame.get_by_role("link", name="Pay").click()
     frame.get_by_role("checkbox").first.check()
-    frame.get_by_label("Card number").fill("4242 4242 4242 4242")
+    frame.get_by_label("Card number").fill(card_number)
     frame.get_by_label("Expiry (MM/YY)").fill("12/39")
     frame.get_by_label("Security code").fill("123")
     frame.get_by_role("button", name="Pay now").click()
+    return frame
+
+
+def test_pay_by_card_inside_the_iframe_then_the_success_url(app, page, shop):
+    _pay_first_invoice(page, shop, "4242 4242 4242 4242")
     page.wait_for_url(f"{shop.thanks}?payment=succeeded")
     expect(page.get_by_role("heading", name="Thanks!")).to_be_visible()
     with app.app_context():
@@ -62,17 +68,7 @@ def test_a_declined_card_inside_the_iframe(app, page, shop):
         profile = db.session.get(SelfServiceProfile, shop.profile_id)
         profile.settings = {}
         db.session.commit()
-    page.goto(shop.host)
-    frame = page.frame_locator("#box-0 iframe")
-    frame.get_by_label("Username or email").fill(shop.username)
-    frame.get_by_label("Password").fill(shop.password)
-    frame.get_by_role("button", name="Sign in").click()
-    frame.get_by_role("link", name="Pay").click()
-    frame.get_by_role("checkbox").first.check()
-    frame.get_by_label("Card number").fill("4000 0000 0000 0002")
-    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
-    frame.get_by_label("Security code").fill("123")
-    frame.get_by_role("button", name="Pay now").click()
+    frame = _pay_first_invoice(page, shop, "4000 0000 0000 0002")
     expect(frame.get_by_role("heading", name="The payment did not go through")).to_be_visible()
     with app.app_context():
         assert db.session.get(Invoice, shop.invoice_id).balance_minor == 4200

@@ -49,7 +49,7 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
     invoice.due_date = invoice.due_date or today + timedelta(days=30)
     customer = db.session.get(Customer, invoice.customer_id)
     content = templates.render(merchant, "invoice_issued", {
-        "contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+        "contact_name": customer.contact_name,
         "portal_link": entry_link(merchant, "/"),
         "invoice_number": invoice.number,
         "amount": format_money(invoice.total_minor, invoice.currency, merchant.locale),

@@ -119,7 +119,7 @@ def _allocate(merchant, customer, payment: Payment, invoices: list[Invoice]) -> 
 
 def _receipt(merchant, customer, payment: Payment) -> None:
     content = templates.render(merchant, "payment_receipt", {
-        "contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+        "contact_name": customer.contact_name,
         "portal_link": entry_link(merchant, "/"),
         "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
         "payment_date": payment.created_at.date().isoformat(),

@@ -45,7 +45,7 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
         pdf.setFont("DejaVu", 11)
         pdf.drawRightString(width - 20 * mm, y, f"Invoice {invoice.number}")
         y -= 12 * mm
-        for label, value in (("Customer", f"{customer.first_name} {customer.last_name}"),
+        for label, value in (("Customer", customer.contact_name),
                              ("Issued", day(invoice.issue_date)), ("Due", day(invoice.due_date)),
                              ("Status", invoice.status)):
             pdf.drawString(20 * mm, y, f"{label}: {value}")

@@ -35,7 +35,7 @@ def entry_link(merchant, path: str) -> str:
 
 
 def _values(merchant, customer: Customer) -> dict[str, str]:
-    return {"contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+    return {"contact_name": customer.contact_name,
             "portal_link": f"{portal_url(merchant)}/"}
 
 
@@ -44,25 +44,26 @@ def portal_on(merchant) -> bool:
     return merchant_settings(merchant, PORTAL).enable_customer_portal
 
 
-def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
-    """Queue the Credential Create email (in the caller's transaction); False if switched off."""
-    if (not portal_on(merchant) or not type_enabled(merchant, "credential_create")
+def _send_link(merchant, customer: Customer, email_type: str, purpose: str, path: str,
+               token_name: str) -> bool:
+    """Queue a credential email carrying a fresh link token (in the caller's transaction);
+    False when the portal or the email type is off, or the customer has no address."""
+    if (not portal_on(merchant) or not type_enabled(merchant, email_type)
             or not customer.primary_emails):
         return False
-    link = entry_link(merchant, f"/credentials/{issue_token(customer, purpose)}")
-    content = templates.render(merchant, "credential_create",
-                               {**_values(merchant, customer), "create_link": link})
-    return bool(queue_email(merchant, "credential_create", customer.primary_emails, content))
+    link = entry_link(merchant, f"/{path}/{issue_token(customer, purpose)}")
+    content = templates.render(merchant, email_type,
+                               {**_values(merchant, customer), token_name: link})
+    return bool(queue_email(merchant, email_type, customer.primary_emails, content))
+
+
+def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
+    return _send_link(merchant, customer, "credential_create", purpose, "credentials",
+                      "create_link")
 
 
 def send_reset(merchant, customer: Customer) -> bool:
-    if (not portal_on(merchant) or not type_enabled(merchant, "password_reset")
-            or not customer.primary_emails):
-        return False
-    link = entry_link(merchant, f"/reset/{issue_token(customer, 'reset')}")
-    content = templates.render(merchant, "password_reset",
-                               {**_values(merchant, customer), "reset_link": link})
-    return bool(queue_email(merchant, "password_reset", customer.primary_emails, content))
+    return _send_link(merchant, customer, "password_reset", "reset", "reset", "reset_link")
 
 
 def on_customer_created(merchant, customer: Customer) -> None:

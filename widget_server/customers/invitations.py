@@ -56,7 +56,7 @@ def send(merchant, sender_email: str, customers: list[Customer], subject: str,
         else:
             link = entry_link(merchant, f"/credentials/{issue_token(customer, 'invite')}")
         content = templates.render(merchant, "invitation", {
-            "contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+            "contact_name": customer.contact_name,
             "portal_link": link}, subject=subject, body=body)
         if queue_email(merchant, "invitation", customer.primary_emails, content,
                        reply_to=sender_email):

@@ -76,9 +76,13 @@ class Customer(db.Model):
         order_by="CustomerEmail.position", lazy="selectin")
 
     @property
+    def contact_name(self) -> str:
+        """The name emails and documents address the customer by."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
     def display_name(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return f"{name} ({self.company})" if self.company else name
+        return f"{self.contact_name} ({self.company})" if self.company else self.contact_name
 
     @property
     def primary_emails(self) -> list[str]:

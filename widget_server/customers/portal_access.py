@@ -81,7 +81,7 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
     customer.temp_expires_at = utcnow() + TEMP_PASSWORD_LIFETIME
     customer.failed_logins, customer.locked_at = 0, None
     content = templates.render(merchant, "temporary_password", {
-        "contact_name": f"{customer.first_name} {customer.last_name}".strip(),
+        "contact_name": customer.contact_name,
         "portal_link": f"{enrolment.portal_url(merchant)}/",
         "temporary_password": temporary})
     sent = bool(queue_email(merchant, "temporary_password", customer.primary_emails, content))
