@@ -5,6 +5,8 @@ The database is a temporary SQLite file unless TEST_DATABASE_URL names another (
 import os
 import re
 import tempfile
+import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -278,3 +280,32 @@ def smtp(smtp_port):
     sink = SmtpSink(smtp_port).start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def billed(app, portal):
+    """A customer signed in (p.client) with invoices of 50.00 and 100.00 (p.invoice_ids)."""
+    from widget_server.billing.invoices import build_invoice
+    from widget_server.billing.models import Product
+    from widget_server.customers.models import Customer
+
+    p = portal()
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        customer = db.session.get(Customer, p.customer_id)
+        product = Product(merchant_id=merchant.id, sku="S", name="Service",
+                          unit_price_minor=5000, currency="USD")
+        db.session.add(product)
+        db.session.flush()
+        p.product_id = product.id
+        p.invoice_ids = []
+        for qty in (1, 2):
+            invoice = build_invoice(merchant, customer, [(product, qty)],
+                                    number=uuid.uuid4().hex[:8], issue_date=date.today(),
+                                    due_date=date.today() + timedelta(days=qty))
+            db.session.flush()
+            p.invoice_ids.append(invoice.id)
+        db.session.commit()
+    p.client = app.test_client()
+    widget_login(p.client, p.base, p.username, p.password)
+    return p

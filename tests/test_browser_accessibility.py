@@ -73,3 +73,22 @@ def test_preview_follows_unsaved_global_changes(page, live_server, portal):
     # nothing was saved
     page.reload()
     assert page.get_by_label("Theme").input_value() == "default"
+
+
+def test_billing_pages_pass_axe(app, page, live_server, billed):
+    """Pay (every option shown), payment history, saved methods and invoices."""
+    from tests.payment_support import CARD, pay_form, set_payment
+
+    set_payment(app, billed, {"edit_effective_date": True, "payment_amount": "any"})
+    billed.client.post(f"{billed.base}/pay", data={  # a saved card and a payment to list
+        **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
+    page.goto(f"{live_server}{billed.standalone}/login")
+    page.get_by_label("Username or email").fill(billed.username)
+    page.get_by_label("Password").fill(billed.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hello, Jane").wait_for()
+    for path, heading in (("/pay", "Make a payment"), ("/payments", "Payments"),
+                          ("/methods", "Payment methods"), ("/invoices", "Invoices")):
+        page.goto(f"{live_server}{billed.standalone}{path}")
+        page.get_by_role("heading", name=heading, exact=True).wait_for()
+        assert (path, _serious(page)) == (path, [])

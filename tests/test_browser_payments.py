@@ -34,23 +34,45 @@ def shop(app, live_server, portal, page, host_site):
         profile = db.session.get(SelfServiceProfile, p.profile_id)
         profile.settings = {"payment": {"success_url": thanks}}
         db.session.commit()
-        p.invoice_id = invoice.id
+        second = build_invoice(merchant, db.session.get(Customer, p.customer_id),
+                               [(product, 2)], number=uuid.uuid4().hex[:8],
+                               issue_date=date.today(),
+                               due_date=date.today() + timedelta(days=9))
+        db.session.commit()
+        p.invoice_id, p.invoice_number = invoice.id, invoice.number
+        p.second_id = second.id
     p.host, p.thanks = host, thanks
     return p
 
 
-def _pay_first_invoice(page, shop, card_number):
-    """Sign in inside the iframe, tick the first invoice and pay it by card."""
+def _set_payment(app, shop, **values):
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, shop.profile_id)
+        profile.settings = {"payment": values}
+        db.session.commit()
+
+
+def _open_pay_page(page, shop):
+    """Sign in inside the cross-site iframe and open the Pay page by its link."""
     page.goto(shop.host)
     frame = page.frame_locator("#box-0 iframe")
     frame.get_by_label("Username or email").fill(shop.username)
     frame.get_by_label("Password").fill(shop.password)
     frame.get_by_role("button", name="Sign in").click()
-    frame.get_by_role("link", name="Pay").click()
-    frame.get_by_role("checkbox").first.check()
+    frame.get_by_role("link", name="Pay", exact=True).click()
+    return frame
+
+
+def _pay_first_invoice(page, shop, card_number, *, save=False):
+    """Sign in inside the iframe, tick the first invoice and pay it by card."""
+    frame = _open_pay_page(page, shop)
+    frame.get_by_label(shop.invoice_number, exact=False).check()
+    frame.get_by_label("New credit card").check()
     frame.get_by_label("Card number").fill(card_number)
     frame.get_by_label("Expiry (MM/YY)").fill("12/39")
     frame.get_by_label("Security code").fill("123")
+    if save:
+        frame.get_by_label("Save this payment method").check()
     frame.get_by_role("button", name="Pay now").click()
     return frame
 
@@ -63,12 +85,63 @@ def test_pay_by_card_inside_the_iframe_then_the_success_url(app, page, shop):
         assert db.session.get(Invoice, shop.invoice_id).balance_minor == 0
 
 
-def test_a_declined_card_inside_the_iframe(app, page, shop):
+def _balances(app, shop):
     with app.app_context():
-        profile = db.session.get(SelfServiceProfile, shop.profile_id)
-        profile.settings = {}
-        db.session.commit()
+        return [db.session.get(Invoice, i).balance_minor for i in (shop.invoice_id,
+                                                                     shop.second_id)]
+
+
+def test_a_declined_card_inside_the_iframe(app, page, shop):
+    _set_payment(app, shop)
     frame = _pay_first_invoice(page, shop, "4000 0000 0000 0002")
     expect(frame.get_by_role("heading", name="The payment did not go through")).to_be_visible()
+    assert _balances(app, shop) == [4200, 8400]
+
+
+def test_pay_all_outstanding_by_ach_inside_the_iframe(app, page, shop):
+    _set_payment(app, shop, invoice_choice="all")
+    frame = _open_pay_page(page, shop)
+    expect(frame.get_by_role("group", name="All outstanding invoices are paid together")) \
+        .to_be_visible()
+    frame.get_by_label("New bank account (ACH)").check()
+    frame.get_by_label("Routing number").fill("110000000")
+    frame.get_by_label("Account number").fill("000123456789")
+    frame.get_by_role("button", name="Pay now").click()
+    expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
+    expect(frame.get_by_text("Bank account •••• 6789")).to_be_visible()
+    assert _balances(app, shop) == [0, 0]
+
+
+def test_any_amount_beyond_the_invoice_becomes_credit(app, page, shop):
+    _set_payment(app, shop, payment_amount="any")
+    frame = _open_pay_page(page, shop)
+    frame.get_by_label(shop.invoice_number, exact=False).check()
+    frame.get_by_label("Amount").fill("50.00")
+    frame.get_by_label("New credit card").check()
+    frame.get_by_label("Card number").fill("4242 4242 4242 4242")
+    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
+    frame.get_by_label("Security code").fill("123")
+    frame.get_by_role("button", name="Pay now").click()
+    expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
+    assert _balances(app, shop) == [0, 8400]
     with app.app_context():
-        assert db.session.get(Invoice, shop.invoice_id).balance_minor == 4200
+        assert db.session.get(Customer, shop.customer_id).credit_minor == 800
+    frame.get_by_role("link", name="Back to your account").click()
+    expect(frame.get_by_text("Account credit")).to_be_visible()
+
+
+def test_a_saved_card_is_reused_by_keyboard(app, page, shop):
+    _set_payment(app, shop)
+    frame = _pay_first_invoice(page, shop, "4242 4242 4242 4242", save=True)
+    expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
+    frame.get_by_role("link", name="Pay", exact=True).click()
+    saved = frame.get_by_label("Visa •••• 4242 (expires 12/39)")
+    expect(saved).to_be_checked()  # the default method comes first and is chosen
+    frame.get_by_role("checkbox").first.focus()
+    page.keyboard.press("Space")  # tick the remaining invoice by keyboard
+    frame.get_by_role("button", name="Pay now").focus()
+    page.keyboard.press("Enter")
+    expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
+    assert _balances(app, shop) == [0, 0]
+    frame.get_by_role("link", name="Payment methods").click()
+    expect(frame.get_by_text("Visa •••• 4242 · expires 12/39")).to_be_visible()

@@ -1,67 +1,22 @@
 """Paying invoices in the widget with the sandbox gateway (W-3, P-2, P-8)."""
-import re
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_from, widget_login
+from tests.payment_support import CARD
+from tests.payment_support import balances as _balances
+from tests.payment_support import pay_form as _form
+from tests.payment_support import set_payment as _set
 from widget_server.billing import payments
 from widget_server.billing.gateways import tokenize_card
-from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Payment, Product
+from widget_server.billing.models import Invoice, Payment
 from widget_server.customers.models import Customer
 from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
-from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
-
-CARD = {"method": "card", "card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}
-
-
-@pytest.fixture
-def billed(app, portal):
-    p = portal()
-    with app.app_context():
-        merchant = db.session.get(Merchant, p.merchant_id)
-        customer = db.session.get(Customer, p.customer_id)
-        product = Product(merchant_id=merchant.id, sku="S", name="Service",
-                          unit_price_minor=5000, currency="USD")
-        db.session.add(product)
-        db.session.flush()
-        p.invoice_ids = []
-        for qty in (1, 2):
-            invoice = build_invoice(merchant, customer, [(product, qty)],
-                                    number=uuid.uuid4().hex[:8], issue_date=date.today(),
-                                    due_date=date.today() + timedelta(days=qty))
-            db.session.flush()
-            p.invoice_ids.append(invoice.id)
-        db.session.commit()
-    p.client = app.test_client()
-    widget_login(p.client, p.base, p.username, p.password)
-    return p
-
-
-def _form(p):
-    page = p.client.get(f"{p.base}/pay")
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html)[1]
-    return {"csrf_token": csrf_from(html), "idempotency_key": key}
-
-
-def _balances(app, p):
-    with app.app_context():
-        return [db.session.get(Invoice, i).balance_minor for i in p.invoice_ids]
-
-
-def _set(app, p, values):
-    with app.app_context():
-        profile = db.session.get(SelfServiceProfile, p.profile_id)
-        profile.settings = {**profile.settings, "payment": values}
-        db.session.commit()
 
 
 def test_pay_a_selected_invoice_by_card(app, billed):
@@ -153,7 +108,7 @@ def test_payments_switched_off_are_refused_even_with_a_loaded_form(app, billed):
     _set(app, billed, {"allow_payments": False})
     assert billed.client.post(f"{billed.base}/pay", data=data).status_code == 403
     assert _balances(app, billed) == [5000, 10000]
-    _set(app, billed, {"payment_methods": ["ach"]})
+    _set(app, billed, {"allow_payments": True, "payment_methods": ["ach"]})
     response = billed.client.post(f"{billed.base}/pay", data=data)
     assert response.status_code == 400  # card is not offered by this profile
     assert _balances(app, billed) == [5000, 10000]
@@ -177,8 +132,7 @@ def test_concurrent_payments_never_take_an_invoice_below_zero(app, billed):
             customer = db.session.get(Customer, billed.customer_id)
             invoice = db.session.get(Invoice, billed.invoice_ids[1])
             barrier.wait(timeout=10)
-            payment = payments.pay(merchant, customer, [invoice], 10000, method="card",
-                                   token=token.token, label=token.label,
+            payment = payments.pay(merchant, customer, [invoice], 10000, method=token,
                                    idempotency_key=uuid.uuid4().hex)
             results.append(payment.status)
             db.session.remove()

@@ -63,8 +63,9 @@ def summary(merchant, customer, today: date, recent_limit: int = 5) -> AccountSu
             .where(*open_filter, Invoice.due_date == next_due))
     recent = [Activity(i.issue_date or i.created_at.date(), "invoice", f"Invoice {i.number}",
                        i.total_minor, i.currency, _invoice_status(i, today)) for i in invoices]
-    recent += [Activity(p.created_at.date(), "payment", "Payment", p.amount_minor, p.currency,
-                        p.status) for p in payments]
+    recent += [Activity(p.scheduled_for if p.status == "scheduled" else p.created_at.date(),
+                        "payment", f"Payment · {p.method_label}" if p.method_label else "Payment",
+                        p.amount_minor, p.currency, p.status) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)
     return AccountSummary(balance, overdue_total, count, next_due, next_due_minor,
                           merchant.currency, recent[:recent_limit])

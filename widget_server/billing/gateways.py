@@ -1,7 +1,16 @@
 """Payment gateways behind one interface. The sandbox is the embedded default: documented test
 cards and bank accounts, no network, nothing kept. Card numbers and CVVs go to `tokenize_*`
-and no further: only the token, brand and last four are ever stored (PCI)."""
+and no further: only the token, brand, last four and expiry are ever stored (PCI).
+
+The interface: `charge` a token once per idempotency key; `resolve` asks what became of an
+attempt whose answer was lost (a timeout): with the same key the gateway either reports the
+charge it made or makes it now, never a second one; `ensure_customer` gives the gateway's id
+for a customer, so a method can be kept on file; `detach` forgets a method.
+"""
 from dataclasses import dataclass
+from typing import Protocol
+
+from flask import current_app
 
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
 TEST_CARDS = {
@@ -23,6 +32,20 @@ MESSAGES = {
 class MethodToken:
     token: str  # what the gateway charges
     label: str  # "Visa •••• 4242", shown to the customer
+    kind: str = "card"  # card | ach
+    expires: str = ""  # "MM/YY" for cards
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    amount_minor: int
+    currency: str
+    token: str
+    idempotency_key: str
+    customer_ref: str = ""  # the gateway's customer, when the method is (to be) kept on file
+    save: bool = False  # keep the method on file for later charges
+    off_session: bool = False  # the customer is not present (scheduled payment, autopay)
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -30,6 +53,18 @@ class ChargeResult:
     status: str  # succeeded | failed | pending
     reference: str = ""
     message: str = ""
+
+
+class Gateway(Protocol):
+    name: str
+
+    def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def resolve(self, request: ChargeRequest) -> ChargeResult: ...
+
+    def ensure_customer(self, customer) -> str: ...
+
+    def detach(self, token: str) -> None: ...
 
 
 class TokenizeError(ValueError):
@@ -61,7 +96,8 @@ def tokenize_card(number: str, expiry: str, cvc: str, today) -> MethodToken:
         raise TokenizeError("Enter the 3 or 4 digits on the back of the card.", "cvc")
     outcome = TEST_CARDS.get(digits, "declined")
     brand = "Visa" if digits.startswith("4") else "Card"
-    return MethodToken(f"sandbox:{outcome}:{digits[-4:]}", f"{brand} •••• {digits[-4:]}")
+    return MethodToken(f"sandbox:{outcome}:{digits[-4:]}", f"{brand} •••• {digits[-4:]}",
+                       "card", f"{month_n:02d}/{year_n % 100:02d}")
 
 
 def tokenize_ach(routing: str, account: str) -> MethodToken:
@@ -71,23 +107,47 @@ def tokenize_ach(routing: str, account: str) -> MethodToken:
     if not (account.isdigit() and 4 <= len(account) <= 17):
         raise TokenizeError("Enter the account number (4 to 17 digits).", "account_number")
     outcome = TEST_ACCOUNTS.get(account, "declined")
-    return MethodToken(f"sandbox:{outcome}:{account[-4:]}", f"Bank account •••• {account[-4:]}")
+    return MethodToken(f"sandbox:{outcome}:{account[-4:]}", f"Bank account •••• {account[-4:]}",
+                       "ach")
 
 
 class SandboxGateway:
     """Charges by the outcome encoded in the token; the same idempotency key gives the same
-    reference, as a real gateway would."""
+    reference, as a real gateway would. The "network error" card times out on `charge`; asked
+    again (`resolve`), the sandbox reports that the charge went through: the case a pending
+    payment exists for."""
 
-    def charge(self, *, amount_minor: int, currency: str, token: str,
-               idempotency_key: str) -> ChargeResult:
+    name = "sandbox"
+
+    @staticmethod
+    def _outcome(token: str) -> str:
         parts = token.split(":")
-        outcome = parts[1] if len(parts) == 3 and parts[0] == "sandbox" else "declined"
+        return parts[1] if len(parts) == 3 and parts[0] == "sandbox" else "declined"
+
+    def charge(self, request: ChargeRequest) -> ChargeResult:
+        outcome = self._outcome(request.token)
         if outcome == "succeeded":
-            return ChargeResult("succeeded", f"sbx_{idempotency_key[:24]}")
+            return ChargeResult("succeeded", f"sbx_{request.idempotency_key[:24]}")
         if outcome == "network_error":
             return ChargeResult("pending", "", MESSAGES["network_error"])
         return ChargeResult("failed", "", MESSAGES.get(outcome, MESSAGES["declined"]))
 
+    def resolve(self, request: ChargeRequest) -> ChargeResult:
+        if self._outcome(request.token) == "network_error":
+            return ChargeResult("succeeded", f"sbx_{request.idempotency_key[:24]}")
+        return self.charge(request)
 
-def gateway() -> SandboxGateway:
+    def ensure_customer(self, customer) -> str:
+        return customer.gateway_customer_ref or f"sbx_cus_{customer.id}"
+
+    def detach(self, token: str) -> None:
+        return None
+
+
+def gateway_for(merchant) -> Gateway:
+    """The merchant's gateway: Stripe when the platform runs on Stripe, else the sandbox."""
+    if current_app.config.get("PAYMENT_GATEWAY") == "stripe":
+        from .stripe_gateway import StripeGateway
+
+        return StripeGateway.for_merchant(merchant)
     return SandboxGateway()

@@ -14,6 +14,7 @@ from ..notifications import templates
 from ..notifications.outbox import queue_email
 from .invoices import InvoiceError
 from .models import Invoice
+from .payment_jobs import schedule_autopay
 
 SALT = "pay-invoice"
 
@@ -56,4 +57,5 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
         "due_date": format_date(invoice.due_date, format="long", locale=merchant.locale),
         "pay_link": pay_link(merchant, invoice)})
     queue_email(merchant, "invoice_issued", customer.primary_emails, content)
-    db.session.commit()  # the status and its email together
+    schedule_autopay(merchant, customer, invoice)
+    db.session.commit()  # the status, its email and its autopay together

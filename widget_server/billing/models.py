@@ -4,12 +4,14 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, utcnow
+from ..database import JSONType, UTCDateTime, utcnow
 from ..extensions import db
 from .lines import LineItem
 
 INVOICE_STATUSES = ("draft", "issued", "paid", "void")
-PAYMENT_STATUSES = ("pending", "succeeded", "failed", "scheduled")
+PAYMENT_STATUSES = ("scheduled", "pending", "succeeded", "failed", "cancelled")
+# Payments that may still move money: their gateway token is kept until they settle.
+OPEN_PAYMENT_STATUSES = ("scheduled", "pending")
 
 
 class Product(db.Model):
@@ -85,6 +87,14 @@ class Payment(db.Model):
     method_label: Mapped[str] = mapped_column(String(60), default="", server_default="")
     failure_message: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Edit Effective Date: the day the worker charges a scheduled payment (W-3).
+    scheduled_for: Mapped[date | None]
+    # The gateway's token (never card data), kept only while the payment may still be charged
+    # (scheduled, or pending after a timeout); cleared when it settles.
+    method_token: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # What the customer asked for, applied when the charge succeeds, possibly later:
+    # {"invoice_ids": [...], "save": bool, "autopay": bool, "kind": "card"}
+    plan: Mapped[dict] = mapped_column(JSONType, default=dict, server_default="{}")
 
     allocations: Mapped[list["PaymentAllocation"]] = relationship(
         back_populates="payment", cascade="all, delete-orphan")
@@ -105,3 +115,36 @@ class PaymentAllocation(db.Model):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
     payment: Mapped[Payment] = relationship(back_populates="allocations")
+
+
+class PaymentMethod(db.Model):
+    """A card or bank account kept on file (W-4): the gateway's reusable token and what the
+    customer recognises it by. Never the number: the gateway holds that (PCI)."""
+
+    __tablename__ = "payment_method"
+    __table_args__ = (Index("ix_payment_method_customer", "merchant_id", "customer_id"),
+                      UniqueConstraint("merchant_id", "customer_id", "token"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # card | ach
+    token: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(String(60))
+    expires: Mapped[str] = mapped_column(String(7), default="")  # "MM/YY" for cards
+    is_default: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GatewayEvent(db.Model):
+    """A webhook event already handled: providers deliver at least once, so each event id is
+    processed once."""
+
+    __tablename__ = "gateway_event"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(100))
+    event_type: Mapped[str] = mapped_column(String(100), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

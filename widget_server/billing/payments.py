@@ -1,23 +1,38 @@
 """Paying invoices (W-3, P-2): one charge per attempt, balances that never go below zero, a
 failed charge that changes nothing, and the receipt through the outbox.
 
-Order of work: the payment row (pending, with its idempotency key) is committed before the
-gateway is called, so a crash leaves a visible pending payment, never a silent loss; a second
-submit with the same key finds that row and charges nothing. Balances are taken down with a
-conditional UPDATE (`balance >= amount`), so two concurrent payments cannot overpay an invoice:
-whatever no longer fits becomes account credit.
+Order of work: the payment row (pending or scheduled, with its idempotency key) is committed
+before the gateway is called, so a crash leaves a visible pending payment, never a silent loss;
+a second submit with the same key finds that row and charges nothing. Balances are taken down
+with a conditional UPDATE (`balance >= amount`), so two concurrent payments cannot overpay an
+invoice: whatever no longer fits becomes account credit.
+
+A payment's life: scheduled (Edit Effective Date, autopay) -> pending -> succeeded | failed, or
+scheduled -> cancelled. A pending payment whose gateway answer was lost is resolved by the
+worker (`payment_jobs`), asking the gateway with the same idempotency key.
 """
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..customers.enrolment import entry_link
 from ..customers.models import Customer
+from ..database import utcnow
 from ..extensions import db
+from ..jobs.queue import enqueue
 from ..money import format_money
 from ..notifications import templates
 from ..notifications.outbox import queue_email
-from .gateways import gateway
+from . import methods
+from .gateways import ChargeRequest, ChargeResult, MethodToken, gateway_for
 from .models import Invoice, Payment, PaymentAllocation
+
+SCHEDULED_JOB = "payments.scheduled"
+RESOLVE_JOB = "payments.resolve"
+RESOLVE_AFTER = timedelta(minutes=2)
+MAX_SCHEDULE_DAYS = 365
 
 
 class PaymentError(ValueError):
@@ -53,31 +68,115 @@ def plan(merchant, customer, rules, invoice_ids: list[int], amount_minor: int | 
     return chosen, amount_minor
 
 
+def check_date(rules, chosen: date | None, today: date) -> date | None:
+    """The effective date asked for: None for today, a later date only with Edit Effective
+    Date on (P-2, refused when crafted without it), within a year."""
+    if chosen is None or chosen == today:
+        return None
+    if not rules.edit_effective_date:
+        raise PaymentError("Payments cannot be scheduled here; they are made today.")
+    if chosen < today:
+        raise PaymentError("Choose today or a later date.", "payment_date")
+    if chosen > today + timedelta(days=MAX_SCHEDULE_DAYS):
+        raise PaymentError("Choose a date within a year.", "payment_date")
+    return chosen
+
+
 def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int, *,
-        method: str, token: str, label: str, idempotency_key: str) -> Payment:
+        method: MethodToken, idempotency_key: str, save: bool = False, autopay: bool = False,
+        scheduled_for: date | None = None, balance_mode: bool = False) -> Payment:
+    """Pay now, or schedule for `scheduled_for`. `save`/`autopay` keep the method on file once
+    the charge succeeds; `balance_mode` lets a scheduled payment shrink to what is still due."""
     existing = _by_key(merchant, idempotency_key)
     if existing is not None:
         return existing  # a double submit or a retry: charged once
-    payment = Payment(merchant_id=merchant.id, customer_id=customer.id,
-                      amount_minor=amount_minor, currency=merchant.currency, status="pending",
-                      method=method, method_label=label, idempotency_key=idempotency_key)
+    payment = Payment(
+        merchant_id=merchant.id, customer_id=customer.id, amount_minor=amount_minor,
+        currency=merchant.currency, status="scheduled" if scheduled_for else "pending",
+        method=method.kind, method_label=method.label, idempotency_key=idempotency_key,
+        scheduled_for=scheduled_for, method_token=method.token,
+        plan={"invoice_ids": [i.id for i in invoices], "save": save, "autopay": autopay,
+              "expires": method.expires, "balance_mode": balance_mode})
     db.session.add(payment)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         return _by_key(merchant, idempotency_key)
-    result = gateway().charge(amount_minor=amount_minor, currency=merchant.currency,
-                              token=token, idempotency_key=idempotency_key)
-    payment.reference, payment.failure_message = result.reference, result.message
+    if scheduled_for:
+        enqueue(SCHEDULED_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
+                run_at=start_of(merchant, scheduled_for))
+    db.session.commit()
+    if not scheduled_for:
+        charge(merchant, payment)
+    return payment
+
+
+def start_of(merchant, day: date) -> datetime:
+    """The first moment of `day` in the merchant's time zone: a payment for the 3rd runs on the
+    merchant's 3rd."""
+    return datetime.combine(day, time(0, 5), ZoneInfo(merchant.timezone))
+
+
+def charge(merchant, payment: Payment, *, resolve: bool = False,
+           off_session: bool = False) -> ChargeResult:
+    """Charge a pending payment (or, with `resolve`, ask what became of an earlier attempt)
+    and settle it by the answer."""
+    customer = db.session.get(Customer, payment.customer_id)
+    gw = gateway_for(merchant)
+    save = bool(payment.plan.get("save"))
+    request = ChargeRequest(
+        amount_minor=payment.amount_minor, currency=payment.currency,
+        token=payment.method_token, idempotency_key=payment.idempotency_key,
+        customer_ref=gw.ensure_customer(customer) if save or off_session else "",
+        save=save, off_session=off_session, description=f"Payment {payment.id}")
+    result = (gw.resolve if resolve else gw.charge)(request)
+    if save or off_session:
+        customer.gateway_customer_ref = request.customer_ref
+    settle(merchant, customer, payment, result, follow_up=not resolve)
+    return result
+
+
+def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult, *,
+           follow_up: bool = True) -> None:
+    """Apply a gateway's answer to a pending payment, once: a second answer (a webhook after
+    the worker, say) finds the payment no longer pending and changes nothing. A pending answer
+    queues its resolution (`follow_up`) unless the caller is that resolution."""
+    claimed = db.session.execute(
+        update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
+        .values(status=result.status))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        return
+    payment.reference = result.reference or payment.reference
+    payment.failure_message = result.message
     if result.status == "succeeded":
+        invoices = _planned_invoices(merchant, payment)
         _allocate(merchant, customer, payment, invoices)
         payment.status = "succeeded"
+        if payment.plan.get("save") or payment.plan.get("autopay"):
+            methods.keep(merchant, customer, MethodToken(
+                payment.method_token, payment.method_label, payment.method,
+                payment.plan.get("expires", "")), autopay=bool(payment.plan.get("autopay")))
+        payment.method_token = ""
         _receipt(merchant, customer, payment)
     elif result.status == "failed":
-        payment.status = "failed"  # no balance changes
+        payment.status, payment.method_token = "failed", ""  # no balance changes
+    elif follow_up:
+        enqueue(RESOLVE_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
+                run_at=utcnow() + RESOLVE_AFTER)
     db.session.commit()
-    return payment
+
+
+def cancel(merchant, customer: Customer, payment_id: int) -> bool:
+    """Cancel one of the customer's own scheduled payments; False when it is not (any more)."""
+    done = db.session.execute(
+        update(Payment).where(Payment.id == payment_id, Payment.merchant_id == merchant.id,
+                              Payment.customer_id == customer.id,
+                              Payment.status == "scheduled")
+        .values(status="cancelled", method_token="", failure_message="Cancelled by you."))
+    db.session.commit()
+    return done.rowcount == 1
 
 
 def find_attempt(merchant, customer, key: str) -> Payment | None:
@@ -86,9 +185,34 @@ def find_attempt(merchant, customer, key: str) -> Payment | None:
     return payment if payment is not None and payment.customer_id == customer.id else None
 
 
+def history(merchant, customer, *, before: int | None = None, limit: int = 20) -> list[Payment]:
+    """The customer's payments, newest first, keyset-paginated by id."""
+    query = select(Payment).where(Payment.merchant_id == merchant.id,
+                                  Payment.customer_id == customer.id)
+    if before is not None:
+        query = query.where(Payment.id < before)
+    return list(db.session.scalars(query.order_by(Payment.id.desc()).limit(limit)))
+
+
 def _by_key(merchant, key: str) -> Payment | None:
     return db.session.scalar(select(Payment).where(Payment.merchant_id == merchant.id,
                                                    Payment.idempotency_key == key))
+
+
+def _planned_invoices(merchant, payment: Payment) -> list[Invoice]:
+    ids = [i for i in payment.plan.get("invoice_ids", []) if isinstance(i, int)]
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(Invoice).where(Invoice.merchant_id == merchant.id,
+                              Invoice.customer_id == payment.customer_id, Invoice.id.in_(ids))
+        .order_by(Invoice.due_date, Invoice.id)))
+
+
+def still_due(merchant, payment: Payment) -> int:
+    """What the planned invoices still owe: a scheduled balance payment charges no more."""
+    return sum(i.balance_minor for i in _planned_invoices(merchant, payment)
+               if i.status == "issued")
 
 
 def _allocate(merchant, customer, payment: Payment, invoices: list[Invoice]) -> None:
@@ -122,6 +246,6 @@ def _receipt(merchant, customer, payment: Payment) -> None:
         "contact_name": customer.contact_name,
         "portal_link": entry_link(merchant, "/"),
         "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
-        "payment_date": payment.created_at.date().isoformat(),
+        "payment_date": utcnow().date().isoformat(),
         "reference": payment.reference})
     queue_email(merchant, "payment_receipt", customer.primary_emails, content)

@@ -1,7 +1,7 @@
 """Customer, CustomerEmail and CustomFieldDefinition tables."""
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import JSONType, UTCDateTime, utcnow
@@ -63,6 +63,10 @@ class Customer(db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     # Account credit from payments above the invoices' balances (W-3), in minor units.
     credit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Autopay (P-2 Credit Card/ACH Mode): new invoices are charged to the default saved method.
+    autopay: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The customer's id at the payment gateway (Stripe's cus_...), made when a method is saved.
+    gateway_customer_ref: Mapped[str] = mapped_column(String(100), default="", server_default="")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Temporary password (C-7): "issued" works for one sign-in before `temp_expires_at`, then
     # "used": the customer must choose a new password before anything else.

@@ -1,28 +1,31 @@
-"""Paying in the widget (W-3, P-2): by the profile's rules, enforced here on the server."""
+"""Paying in the widget (W-3, P-2): by the profile's rules, enforced here on the server (P-8):
+a form loaded before a switch was turned off is refused like one crafted by hand."""
 import secrets
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from flask import g, request
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
 from wtforms.validators import Length, Optional
 
-from ..billing import payments
-from ..billing.gateways import TokenizeError, tokenize_ach, tokenize_card
+from ..billing import methods, payments
+from ..billing.gateways import MethodToken, TokenizeError, tokenize_ach, tokenize_card
 from ..form_fields import select_choices
 from ..money import to_minor
 from . import bp
 from .access import customer_required, profile_allows
 from .rendering import merchant_today, render_widget
 
-METHOD_LABELS = {"card": "Credit card", "ach": "Bank account (ACH)"}
+METHOD_LABELS = {"card": "New credit card", "ach": "New bank account (ACH)"}
+SAVED = "saved-"
 
 
 class PayForm(FlaskForm):
     idempotency_key = HiddenField()
     amount = StringField("Amount", validators=[Optional(), Length(max=20)],
                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    payment_date = DateField("Payment date", validators=[Optional()])
     method = RadioField("Pay with")
     card_number = StringField("Card number", validators=[Optional(), Length(max=30)],
                               render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
@@ -34,6 +37,9 @@ class PayForm(FlaskForm):
                                  render_kw={"inputmode": "numeric"})
     account_number = StringField("Account number", validators=[Optional(), Length(max=17)],
                                  render_kw={"inputmode": "numeric"})
+    save_method = BooleanField("Save this payment method for future payments")
+    autopay = BooleanField("Pay future invoices automatically with it on their due date "
+                           "(autopay)")
 
 
 def _success_target(outcome: str) -> str | None:
@@ -44,12 +50,53 @@ def _success_target(outcome: str) -> str | None:
     return f"{url}{joiner}{urlencode({'payment': outcome})}"
 
 
-def _result(payment):
-    outcome = {"succeeded": "succeeded", "failed": "failed"}.get(payment.status, "pending")
-    g.widget_event = f"payment-{outcome}" if outcome != "pending" else None
+def payment_result(payment):
+    """The page after a payment: its outcome, the widget event and the Success URL (E-6)."""
+    outcome = {"succeeded": "succeeded", "failed": "failed",
+               "scheduled": "scheduled"}.get(payment.status, "pending")
+    g.widget_event = (f"payment-{outcome}" if outcome in ("succeeded", "failed") else None)
     return render_widget("widget/paid.html", payment=payment, outcome=outcome,
-                         navigate=_success_target(outcome),
+                         navigate=_success_target(outcome) if g.widget_event else None,
                          status=402 if outcome == "failed" else 200)
+
+
+def parse_amount(rules, raw: str | None) -> int | None:
+    if rules.payment_amount != "any" or not (raw or "").strip():
+        return None
+    try:
+        return to_minor(Decimal(raw.replace(",", ".").strip()), g.merchant.currency)
+    except (InvalidOperation, ValueError):
+        raise payments.PaymentError("Enter an amount such as 25.00.", "amount") from None
+
+
+def new_method(form: PayForm, kind: str) -> MethodToken:
+    """Tokenise the card or bank account typed into the form; the numbers go no further."""
+    if kind == "card":
+        return tokenize_card(form.card_number.data, form.expiry.data, form.cvc.data,
+                             merchant_today())
+    return tokenize_ach(form.routing_number.data, form.account_number.data)
+
+
+def add_error(form: FlaskForm, exc: Exception) -> str | None:
+    """Put a service error next to its field; return it when it belongs to no field."""
+    field = getattr(exc, "field", None)
+    if field in form:
+        form[field].errors = [*form[field].errors, str(exc)]
+        return None
+    return str(exc)
+
+
+def _saving_options(rules, form: PayForm, using_saved: bool) -> tuple[bool, bool]:
+    """Save and autopay as Credit Card/ACH Mode allows: optional, forced, or not offered."""
+    mode = rules.card_ach_mode
+    if mode == "force_autopay":
+        return (not using_saved), True
+    if mode == "no_save":
+        if form.save_method.data or form.autopay.data:
+            raise payments.PaymentError("Saving a payment method is not offered here.")
+        return False, False
+    autopay = bool(form.autopay.data)
+    return (bool(form.save_method.data) or autopay) and not using_saved, autopay
 
 
 @bp.route("/pay", methods=["GET", "POST"])
@@ -57,46 +104,41 @@ def _result(payment):
 @profile_allows("payment", "allow_payments")
 def pay_invoices():
     rules = g.profile.payment
+    saved = (methods.on_file(g.merchant, g.customer, rules.payment_methods)
+             if rules.card_ach_mode != "no_save" else [])
     form = PayForm()
-    form.method.choices = select_choices((m, METHOD_LABELS[m]) for m in rules.payment_methods)
+    form.method.choices = select_choices(
+        [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
+         for m in saved] + [(m, METHOD_LABELS[m]) for m in rules.payment_methods])
+    today = merchant_today()
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(24)
-        form.method.data = rules.payment_methods[0]
+        form.method.data = form.method.choices[0].value
+        form.payment_date.data = today
     error = None
     if form.validate_on_submit():
         key = (form.idempotency_key.data or "")[:64] or secrets.token_urlsafe(24)
         earlier = payments.find_attempt(g.merchant, g.customer, key)
         if earlier is not None:  # the same attempt again (double click, reload): no new charge
-            return _result(earlier)
+            return payment_result(earlier)
         try:
-            amount = None
-            if rules.payment_amount == "any" and (form.amount.data or "").strip():
-                try:
-                    amount = to_minor(Decimal(form.amount.data.replace(",", ".").strip()),
-                                      g.merchant.currency)
-                except (InvalidOperation, ValueError):
-                    raise payments.PaymentError("Enter an amount such as 25.00.",
-                                                "amount") from None
+            amount = parse_amount(rules, form.amount.data)
             ids = [int(v) for v in request.form.getlist("invoice")
                    if v.isascii() and v.isdecimal() and len(v) < 19]
             chosen, total = payments.plan(g.merchant, g.customer, rules, ids, amount)
-            if form.method.data == "card":
-                method = tokenize_card(form.card_number.data, form.expiry.data, form.cvc.data,
-                                       merchant_today())
-            else:
-                method = tokenize_ach(form.routing_number.data, form.account_number.data)
-            payment = payments.pay(g.merchant, g.customer, chosen, total,
-                                   method=form.method.data, token=method.token,
-                                   label=method.label, idempotency_key=key)
+            when = payments.check_date(rules, form.payment_date.data, today)
+            using = next((m for m in saved if f"{SAVED}{m.id}" == form.method.data), None)
+            save, autopay = _saving_options(rules, form, using is not None)
+            method = (MethodToken(using.token, using.label, using.kind, using.expires)
+                      if using else new_method(form, form.method.data))
+            payment = payments.pay(g.merchant, g.customer, chosen, total, method=method,
+                                   idempotency_key=key, save=save, autopay=autopay,
+                                   scheduled_for=when, balance_mode=amount is None)
         except (payments.PaymentError, TokenizeError) as exc:
-            field = getattr(exc, "field", None)
-            if field in form:
-                form[field].errors = [*form[field].errors, str(exc)]
-            else:
-                error = str(exc)
+            error = add_error(form, exc)
         else:
-            return _result(payment)
+            return payment_result(payment)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error,
                          invoices=payments.outstanding(g.merchant, g.customer),
-                         selected=set(request.values.getlist("invoice")),
+                         selected=set(request.values.getlist("invoice")), today=today,
                          status=400 if (form.errors or error) else 200)

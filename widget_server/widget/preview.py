@@ -32,6 +32,7 @@ def preview_page():
     stored = (g.profile.settings or {}).get(GLOBAL.key) or {}
     overrides = {key: request.args[key] for key in preview.LOOK_KEYS if key in request.args}
     look = GLOBAL.view({**stored, **overrides})  # values that do not fit fall back to defaults
-    g.customer = SimpleNamespace(first_name="Alex", last_name="Sample")
+    g.customer = SimpleNamespace(first_name="Alex", last_name="Sample", credit_minor=0,
+                                 autopay=False)
     return render_widget("widget/overview.html", look=look, preview=True,
                          summary=sample_summary(g.merchant.currency), action_form=ActionForm())

@@ -1,0 +1,294 @@
+"""Saved methods, autopay, payment history, scheduled payments and pending payments resolved
+by the worker (W-3, W-4, P-2 Credit Card/ACH Mode and Edit Effective Date, P-8)."""
+import re
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_from
+from tests.payment_support import CARD, balances, pay_form, set_payment
+from widget_server.billing import issuing, methods
+from widget_server.billing.invoices import build_invoice
+from widget_server.billing.models import Invoice, Payment, PaymentMethod, Product
+from widget_server.customers.models import Customer
+from widget_server.extensions import db
+from widget_server.jobs import queue
+from widget_server.jobs.models import Job
+from widget_server.notifications.models import EmailMessage
+from widget_server.tenancy.models import Merchant
+
+LATER = datetime.now(UTC) + timedelta(days=400)
+
+
+def run_due(app, now=None) -> int:
+    with app.app_context():
+        return queue.run_due(now)
+
+
+def _pay(p, data, query=""):
+    return p.client.post(f"{p.base}/pay", data={**pay_form(p, query), **data})
+
+
+def _one(app, model, **where):
+    with app.app_context():
+        return db.session.scalars(select(model).filter_by(**where)).all()
+
+
+def _customer(app, p) -> Customer:
+    with app.app_context():
+        return db.session.get(Customer, p.customer_id)
+
+
+def test_a_saved_card_is_offered_and_reused_without_typing_it_again(app, billed):
+    first = _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
+    assert first.status_code == 200
+    [saved] = _one(app, PaymentMethod)
+    assert (saved.label, saved.expires, saved.is_default) == ("Visa •••• 4242", "12/39", True)
+    page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
+    assert f'value="saved-{saved.id}"' in page and "Visa •••• 4242 (expires 12/39)" in page
+    second = _pay(billed, {"method": f"saved-{saved.id}",
+                           "invoice": str(billed.invoice_ids[1])})
+    assert "Thank you" in second.get_data(as_text=True)
+    assert balances(app, billed) == [0, 0]
+    assert len(_one(app, PaymentMethod)) == 1
+
+
+def test_a_method_is_saved_only_when_asked_and_never_with_card_data(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})
+    assert _one(app, PaymentMethod) == []
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[1]), "save_method": "y"})
+    [saved] = _one(app, PaymentMethod)
+    assert "4242424242424242" not in saved.token and "123" not in saved.token.split(":")[-1]
+    with app.app_context():
+        assert all(p.method_token == "" for p in db.session.scalars(select(Payment)))
+
+
+def test_a_declined_card_is_not_saved(app, billed):
+    _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002", "save_method": "y",
+                  "invoice": str(billed.invoice_ids[0])})
+    assert _one(app, PaymentMethod) == []
+
+
+def test_no_save_mode_offers_no_saving_and_refuses_it_crafted(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
+    set_payment(app, billed, {"card_ach_mode": "no_save"})
+    page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
+    assert "saved-" not in page and 'name="save_method"' not in page
+    response = _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[1]), "save_method": "y"})
+    assert response.status_code == 400
+    assert "Saving a payment method is not offered" in response.get_data(as_text=True)
+    assert balances(app, billed) == [0, 10000]
+    [saved] = _one(app, PaymentMethod)
+    crafted = _pay(billed, {"method": f"saved-{saved.id}",
+                            "invoice": str(billed.invoice_ids[1])})
+    assert crafted.status_code == 400 and balances(app, billed) == [0, 10000]
+
+
+def test_forced_autopay_keeps_the_method_and_turns_autopay_on(app, billed):
+    set_payment(app, billed, {"card_ach_mode": "force_autopay"})
+    page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
+    assert 'id="autopay-notice"' in page and 'name="save_method"' not in page
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})
+    [saved] = _one(app, PaymentMethod)
+    assert saved.is_default and _customer(app, billed).autopay is True
+    methods_page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    assert "Autopay is required" in methods_page
+    csrf = csrf_from(methods_page)
+    assert billed.client.post(f"{billed.base}/methods/autopay",
+                              data={"csrf_token": csrf}).status_code == 403
+    assert _customer(app, billed).autopay is True
+
+
+def test_methods_page_removes_and_sets_default_only_the_customers_own(app, billed, portal):
+    for number in ("4242 4242 4242 4242", "4000 0000 0000 0002"):
+        with app.app_context():  # two cards on file: one from each payment
+            merchant = db.session.get(Merchant, billed.merchant_id)
+            customer = db.session.get(Customer, billed.customer_id)
+            from widget_server.billing.gateways import tokenize_card
+            methods.keep(merchant, customer, tokenize_card(number, "10/38", "123", date.today()))
+            db.session.commit()
+    first, second = sorted(_one(app, PaymentMethod), key=lambda m: m.id)
+    assert first.is_default and not second.is_default
+    page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    csrf = csrf_from(page)
+    assert billed.client.post(f"{billed.base}/methods/{second.id}/default",
+                              data={"csrf_token": csrf}).status_code == 302
+    assert {m.id: m.is_default for m in _one(app, PaymentMethod)} == {first.id: False,
+                                                                       second.id: True}
+    # another customer of another merchant cannot touch them
+    other = portal("other", username="ola", emails=("ola@example.test",))
+    from tests.conftest import widget_login
+    intruder = app.test_client()
+    widget_login(intruder, other.base, "ola", other.password)
+    csrf_other = csrf_from(intruder.get(f"{other.base}/methods").get_data(as_text=True))
+    assert intruder.post(f"{other.base}/methods/{second.id}/remove",
+                         data={"csrf_token": csrf_other}).status_code == 404
+    assert len(_one(app, PaymentMethod)) == 2
+    # without the CSRF token: refused (the widget renews the session and asks again)
+    billed.client.post(f"{billed.base}/methods/{second.id}/remove")
+    assert len(_one(app, PaymentMethod)) == 2
+    # removing the default promotes the other one
+    assert billed.client.post(f"{billed.base}/methods/{second.id}/remove",
+                              data={"csrf_token": csrf}).status_code == 302
+    [left] = _one(app, PaymentMethod)
+    assert left.id == first.id and left.is_default
+
+
+def test_autopay_pays_a_new_invoice_on_its_due_date(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y",
+                  "autopay": "y"})
+    assert _customer(app, billed).autopay is True
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        customer = db.session.get(Customer, billed.customer_id)
+        product = db.session.get(Product, billed.product_id)
+        draft = build_invoice(merchant, customer, [(product, 3)], number="AUTO-1",
+                              issue_date=None, due_date=date.today() + timedelta(days=10),
+                              status="draft")
+        db.session.commit()
+        issuing.issue(merchant, draft, date.today())
+        invoice_id = draft.id
+        [scheduled] = db.session.scalars(select(Payment).where(Payment.status == "scheduled"))
+        assert scheduled.scheduled_for == date.today() + timedelta(days=10)
+    run_due(app)  # not due yet
+    assert _one(app, Payment, status="scheduled")
+    run_due(app, LATER)
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "paid"
+        payment = db.session.scalar(select(Payment).where(
+            Payment.idempotency_key == f"autopay-invoice-{invoice_id}"))
+        assert (payment.status, payment.amount_minor, payment.method_label) == (
+            "succeeded", 15000, "Visa •••• 4242")
+
+
+def test_autopay_off_cancels_the_scheduled_autopay(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "autopay": "y"})
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        customer = db.session.get(Customer, billed.customer_id)
+        draft = build_invoice(merchant, customer, [(db.session.get(Product, billed.product_id),
+                                                    1)], number="AUTO-2", issue_date=None,
+                              due_date=date.today(), status="draft")
+        db.session.commit()
+        issuing.issue(merchant, draft, date.today())
+    page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    assert "Autopay is <strong>on</strong>" in page
+    billed.client.post(f"{billed.base}/methods/autopay", data={"csrf_token": csrf_from(page)})
+    assert _customer(app, billed).autopay is False
+    run_due(app, LATER)
+    [autopay] = _one(app, Payment, method_label="Autopay")
+    assert autopay.status == "cancelled"
+
+
+def test_edit_effective_date_schedules_and_the_worker_pays_on_that_date(app, billed):
+    later = date.today() + timedelta(days=5)
+    data = {**CARD, "invoice": str(billed.invoice_ids[1]), "payment_date": later.isoformat()}
+    refused = _pay(billed, data)  # the switch is off: a crafted date is refused (P-8)
+    assert refused.status_code == 400 and "cannot be scheduled" in refused.get_data(
+        as_text=True)
+    set_payment(app, billed, {"edit_effective_date": True})
+    assert 'name="payment_date"' in billed.client.get(f"{billed.base}/pay").get_data(
+        as_text=True)
+    past = _pay(billed, {**data, "payment_date": (date.today() - timedelta(days=1)).isoformat()})
+    assert past.status_code == 400 and "today or a later date" in past.get_data(as_text=True)
+    response = _pay(billed, data)
+    assert "Payment scheduled" in response.get_data(as_text=True)
+    assert 'data-event' not in response.get_data(as_text=True)
+    assert balances(app, billed) == [5000, 10000]  # nothing moves before the date
+    with app.app_context():
+        job = db.session.scalar(select(Job).where(Job.kind == "payments.scheduled"))
+        assert job.run_at.date() >= later - timedelta(days=1)
+    assert run_due(app) == 0 and balances(app, billed) == [5000, 10000]
+    run_due(app, LATER)
+    assert balances(app, billed) == [5000, 0]
+    [payment] = _one(app, Payment)
+    assert payment.status == "succeeded" and payment.method_token == ""
+    assert _one(app, EmailMessage, email_type="payment_receipt")
+
+
+def test_a_scheduled_balance_payment_charges_only_what_is_still_due(app, billed):
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = (date.today() + timedelta(days=3)).isoformat()
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[1]), "payment_date": later})
+    # meanwhile the customer pays the same invoice now
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[1])})
+    run_due(app, LATER)
+    statuses = sorted((p.status, p.amount_minor) for p in _one(app, Payment))
+    assert statuses == [("cancelled", 10000), ("succeeded", 10000)]
+    with app.app_context():
+        assert db.session.get(Customer, billed.customer_id).credit_minor == 0
+
+
+def test_cancel_a_scheduled_payment_from_the_history(app, billed):
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = date.today() + timedelta(days=3)
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]),
+                  "payment_date": later.isoformat()})
+    history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    assert "Scheduled" in history
+    action = re.search(r'action="([^"]+/cancel)"', history)[1]
+    billed.client.post(action, data={"csrf_token": csrf_from(history)})
+    run_due(app, LATER)
+    [payment] = _one(app, Payment)
+    assert payment.status == "cancelled" and balances(app, billed) == [5000, 10000]
+    assert "Cancelled" in billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+
+
+def test_removing_a_method_cancels_payments_scheduled_with_it(app, billed):
+    set_payment(app, billed, {"edit_effective_date": True})
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
+    [saved] = _one(app, PaymentMethod)
+    later = (date.today() + timedelta(days=3)).isoformat()
+    _pay(billed, {"method": f"saved-{saved.id}", "invoice": str(billed.invoice_ids[1]),
+                  "payment_date": later})
+    page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    billed.client.post(f"{billed.base}/methods/{saved.id}/remove",
+                       data={"csrf_token": csrf_from(page)})
+    run_due(app, LATER)
+    assert balances(app, billed) == [0, 10000]
+    assert sorted(p.status for p in _one(app, Payment)) == ["cancelled", "succeeded"]
+
+
+def test_a_timed_out_payment_stays_pending_then_the_worker_resolves_it_once(app, billed):
+    response = _pay(billed, {**CARD, "card_number": "4000 0000 0000 0119",
+                             "invoice": str(billed.invoice_ids[0])})
+    assert "Payment pending" in response.get_data(as_text=True)
+    assert balances(app, billed) == [5000, 10000]
+    [payment] = _one(app, Payment)
+    assert payment.status == "pending" and payment.method_token  # kept to ask again
+    run_due(app, LATER)
+    assert balances(app, billed) == [0, 10000]
+    [payment] = _one(app, Payment)
+    assert payment.status == "succeeded" and payment.method_token == ""
+    with app.app_context():
+        assert db.session.scalar(select(func.count(EmailMessage.id)).where(
+            EmailMessage.email_type == "payment_receipt")) == len(billed.emails)
+    run_due(app, LATER + timedelta(days=1))  # nothing left to do: no second charge or receipt
+    assert balances(app, billed) == [0, 10000]
+
+
+def test_payment_history_follows_show_payments(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})
+    _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002",
+                  "invoice": str(billed.invoice_ids[1])})
+    page = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    assert page.count("Visa •••• ") == 2 and "Paid" in page and "Failed" in page
+    assert "The card was declined" in page
+    set_payment(app, billed, {"show_payments": False})
+    assert billed.client.get(f"{billed.base}/payments").status_code == 403
+    overview = billed.client.get(f"{billed.base}/").get_data(as_text=True)
+    assert f'href="{billed.base}/payments"' not in overview
+
+
+def test_payment_history_query_count_is_constant(app, billed, count_queries):
+    def measure():
+        with count_queries() as counter:
+            assert billed.client.get(f"{billed.base}/payments").status_code == 200
+        return counter.count
+
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})
+    one = measure()
+    for _ in range(5):
+        _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002",
+                      "invoice": str(billed.invoice_ids[1])})
+    assert measure() == one

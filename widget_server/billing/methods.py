@@ -1,0 +1,102 @@
+"""Payment methods kept on file and autopay (W-4, P-2 Credit Card/ACH Mode).
+
+A customer has at most one default method; autopay charges it. Removing the default promotes
+the newest remaining method; removing the last one ends autopay, and payments scheduled with
+a removed method are cancelled rather than charged to a method the customer took away.
+"""
+from sqlalchemy import select, update
+
+from ..extensions import db
+from .gateways import MethodToken, gateway_for
+from .models import Payment, PaymentMethod
+
+
+def on_file(merchant, customer, kinds=None) -> list[PaymentMethod]:
+    """The customer's saved methods, the default first; only `kinds` when given."""
+    query = select(PaymentMethod).where(PaymentMethod.merchant_id == merchant.id,
+                                        PaymentMethod.customer_id == customer.id)
+    if kinds is not None:
+        query = query.where(PaymentMethod.kind.in_(list(kinds)))
+    return list(db.session.scalars(
+        query.order_by(PaymentMethod.is_default.desc(), PaymentMethod.id.desc())))
+
+
+def owned(merchant, customer, method_id: int) -> PaymentMethod | None:
+    method = db.session.get(PaymentMethod, method_id)
+    if method is None or method.merchant_id != merchant.id or method.customer_id != customer.id:
+        return None
+    return method
+
+
+def default_method(merchant, customer) -> PaymentMethod | None:
+    return db.session.scalar(
+        select(PaymentMethod).where(PaymentMethod.merchant_id == merchant.id,
+                                    PaymentMethod.customer_id == customer.id,
+                                    PaymentMethod.is_default.is_(True)))
+
+
+def keep(merchant, customer, method: MethodToken, *, autopay: bool = False) -> PaymentMethod:
+    """Keep a method on file (in the caller's transaction). The first one, or one chosen for
+    autopay, becomes the default."""
+    saved = db.session.scalar(
+        select(PaymentMethod).where(PaymentMethod.merchant_id == merchant.id,
+                                    PaymentMethod.customer_id == customer.id,
+                                    PaymentMethod.token == method.token))
+    if saved is None:
+        saved = PaymentMethod(merchant_id=merchant.id, customer_id=customer.id,
+                              kind=method.kind, token=method.token, label=method.label,
+                              expires=method.expires, is_default=False)
+        db.session.add(saved)
+        db.session.flush()
+    if autopay or default_method(merchant, customer) is None:
+        _make_default(merchant, customer, saved)
+    if autopay:
+        customer.autopay = True
+    return saved
+
+
+def make_default(merchant, customer, method_id: int) -> bool:
+    method = owned(merchant, customer, method_id)
+    if method is None:
+        return False
+    _make_default(merchant, customer, method)
+    db.session.commit()
+    return True
+
+
+def _make_default(merchant, customer, method: PaymentMethod) -> None:
+    db.session.execute(update(PaymentMethod).where(
+        PaymentMethod.merchant_id == merchant.id, PaymentMethod.customer_id == customer.id,
+        PaymentMethod.id != method.id).values(is_default=False))
+    method.is_default = True
+
+
+def remove(merchant, customer, method_id: int) -> bool:
+    method = owned(merchant, customer, method_id)
+    if method is None:
+        return False
+    gateway_for(merchant).detach(method.token)
+    db.session.execute(update(Payment).where(
+        Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
+        Payment.status == "scheduled", Payment.method_token == method.token)
+        .values(status="cancelled", method_token="",
+                failure_message="Cancelled: the payment method was removed."))
+    was_default = method.is_default
+    db.session.delete(method)
+    db.session.flush()
+    remaining = on_file(merchant, customer)
+    if was_default and remaining:
+        _make_default(merchant, customer, remaining[0])
+    if not remaining:
+        customer.autopay = False
+    db.session.commit()
+    return True
+
+
+def set_autopay(merchant, customer, on: bool) -> bool:
+    """Turn autopay on (needs a default method) or off; False when it cannot be turned on."""
+    if on and default_method(merchant, customer) is None:
+        return False
+    customer.autopay = on
+    db.session.commit()
+    return True

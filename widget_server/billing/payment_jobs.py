@@ -1,0 +1,83 @@
+"""The worker's side of payments: scheduled payments run on their date, pending ones are
+resolved, and autopay schedules each new invoice for its due date.
+
+No lease heartbeat is needed: a payment is taken from `scheduled` to `pending` by one
+conditional UPDATE, so a second worker running the same job finds nothing to do, and the
+gateway's idempotency key makes a repeated charge of a pending payment the same charge.
+"""
+from sqlalchemy import update
+
+from ..customers.models import Customer
+from ..extensions import db
+from ..jobs.queue import PermanentError, RetryLater, enqueue, handler
+from ..tenancy.models import Merchant
+from . import methods, payments
+from .models import Invoice, Payment
+
+
+def _payment(job) -> tuple[Merchant, Payment]:
+    payment = db.session.get(Payment, job.payload.get("payment_id"))
+    if payment is None:
+        raise PermanentError("the payment no longer exists")
+    return db.session.get(Merchant, payment.merchant_id), payment
+
+
+@handler(payments.SCHEDULED_JOB)
+def run_scheduled(job) -> None:
+    merchant, payment = _payment(job)
+    if payment.status != "scheduled":
+        return  # cancelled, or another run took it
+    customer = db.session.get(Customer, payment.customer_id)
+    changes = {"status": "pending"}
+    if payment.plan.get("autopay_invoice"):  # autopay charges today's default method
+        method = methods.default_method(merchant, customer)
+        if method is None or not customer.autopay:
+            changes = {"status": "cancelled",
+                       "failure_message": "Autopay is off or no payment method is on file."}
+        else:
+            changes.update(method_token=method.token, method_label=method.label,
+                           method=method.kind)
+    if changes["status"] == "pending" and payment.plan.get("balance_mode"):
+        due = payments.still_due(merchant, payment)
+        if due <= 0:
+            changes = {"status": "cancelled", "failure_message": "Nothing was left to pay."}
+        else:
+            changes["amount_minor"] = min(due, payment.amount_minor)
+    if changes["status"] == "cancelled":
+        changes["method_token"] = ""
+    taken = db.session.execute(update(Payment).where(Payment.id == payment.id,
+                                                     Payment.status == "scheduled")
+                               .values(**changes))
+    db.session.commit()
+    if taken.rowcount == 1 and changes["status"] == "pending":
+        db.session.refresh(payment)
+        payments.charge(merchant, payment, off_session=True)
+
+
+@handler(payments.RESOLVE_JOB)
+def resolve_pending(job) -> None:
+    merchant, payment = _payment(job)
+    if payment.status != "pending":
+        return  # settled meanwhile (a webhook, an earlier run)
+    result = payments.charge(merchant, payment, resolve=True)
+    if result.status == "pending":
+        raise RetryLater("the gateway has not answered yet")
+
+
+def schedule_autopay(merchant, customer: Customer, invoice: Invoice) -> Payment | None:
+    """On issuing: with autopay on, the invoice is paid on its due date (in the caller's
+    transaction). One autopay payment per invoice, by its idempotency key."""
+    if (not customer.autopay or invoice.total_minor <= 0
+            or methods.default_method(merchant, customer) is None):
+        return None
+    payment = Payment(
+        merchant_id=merchant.id, customer_id=customer.id, amount_minor=invoice.total_minor,
+        currency=invoice.currency, status="scheduled", method="card",
+        method_label="Autopay", idempotency_key=f"autopay-invoice-{invoice.id}",
+        scheduled_for=invoice.due_date,
+        plan={"invoice_ids": [invoice.id], "balance_mode": True, "autopay_invoice": True})
+    db.session.add(payment)
+    db.session.flush()
+    enqueue(payments.SCHEDULED_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
+            run_at=payments.start_of(merchant, invoice.due_date))
+    return payment

@@ -1,0 +1,86 @@
+"""Payment history and the methods kept on file (W-4): Show Payments governs the history;
+saved methods can always be removed by their owner, and made default or used for autopay
+while the profile's Credit Card/ACH Mode keeps methods on file."""
+from flask import abort, flash, g, redirect, request, url_for
+
+from ..billing import methods, payments
+from ..request_guards import optional_id
+from . import bp
+from .access import customer_required, profile_allows
+from .forms import ActionForm
+from .rendering import render_widget
+
+PAGE = 20
+
+
+@bp.get("/payments")
+@customer_required
+@profile_allows("payment", "show_payments")
+def payment_history():
+    items = payments.history(g.merchant, g.customer, before=optional_id(request.args.get("before")),
+                             limit=PAGE + 1)
+    return render_widget("widget/payments.html", payments=items[:PAGE], more=len(items) > PAGE,
+                         form=ActionForm())
+
+
+@bp.post("/payments/<id:payment_id>/cancel")
+@customer_required
+@profile_allows("payment", "show_payments")
+def cancel_payment(payment_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if payments.cancel(g.merchant, g.customer, payment_id):
+        flash("The scheduled payment was cancelled.", "success")
+    else:
+        flash("That payment can no longer be cancelled.", "warning")
+    return redirect(url_for(".payment_history"))
+
+
+@bp.get("/methods")
+@customer_required
+def payment_methods():
+    return render_widget("widget/methods.html", form=ActionForm(),
+                         methods=methods.on_file(g.merchant, g.customer),
+                         keeps_methods=g.profile.payment.card_ach_mode != "no_save",
+                         forced=g.profile.payment.card_ach_mode == "force_autopay")
+
+
+def _method_action(action, done: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not action():
+        abort(404)  # not this customer's method: the same answer as no method at all
+    flash(done, "success")
+    return redirect(url_for(".payment_methods"))
+
+
+@bp.post("/methods/<id:method_id>/remove")
+@customer_required
+def remove_method(method_id: int):
+    return _method_action(lambda: methods.remove(g.merchant, g.customer, method_id),
+                          "The payment method was removed.")
+
+
+@bp.post("/methods/<id:method_id>/default")
+@customer_required
+def default_method(method_id: int):
+    if g.profile.payment.card_ach_mode == "no_save":
+        abort(403)
+    return _method_action(lambda: methods.make_default(g.merchant, g.customer, method_id),
+                          "That method is now your default.")
+
+
+@bp.post("/methods/autopay")
+@customer_required
+def autopay():
+    mode = g.profile.payment.card_ach_mode
+    turn_on = request.form.get("autopay") == "on"
+    if mode == "no_save" or (mode == "force_autopay" and not turn_on):
+        abort(403)  # P-8: not offered, or required by the merchant
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if methods.set_autopay(g.merchant, g.customer, turn_on):
+        flash("Autopay is on." if turn_on else "Autopay is off.", "success")
+    else:
+        flash("Save a payment method first: autopay charges your default method.", "warning")
+    return redirect(url_for(".payment_methods"))
