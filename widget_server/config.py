@@ -78,6 +78,12 @@ def from_environment() -> dict:
         "ADMIN_PAGE_SIZE": 25,
         # How many reverse proxies in front set X-Forwarded-For/-Proto (0: none, trust nothing).
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", "0")),
+        # "sandbox" (test cards, no network) or "stripe": the platform's Stripe account, each
+        # merchant a connected account (Stripe-Account header) set in its configuration.
+        "PAYMENT_GATEWAY": os.environ.get("PAYMENT_GATEWAY", "sandbox"),
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         # Largest request body (logo uploads are checked against 512 KB on their own).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
