@@ -11,6 +11,7 @@ from . import bp
 from .access import customer_required, profile_allows
 from .context import SESSION_KEY, load_portal
 from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
+from .guest import guest_link
 from .rendering import EVENT_KEY, render_widget
 
 BAD_CREDENTIALS = "Username/email or password is incorrect."
@@ -54,7 +55,8 @@ def login():
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
             return redirect(target)
-    return render_widget("widget/login.html", form=form, status=400 if form.errors else 200)
+    return render_widget("widget/login.html", form=form, guest_url=guest_link(),
+                         status=400 if form.errors else 200)
 
 
 @bp.get("/cookie-check")

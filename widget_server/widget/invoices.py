@@ -4,7 +4,7 @@ from flask import Response, abort, g, redirect, request, session, url_for
 from ..billing import invoices as billing
 from ..billing import issuing, pdf
 from ..request_guards import optional_id
-from . import bp
+from . import bp, guest
 from .access import customer_required, profile_allows
 from .rendering import merchant_today, render_widget
 
@@ -70,13 +70,18 @@ def invoices_pdf():
 
 @bp.get("/pay/<token>")
 def pay(token: str):
-    """The "Pay invoice" link of an email or PDF: the invoice, after sign-in."""
+    """The "Pay invoice" link of an email or PDF: the invoice after sign-in, or the guest
+    payment page when the merchant allows it (W-5)."""
     invoice = issuing.invoice_for_pay_token(g.merchant, token)
     if invoice is None:
         return render_widget("widget/link_expired.html", status=404,
                              request_url=url_for(".login"))
     if g.customer is None:
         session[AFTER_LOGIN] = url_for(".pay", token=token)
+        if guest.guest_payment_allowed():  # W-5: pay without signing in, offered or straight
+            if guest.skips_login():
+                return redirect(url_for(".guest_pay", token=token))
+            session[guest.GUEST_LINK_KEY] = token
         return redirect(url_for(".login"))
     if invoice.customer_id != g.customer.id:
         abort(404)

@@ -4,7 +4,7 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from flask import g, request
+from flask import g, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
 from wtforms.validators import Length, Optional
@@ -50,12 +50,13 @@ def _success_target(outcome: str) -> str | None:
     return f"{url}{joiner}{urlencode({'payment': outcome})}"
 
 
-def payment_result(payment):
+def payment_result(payment, retry_url: str | None = None):
     """The page after a payment: its outcome, the widget event and the Success URL (E-6)."""
     outcome = {"succeeded": "succeeded", "failed": "failed",
                "scheduled": "scheduled"}.get(payment.status, "pending")
     g.widget_event = (f"payment-{outcome}" if outcome in ("succeeded", "failed") else None)
     return render_widget("widget/paid.html", payment=payment, outcome=outcome,
+                         retry_url=retry_url or url_for(".pay_invoices"),
                          navigate=_success_target(outcome) if g.widget_event else None,
                          status=402 if outcome == "failed" else 200)
 

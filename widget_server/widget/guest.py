@@ -1,0 +1,108 @@
+"""Guest invoice payment (W-5): a "Pay invoice" link opens that invoice's payment page without
+sign-in when the merchant allows it (or goes straight there with Skip the login screen).
+
+The signed link is the proof: it names one payable invoice of this merchant, and the payment
+belongs to that invoice's own customer, never to a new customer record. A guest pays the
+invoice's balance with a new card or bank account (nothing is kept on file) and may ask for a
+link to create a login, sent to the customer's own addresses. Posts are rate-limited per client
+address and per invoice, as guest card forms attract card testing.
+"""
+import secrets
+
+from flask import abort, g, request, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField, StringField
+from wtforms.validators import Length, Optional
+
+from ..billing import issuing, payments
+from ..billing.gateways import TokenizeError
+from ..customers import enrolment
+from ..customers.models import Customer
+from ..extensions import db, limiter
+from ..form_fields import select_choices
+from ..tenancy.configuration import PORTAL, merchant_settings
+from . import bp
+from .payments import METHOD_LABELS, add_error, new_method, payment_result
+from .rendering import render_widget
+
+AFTER_LOGIN = "after_login"
+GUEST_LINK_KEY = "guest_pay_link"
+
+GUEST_LIMIT = "10 per minute;30 per hour"
+INVOICE_LIMIT = "10 per hour"
+
+
+class GuestPayForm(FlaskForm):
+    idempotency_key = HiddenField()
+    method = RadioField("Pay with")
+    card_number = StringField("Card number", validators=[Optional(), Length(max=30)],
+                              render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
+    expiry = StringField("Expiry (MM/YY)", validators=[Optional(), Length(max=7)],
+                         render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"})
+    cvc = StringField("Security code", validators=[Optional(), Length(max=4)],
+                      render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
+    routing_number = StringField("Routing number", validators=[Optional(), Length(max=9)],
+                                 render_kw={"inputmode": "numeric"})
+    account_number = StringField("Account number", validators=[Optional(), Length(max=17)],
+                                 render_kw={"inputmode": "numeric"})
+    enrol = BooleanField("Email me a link to create a login for this account (if it has "
+                         "none yet)")
+
+
+def guest_payment_allowed() -> bool:
+    return (merchant_settings(g.merchant, PORTAL).allow_guest_invoice_payment
+            and g.profile.payment.allow_payments)
+
+
+def skips_login() -> bool:
+    return guest_payment_allowed() and merchant_settings(g.merchant, PORTAL).skip_login_screen
+
+
+def guest_link() -> str | None:
+    """On the sign-in page: "Pay without signing in" for the Pay invoice link that led there."""
+    token = session.get(GUEST_LINK_KEY)
+    return url_for(".guest_pay", token=token) if token and guest_payment_allowed() else None
+
+
+def _invoice_key() -> str:
+    return f"guest-pay:{g.get('merchant_slug')}:{request.view_args.get('token', '')[:120]}"
+
+
+@bp.route("/guest/pay/<token>", methods=["GET", "POST"])
+@limiter.limit(GUEST_LIMIT, methods=["POST"])
+@limiter.limit(INVOICE_LIMIT, methods=["POST"], key_func=_invoice_key)
+def guest_pay(token: str):
+    if not guest_payment_allowed():
+        abort(403)  # P-8: the switch is off, whatever the link says
+    invoice = issuing.invoice_for_pay_token(g.merchant, token)
+    if invoice is None or invoice.balance_minor <= 0:
+        return render_widget("widget/link_expired.html", status=404,
+                             request_url=url_for(".login"))
+    rules = g.profile.payment
+    customer = db.session.get(Customer, invoice.customer_id)
+    form = GuestPayForm()
+    form.method.choices = select_choices((m, METHOD_LABELS[m]) for m in rules.payment_methods)
+    if request.method == "GET":
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+        form.method.data = rules.payment_methods[0]
+    error = None
+    if form.validate_on_submit():
+        key = (form.idempotency_key.data or "")[:64] or secrets.token_urlsafe(24)
+        earlier = payments.find_attempt(g.merchant, customer, key)
+        if earlier is not None:
+            return payment_result(earlier, retry_url=request.path)
+        try:
+            method = new_method(form, form.method.data)
+            payment = payments.pay(g.merchant, customer, [invoice], invoice.balance_minor,
+                                   method=method, idempotency_key=key, balance_mode=True)
+        except (payments.PaymentError, TokenizeError) as exc:
+            error = add_error(form, exc)
+        else:
+            if (form.enrol.data and payment.status != "failed"
+                    and not customer.password_hash and enrolment.send_create(g.merchant,
+                                                                              customer)):
+                db.session.commit()
+            return payment_result(payment, retry_url=request.path)
+    session[AFTER_LOGIN] = url_for(".pay", token=token)  # "Sign in instead" comes back here
+    return render_widget("widget/guest_pay.html", form=form, rules=rules, invoice=invoice,
+                         error=error, status=400 if (form.errors or error) else 200)
