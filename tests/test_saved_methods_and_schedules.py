@@ -292,3 +292,15 @@ def test_payment_history_query_count_is_constant(app, billed, count_queries):
         _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002",
                       "invoice": str(billed.invoice_ids[1])})
     assert measure() == one
+
+
+def test_the_admin_sees_a_customers_payments_pending_ones_included(app, billed, browser_like):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})
+    _pay(billed, {**CARD, "card_number": "4000 0000 0000 0119",
+                  "invoice": str(billed.invoice_ids[1])})
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    page = browser_like.client.get(f"/admin/customers/{billed.customer_id}").get_data(
+        as_text=True)
+    listed = re.search(r'<ul id="customer-payments">(.*?)</ul>', page, re.S)[1]
+    assert listed.count("<li>") == 2
+    assert "pending" in listed and "succeeded" in listed and "Visa •••• 0119" in listed

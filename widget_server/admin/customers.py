@@ -116,13 +116,16 @@ def _handle(customer=None):
     if customer is not None:
         portal = {"state": portal_access.state(customer),
                   "form": PortalForm(data={"username": customer.username or ""})}
-    customer_invoices = []
+    customer_invoices, customer_payments = [], []
     if customer is not None:
         from ..billing.invoices import list_for_merchant
+        from ..billing.payments import history
 
         customer_invoices = list_for_merchant(merchant, customer.id, limit=20)
+        customer_payments = history(merchant, customer, limit=20)
     return render_template(template, form=form, customer=customer, definitions=definitions,
-                           portal=portal, customer_invoices=customer_invoices), (
+                           portal=portal, customer_invoices=customer_invoices,
+                           customer_payments=customer_payments), (
         400 if form.errors else 200)
 
 

@@ -21,10 +21,12 @@ class ActionForm(FlaskForm):
 
 
 @bp.app_template_filter("admin_money")
-def admin_money(minor: int, currency: str) -> str:
+def admin_money(minor: int, currency: str | None) -> str:
+    """Money in the merchant's locale; without a currency, in the merchant's own."""
     from ..money import format_money
 
-    return format_money(minor, currency, current_merchant().locale)
+    merchant = current_merchant()
+    return format_money(minor, currency or merchant.currency, merchant.locale)
 
 
 @bp.get("/invoices")

@@ -67,6 +67,20 @@
     });
   }
 
+  // Pay pages: only the fields of the chosen method show (without script, all of them do).
+  var methodRadios = document.querySelectorAll('input[name="method"]');
+  function showMethod() {
+    var chosen = document.querySelector('input[name="method"]:checked');
+    document.querySelectorAll("[data-method]").forEach(function (box) {
+      var kinds = box.getAttribute("data-method").split(" ");
+      box.hidden = !chosen || kinds.indexOf(chosen.value) < 0;
+    });
+  }
+  if (methodRadios.length) {
+    methodRadios.forEach(function (r) { r.addEventListener("change", showMethod); });
+    showMethod();
+  }
+
   function blocked() {
     var panel = document.getElementById("storage-blocked");
     if (!panel) return;
