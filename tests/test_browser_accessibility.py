@@ -79,7 +79,14 @@ def test_billing_pages_pass_axe(app, page, live_server, billed):
     """Pay (every option shown), payment history, saved methods and invoices."""
     from tests.payment_support import CARD, pay_form, set_payment
 
+    from widget_server.extensions import db
+    from widget_server.profiles.models import SelfServiceProfile
+
     set_payment(app, billed, {"edit_effective_date": True, "payment_amount": "any"})
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {**profile.settings, "invoice": {"allow_new_invoice": True}}
+        db.session.commit()
     billed.client.post(f"{billed.base}/pay", data={  # a saved card and a payment to list
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
     page.goto(f"{live_server}{billed.standalone}/login")
@@ -88,7 +95,8 @@ def test_billing_pages_pass_axe(app, page, live_server, billed):
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Hello, Jane").wait_for()
     for path, heading in (("/pay", "Make a payment"), ("/payments", "Payments"),
-                          ("/methods", "Payment methods"), ("/invoices", "Invoices")):
+                          ("/methods", "Payment methods"), ("/invoices", "Invoices"),
+                          ("/invoices/new", "New invoice")):
         page.goto(f"{live_server}{billed.standalone}{path}")
         page.get_by_role("heading", name=heading, exact=True).wait_for()
         assert (path, _serious(page)) == (path, [])

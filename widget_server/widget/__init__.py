@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     credentials,
     guest,
     invoices,
+    new_invoice,
     payments,
     preview,
     profile,

@@ -1,0 +1,78 @@
+"""Allow New Invoice (P-5): a customer raises an invoice from the merchant's catalogue, e.g. a
+deposit or a one-off charge, and is taken to pay it. The invoice is issued at once (due today)
+through the same path as the admin's, so it is numbered, emailed and payable like any other.
+A form key remembered in the session turns a double submit into the same invoice.
+"""
+import secrets
+
+from flask import g, redirect, request, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from ..billing import invoices as billing
+from ..billing import issuing
+from . import bp
+from .access import customer_required, profile_allows
+from .rendering import merchant_today, render_widget
+
+RAISED = "raised_invoices"
+MAX_QUANTITY = 10000
+
+
+class NewInvoiceForm(FlaskForm):
+    form_key = HiddenField()
+
+
+def _quantities(products) -> tuple[list[tuple[int, int]], dict[int, str]]:
+    """(product id, quantity) lines from the `quantity_<id>` inputs, and errors by product."""
+    lines, errors = [], {}
+    for product in products:
+        raw = (request.form.get(f"quantity_{product.id}") or "").strip()
+        if raw in ("", "0"):
+            continue
+        if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= MAX_QUANTITY:
+            errors[product.id] = f"Enter a whole number from 0 to {MAX_QUANTITY:,}."
+            continue
+        lines.append((product.id, int(raw)))
+    return lines, errors
+
+
+def _after(invoice_id: int):
+    if g.profile.payment.allow_payments:
+        return redirect(url_for(".pay_invoices", invoice=invoice_id))
+    if g.profile.invoice.enable_pdf_mode_only:
+        return redirect(url_for(".invoice_pdf", invoice_id=invoice_id))
+    return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+@customer_required
+@profile_allows("invoice", "show_invoices")
+@profile_allows("invoice", "allow_new_invoice")
+def new_invoice():
+    products = billing.products(g.merchant)
+    form = NewInvoiceForm()
+    errors, error = {}, None
+    if request.method == "GET":
+        form.form_key.data = secrets.token_urlsafe(16)
+    if form.validate_on_submit():
+        key = (form.form_key.data or "")[:32]
+        raised = session.get(RAISED) or {}
+        if key and key in raised:  # the same form again: the invoice it made
+            return _after(raised[key])
+        lines, errors = _quantities(products)
+        if not errors:
+            try:
+                invoice = billing.create_draft(g.merchant, g.customer, lines,
+                                               due_date=merchant_today())
+                issuing.issue(g.merchant, invoice, merchant_today())
+            except billing.InvoiceError as exc:
+                error = str(exc)
+            else:
+                session[RAISED] = {**dict(list(raised.items())[-4:]), key: invoice.id}
+                return _after(invoice.id)
+    return render_widget("widget/new_invoice.html", form=form, products=products,
+                         errors=errors, error=error,
+                         values={k: v for k, v in request.form.items()
+                                 if k.startswith("quantity_")},
+                         status=400 if (errors or error or form.errors) else 200)
