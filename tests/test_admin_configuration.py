@@ -2,7 +2,13 @@
 import pytest
 
 from widget_server.extensions import db
-from widget_server.tenancy.configuration import EMBEDDING, PORTAL, SECURITY, merchant_settings
+from widget_server.tenancy.configuration import (
+    EMBEDDING,
+    PAYMENTS,
+    PORTAL,
+    SECURITY,
+    merchant_settings,
+)
 from widget_server.tenancy.models import Merchant
 
 
@@ -87,3 +93,28 @@ def test_notification_switches(app, owner_client):
     notes = merchant_settings(_merchant(app, owner_client.merchant_id), NOTIFICATIONS)
     assert notes.credential_create and notes.password_reset and notes.invoice_issued
     assert not notes.invitation and not notes.payment_receipt and not notes.temporary_password
+
+
+def test_stripe_account_id_is_kept(app, owner_client):
+    page = owner_client.client.get("/admin/configuration/payments").get_data(as_text=True)
+    assert "Stripe account ID" in page
+    response = owner_client.submit("/admin/configuration/payments",
+                                   {"stripe_account_id": "  acct_1Nv0FGQ9RKHgCVdK "})
+    assert response.status_code == 302
+    payments = merchant_settings(_merchant(app, owner_client.merchant_id), PAYMENTS)
+    assert payments.stripe_account_id == "acct_1Nv0FGQ9RKHgCVdK"
+    owner_client.submit("/admin/configuration/payments", {"stripe_account_id": ""})
+    assert merchant_settings(_merchant(app, owner_client.merchant_id),
+                             PAYMENTS).stripe_account_id == ""
+
+
+@pytest.mark.parametrize("value", ["sk_live_51Habcdefghijklmnop", "acct_", "acct_1Nv0 FGQ9RKHg",
+                                   "acct_1Nv0FGQ9RKHgCVdK/../x", "ACCT_1NV0FGQ9RKHGCVDK",
+                                   "acct_" + "a" * 61])
+def test_a_malformed_stripe_account_id_is_refused(app, owner_client, value):
+    response = owner_client.submit("/admin/configuration/payments", {"stripe_account_id": value})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="stripe_account_id-error"' in page
+    assert "Never paste a secret key here" in page or "longer than 64" in page
+    assert _merchant(app, owner_client.merchant_id).config == {}

@@ -78,7 +78,6 @@ def test_preview_follows_unsaved_global_changes(page, live_server, portal):
 def test_billing_pages_pass_axe(app, page, live_server, billed):
     """Pay (every option shown), payment history, saved methods and invoices."""
     from tests.payment_support import CARD, pay_form, set_payment
-
     from widget_server.extensions import db
     from widget_server.profiles.models import SelfServiceProfile
 

@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .demo_shop import bp as demo_shop_bp
     from .embed import bp as embed_bp
+    from .gateway_hooks import bp as gateway_hooks_bp
     from .health import bp as health_bp
     from .media.routes import bp as media_bp
     from .media.routes import media_url
@@ -71,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.add_template_global(media_url)
     app.register_blueprint(demo_shop_bp)
+    app.register_blueprint(gateway_hooks_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     widget.register(app)
 

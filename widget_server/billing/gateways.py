@@ -6,6 +6,10 @@ The interface: `charge` a token once per idempotency key; `resolve` asks what be
 attempt whose answer was lost (a timeout): with the same key the gateway either reports the
 charge it made or makes it now, never a second one; `ensure_customer` gives the gateway's id
 for a customer, so a method can be kept on file; `detach` forgets a method.
+
+`charge` and `resolve` never raise for a gateway's trouble: an unknown answer is "pending".
+`GatewayUnavailable` is raised only where nothing was charged (no configuration, or a
+preparatory call such as `ensure_customer` that could not be made), so callers can show it.
 """
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,6 +50,11 @@ class ChargeRequest:
     save: bool = False  # keep the method on file for later charges
     off_session: bool = False  # the customer is not present (scheduled payment, autopay)
     description: str = ""
+    kind: str = "card"  # card | ach: which payment method type the gateway is to accept
+    reference: str = ""  # the gateway's id of an earlier attempt, when known (for `resolve`)
+    # The customer's browser, for an ACH debit mandate accepted online (Stripe asks for both).
+    client_ip: str = ""
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,18 @@ class Gateway(Protocol):
     def ensure_customer(self, customer) -> str: ...
 
     def detach(self, token: str) -> None: ...
+
+
+NOT_SET_UP = "Payments are not set up for this merchant yet."
+
+
+class GatewayUnavailable(Exception):
+    """The merchant's gateway cannot be used now, and nothing was charged: payments are not set
+    up (no connected account, no platform key) or the provider could not be reached for a call
+    that comes before any charge. `str(exc)` is a message a customer can be shown."""
+
+    def __init__(self, message: str = NOT_SET_UP):
+        super().__init__(message)
 
 
 class TokenizeError(ValueError):
@@ -145,7 +166,8 @@ class SandboxGateway:
 
 
 def gateway_for(merchant) -> Gateway:
-    """The merchant's gateway: Stripe when the platform runs on Stripe, else the sandbox."""
+    """The merchant's gateway: Stripe when the platform runs on Stripe, else the sandbox.
+    Raises `GatewayUnavailable` when Stripe is not set up for the merchant."""
     if current_app.config.get("PAYMENT_GATEWAY") == "stripe":
         from .stripe_gateway import StripeGateway
 

@@ -2,6 +2,8 @@
 
 Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant_settings()`.
 """
+import re
+
 from ..colors import contrast_check
 from ..settings import Boolean, Color, Group, Integer, OriginList, Setting, Text, Url
 from ..tokens import COMMON, check_template
@@ -76,7 +78,30 @@ SECURITY = Group("security", "Sign-in security", (
     Setting("password_require_symbol", Boolean(), False, "Password needs a symbol", ""),
 ))
 
-SECTIONS: tuple[Group, ...] = (PORTAL, BRANDING, INVITATIONS, NOTIFICATIONS, EMBEDDING, SECURITY)
+# A Stripe connected account id: "acct_" and letters and digits (Stripe's ids are 16 today).
+STRIPE_ACCOUNT_RE = re.compile(r"acct_[A-Za-z0-9]{8,60}")
+
+
+def _stripe_account_errors(values: dict) -> dict[str, str]:
+    """Refuse what is not an account id (a secret key pasted by mistake, a typo) on save, so a
+    merchant sees the mistake here rather than as failed payments."""
+    value = values.get("stripe_account_id") or ""
+    if value and not STRIPE_ACCOUNT_RE.fullmatch(value):
+        return {"stripe_account_id": "Enter your Stripe account ID as your Stripe dashboard "
+                                     "shows it: “acct_” followed by letters and digits, such as "
+                                     "acct_1Nv0FGQ9RKHgCVdK. Never paste a secret key here."}
+    return {}
+
+
+PAYMENTS = Group("payments", "Payments", (
+    Setting("stripe_account_id", Text(max_length=64), "", "Stripe account ID",
+            "Your Stripe account connected to this portal (acct_…). Card and bank payments go "
+            "to it; left empty, customers cannot pay online."),
+), checks=(_stripe_account_errors,),
+    description="Used when this portal takes payments through Stripe.")
+
+SECTIONS: tuple[Group, ...] = (PORTAL, BRANDING, INVITATIONS, NOTIFICATIONS, EMBEDDING, SECURITY,
+                               PAYMENTS)
 SECTIONS_BY_KEY = {s.key: s for s in SECTIONS}
 
 
