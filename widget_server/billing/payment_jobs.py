@@ -28,7 +28,8 @@ def run_scheduled(job) -> None:
     if payment.status != "scheduled":
         return  # cancelled, or another run took it
     customer = db.session.get(Customer, payment.customer_id)
-    changes = {"status": "pending"}
+    # the customer is not present: the charge is off-session, and a resolve repeats it so
+    changes = {"status": "pending", "plan": {**payment.plan, "off_session": True}}
     if payment.plan.get("autopay_invoice"):  # autopay charges today's default method
         method = methods.default_method(merchant, customer)
         if method is None or not customer.autopay:
@@ -45,13 +46,14 @@ def run_scheduled(job) -> None:
             changes["amount_minor"] = min(due, payment.amount_minor)
     if changes["status"] == "cancelled":
         changes["method_token"] = ""
+        changes.pop("plan", None)
     taken = db.session.execute(update(Payment).where(Payment.id == payment.id,
                                                      Payment.status == "scheduled")
                                .values(**changes))
     db.session.commit()
     if taken.rowcount == 1 and changes["status"] == "pending":
         db.session.refresh(payment)
-        payments.charge(merchant, payment, off_session=True)
+        payments.charge(merchant, payment)
 
 
 @handler(payments.RESOLVE_JOB)

@@ -26,7 +26,7 @@ from ..money import format_money
 from ..notifications import templates
 from ..notifications.outbox import queue_email
 from . import methods
-from .gateways import ChargeRequest, ChargeResult, MethodToken, gateway_for
+from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken, gateway_for
 from .models import Invoice, Payment, PaymentAllocation
 
 SCHEDULED_JOB = "payments.scheduled"
@@ -84,19 +84,24 @@ def check_date(rules, chosen: date | None, today: date) -> date | None:
 
 def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int, *,
         method: MethodToken, idempotency_key: str, save: bool = False, autopay: bool = False,
-        scheduled_for: date | None = None, balance_mode: bool = False) -> Payment:
+        scheduled_for: date | None = None, balance_mode: bool = False,
+        client: dict | None = None) -> Payment:
     """Pay now, or schedule for `scheduled_for`. `save`/`autopay` keep the method on file once
-    the charge succeeds; `balance_mode` lets a scheduled payment shrink to what is still due."""
+    the charge succeeds; `balance_mode` lets a scheduled payment shrink to what is still due;
+    `client` ({"ip", "user_agent"}) is the customer's browser, for an online debit mandate.
+    Raises `GatewayUnavailable` (nothing saved, nothing charged) when payments are not set up."""
     existing = _by_key(merchant, idempotency_key)
     if existing is not None:
         return existing  # a double submit or a retry: charged once
+    gateway_for(merchant)
     payment = Payment(
         merchant_id=merchant.id, customer_id=customer.id, amount_minor=amount_minor,
         currency=merchant.currency, status="scheduled" if scheduled_for else "pending",
         method=method.kind, method_label=method.label, idempotency_key=idempotency_key,
         scheduled_for=scheduled_for, method_token=method.token,
         plan={"invoice_ids": [i.id for i in invoices], "save": save, "autopay": autopay,
-              "expires": method.expires, "balance_mode": balance_mode})
+              "expires": method.expires, "balance_mode": balance_mode,
+              "off_session": bool(scheduled_for), "client": client or {}})
     db.session.add(payment)
     try:
         db.session.flush()
@@ -118,21 +123,29 @@ def start_of(merchant, day: date) -> datetime:
     return datetime.combine(day, time(0, 5), ZoneInfo(merchant.timezone))
 
 
-def charge(merchant, payment: Payment, *, resolve: bool = False,
-           off_session: bool = False) -> ChargeResult:
+def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult:
     """Charge a pending payment (or, with `resolve`, ask what became of an earlier attempt)
-    and settle it by the answer."""
+    and settle it by the answer. A resolve sends exactly the first request again (same key,
+    same parameters), as the gateway compares them."""
     customer = db.session.get(Customer, payment.customer_id)
-    gw = gateway_for(merchant)
-    save = bool(payment.plan.get("save"))
-    request = ChargeRequest(
-        amount_minor=payment.amount_minor, currency=payment.currency,
-        token=payment.method_token, idempotency_key=payment.idempotency_key,
-        customer_ref=gw.ensure_customer(customer) if save or off_session else "",
-        save=save, off_session=off_session, description=f"Payment {payment.id}")
-    result = (gw.resolve if resolve else gw.charge)(request)
-    if save or off_session:
-        customer.gateway_customer_ref = request.customer_ref
+    plan_ = payment.plan or {}
+    save, off_session = bool(plan_.get("save")), bool(plan_.get("off_session"))
+    try:
+        gw = gateway_for(merchant)
+        customer_ref = gw.ensure_customer(customer) if save or off_session else ""
+    except GatewayUnavailable as exc:  # nothing was charged: say so rather than stay pending
+        result = ChargeResult("failed", "", str(exc))
+    else:
+        client = plan_.get("client") or {}
+        result = (gw.resolve if resolve else gw.charge)(ChargeRequest(
+            amount_minor=payment.amount_minor, currency=payment.currency,
+            token=payment.method_token, idempotency_key=payment.idempotency_key,
+            customer_ref=customer_ref, save=save, off_session=off_session,
+            description=f"Payment {payment.id}", kind=payment.method,
+            reference=payment.reference if resolve else "",
+            client_ip=client.get("ip", ""), user_agent=client.get("user_agent", "")))
+        if customer_ref:
+            customer.gateway_customer_ref = customer_ref
     settle(merchant, customer, payment, result, follow_up=not resolve)
     return result
 

@@ -10,19 +10,26 @@ address and per invoice, as guest card forms attract card testing.
 import secrets
 
 from flask import abort, g, request, session, url_for
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import BooleanField
 
 from ..billing import issuing, payments
-from ..billing.gateways import TokenizeError
+from ..billing.gateways import GatewayUnavailable, TokenizeError
 from ..customers import enrolment
 from ..customers.models import Customer
 from ..extensions import db, limiter
 from ..form_fields import select_choices
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
-from .payments import METHOD_LABELS, add_error, new_method, payment_result
+from .payments import (
+    NewMethodForm,
+    add_error,
+    browser,
+    method_choices,
+    new_method,
+    payment_result,
+    stripe_fields,
+    unavailable,
+)
 from .rendering import render_widget
 
 AFTER_LOGIN = "after_login"
@@ -32,19 +39,7 @@ GUEST_LIMIT = "10 per minute;30 per hour"
 INVOICE_LIMIT = "10 per hour"
 
 
-class GuestPayForm(FlaskForm):
-    idempotency_key = HiddenField()
-    method = RadioField("Pay with")
-    card_number = StringField("Card number", validators=[Optional(), Length(max=30)],
-                              render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
-    expiry = StringField("Expiry (MM/YY)", validators=[Optional(), Length(max=7)],
-                         render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"})
-    cvc = StringField("Security code", validators=[Optional(), Length(max=4)],
-                      render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
-    routing_number = StringField("Routing number", validators=[Optional(), Length(max=9)],
-                                 render_kw={"inputmode": "numeric"})
-    account_number = StringField("Account number", validators=[Optional(), Length(max=17)],
-                                 render_kw={"inputmode": "numeric"})
+class GuestPayForm(NewMethodForm):
     enrol = BooleanField("Email me a link to create a login for this account (if it has "
                          "none yet)")
 
@@ -80,22 +75,24 @@ def guest_pay(token: str):
                              request_url=url_for(".login"))
     rules = g.profile.payment
     customer = db.session.get(Customer, invoice.customer_id)
+    stripe = stripe_fields(rules)
     form = GuestPayForm()
-    form.method.choices = select_choices((m, METHOD_LABELS[m]) for m in rules.payment_methods)
+    form.method.choices = select_choices(method_choices(rules, stripe))
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(24)
-        form.method.data = rules.payment_methods[0]
-    error = None
-    if form.validate_on_submit():
+        form.method.data = form.method.choices[0].value
+    error, closed = None, unavailable()
+    if closed is None and form.validate_on_submit():
         key = (form.idempotency_key.data or "")[:64] or secrets.token_urlsafe(24)
         earlier = payments.find_attempt(g.merchant, customer, key)
         if earlier is not None:
             return payment_result(earlier, retry_url=request.path)
         try:
-            method = new_method(form, form.method.data)
+            method = new_method(form, form.method.data, rules, customer)
             payment = payments.pay(g.merchant, customer, [invoice], invoice.balance_minor,
-                                   method=method, idempotency_key=key, balance_mode=True)
-        except (payments.PaymentError, TokenizeError) as exc:
+                                   method=method, idempotency_key=key, balance_mode=True,
+                                   client=browser())
+        except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
             error = add_error(form, exc)
         else:
             if (form.enrol.data and payment.status != "failed"
@@ -105,4 +102,6 @@ def guest_pay(token: str):
             return payment_result(payment, retry_url=request.path)
     session[AFTER_LOGIN] = url_for(".pay", token=token)  # "Sign in instead" comes back here
     return render_widget("widget/guest_pay.html", form=form, rules=rules, invoice=invoice,
-                         error=error, status=400 if (form.errors or error) else 200)
+                         error=error, closed=closed, stripe=stripe,
+                         due_minor=invoice.balance_minor,
+                         status=503 if closed else 400 if (form.errors or error) else 200)

@@ -4,28 +4,41 @@ import secrets
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
-from flask import g, request, url_for
+from flask import current_app, g, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
 from wtforms.validators import Length, Optional
 
 from ..billing import methods, payments
-from ..billing.gateways import MethodToken, TokenizeError, tokenize_ach, tokenize_card
+from ..billing.gateways import (
+    GatewayUnavailable,
+    MethodToken,
+    TokenizeError,
+    gateway_for,
+    tokenize_ach,
+    tokenize_card,
+)
 from ..form_fields import select_choices
 from ..money import to_minor
+from ..tenancy.configuration import PAYMENTS, merchant_settings
 from . import bp
 from .access import customer_required, profile_allows
 from .rendering import merchant_today, render_widget
 
 METHOD_LABELS = {"card": "New credit card", "ach": "New bank account (ACH)"}
 SAVED = "saved-"
+NEW = "new"  # Stripe mode: one Payment Element takes a new card or bank account
+# Stripe mode only, on the pages with Stripe's fields: its script, its frames, its API.
+STRIPE_CSP = {"script-src": "https://js.stripe.com",
+              "frame-src": "https://js.stripe.com https://hooks.stripe.com",
+              "connect-src": "https://api.stripe.com"}
 
 
-class PayForm(FlaskForm):
+class NewMethodForm(FlaskForm):
+    """What every pay page has: the attempt's idempotency key, the method, and the fields of a
+    new card or bank account (sandbox) or the pm_… id Stripe.js made (Stripe mode)."""
+
     idempotency_key = HiddenField()
-    amount = StringField("Amount", validators=[Optional(), Length(max=20)],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    payment_date = DateField("Payment date", validators=[Optional()])
     method = RadioField("Pay with")
     card_number = StringField("Card number", validators=[Optional(), Length(max=30)],
                               render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
@@ -37,6 +50,13 @@ class PayForm(FlaskForm):
                                  render_kw={"inputmode": "numeric"})
     account_number = StringField("Account number", validators=[Optional(), Length(max=17)],
                                  render_kw={"inputmode": "numeric"})
+    payment_method_id = HiddenField()
+
+
+class PayForm(NewMethodForm):
+    amount = StringField("Amount", validators=[Optional(), Length(max=20)],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    payment_date = DateField("Payment date", validators=[Optional()])
     save_method = BooleanField("Save this payment method for future payments")
     autopay = BooleanField("Pay future invoices automatically with it on their due date "
                            "(autopay)")
@@ -70,12 +90,55 @@ def parse_amount(rules, raw: str | None) -> int | None:
         raise payments.PaymentError("Enter an amount such as 25.00.", "amount") from None
 
 
-def new_method(form: PayForm, kind: str) -> MethodToken:
-    """Tokenise the card or bank account typed into the form; the numbers go no further."""
+def stripe_fields(rules) -> dict | None:
+    """Stripe.js settings for a page that takes a new method, in Stripe mode (else None). The
+    page's CSP then admits Stripe's script, frames and API, and nothing else."""
+    if current_app.config.get("PAYMENT_GATEWAY") != "stripe":
+        return None
+    g.csp_extra = STRIPE_CSP
+    return {"key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", ""),
+            "account": merchant_settings(g.merchant, PAYMENTS).stripe_account_id,
+            "currency": g.merchant.currency.lower(),
+            "methods": " ".join({"card": "card", "ach": "us_bank_account"}[m]
+                                for m in rules.payment_methods)}
+
+
+def method_choices(rules, stripe) -> list[tuple[str, str]]:
+    if stripe:
+        return [(NEW, "New card or bank account" if len(rules.payment_methods) > 1
+                 else METHOD_LABELS[rules.payment_methods[0]])]
+    return [(m, METHOD_LABELS[m]) for m in rules.payment_methods]
+
+
+def new_method(form, kind: str, rules, customer) -> MethodToken:
+    """The new method of the form: in Stripe mode the pm_… Stripe.js made (described by
+    Stripe, of a kind the profile accepts); in the sandbox, the typed card or account,
+    tokenised here and kept no further."""
+    if kind == NEW:
+        method = gateway_for(g.merchant).describe(
+            form.payment_method_id.data or "", customer_ref=customer.gateway_customer_ref)
+        if method.kind not in rules.payment_methods:
+            raise TokenizeError("This payment method is not accepted here.", "payment_method")
+        return method
     if kind == "card":
         return tokenize_card(form.card_number.data, form.expiry.data, form.cvc.data,
                              merchant_today())
     return tokenize_ach(form.routing_number.data, form.account_number.data)
+
+
+def browser() -> dict:
+    """The customer's browser, for a bank debit mandate accepted online."""
+    return {"ip": (request.remote_addr or "")[:64],
+            "user_agent": (request.user_agent.string or "")[:300]}
+
+
+def unavailable() -> str | None:
+    """Why payments cannot be taken now (not set up), shown instead of the form."""
+    try:
+        gateway_for(g.merchant)
+    except GatewayUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def add_error(form: FlaskForm, exc: Exception) -> str | None:
@@ -107,17 +170,18 @@ def pay_invoices():
     rules = g.profile.payment
     saved = (methods.on_file(g.merchant, g.customer, rules.payment_methods)
              if rules.card_ach_mode != "no_save" else [])
+    stripe = stripe_fields(rules)
     form = PayForm()
     form.method.choices = select_choices(
         [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
-         for m in saved] + [(m, METHOD_LABELS[m]) for m in rules.payment_methods])
+         for m in saved] + method_choices(rules, stripe))
     today = merchant_today()
     if request.method == "GET":
         form.idempotency_key.data = secrets.token_urlsafe(24)
         form.method.data = form.method.choices[0].value
         form.payment_date.data = today
-    error = None
-    if form.validate_on_submit():
+    error, closed = None, unavailable()
+    if closed is None and form.validate_on_submit():
         key = (form.idempotency_key.data or "")[:64] or secrets.token_urlsafe(24)
         earlier = payments.find_attempt(g.merchant, g.customer, key)
         if earlier is not None:  # the same attempt again (double click, reload): no new charge
@@ -131,15 +195,18 @@ def pay_invoices():
             using = next((m for m in saved if f"{SAVED}{m.id}" == form.method.data), None)
             save, autopay = _saving_options(rules, form, using is not None)
             method = (MethodToken(using.token, using.label, using.kind, using.expires)
-                      if using else new_method(form, form.method.data))
+                      if using else new_method(form, form.method.data, rules, g.customer))
             payment = payments.pay(g.merchant, g.customer, chosen, total, method=method,
                                    idempotency_key=key, save=save, autopay=autopay,
-                                   scheduled_for=when, balance_mode=amount is None)
-        except (payments.PaymentError, TokenizeError) as exc:
+                                   scheduled_for=when, balance_mode=amount is None,
+                                   client=browser())
+        except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
             error = add_error(form, exc)
         else:
             return payment_result(payment)
+    invoices = payments.outstanding(g.merchant, g.customer)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error,
-                         invoices=payments.outstanding(g.merchant, g.customer),
+                         closed=closed, invoices=invoices, stripe=stripe,
+                         due_minor=sum(i.balance_minor for i in invoices),
                          selected=set(request.values.getlist("invoice")), today=today,
-                         status=400 if (form.errors or error) else 200)
+                         status=503 if closed else 400 if (form.errors or error) else 200)

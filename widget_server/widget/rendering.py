@@ -51,11 +51,21 @@ def frame_ancestors() -> str:
     return " ".join(["'self'", *allowed_origins()])
 
 
+SELF, NONE = "'self'", "'none'"
+
+
 def apply_widget_headers(response):
     nonce = g.get("csp_nonce")
     style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    extra = g.get("csp_extra") or {}  # a page's own third party (Stripe.js on pay pages)
+
+    def sources(directive: str, base: str) -> str:
+        return f"{base} {extra[directive]}" if directive in extra else base
+
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'self'; style-src {style}; img-src 'self' data:; "
+        f"default-src 'self'; script-src {sources('script-src', SELF)}; "
+        f"style-src {style}; img-src 'self' data:; "
+        f"frame-src {sources('frame-src', NONE)}; connect-src {sources('connect-src', SELF)}; "
         f"frame-ancestors {frame_ancestors()}; form-action 'self'; base-uri 'none'; "
         "object-src 'none'")
     response.headers["Cache-Control"] = "no-store"

@@ -4,6 +4,7 @@ while the profile's Credit Card/ACH Mode keeps methods on file."""
 from flask import abort, flash, g, redirect, request, url_for
 
 from ..billing import methods, payments
+from ..billing.gateways import GatewayUnavailable
 from ..request_guards import optional_id
 from . import bp
 from .access import customer_required, profile_allows
@@ -48,7 +49,12 @@ def payment_methods():
 def _method_action(action, done: str):
     if not ActionForm().validate_on_submit():
         abort(400)
-    if not action():
+    try:
+        found = action()
+    except GatewayUnavailable as exc:  # the provider could not forget it: nothing changed
+        flash(str(exc), "warning")
+        return redirect(url_for(".payment_methods"))
+    if not found:
         abort(404)  # not this customer's method: the same answer as no method at all
     flash(done, "success")
     return redirect(url_for(".payment_methods"))
