@@ -304,3 +304,19 @@ def test_the_admin_sees_a_customers_payments_pending_ones_included(app, billed, 
     listed = re.search(r'<ul id="customer-payments">(.*?)</ul>', page, re.S)[1]
     assert listed.count("<li>") == 2
     assert "pending" in listed and "succeeded" in listed and "Visa •••• 0119" in listed
+
+
+def test_no_card_number_or_cvc_is_stored_or_logged(app, billed, caplog):
+    caplog.set_level("DEBUG")
+    number, cvc = "4242424242424242", "987"
+    _pay(billed, {**CARD, "card_number": number, "cvc": cvc, "save_method": "y",
+                  "invoice": str(billed.invoice_ids[0])})
+    _pay(billed, {**CARD, "card_number": "4000000000000119", "cvc": cvc,
+                  "invoice": str(billed.invoice_ids[1])})  # pending: its token is kept
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(table.select()):
+                text = " ".join(str(v) for v in row)
+                assert number not in text and "4000000000000119" not in text, table.name
+                assert f":{cvc}" not in text and f"{cvc}:" not in text, table.name
+    assert number not in caplog.text and "4000000000000119" not in caplog.text
