@@ -12,7 +12,8 @@ from tests.payment_support import pay_form as _form
 from tests.payment_support import set_payment as _set
 from widget_server.billing import payments
 from widget_server.billing.gateways import tokenize_card
-from widget_server.billing.models import Invoice, Payment
+from widget_server.billing.invoices import build_invoice
+from widget_server.billing.models import Invoice, Payment, Product
 from widget_server.customers.models import Customer
 from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
@@ -89,6 +90,16 @@ def test_pay_all_outstanding(app, billed):
     assert _balances(app, billed) == [0, 0]
 
 
+def test_a_crafted_amount_is_ignored_where_only_the_balance_may_be_paid(app, billed):
+    """Payment Options "balance only" (P-8): an amount posted by hand charges the balance."""
+    billed.client.post(f"{billed.base}/pay", data={
+        **_form(billed), **CARD, "amount": "999.00", "invoice": str(billed.invoice_ids[0])})
+    assert _balances(app, billed) == [0, 10000]
+    with app.app_context():
+        assert db.session.scalar(select(Payment.amount_minor)) == 5000
+        assert db.session.get(Customer, billed.customer_id).credit_minor == 0
+
+
 @pytest.mark.parametrize(("change", "field", "message"), [
     ({"card_number": "4242 4242 4242 4241"}, "card_number", "valid card number"),
     ({"expiry": "01/20"}, "expiry", "expired"),
@@ -146,3 +157,21 @@ def test_concurrent_payments_never_take_an_invoice_below_zero(app, billed):
     assert _balances(app, billed) == [5000, 0]
     with app.app_context():
         assert db.session.get(Customer, billed.customer_id).credit_minor == 10000
+
+
+def test_the_pay_page_query_count_is_constant(app, billed, count_queries):
+    def measure():
+        with count_queries() as counter:
+            assert billed.client.get(f"{billed.base}/pay").status_code == 200
+        return counter.count
+
+    few = measure()
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        customer = db.session.get(Customer, billed.customer_id)
+        product = db.session.get(Product, billed.product_id)
+        for n in range(15):
+            build_invoice(merchant, customer, [(product, 1)], number=f"MORE-{n}",
+                          issue_date=date.today(), due_date=date.today())
+        db.session.commit()
+    assert measure() == few
