@@ -10,13 +10,22 @@ from widget_server.profiles.models import SelfServiceProfile
 CARD = {"method": "card", "card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}
 
 
+def hidden_fields(html: str) -> dict:
+    """Every hidden input of a page (CSRF token, idempotency key, rules version…), as a browser
+    would post them back."""
+    return {m["name"]: m["value"] for m in re.finditer(
+        r'<input id="[^"]*" name="(?P<name>[^"]+)" type="hidden" value="(?P<value>[^"]*)"',
+        html)}
+
+
 def pay_form(p, query=""):
     """The hidden fields of a freshly loaded Pay page."""
     page = p.client.get(f"{p.base}/pay{query}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html)[1]
-    return {"csrf_token": csrf_from(html), "idempotency_key": key}
+    fields = hidden_fields(html)
+    assert fields["csrf_token"] == csrf_from(html) and fields["idempotency_key"]
+    return fields
 
 
 def balances(app, p):

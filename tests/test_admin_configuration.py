@@ -118,3 +118,17 @@ def test_a_malformed_stripe_account_id_is_refused(app, owner_client, value):
     assert 'id="stripe_account_id-error"' in page
     assert "Never paste a secret key here" in page or "longer than 64" in page
     assert _merchant(app, owner_client.merchant_id).config == {}
+
+
+def test_a_stripe_account_of_another_merchant_is_refused(app, owner_client, make_merchant):
+    other_id, _ = make_merchant("other")
+    with app.app_context():
+        other = db.session.get(Merchant, other_id)
+        other.config = {"payments": {"stripe_account_id": "acct_1OtherMerchant2"}}
+        db.session.commit()
+    response = owner_client.submit("/admin/configuration/payments",
+                                   {"stripe_account_id": "acct_1OtherMerchant2"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="stripe_account_id-error"' in page and "another merchant" in page
+    assert _merchant(app, owner_client.merchant_id).config == {}

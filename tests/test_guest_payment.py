@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from tests.payment_support import CARD, balances, set_payment
+from tests.payment_support import CARD, balances, hidden_fields, set_payment
 from widget_server.billing import issuing
 from widget_server.billing.models import Invoice, Payment
 from widget_server.customers.models import Customer
@@ -38,8 +38,7 @@ def _guest_form(p):
     page = p.guest.get(f"{p.base}/guest/pay/{p.token}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html)[1]
-    return {"csrf_token": csrf_from(html), "idempotency_key": key}
+    return hidden_fields(html)
 
 
 def _count(app, model, *where):

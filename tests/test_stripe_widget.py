@@ -1,13 +1,12 @@
 """The widget's pay pages in Stripe mode: Stripe's own fields (Stripe.js) and a CSP that admits
 Stripe and nothing else, the pm_… id described by Stripe and charged on the server, and a clear
 message, not a 500, while payments are not set up."""
-import re
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from tests.payment_support import balances
+from tests.payment_support import balances, hidden_fields
 from tests.test_stripe_gateway import (  # noqa: F401  (fixtures)
     ACCOUNT,
     API,
@@ -40,21 +39,18 @@ def stripe_shop(app, billed, stripe_on):  # noqa: F811
 
 
 def _form(p, path="/pay"):
-    html = p.client.get(f"{p.base}{path}").get_data(as_text=True)
-    return {"csrf_token": csrf_from(html),
-            "idempotency_key": re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"',
-                                         html)[1]}
+    return hidden_fields(p.client.get(f"{p.base}{path}").get_data(as_text=True))
 
 
 def test_the_pay_page_uses_stripes_fields_and_admits_only_stripe(app, stripe_shop):
     response = stripe_shop.client.get(f"{stripe_shop.base}/pay")
     page = response.get_data(as_text=True)
-    assert '<script src="https://js.stripe.com/v3/"></script>' in page
+    assert '<script src="https://js.stripe.com/v3/" defer></script>' in page
     assert f'data-stripe-account="{ACCOUNT}"' in page and 'id="payment-element"' in page
     assert 'name="card_number"' not in page and 'name="payment_method_id"' in page
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self' https://js.stripe.com;" in csp
-    assert "frame-src 'none' https://js.stripe.com https://hooks.stripe.com;" in csp
+    assert "frame-src https://js.stripe.com https://hooks.stripe.com;" in csp
     assert "connect-src 'self' https://api.stripe.com;" in csp
     overview = stripe_shop.client.get(f"{stripe_shop.base}/").headers["Content-Security-Policy"]
     assert "stripe" not in overview and "script-src 'self';" in overview
@@ -122,10 +118,8 @@ def test_the_guest_page_uses_stripes_fields_too(app, stripe_shop, api):  # noqa:
     api.get(f"{API}/v1/payment_methods/{PM}", json=card_method())
     api.post(f"{API}/v1/payment_intents", json=intent(pi="pi_3Guest01"))
     html = page.get_data(as_text=True)
-    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', html)[1]
     paid = guest.post(f"{stripe_shop.base}/guest/pay/{token}", data={
-        "csrf_token": csrf_from(html), "idempotency_key": key, "method": "new",
-        "payment_method_id": PM})
+        **hidden_fields(html), "method": "new", "payment_method_id": PM})
     assert "Thank you" in paid.get_data(as_text=True)
     assert balances(app, stripe_shop) == [0, 10000]
 

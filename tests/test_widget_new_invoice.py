@@ -18,8 +18,8 @@ def _allow(app, p, **invoice):
         db.session.commit()
 
 
-def _form(p):
-    html = p.client.get(f"{p.base}/invoices/new").get_data(as_text=True)
+def _form(p, client=None):
+    html = (client or p.client).get(f"{p.base}/invoices/new").get_data(as_text=True)
     return {"csrf_token": csrf_from(html),
             "form_key": re.search(r'name="form_key" type="hidden" value="([^"]+)"', html)[1]}
 
@@ -85,3 +85,22 @@ def test_bad_quantities_and_foreign_products_are_refused_next_to_the_field(app, 
 def test_new_invoice_follows_show_invoices(app, billed):
     _allow(app, billed, show_invoices=False)
     assert billed.client.get(f"{billed.base}/invoices/new").status_code == 403
+
+
+def test_the_form_key_is_kept_with_the_invoice_not_in_the_session(app, billed):
+    """A second click may carry the session cookie of before the first answer: the key is
+    checked in the database, so it still makes one invoice."""
+    _allow(app, billed)
+    form = _form(billed)
+    data = {**form, f"quantity_{billed.product_id}": "1"}
+    first = billed.client.post(f"{billed.base}/invoices/new", data=data)
+    other_tab = billed.client.application.test_client()  # same customer, no shared session
+    from tests.conftest import widget_login
+
+    widget_login(other_tab, billed.base, billed.username, billed.password)
+    again = other_tab.post(f"{billed.base}/invoices/new",
+                           data={**data, "csrf_token": _form(billed, other_tab)["csrf_token"]})
+    assert again.location == first.location
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Invoice.id)).where(
+            Invoice.request_key == form["form_key"])) == 1

@@ -107,7 +107,7 @@ def _record_and_settle(event: dict, payment: Payment, result: ChargeResult):
         merchant = db.session.get(Merchant, payment.merchant_id)
         customer = db.session.get(Customer, payment.customer_id)
         # commits the event row with the settlement (or rolls both back: settled meanwhile)
-        payments.settle(merchant, customer, payment, result, follow_up=False)
+        payments.settle(merchant, customer, payment, result)
     elif payment.status != result.status:
         log.error("stripe webhook %s says %s for payment %s, which is %s", event["id"],
                   result.status, payment.id, payment.status)

@@ -18,7 +18,7 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
         value = Decimal(str(amount))
     except InvalidOperation as exc:
         raise ValueError(f"“{amount}” is not an amount.") from exc
-    if not value.is_finite():
+    if not value.is_finite() or abs(value.adjusted()) > 30:  # "9e999999" would overflow
         raise ValueError(f"“{amount}” is not an amount.")
     scaled = value.scaleb(exponent(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(scaled)

@@ -8,9 +8,16 @@ def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):
     values = group.load(stored, ctx)
     form = group.form_class(ctx)(data=group.form_data(values, ctx))
     if form.validate_on_submit():
-        save(group.values_from(form, ctx))
-        flash(f"{group.title} settings saved.", "success")
-        return redirect(redirect_to)
+        try:
+            save(group.values_from(form, ctx))
+        except ValueError as exc:  # a rule only the service can check (e.g. across merchants)
+            field = getattr(exc, "field", None)
+            if field not in form:
+                raise
+            form[field].errors = [*form[field].errors, str(exc)]
+        else:
+            flash(f"{group.title} settings saved.", "success")
+            return redirect(redirect_to)
     status = 400 if form.errors else 200
     return render_template(template, form=form, group=group, ctx=ctx, stored=values,
                            **context), status

@@ -61,9 +61,11 @@ def summary(merchant, customer, today: date, recent_limit: int = 5) -> AccountSu
         next_due_minor = db.session.scalar(
             select(func.coalesce(func.sum(Invoice.balance_minor), 0))
             .where(*open_filter, Invoice.due_date == next_due))
-    recent = [Activity(i.issue_date or i.created_at.date(), "invoice", f"Invoice {i.number}",
-                       i.total_minor, i.currency, _invoice_status(i, today)) for i in invoices]
-    recent += [Activity(p.scheduled_for if p.status == "scheduled" else p.created_at.date(),
+    recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
+                       f"Invoice {i.number}", i.total_minor, i.currency,
+                       _invoice_status(i, today)) for i in invoices]
+    recent += [Activity(p.scheduled_for if p.status == "scheduled"
+                        else merchant.local_date(p.created_at),
                         "payment", f"Payment · {p.method_label}" if p.method_label else "Payment",
                         p.amount_minor, p.currency, p.status) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)

@@ -43,8 +43,12 @@ def products(merchant) -> list[Product]:
                                    .order_by(Product.name)))
 
 
-def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: date | None):
-    """A draft from (product id, quantity) lines; products of other merchants are refused."""
+def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: date | None,
+                 request_key: str | None = None):
+    """A draft from (product id, quantity) lines; products of other merchants are refused.
+    With `request_key` (a customer's form), the same key gives back the invoice it made."""
+    if request_key and (made := by_request_key(merchant, customer, request_key)) is not None:
+        return made
     wanted = [(pid, qty) for pid, qty in lines if pid]
     if not wanted:
         raise InvoiceError("Add at least one line with a product and a quantity.", "lines")
@@ -58,13 +62,22 @@ def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: dat
                                 [(catalogue[pid], qty) for pid, qty in wanted],
                                 number=next_invoice_number(merchant), issue_date=None,
                                 due_date=due_date, status="draft")
+        invoice.request_key = request_key
         try:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
+            if request_key and (made := by_request_key(merchant, customer, request_key)):
+                return made  # the same form, posted twice at once
             continue
         return invoice
     raise InvoiceError("Could not number the invoice; please try again.")
+
+
+def by_request_key(merchant, customer, key: str) -> Invoice | None:
+    return db.session.scalar(select(Invoice).where(Invoice.merchant_id == merchant.id,
+                                                   Invoice.customer_id == customer.id,
+                                                   Invoice.request_key == key))
 
 
 def get_invoice(merchant, invoice_id: int, customer_id: int | None = None) -> Invoice | None:

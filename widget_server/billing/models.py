@@ -40,6 +40,8 @@ class Invoice(db.Model):
         Index("ix_invoice_customer_open", "merchant_id", "customer_id", "status", "due_date"),
         CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
         CheckConstraint("balance_minor <= total_minor", name="balance_within_total"),
+        # a customer's "Create invoice" form, posted twice, makes one invoice
+        UniqueConstraint("merchant_id", "customer_id", "request_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -53,6 +55,7 @@ class Invoice(db.Model):
     issue_date: Mapped[date | None]
     due_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    request_key: Mapped[str | None] = mapped_column(String(40))
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")

@@ -50,6 +50,8 @@ def run_scheduled(job) -> None:
     taken = db.session.execute(update(Payment).where(Payment.id == payment.id,
                                                      Payment.status == "scheduled")
                                .values(**changes))
+    if taken.rowcount == 1 and changes["status"] == "pending":
+        payments.queue_resolution(merchant, payment)  # committed with the claim
     db.session.commit()
     if taken.rowcount == 1 and changes["status"] == "pending":
         db.session.refresh(payment)

@@ -14,6 +14,7 @@ worker (`payment_jobs`), asking the gateway with the same idempotency key.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -85,36 +86,57 @@ def check_date(rules, chosen: date | None, today: date) -> date | None:
 def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int, *,
         method: MethodToken, idempotency_key: str, save: bool = False, autopay: bool = False,
         scheduled_for: date | None = None, balance_mode: bool = False,
-        client: dict | None = None) -> Payment:
+        client: dict | None = None, saved: bool = False) -> Payment:
     """Pay now, or schedule for `scheduled_for`. `save`/`autopay` keep the method on file once
-    the charge succeeds; `balance_mode` lets a scheduled payment shrink to what is still due;
-    `client` ({"ip", "user_agent"}) is the customer's browser, for an online debit mandate.
-    Raises `GatewayUnavailable` (nothing saved, nothing charged) when payments are not set up."""
+    the charge succeeds; `saved` says the method already is (charged with its gateway
+    customer); `balance_mode` lets a scheduled payment shrink to what is still due; `client`
+    ({"ip", "user_agent"}) is the customer's browser, for an online debit mandate.
+
+    Raises `GatewayUnavailable` (nothing saved, nothing charged) when payments are not set up,
+    and `PaymentError` when the key is another customer's. Keys from browsers are prefixed by
+    the caller ("c:"), so they never meet the server's own (autopay) keys."""
     existing = _by_key(merchant, idempotency_key)
     if existing is not None:
+        if existing.customer_id != customer.id:
+            raise PaymentError("This payment form has expired; please reload the page.") \
+                from None
         return existing  # a double submit or a retry: charged once
-    gateway_for(merchant)
+    gw = gateway_for(merchant)
     payment = Payment(
         merchant_id=merchant.id, customer_id=customer.id, amount_minor=amount_minor,
         currency=merchant.currency, status="scheduled" if scheduled_for else "pending",
         method=method.kind, method_label=method.label, idempotency_key=idempotency_key,
         scheduled_for=scheduled_for, method_token=method.token,
         plan={"invoice_ids": [i.id for i in invoices], "save": save, "autopay": autopay,
-              "expires": method.expires, "balance_mode": balance_mode,
-              "off_session": bool(scheduled_for), "client": client or {}})
+              "expires": method.expires, "balance_mode": balance_mode, "saved": saved,
+              "off_session": bool(scheduled_for), "client": client or {}, "gateway": gw.name})
     db.session.add(payment)
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        return _by_key(merchant, idempotency_key)
+        existing = _by_key(merchant, idempotency_key)
+        if existing is None or existing.customer_id != customer.id:
+            raise PaymentError("This payment form has expired; please reload the page.") \
+                from None
+        return existing
     if scheduled_for:
         enqueue(SCHEDULED_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
                 run_at=start_of(merchant, scheduled_for))
+    else:
+        queue_resolution(merchant, payment)
     db.session.commit()
     if not scheduled_for:
         charge(merchant, payment)
     return payment
+
+
+def queue_resolution(merchant, payment: Payment) -> None:
+    """Queued with the pending payment, before the gateway is called: whatever happens after
+    the charge (a crash, a lost answer, a database error), the worker finds out what became of
+    it. The job does nothing once the payment has settled."""
+    enqueue(RESOLVE_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
+            run_at=utcnow() + RESOLVE_AFTER)
 
 
 def start_of(merchant, day: date) -> datetime:
@@ -126,15 +148,25 @@ def start_of(merchant, day: date) -> datetime:
 def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult:
     """Charge a pending payment (or, with `resolve`, ask what became of an earlier attempt)
     and settle it by the answer. A resolve sends exactly the first request again (same key,
-    same parameters), as the gateway compares them."""
+    same parameters, same gateway), as the gateway compares them; a resolve that cannot reach
+    that gateway is still pending, never failed, as the first attempt may have charged."""
     customer = db.session.get(Customer, payment.customer_id)
     plan_ = payment.plan or {}
     save, off_session = bool(plan_.get("save")), bool(plan_.get("off_session"))
     try:
         gw = gateway_for(merchant)
-        customer_ref = gw.ensure_customer(customer) if save or off_session else ""
-    except GatewayUnavailable as exc:  # nothing was charged: say so rather than stay pending
-        result = ChargeResult("failed", "", str(exc))
+        if plan_.get("gateway", gw.name) != gw.name:
+            raise GatewayUnavailable("The payment was made through another payment provider.")
+        customer_ref = ""
+        if save or off_session or plan_.get("saved"):
+            customer_ref = gw.ensure_customer(customer)
+            if customer.gateway_customer_ref != customer_ref:
+                customer.gateway_customer_ref = customer_ref
+                db.session.commit()  # kept whatever the charge's outcome
+    except GatewayUnavailable as exc:
+        if resolve:
+            return ChargeResult("pending", "", str(exc))
+        result = ChargeResult("failed", "", str(exc))  # nothing was charged: say so
     else:
         client = plan_.get("client") or {}
         result = (gw.resolve if resolve else gw.charge)(ChargeRequest(
@@ -144,17 +176,14 @@ def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult
             description=f"Payment {payment.id}", kind=payment.method,
             reference=payment.reference if resolve else "",
             client_ip=client.get("ip", ""), user_agent=client.get("user_agent", "")))
-        if customer_ref:
-            customer.gateway_customer_ref = customer_ref
-    settle(merchant, customer, payment, result, follow_up=not resolve)
+    settle(merchant, customer, payment, result)
     return result
 
 
-def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult, *,
-           follow_up: bool = True) -> None:
+def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult) -> None:
     """Apply a gateway's answer to a pending payment, once: a second answer (a webhook after
     the worker, say) finds the payment no longer pending and changes nothing. A pending answer
-    queues its resolution (`follow_up`) unless the caller is that resolution."""
+    changes nothing: the resolution queued with the payment asks again."""
     claimed = db.session.execute(
         update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
         .values(status=result.status))
@@ -175,9 +204,6 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult,
         _receipt(merchant, customer, payment)
     elif result.status == "failed":
         payment.status, payment.method_token = "failed", ""  # no balance changes
-    elif follow_up:
-        enqueue(RESOLVE_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
-                run_at=utcnow() + RESOLVE_AFTER)
     db.session.commit()
 
 
@@ -259,6 +285,7 @@ def _receipt(merchant, customer, payment: Payment) -> None:
         "contact_name": customer.contact_name,
         "portal_link": entry_link(merchant, "/"),
         "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
-        "payment_date": utcnow().date().isoformat(),
+        "payment_date": format_date(merchant.local_date(utcnow()), format="long",
+                                    locale=merchant.locale),
         "reference": payment.reference})
     queue_email(merchant, "payment_receipt", customer.primary_emails, content)

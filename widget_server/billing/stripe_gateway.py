@@ -17,11 +17,10 @@ import re
 
 import stripe
 from flask import current_app
-from sqlalchemy import select
 
-from ..extensions import db
 from ..tenancy.configuration import PAYMENTS, STRIPE_ACCOUNT_RE, merchant_settings
 from ..tenancy.models import Merchant
+from ..tenancy.services import merchants_with_account
 from .gateways import (
     MESSAGES,
     ChargeRequest,
@@ -279,5 +278,4 @@ def merchants_for_account(account_id: str) -> list[Merchant]:
     """The merchants whose configuration names this connected account (normally one)."""
     if not STRIPE_ACCOUNT_RE.fullmatch(account_id or ""):
         return []
-    path = Merchant.config[(PAYMENTS.key, "stripe_account_id")].as_string()
-    return list(db.session.scalars(select(Merchant).where(path == account_id)))
+    return merchants_with_account(account_id)

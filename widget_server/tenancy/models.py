@@ -1,6 +1,7 @@
 """Merchant and AdminUser tables."""
 import secrets
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
@@ -27,6 +28,11 @@ class Merchant(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     admins: Mapped[list["AdminUser"]] = relationship(back_populates="merchant")
+
+    def local_date(self, moment: datetime) -> date:
+        """The merchant's calendar day of a stored (UTC) moment: receipts and histories show
+        the day the merchant's customers lived it."""
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
 
     def __repr__(self) -> str:
         return f"<Merchant {self.slug}>"

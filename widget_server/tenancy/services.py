@@ -7,8 +7,20 @@ from .models import Merchant
 
 
 def save_section(merchant: Merchant, section: Group, values: dict) -> None:
+    """Store one configuration section. A Stripe account already connected to another
+    merchant is refused: charges and saved methods would reach that merchant's account."""
+    account = values.get("stripe_account_id") if section.key == "payments" else None
+    if account and any(m.id != merchant.id for m in merchants_with_account(account)):
+        raise ConfigurationError("This Stripe account is connected to another merchant of this "
+                                 "portal. Ask support if it is yours.", "stripe_account_id")
     merchant.config = {**(merchant.config or {}), section.key: values}
     db.session.commit()
+
+
+def merchants_with_account(account_id: str) -> list[Merchant]:
+    """The merchants whose configuration names this Stripe connected account."""
+    path = Merchant.config[("payments", "stripe_account_id")].as_string()
+    return list(db.session.scalars(select(Merchant).where(path == account_id)))
 
 
 class ConfigurationError(ValueError):

@@ -7,7 +7,6 @@ invoice's balance with a new card or bank account (nothing is kept on file) and 
 link to create a login, sent to the customer's own addresses. Posts are rate-limited per client
 address and per invoice, as guest card forms attract card testing.
 """
-import secrets
 
 from flask import abort, g, request, session, url_for
 from wtforms import BooleanField
@@ -27,6 +26,7 @@ from .payments import (
     method_choices,
     new_method,
     payment_result,
+    rules_version,
     stripe_fields,
     unavailable,
 )
@@ -78,16 +78,17 @@ def guest_pay(token: str):
     stripe = stripe_fields(rules)
     form = GuestPayForm()
     form.method.choices = select_choices(method_choices(rules, stripe))
+    version = rules_version(g.profile)
     if request.method == "GET":
-        form.idempotency_key.data = secrets.token_urlsafe(24)
         form.method.data = form.method.choices[0].value
     error, closed = None, unavailable()
     if closed is None and form.validate_on_submit():
-        key = (form.idempotency_key.data or "")[:64] or secrets.token_urlsafe(24)
+        key = form.attempt_key()
         earlier = payments.find_attempt(g.merchant, customer, key)
         if earlier is not None:
             return payment_result(earlier, retry_url=request.path)
         try:
+            form.check_rules(version)
             method = new_method(form, form.method.data, rules, customer)
             payment = payments.pay(g.merchant, customer, [invoice], invoice.balance_minor,
                                    method=method, idempotency_key=key, balance_mode=True,
@@ -100,6 +101,7 @@ def guest_pay(token: str):
                                                                               customer)):
                 db.session.commit()
             return payment_result(payment, retry_url=request.path)
+    form.prepare(version)
     session[AFTER_LOGIN] = url_for(".pay", token=token)  # "Sign in instead" comes back here
     return render_widget("widget/guest_pay.html", form=form, rules=rules, invoice=invoice,
                          error=error, closed=closed, stripe=stripe,

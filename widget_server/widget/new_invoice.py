@@ -1,11 +1,12 @@
 """Allow New Invoice (P-5): a customer raises an invoice from the merchant's catalogue, e.g. a
 deposit or a one-off charge, and is taken to pay it. The invoice is issued at once (due today)
 through the same path as the admin's, so it is numbered, emailed and payable like any other.
-A form key remembered in the session turns a double submit into the same invoice.
+The form's key is stored with the invoice (unique per customer), so a double submit, even two
+at once, gives back the same invoice.
 """
 import secrets
 
-from flask import g, redirect, request, session, url_for
+from flask import g, redirect, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
@@ -15,7 +16,6 @@ from . import bp
 from .access import customer_required, profile_allows
 from .rendering import merchant_today, render_widget
 
-RAISED = "raised_invoices"
 MAX_QUANTITY = 10000
 
 
@@ -56,20 +56,17 @@ def new_invoice():
     if request.method == "GET":
         form.form_key.data = secrets.token_urlsafe(16)
     if form.validate_on_submit():
-        key = (form.form_key.data or "")[:32]
-        raised = session.get(RAISED) or {}
-        if key and key in raised:  # the same form again: the invoice it made
-            return _after(raised[key])
+        key = (form.form_key.data or "")[:32] or None
         lines, errors = _quantities(products)
         if not errors:
             try:
                 invoice = billing.create_draft(g.merchant, g.customer, lines,
-                                               due_date=merchant_today())
-                issuing.issue(g.merchant, invoice, merchant_today())
+                                               due_date=merchant_today(), request_key=key)
+                if invoice.status == "draft":
+                    issuing.issue(g.merchant, invoice, merchant_today())
             except billing.InvoiceError as exc:
                 error = str(exc)
             else:
-                session[RAISED] = {**dict(list(raised.items())[-4:]), key: invoice.id}
                 return _after(invoice.id)
     return render_widget("widget/new_invoice.html", form=form, products=products,
                          errors=errors, error=error,

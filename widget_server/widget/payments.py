@@ -1,5 +1,7 @@
 """Paying in the widget (W-3, P-2): by the profile's rules, enforced here on the server (P-8):
 a form loaded before a switch was turned off is refused like one crafted by hand."""
+import hashlib
+import json
 import secrets
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
@@ -51,6 +53,34 @@ class NewMethodForm(FlaskForm):
     account_number = StringField("Account number", validators=[Optional(), Length(max=17)],
                                  render_kw={"inputmode": "numeric"})
     payment_method_id = HiddenField()
+    # The Payment tab as the page showed it: a post made under other rules is sent back for
+    # review rather than charged by rules the customer never saw (P-8).
+    rules_version = HiddenField()
+
+    def prepare(self, rules_version: str) -> None:
+        """A fresh attempt on GET; on a re-shown form, the typed card numbers are not echoed."""
+        if request.method == "GET":
+            self.idempotency_key.data = secrets.token_urlsafe(24)
+            self.rules_version.data = rules_version
+        for name in ("card_number", "cvc", "account_number"):
+            getattr(self, name).data = ""
+
+    def attempt_key(self) -> str:
+        """The attempt's idempotency key, marked as the browser's ("c:") so it can never be one
+        of the server's own keys (autopay)."""
+        return "c:" + ((self.idempotency_key.data or "")[:60] or secrets.token_urlsafe(24))
+
+    def check_rules(self, rules_version: str) -> None:
+        if self.rules_version.data != rules_version:
+            self.rules_version.data = rules_version
+            raise payments.PaymentError("The payment options have changed. Please review the "
+                                        "payment and submit it again.")
+
+
+def rules_version(profile) -> str:
+    """A short fingerprint of the profile's Payment tab as it stands."""
+    stored = (profile.settings or {}).get("payment") or {}
+    return hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class PayForm(NewMethodForm):
@@ -86,7 +116,7 @@ def parse_amount(rules, raw: str | None) -> int | None:
         return None
     try:
         return to_minor(Decimal(raw.replace(",", ".").strip()), g.merchant.currency)
-    except (InvalidOperation, ValueError):
+    except (InvalidOperation, ArithmeticError, ValueError):
         raise payments.PaymentError("Enter an amount such as 25.00.", "amount") from None
 
 
@@ -175,18 +205,18 @@ def pay_invoices():
     form.method.choices = select_choices(
         [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
          for m in saved] + method_choices(rules, stripe))
-    today = merchant_today()
+    today, version = merchant_today(), rules_version(g.profile)
     if request.method == "GET":
-        form.idempotency_key.data = secrets.token_urlsafe(24)
         form.method.data = form.method.choices[0].value
         form.payment_date.data = today
     error, closed = None, unavailable()
     if closed is None and form.validate_on_submit():
-        key = (form.idempotency_key.data or "")[:64] or secrets.token_urlsafe(24)
+        key = form.attempt_key()
         earlier = payments.find_attempt(g.merchant, g.customer, key)
         if earlier is not None:  # the same attempt again (double click, reload): no new charge
             return payment_result(earlier)
         try:
+            form.check_rules(version)
             amount = parse_amount(rules, form.amount.data)
             ids = [int(v) for v in request.form.getlist("invoice")
                    if v.isascii() and v.isdecimal() and len(v) < 19]
@@ -199,11 +229,12 @@ def pay_invoices():
             payment = payments.pay(g.merchant, g.customer, chosen, total, method=method,
                                    idempotency_key=key, save=save, autopay=autopay,
                                    scheduled_for=when, balance_mode=amount is None,
-                                   client=browser())
+                                   client=browser(), saved=using is not None)
         except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
             error = add_error(form, exc)
         else:
             return payment_result(payment)
+    form.prepare(version)
     invoices = payments.outstanding(g.merchant, g.customer)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error,
                          closed=closed, invoices=invoices, stripe=stripe,

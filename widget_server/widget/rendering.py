@@ -1,5 +1,6 @@
 """Rendering a widget page in the profile's theme, and the headers every widget page sends."""
 import secrets
+from datetime import datetime
 
 from babel.dates import format_date
 from flask import g, render_template, request, session
@@ -60,7 +61,9 @@ def apply_widget_headers(response):
     extra = g.get("csp_extra") or {}  # a page's own third party (Stripe.js on pay pages)
 
     def sources(directive: str, base: str) -> str:
-        return f"{base} {extra[directive]}" if directive in extra else base
+        if directive not in extra:
+            return base
+        return extra[directive] if base == NONE else f"{base} {extra[directive]}"
 
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src {sources('script-src', SELF)}; "
@@ -81,8 +84,11 @@ def money_filter(minor: int, currency: str | None = None) -> str:
 
 @bp.app_template_filter("local_date")
 def local_date_filter(value) -> str:
+    """A date, or a stored moment as the merchant's calendar day, in the merchant's locale."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = g.merchant.local_date(value)
     return format_date(value, format="medium", locale=g.merchant.locale)
 
 

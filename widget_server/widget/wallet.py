@@ -81,8 +81,10 @@ def default_method(method_id: int):
 def autopay():
     mode = g.profile.payment.card_ach_mode
     turn_on = request.form.get("autopay") == "on"
-    if mode == "no_save" or (mode == "force_autopay" and not turn_on):
-        abort(403)  # P-8: not offered, or required by the merchant
+    if turn_on and mode == "no_save":
+        abort(403)  # P-8: not offered; turning it off is always the customer's right...
+    if not turn_on and mode == "force_autopay":
+        abort(403)  # ...unless the merchant requires it
     if not ActionForm().validate_on_submit():
         abort(400)
     if methods.set_autopay(g.merchant, g.customer, turn_on):
