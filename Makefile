@@ -6,7 +6,7 @@ PORT   ?= 5000
 export FLASK_APP := wsgi
 export PORT
 
-.PHONY: install run test lint migrate seed worker clean
+.PHONY: install run test lint migrate seed worker clean bench
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: install
 	bash .ci/ensure-chromium
 	$(BIN)/ruff check widget_server tests
 	$(BIN)/pytest
+
+## Benchmarks (B-2, B-3): the app and a Flask hello-world under the same gunicorn, driven by wrk.
+## `make bench BENCH_ARGS="--duration 5 --quick"` for a short run; DATABASE_URL for PostgreSQL.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 worker: migrate
 	$(BIN)/flask worker
