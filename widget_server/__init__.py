@@ -10,15 +10,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(app_config.INSTANCE_DIR))
     app.url_map.converters["id"] = IdConverter
-    hops = app.config.get("PROXY_FIX_HOPS", 0)
-    if hops:  # behind N trusted proxies: the client address for rate limits, https for cookies
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.before_request(reject_control_characters)
     app.config.from_mapping(app_config.from_environment())
     if test_config:
         app.config.update(test_config)
+    hops = app.config.get("PROXY_FIX_HOPS", 0)  # read after the configuration is loaded
+    if hops:  # behind N trusted proxies: the client address for rate limits, https for cookies
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.setdefault("SERVER_NAME", None)
     register_extensions(app)
     register_sessions(app)

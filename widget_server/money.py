@@ -4,7 +4,9 @@ Floats never hold money: amounts are `int` minor units (cents) plus an ISO 4217 
 from user input with `Decimal` and rounded half-up where division happens.
 """
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
 
 
@@ -30,4 +32,10 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 def format_money(minor: int, currency: str, locale: str) -> str:
     """`1234567, 'EUR', 'de_DE'` → '12.345,67 €'."""
-    return format_currency(from_minor(minor, currency), currency, locale=locale)
+    return format_currency(from_minor(minor, currency), currency, locale=_locale(locale))
+
+
+@lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    """Parsed once per process: a page formats dozens of amounts in one locale."""
+    return Locale.parse(name)

@@ -3,6 +3,7 @@
 Templates are named `theme:<name>/<path>` so Jinja's cache keeps one compiled template per theme,
 and the loader only ever reads inside `themes/`: a theme name cannot reach admin templates.
 """
+from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, abort, send_from_directory
@@ -17,8 +18,10 @@ DEFAULT_THEME = "default"
 PREFIX = "theme:"
 
 
-def available_themes() -> list[str]:
-    return sorted(p.name for p in THEMES_DIR.iterdir() if (p / "templates").is_dir())
+@cache
+def available_themes() -> tuple[str, ...]:
+    """The themes shipped under themes/, read once per process (asked on every page)."""
+    return tuple(sorted(p.name for p in THEMES_DIR.iterdir() if (p / "templates").is_dir()))
 
 
 def _known(theme: str) -> str:

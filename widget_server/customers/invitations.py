@@ -1,6 +1,7 @@
 """Customer portal invitations (I-1…I-4): one email per contact, tokens filled per contact,
 From the merchant's sender with Reply-To the admin who sends them."""
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..notifications import templates
@@ -30,6 +31,7 @@ def recipients(merchant, ids: list[int]) -> list[Customer]:
         return []
     return list(db.session.scalars(select(Customer).where(Customer.merchant_id == merchant.id,
                                                           Customer.id.in_(ids))
+                                   .options(selectinload(Customer.emails))
                                    .order_by(Customer.last_name, Customer.first_name)))
 
 

@@ -77,7 +77,7 @@ class Customer(db.Model):
 
     emails: Mapped[list["CustomerEmail"]] = relationship(
         back_populates="customer", cascade="all, delete-orphan",
-        order_by="CustomerEmail.position", lazy="selectin")
+        order_by="CustomerEmail.position")  # loaded when used: most pages show none
 
     @property
     def contact_name(self) -> str:

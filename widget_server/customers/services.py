@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from .fields import FieldError, clean_value, list_definitions
@@ -25,7 +26,8 @@ class Page:
 
 def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 25) -> Page:
     """Customers whose name, company or any Primary Email address contains `query`."""
-    stmt = select(Customer).where(Customer.merchant_id == merchant.id)
+    stmt = (select(Customer).where(Customer.merchant_id == merchant.id)
+            .options(selectinload(Customer.emails)))  # the list shows every address
     query = (query or "").strip()
     if query:
         like = f"%{query.lower()}%"

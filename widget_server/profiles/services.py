@@ -1,7 +1,7 @@
 """Profile services: every function takes the merchant, so no query can cross tenants."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -52,6 +52,24 @@ def find_by_slug(merchant, slug: str) -> SelfServiceProfile | None:
 def default_profile(merchant) -> SelfServiceProfile | None:
     return db.session.scalar(select(SelfServiceProfile).where(
         SelfServiceProfile.merchant_id == merchant.id, SelfServiceProfile.is_default.is_(True)))
+
+
+def portal_for(merchant_slug: str, profile_slug: str | None):
+    """(merchant, profile) for a widget URL in one query: the named profile, or the default
+    one when `profile_slug` is None. (None, None) for an unknown merchant; (merchant, None) for
+    an unknown profile. Every widget request starts here."""
+    from ..tenancy.models import Merchant
+
+    if not merchant_slug or len(merchant_slug) > 63:
+        return None, None
+    which = (SelfServiceProfile.slug == profile_slug if profile_slug is not None
+             else SelfServiceProfile.is_default.is_(True))
+    row = db.session.execute(
+        select(Merchant, SelfServiceProfile)
+        .outerjoin(SelfServiceProfile,
+                   and_(SelfServiceProfile.merchant_id == Merchant.id, which))
+        .where(Merchant.slug == merchant_slug)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 def _check_identity(merchant, name: str, slug: str, exclude_id: int | None = None):

@@ -5,7 +5,6 @@ from flask import g, redirect, request, session, url_for
 from ..customers import portal_sessions
 from ..customers.models import TEMP_USED
 from ..profiles import services as profile_services
-from ..tenancy import merchants
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import EMBEDDED, bp
 from .rendering import apply_widget_headers, render_widget
@@ -29,15 +28,11 @@ def _add_slugs(endpoint, values):
 
 @bp.before_request
 def load_portal():
-    g.merchant = merchants.find_by_slug(g.merchant_slug or "")
-    g.profile = None
     g.customer = None
+    g.merchant, g.profile = profile_services.portal_for(
+        g.merchant_slug or "", (g.profile_slug or "") if request.blueprint == EMBEDDED else None)
     if g.merchant is None:
         return render_widget("widget/unavailable.html", status=404)
-    if request.blueprint == EMBEDDED:
-        g.profile = profile_services.find_by_slug(g.merchant, g.profile_slug or "")
-    else:
-        g.profile = profile_services.default_profile(g.merchant)
     if g.profile is None:
         return render_widget("widget/unavailable.html", status=404)
     if not g.profile.enabled or not merchant_settings(g.merchant, PORTAL).enable_customer_portal:
