@@ -227,3 +227,19 @@ def test_receipts_and_history_use_the_merchants_calendar_day(app, billed, monkey
     assert "March 2, 2031" in receipt
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert "Mar 2, 2031" in history and "Mar 1, 2031" not in history
+
+
+@pytest.mark.parametrize(("locale", "currency"), [
+    ("de_DE", "EUR"), ("en_US", "USD"), ("en_IN", "INR"), ("ja_JP", "JPY"), ("fr_FR", "EUR"),
+    ("de_CH", "CHF"), ("ar_EG", "EGP"), ("pl_PL", "PLN"), ("ar_KW", "KWD"), ("es_ES", "EUR")])
+def test_fast_money_formatting_writes_exactly_what_babel_writes(locale, currency):
+    import random
+
+    from widget_server import money
+
+    rng = random.Random(f"{locale}{currency}")
+    amounts = [0, 1, -1, 999, 1000, 123456, 10 ** 15] + [
+        rng.randint(-10 ** 12, 10 ** 12) // rng.choice((1, 100, 10 ** 6)) for _ in range(300)]
+    for minor in amounts:
+        assert money.format_money(minor, currency, locale) == money._babel(minor, currency,
+                                                                           locale)

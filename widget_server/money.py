@@ -3,6 +3,8 @@
 Floats never hold money: amounts are `int` minor units (cents) plus an ISO 4217 code, converted
 from user input with `Decimal` and rounded half-up where division happens.
 """
+import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -31,7 +33,12 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 
 def format_money(minor: int, currency: str, locale: str) -> str:
-    """`1234567, 'EUR', 'de_DE'` → '12.345,67 €'."""
+    """`1234567, 'EUR', 'de_DE'` → '12.345,67 €', exactly as Babel writes it."""
+    fast = _formatter(currency, locale)
+    return fast(int(minor)) if fast else _babel(minor, currency, locale)
+
+
+def _babel(minor: int, currency: str, locale: str) -> str:
     return format_currency(from_minor(minor, currency), currency, locale=_locale(locale))
 
 
@@ -39,3 +46,38 @@ def format_money(minor: int, currency: str, locale: str) -> str:
 def _locale(name: str) -> Locale:
     """Parsed once per process: a page formats dozens of amounts in one locale."""
     return Locale.parse(name)
+
+
+_PROBE = re.compile(r"(?P<pre>.*?)1(?P<sep>\D?)234(?P=sep)567(?:(?P<dec>\D)(?P<frac>\d+))?"
+                    r"(?P<post>.*)", re.S)
+
+
+@lru_cache(maxsize=256)
+def _formatter(currency: str, locale: str) -> Callable[[int], str] | None:
+    """A formatter that writes what Babel writes for this currency and locale, about ten times
+    faster: Babel applies its number pattern anew for every amount, and an invoice list has
+    dozens. It is read off Babel's own output for a probe amount and used only if it agrees
+    with Babel on a set of checks; otherwise (grouping other than by threes, say) Babel it is."""
+    digits = exponent(currency)
+    probe = int("1234567" + "890"[:digits])
+    shapes = [_PROBE.fullmatch(_babel(sign * probe, currency, locale)) for sign in (1, -1)]
+    if not all(shapes) or any(bool(m["dec"]) != bool(digits) for m in shapes):
+        return None
+    (plus, minus), sep = shapes, shapes[0]["sep"]
+    if minus["sep"] != sep or minus["dec"] != plus["dec"]:
+        return None
+    scale = 10 ** digits
+
+    def fast(minor: int) -> str:
+        whole, fraction = divmod(abs(minor), scale)
+        number = f"{whole:,}".replace(",", sep)
+        if digits:
+            number += f"{plus['dec']}{fraction:0{digits}d}"
+        shape = minus if minor < 0 else plus
+        return f"{shape['pre']}{number}{shape['post']}"
+
+    checks = (0, 5, 99, 1234, 12345, 123456, 5 * scale, 10 ** 9, 10 ** 13 + 7, -1, -12345,
+              -10 ** 9)
+    if any(fast(m) != _babel(m, currency, locale) for m in checks):
+        return None
+    return fast

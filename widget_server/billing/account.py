@@ -1,6 +1,7 @@
 """The account overview a customer sees first (W-1): balance, status, next due, recent activity.
 
-A fixed number of queries whatever the history's size: one aggregate, two short lists.
+A fixed number of queries whatever the history's size: one aggregate (balance, overdue, next
+due date and what is due then), two short lists.
 """
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,12 +43,13 @@ def summary(merchant, customer, today: date, recent_limit: int = 5) -> AccountSu
     open_filter = (Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
                    Invoice.status == "issued", Invoice.balance_minor > 0)
     overdue = case((Invoice.due_date < today, Invoice.balance_minor), else_=0)
-    upcoming = case((Invoice.due_date >= today, Invoice.due_date), else_=None)
-    balance, overdue_total, count, next_due = db.session.execute(
+    next_due = (select(func.min(Invoice.due_date))
+                .where(*open_filter, Invoice.due_date >= today).scalar_subquery())
+    due_then = case((Invoice.due_date == next_due, Invoice.balance_minor), else_=0)
+    balance, overdue_total, count, next_due_date, next_due_minor = db.session.execute(
         select(func.coalesce(func.sum(Invoice.balance_minor), 0),
-               func.coalesce(func.sum(overdue), 0), func.count(Invoice.id),
-               func.min(upcoming)).where(*open_filter)).one()
-    next_due_minor = 0
+               func.coalesce(func.sum(overdue), 0), func.count(Invoice.id), next_due,
+               func.coalesce(func.sum(due_then), 0)).where(*open_filter)).one()
     invoices = db.session.scalars(
         select(Invoice).where(Invoice.merchant_id == merchant.id,
                               Invoice.customer_id == customer.id,
@@ -57,10 +59,6 @@ def summary(merchant, customer, today: date, recent_limit: int = 5) -> AccountSu
         select(Payment).where(Payment.merchant_id == merchant.id,
                               Payment.customer_id == customer.id)
         .order_by(Payment.id.desc()).limit(recent_limit)).all()
-    if next_due is not None:
-        next_due_minor = db.session.scalar(
-            select(func.coalesce(func.sum(Invoice.balance_minor), 0))
-            .where(*open_filter, Invoice.due_date == next_due))
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
                        f"Invoice {i.number}", i.total_minor, i.currency,
                        _invoice_status(i, today)) for i in invoices]
@@ -69,7 +67,9 @@ def summary(merchant, customer, today: date, recent_limit: int = 5) -> AccountSu
                         "payment", f"Payment · {p.method_label}" if p.method_label else "Payment",
                         p.amount_minor, p.currency, p.status) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)
-    return AccountSummary(balance, overdue_total, count, next_due, next_due_minor,
+    # PostgreSQL's SUM is numeric (Decimal): amounts are integer minor units everywhere else
+    return AccountSummary(int(balance), int(overdue_total), count, next_due_date,
+                          int(next_due_minor),
                           merchant.currency, recent[:recent_limit])
 
 
