@@ -1,4 +1,5 @@
 """The SelfServiceProfile table; settings live in one JSON column keyed by tab."""
+from copy import deepcopy
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
@@ -20,7 +21,15 @@ class TabAccessor:
     def __get__(self, profile, owner=None):
         if profile is None:
             return self
-        return self.group.view((profile.settings or {}).get(self.group.key))
+        raw = (profile.settings or {}).get(self.group.key)
+        # A page reads a tab a dozen times: the view is built once per stored value.
+        views = profile.__dict__.setdefault("_tab_views", {})
+        kept = views.get(self.group.key)
+        if kept is not None and kept[0] == raw:
+            return kept[1]
+        view = self.group.view(raw)
+        views[self.group.key] = (deepcopy(raw), view)
+        return view
 
 
 class SelfServiceProfile(db.Model):

@@ -1,7 +1,7 @@
 """Profile services: every function takes the merchant, so no query can cross tenants."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -54,21 +54,31 @@ def default_profile(merchant) -> SelfServiceProfile | None:
         SelfServiceProfile.merchant_id == merchant.id, SelfServiceProfile.is_default.is_(True)))
 
 
+def _portal_statement(which):
+    from ..tenancy.models import Merchant
+
+    return (select(Merchant, SelfServiceProfile)
+            .outerjoin(SelfServiceProfile,
+                       and_(SelfServiceProfile.merchant_id == Merchant.id, which))
+            .where(Merchant.slug == bindparam("merchant_slug")))
+
+
+# Built once: every widget request runs one of them, and composing SQL costs more than running it.
+PORTAL_BY_PROFILE = _portal_statement(SelfServiceProfile.slug == bindparam("profile_slug"))
+PORTAL_BY_DEFAULT = _portal_statement(SelfServiceProfile.is_default.is_(True))
+
+
 def portal_for(merchant_slug: str, profile_slug: str | None):
     """(merchant, profile) for a widget URL in one query: the named profile, or the default
     one when `profile_slug` is None. (None, None) for an unknown merchant; (merchant, None) for
     an unknown profile. Every widget request starts here."""
-    from ..tenancy.models import Merchant
-
     if not merchant_slug or len(merchant_slug) > 63:
         return None, None
-    which = (SelfServiceProfile.slug == profile_slug if profile_slug is not None
-             else SelfServiceProfile.is_default.is_(True))
-    row = db.session.execute(
-        select(Merchant, SelfServiceProfile)
-        .outerjoin(SelfServiceProfile,
-                   and_(SelfServiceProfile.merchant_id == Merchant.id, which))
-        .where(Merchant.slug == merchant_slug)).first()
+    if profile_slug is None:
+        row = db.session.execute(PORTAL_BY_DEFAULT, {"merchant_slug": merchant_slug}).first()
+    else:
+        row = db.session.execute(PORTAL_BY_PROFILE, {"merchant_slug": merchant_slug,
+                                                     "profile_slug": profile_slug}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
