@@ -118,6 +118,9 @@ def test_invoice_list_is_keyset_paginated_with_constant_queries(app, shop, count
         db.session.commit()
     outstanding = client.get(f"{shop.base}/invoices?show=outstanding").get_data(as_text=True)
     assert f"/invoices/{ids[-1]}" not in outstanding and f"/invoices/{ids[-2]}" in outstanding
+    first_link = re.search(r'<td><a href="([^"]+)">', outstanding)[1]
+    assert first_link == f"{shop.base}/invoices/{ids[-2]}"
+    assert client.get(first_link).status_code == 200  # each row's link opens its invoice
 
 
 def test_pdf_of_one_and_of_all_invoices_keeps_every_letter(app, shop):

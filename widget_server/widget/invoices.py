@@ -28,7 +28,10 @@ def invoices():
     items = billing.list_for_customer(g.merchant, g.customer, before_id=before,
                                       outstanding_only=outstanding, limit=PAGE + 1)
     more = len(items) > PAGE
+    # One url_for for every row: ".../invoices/0" less its last digit, then each row's id.
+    row_url = url_for(".invoice_detail", invoice_id=0)[:-1]
     return render_widget("widget/invoices.html", invoices=items[:PAGE], more=more,
+                         row_url=row_url,
                          outstanding=outstanding, today=merchant_today(),
                          pdf_only=g.profile.invoice.enable_pdf_mode_only)
 
