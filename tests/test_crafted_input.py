@@ -117,3 +117,21 @@ def test_only_local_paths_follow_a_sign_in(target, prefix, ok):
     from widget_server.validation import local_path
 
     assert local_path(target, prefix) is ok
+
+
+@pytest.mark.parametrize("path", ["/invoices/9999999999", "/invoices/9999999999.pdf",
+                                  "/invoices?before=9999999999", "/payments?before=9999999999",
+                                  "/methods/9999999999/remove"])
+def test_ids_beyond_32_bits_are_an_answer_not_a_500(app, billed, path):
+    """PostgreSQL's INTEGER ids end at 2**31 - 1; bigger ones in URLs are not found."""
+    if path.endswith("/remove"):
+        page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+        response = billed.client.post(f"{billed.base}{path}",
+                                      data={"csrf_token": csrf_from(page)})
+    else:
+        response = billed.client.get(f"{billed.base}{path}")
+    assert response.status_code in (200, 404)
+
+
+def test_admin_ids_beyond_32_bits_are_404(owner_client):
+    assert owner_client.client.get("/admin/customers/9999999999").status_code == 404

@@ -52,7 +52,12 @@ def seed_demo() -> list[str]:
     _ensure_admin(merchant, STAFF_EMAIL, STAFF_PASSWORD, "staff", "Demo Staff")
     db.session.commit()
     if profiles.find_by_slug(merchant, "default") is None:
-        profiles.create_profile(merchant, "Standard portal", "default")
+        profile = profiles.create_profile(merchant, "Standard portal", "default")
+        # what the demo shows off beyond the defaults: scheduling, any amount, new invoices
+        profile.settings = {**(profile.settings or {}),
+                            "payment": {"edit_effective_date": True, "payment_amount": "any"},
+                            "invoice": {"allow_new_invoice": True}}
+        db.session.commit()
     _ensure_custom_fields(merchant)
     products = _ensure_products(merchant)
     agents = _ensure_agents(merchant)

@@ -1,7 +1,7 @@
 """Request-wide guards against crafted input that no form should ever see.
 
-- `IdConverter`: `<id:…>` URL parts are positive integers that fit a BIGINT, so a 30-digit id is
-  a 404, not an overflow deep in the database driver.
+- `IdConverter`: `<id:…>` URL parts are positive integers that fit the primary keys (INTEGER,
+  32 bits on PostgreSQL), so a 10- or 30-digit id is a 404, not an overflow in the driver.
 - `reject_control_characters`: NUL and other C0 control characters in form fields or query
   strings are refused up front (PostgreSQL rejects NUL in text and `\\u0000` in JSONB).
 """
@@ -10,7 +10,7 @@ import re
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # primary keys are INTEGER
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -27,8 +27,8 @@ def reject_control_characters():
 
 
 def optional_id(raw: str | None) -> int | None:
-    """A keyset cursor or id from a query string: a positive BIGINT, or None."""
-    if raw and raw.isascii() and raw.isdecimal() and len(raw) < 19:
+    """A keyset cursor or id from a query string: a positive id that fits a key, or None."""
+    if raw and raw.isascii() and raw.isdecimal() and len(raw) < 12:
         value = int(raw)
         return value if 0 < value <= MAX_ID else None
     return None

@@ -105,15 +105,15 @@ def _customer_list(outstanding_only: bool):
 
 # Built once (the widget's invoice list runs one per page view): all, and outstanding only.
 CUSTOMER_LIST = {False: _customer_list(False), True: _customer_list(True)}
-NO_CURSOR = 2 ** 62
+NO_CURSOR = 2 ** 31 - 1  # above every id (ids are 32-bit INTEGER on PostgreSQL)
 
 
 def list_for_customer(merchant, customer, *, before_id: int | None = None,
                       outstanding_only: bool = False, limit: int = 20) -> list[Invoice]:
     """Keyset pagination (newest first, by id): the same cost on page 1 and page 5,000."""
     return list(db.session.scalars(CUSTOMER_LIST[bool(outstanding_only)], {
-        "merchant": merchant.id, "customer": customer.id, "before": before_id or NO_CURSOR,
-        "limit": limit}))
+        "merchant": merchant.id, "customer": customer.id,
+        "before": min(before_id or NO_CURSOR, NO_CURSOR), "limit": limit}))
 
 
 def void(invoice: Invoice) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..notifications import templates
 from ..notifications.outbox import queue_email
+from ..request_guards import MAX_ID
 from ..tenancy.configuration import PORTAL, merchant_settings
 from ..tokens import COMMON, check_template
 from .credentials import issue_token
@@ -26,7 +27,7 @@ def portal_enabled(merchant) -> bool:
 
 
 def recipients(merchant, ids: list[int]) -> list[Customer]:
-    ids = [i for i in ids if 0 < i < 2**63][:MAX_RECIPIENTS]
+    ids = [i for i in ids if 0 < i <= MAX_ID][:MAX_RECIPIENTS]
     if not ids:
         return []
     return list(db.session.scalars(select(Customer).where(Customer.merchant_id == merchant.id,
