@@ -320,3 +320,18 @@ def test_no_card_number_or_cvc_is_stored_or_logged(app, billed, caplog):
                 assert number not in text and "4000000000000119" not in text, table.name
                 assert f":{cvc}" not in text and f"{cvc}:" not in text, table.name
     assert number not in caplog.text and "4000000000000119" not in caplog.text
+
+
+def test_every_billing_page_renders_in_the_classic_theme(app, billed):
+    from widget_server.profiles.models import SelfServiceProfile
+
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {**profile.settings, "global": {"theme": "classic"},
+                            "invoice": {"allow_new_invoice": True}}
+        db.session.commit()
+    for path in ("/pay", "/payments", "/methods", "/invoices", "/invoices/new", "/"):
+        response = billed.client.get(f"{billed.base}{path}", follow_redirects=True)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'class="masthead"' in page, path
+        assert 'class="tabs"' in page and ">Payment methods</a>" in page, path
