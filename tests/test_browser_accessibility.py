@@ -99,3 +99,31 @@ def test_billing_pages_pass_axe(app, page, live_server, billed):
         page.goto(f"{live_server}{billed.standalone}{path}")
         page.get_by_role("heading", name=heading, exact=True).wait_for()
         assert (path, _serious(page)) == (path, [])
+
+
+def test_on_a_phone_wide_tables_scroll_in_their_box_not_off_the_page(app, page, live_server,
+                                                                      billed):
+    """The loader's iframe never scrolls sideways: a table wider than a phone must scroll
+    inside its own box, and keep every cell (a scheduled payment's Cancel) reachable."""
+    from tests.payment_support import CARD, pay_form, set_payment
+
+    set_payment(app, billed, {"edit_effective_date": True})
+    from datetime import date, timedelta
+
+    billed.client.post(f"{billed.base}/pay", data={
+        **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]),
+        "payment_date": (date.today() + timedelta(days=3)).isoformat()})
+    page.set_viewport_size({"width": 360, "height": 700})
+    page.goto(f"{live_server}{billed.standalone}/login")
+    page.get_by_label("Username or email").fill(billed.username)
+    page.get_by_label("Password").fill(billed.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hello, Jane").wait_for()
+    for path in ("/account", "/payments", "/invoices"):
+        page.goto(f"{live_server}{billed.standalone}{path}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+        assert (path, overflow) == (path, 0)
+    page.goto(f"{live_server}{billed.standalone}/payments")
+    cancel = page.get_by_role("button", name="Cancel")
+    cancel.scroll_into_view_if_needed()
+    assert cancel.is_visible()

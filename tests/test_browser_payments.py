@@ -99,6 +99,8 @@ def test_a_declined_card_inside_the_iframe(app, page, shop):
 
 
 def test_pay_all_outstanding_by_ach_inside_the_iframe(app, page, shop):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     _set_payment(app, shop, invoice_choice="all")
     frame = _open_pay_page(page, shop)
     expect(frame.get_by_role("group", name="All outstanding invoices are paid together")) \
@@ -110,6 +112,7 @@ def test_pay_all_outstanding_by_ach_inside_the_iframe(app, page, shop):
     expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
     expect(frame.get_by_text("Bank account •••• 6789")).to_be_visible()
     assert _balances(app, shop) == [0, 0]
+    assert errors == []  # no script error on the way (the iframe's included)
 
 
 def test_any_amount_beyond_the_invoice_becomes_credit(app, page, shop):

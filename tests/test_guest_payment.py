@@ -79,9 +79,10 @@ def test_a_guest_pays_from_the_link_and_the_payment_lands_on_the_invoices_custom
         receipts = db.session.scalars(select(EmailMessage.to_address).where(
             EmailMessage.email_type == "payment_receipt")).all()
         assert sorted(receipts) == sorted(guest.emails)
-    # the link of a paid invoice no longer pays
+    # the link of a paid invoice no longer pays, and says why
     again = guest.guest.get(offer)
-    assert again.status_code == 404
+    assert again.status_code == 200 and "is paid" in again.get_data(as_text=True)
+    assert "Pay invoice" not in again.get_data(as_text=True)
 
 
 def test_skip_the_login_screen_goes_straight_to_the_payment_page(app, guest):

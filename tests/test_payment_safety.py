@@ -224,7 +224,7 @@ def test_receipts_and_history_use_the_merchants_calendar_day(app, billed, monkey
 
         receipt = db.session.scalar(select(EmailMessage.text_body).where(
             EmailMessage.email_type == "payment_receipt"))
-    assert "March 2, 2031" in receipt
+    assert "Mar 2, 2031" in receipt
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert "Mar 2, 2031" in history and "Mar 1, 2031" not in history
 
@@ -243,3 +243,88 @@ def test_fast_money_formatting_writes_exactly_what_babel_writes(locale, currency
     for minor in amounts:
         assert money.format_money(minor, currency, locale) == money._babel(minor, currency,
                                                                            locale)
+
+
+def test_an_invoice_with_a_pending_payment_is_not_offered_again(app, billed):
+    _pay(billed, {**CARD, "card_number": "4000 0000 0000 0119",
+                  "invoice": str(billed.invoice_ids[0])})  # the gateway times out: pending
+    page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
+    assert "payment in progress" in page
+    assert f'name="invoice" value="{billed.invoice_ids[0]}"' not in page
+    again = _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})  # crafted
+    assert again.status_code == 400 and "still being processed" in again.get_data(as_text=True)
+    set_payment(app, billed, {"invoice_choice": "all"})  # "pay all" leaves it out too
+    _pay(billed, CARD)
+    _run_due(app)  # the pending one resolves: paid once, no credit from a second charge
+    assert balances(app, billed) == [0, 0]
+    with app.app_context():
+        assert db.session.get(Customer, billed.customer_id).credit_minor == 0
+
+
+def test_autopay_is_cancelled_at_once_when_turned_off_or_when_the_invoice_is_paid(app, billed):
+    _, first = _issue_with_autopay(app, billed)
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        issuing.issue(merchant, db.session.get(Invoice, first), date.today())
+        second = build_invoice(merchant, db.session.get(Customer, billed.customer_id),
+                               [(db.session.get(Product, billed.product_id), 1)],
+                               number="AUTO-B", issue_date=None,
+                               due_date=date.today() + timedelta(days=5), status="draft")
+        db.session.commit()
+        issuing.issue(merchant, second, date.today())
+        second_id = second.id
+    _pay(billed, {**CARD, "invoice": str(first)})  # paid by hand before its due date
+    with app.app_context():
+        autopays = {p.idempotency_key: p.status for p in db.session.scalars(
+            select(Payment).where(Payment.idempotency_key.like("autopay-%")))}
+    assert autopays == {f"autopay-invoice-{first}": "cancelled",
+                        f"autopay-invoice-{second_id}": "scheduled"}
+    page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    billed.client.post(f"{billed.base}/methods/autopay", data={"csrf_token": csrf_from(page)})
+    with app.app_context():
+        assert db.session.scalar(select(Payment.status).where(
+            Payment.idempotency_key == f"autopay-invoice-{second_id}")) == "cancelled"
+
+
+def test_a_customer_raised_invoice_is_not_scheduled_for_autopay(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "autopay": "y"})
+    with app.app_context():
+        from widget_server.profiles.models import SelfServiceProfile
+
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {**profile.settings, "invoice": {"allow_new_invoice": True}}
+        db.session.commit()
+    from tests.payment_support import hidden_fields
+
+    page = billed.client.get(f"{billed.base}/invoices/new").get_data(as_text=True)
+    billed.client.post(f"{billed.base}/invoices/new", data={
+        **hidden_fields(page), f"quantity_{billed.product_id}": "1"})
+    with app.app_context():
+        assert db.session.scalar(select(Payment).where(
+            Payment.idempotency_key.like("autopay-%"))) is None
+
+
+def test_try_again_after_a_decline_keeps_the_invoices_ticked(app, billed):
+    response = _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002",
+                             "invoice": str(billed.invoice_ids[1])})
+    assert f'href="{billed.base}/pay?invoice={billed.invoice_ids[1]}"' in response.get_data(
+        as_text=True)
+
+
+def test_a_rate_limited_widget_page_leads_back_to_sign_in(app, billed):
+    from widget_server.extensions import limiter
+
+    client = app.test_client()
+    token = csrf_from(client.get(f"{billed.base}/login").get_data(as_text=True))
+    limiter.enabled = True
+    try:
+        for _ in range(25):
+            response = client.post(f"{billed.base}/login", data={
+                "csrf_token": token, "login": "nobody", "password": "wrong-password"})
+            if response.status_code == 429:
+                break
+    finally:
+        limiter.enabled = False
+        limiter.reset()
+    assert response.status_code == 429
+    assert f'href="{billed.base}/login">Back to sign-in' in response.get_data(as_text=True)

@@ -24,18 +24,23 @@ def pay_token(invoice: Invoice) -> str:
         {"m": invoice.merchant_id, "i": invoice.id})
 
 
-def invoice_for_pay_token(merchant, token: str) -> Invoice | None:
-    """The invoice a pay link names, if it is this merchant's and still payable."""
+def invoice_named_by(merchant, token: str) -> Invoice | None:
+    """The invoice a genuine pay link of this merchant names, whatever its status."""
     try:
         data = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT).loads(token)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("m") != merchant.id:
+    if not isinstance(data, dict) or data.get("m") != merchant.id or not isinstance(
+            data.get("i"), int):
         return None
-    invoice = db.session.get(Invoice, data.get("i"))
-    if invoice is None or invoice.merchant_id != merchant.id or invoice.status != "issued":
-        return None
-    return invoice
+    invoice = db.session.get(Invoice, data["i"])
+    return invoice if invoice is not None and invoice.merchant_id == merchant.id else None
+
+
+def invoice_for_pay_token(merchant, token: str) -> Invoice | None:
+    """The invoice a pay link names, if it is this merchant's and still payable."""
+    invoice = invoice_named_by(merchant, token)
+    return invoice if invoice is not None and invoice.status == "issued" else None
 
 
 def pay_link(merchant, invoice: Invoice) -> str:
@@ -54,7 +59,7 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
         "portal_link": entry_link(merchant, "/"),
         "invoice_number": invoice.number,
         "amount": format_money(invoice.total_minor, invoice.currency, merchant.locale),
-        "due_date": format_date(invoice.due_date, format="long", locale=merchant.locale),
+        "due_date": format_date(invoice.due_date, format="medium", locale=merchant.locale),
         "pay_link": pay_link(merchant, invoice)})
     queue_email(merchant, "invoice_issued", customer.primary_emails, content)
     schedule_autopay(merchant, customer, invoice)

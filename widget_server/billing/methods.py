@@ -89,6 +89,7 @@ def remove(merchant, customer, method_id: int) -> bool:
         _make_default(merchant, customer, remaining[0])
     if not remaining:
         customer.autopay = False
+        cancel_autopay(merchant, customer)
     db.session.commit()
     return True
 
@@ -98,5 +99,21 @@ def set_autopay(merchant, customer, on: bool) -> bool:
     if on and default_method(merchant, customer) is None:
         return False
     customer.autopay = on
+    if not on:
+        cancel_autopay(merchant, customer)
     db.session.commit()
     return True
+
+
+def cancel_autopay(merchant, customer, invoice_ids=None) -> None:
+    """Scheduled autopay payments are cancelled at once when autopay ends (or, for
+    `invoice_ids`, when those invoices are paid), so the history never shows a charge that
+    will not happen."""
+    keys = Payment.idempotency_key.like("autopay-invoice-%") if invoice_ids is None else \
+        Payment.idempotency_key.in_([f"autopay-invoice-{i}" for i in invoice_ids])
+    db.session.execute(update(Payment).where(
+        Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
+        Payment.status == "scheduled", keys)
+        .values(status="cancelled", method_token="",
+                failure_message="Autopay was turned off." if invoice_ids is None
+                else "The invoice was paid."))

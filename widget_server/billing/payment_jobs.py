@@ -70,8 +70,9 @@ def resolve_pending(job) -> None:
 
 def schedule_autopay(merchant, customer: Customer, invoice: Invoice) -> Payment | None:
     """On issuing: with autopay on, the invoice is paid on its due date (in the caller's
-    transaction). One autopay payment per invoice, by its idempotency key."""
-    if (not customer.autopay or invoice.total_minor <= 0
+    transaction). One autopay payment per invoice, by its idempotency key. Not for an invoice
+    the customer raised in the widget: they are taken to pay it there and then."""
+    if (not customer.autopay or invoice.total_minor <= 0 or invoice.request_key
             or methods.default_method(merchant, customer) is None):
         return None
     payment = Payment(

@@ -50,9 +50,22 @@ def outstanding(merchant, customer) -> list[Invoice]:
         .order_by(Invoice.due_date, Invoice.id)))
 
 
+def in_progress(merchant, customer) -> set[int]:
+    """Invoices with a payment pending at the gateway: paying them again could charge twice
+    (the pending one may yet succeed), so they are not offered until it settles."""
+    plans = db.session.scalars(select(Payment.plan).where(
+        Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
+        Payment.status == "pending"))
+    return {i for p in plans for i in (p or {}).get("invoice_ids", []) if isinstance(i, int)}
+
+
 def plan(merchant, customer, rules, invoice_ids: list[int], amount_minor: int | None):
     """The invoices and amount of a payment, checked against the profile's Payment tab."""
-    open_invoices = outstanding(merchant, customer)
+    busy = in_progress(merchant, customer)
+    if busy & set(invoice_ids):
+        raise PaymentError("A payment for that invoice is still being processed; it is not "
+                           "offered again until it completes.", "invoices")
+    open_invoices = [i for i in outstanding(merchant, customer) if i.id not in busy]
     chosen = ([i for i in open_invoices if i.id in set(invoice_ids)]
               if rules.invoice_choice == "select" else open_invoices)
     if rules.invoice_choice == "select" and len(chosen) != len(set(invoice_ids)):
@@ -196,6 +209,10 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         invoices = _planned_invoices(merchant, payment)
         _allocate(merchant, customer, payment, invoices)
         payment.status = "succeeded"
+        paid = [i.id for i in invoices if i.status == "paid" and payment.plan.get(
+            "autopay_invoice") is None]
+        if paid:
+            methods.cancel_autopay(merchant, customer, paid)
         if payment.plan.get("save") or payment.plan.get("autopay"):
             methods.keep(merchant, customer, MethodToken(
                 payment.method_token, payment.method_label, payment.method,
@@ -285,7 +302,7 @@ def _receipt(merchant, customer, payment: Payment) -> None:
         "contact_name": customer.contact_name,
         "portal_link": entry_link(merchant, "/"),
         "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
-        "payment_date": format_date(merchant.local_date(utcnow()), format="long",
+        "payment_date": format_date(merchant.local_date(utcnow()), format="medium",
                                     locale=merchant.locale),
         "reference": payment.reference})
     queue_email(merchant, "payment_receipt", customer.primary_emails, content)

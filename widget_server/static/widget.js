@@ -57,7 +57,7 @@
   if (probe) {
     document.addEventListener("submit", function (e) {
       var form = e.target, input = form.querySelector('input[name="csrf_token"]');
-      if (!input || form.getAttribute("data-fresh") || form.method.toLowerCase() !== "post") return;
+      if (!input || form.getAttribute("data-fresh") || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
       e.preventDefault();
       var go = function () {
         form.setAttribute("data-fresh", "1");

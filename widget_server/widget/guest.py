@@ -19,6 +19,7 @@ from ..extensions import db, limiter
 from ..form_fields import select_choices
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
+from .invoices import pay_link_closed
 from .payments import (
     NewMethodForm,
     add_error,
@@ -71,8 +72,7 @@ def guest_pay(token: str):
         abort(403)  # P-8: the switch is off, whatever the link says
     invoice = issuing.invoice_for_pay_token(g.merchant, token)
     if invoice is None or invoice.balance_minor <= 0:
-        return render_widget("widget/link_expired.html", status=404,
-                             request_url=url_for(".login"))
+        return pay_link_closed(token)
     rules = g.profile.payment
     customer = db.session.get(Customer, invoice.customer_id)
     stripe = stripe_fields(rules)
@@ -82,6 +82,10 @@ def guest_pay(token: str):
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
     error, closed = None, unavailable()
+    closed_status = 503
+    if closed is None and invoice.id in payments.in_progress(g.merchant, customer):
+        closed_status, closed = 200, ("A payment for this invoice is being processed. Nothing "
+                                      "more is needed now; the receipt follows by email.")
     if closed is None and form.validate_on_submit():
         key = form.attempt_key()
         earlier = payments.find_attempt(g.merchant, customer, key)
@@ -106,4 +110,4 @@ def guest_pay(token: str):
     return render_widget("widget/guest_pay.html", form=form, rules=rules, invoice=invoice,
                          error=error, closed=closed, stripe=stripe,
                          due_minor=invoice.balance_minor,
-                         status=503 if closed else 400 if (form.errors or error) else 200)
+                         status=closed_status if closed else 400 if (form.errors or error) else 200)

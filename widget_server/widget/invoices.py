@@ -71,14 +71,22 @@ def invoices_pdf():
     return _pdf(items, "invoices.pdf")
 
 
+def pay_link_closed(token: str):
+    """A pay link that no longer pays: "already paid" for a paid invoice, else the expired
+    link page (a void invoice, a forged or foreign link)."""
+    named = issuing.invoice_named_by(g.merchant, token)
+    if named is not None and named.status == "paid":
+        return render_widget("widget/already_paid.html", invoice=named)
+    return render_widget("widget/link_expired.html", status=404, request_url=url_for(".login"))
+
+
 @bp.get("/pay/<token>")
 def pay(token: str):
     """The "Pay invoice" link of an email or PDF: the invoice after sign-in, or the guest
     payment page when the merchant allows it (W-5)."""
     invoice = issuing.invoice_for_pay_token(g.merchant, token)
     if invoice is None:
-        return render_widget("widget/link_expired.html", status=404,
-                             request_url=url_for(".login"))
+        return pay_link_closed(token)
     if g.customer is None:
         session[AFTER_LOGIN] = url_for(".pay", token=token)
         if guest.guest_payment_allowed():  # W-5: pay without signing in, offered or straight

@@ -106,7 +106,8 @@ def payment_result(payment, retry_url: str | None = None):
                "scheduled": "scheduled"}.get(payment.status, "pending")
     g.widget_event = (f"payment-{outcome}" if outcome in ("succeeded", "failed") else None)
     return render_widget("widget/paid.html", payment=payment, outcome=outcome,
-                         retry_url=retry_url or url_for(".pay_invoices"),
+                         retry_url=retry_url or url_for(  # the same invoices ticked again
+                             ".pay_invoices", invoice=(payment.plan or {}).get("invoice_ids")),
                          navigate=_success_target(outcome) if g.widget_event else None,
                          status=402 if outcome == "failed" else 200)
 
@@ -236,8 +237,9 @@ def pay_invoices():
             return payment_result(payment)
     form.prepare(version)
     invoices = payments.outstanding(g.merchant, g.customer)
-    return render_widget("widget/pay.html", form=form, rules=rules, error=error,
+    busy = payments.in_progress(g.merchant, g.customer)
+    return render_widget("widget/pay.html", form=form, rules=rules, error=error, busy=busy,
                          closed=closed, invoices=invoices, stripe=stripe,
-                         due_minor=sum(i.balance_minor for i in invoices),
+                         due_minor=sum(i.balance_minor for i in invoices if i.id not in busy),
                          selected=set(request.values.getlist("invoice")), today=today,
                          status=503 if closed else 400 if (form.errors or error) else 200)
