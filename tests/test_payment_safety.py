@@ -328,3 +328,16 @@ def test_a_rate_limited_widget_page_leads_back_to_sign_in(app, billed):
         limiter.reset()
     assert response.status_code == 429
     assert f'href="{billed.base}/login">Back to sign-in' in response.get_data(as_text=True)
+
+
+def test_every_wrong_card_field_is_reported_at_once(app, billed):
+    response = _pay(billed, {**CARD, "card_number": "1234", "expiry": "13/20", "cvc": "1",
+                             "invoice": str(billed.invoice_ids[0])})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    for field in ("card_number", "expiry", "cvc"):
+        assert f'id="{field}-error"' in html, field
+    ach = _pay(billed, {"method": "ach", "routing_number": "1", "account_number": "x",
+                        "invoice": str(billed.invoice_ids[0])})
+    assert 'id="routing_number-error"' in ach.get_data(as_text=True)
+    assert 'id="account_number-error"' in ach.get_data(as_text=True)

@@ -89,9 +89,19 @@ class GatewayUnavailable(Exception):
 
 
 class TokenizeError(ValueError):
-    def __init__(self, message: str, field: str):
+    """What is wrong with typed payment details: `errors` holds every field's message, so the
+    customer fixes them in one go; the first is the exception's own message and field."""
+
+    def __init__(self, message: str, field: str, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.field = field
+        self.errors = errors or {field: message}
+
+
+def _raise_all(errors: dict[str, str]) -> None:
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise TokenizeError(message, field, errors)
 
 
 def _luhn(number: str) -> bool:
@@ -104,17 +114,20 @@ def _luhn(number: str) -> bool:
 
 def tokenize_card(number: str, expiry: str, cvc: str, today) -> MethodToken:
     """Check a card's shape and turn it into a sandbox token; the number is not kept."""
+    errors: dict[str, str] = {}
     digits = "".join(ch for ch in number or "" if ch.isdigit())
     if not 12 <= len(digits) <= 19 or not _luhn(digits):
-        raise TokenizeError("Enter a valid card number.", "card_number")
+        errors["card_number"] = "Enter a valid card number."
     month, _, year = (expiry or "").strip().partition("/")
     if not (month.strip().isdigit() and year.strip().isdigit()):
-        raise TokenizeError("Enter the expiry as MM/YY.", "expiry")
-    month_n, year_n = int(month), 2000 + int(year) % 100
-    if not 1 <= month_n <= 12 or (year_n, month_n) < (today.year, today.month):
-        raise TokenizeError("The card has expired or the date is not valid.", "expiry")
+        errors["expiry"] = "Enter the expiry as MM/YY."
+    else:
+        month_n, year_n = int(month), 2000 + int(year) % 100
+        if not 1 <= month_n <= 12 or (year_n, month_n) < (today.year, today.month):
+            errors["expiry"] = "The card has expired or the date is not valid."
     if not (cvc or "").strip().isdigit() or len(cvc.strip()) not in (3, 4):
-        raise TokenizeError("Enter the 3 or 4 digits on the back of the card.", "cvc")
+        errors["cvc"] = "Enter the 3 or 4 digits on the back of the card."
+    _raise_all(errors)
     outcome = TEST_CARDS.get(digits, "declined")
     brand = "Visa" if digits.startswith("4") else "Card"
     return MethodToken(f"sandbox:{outcome}:{digits[-4:]}", f"{brand} •••• {digits[-4:]}",
@@ -123,10 +136,12 @@ def tokenize_card(number: str, expiry: str, cvc: str, today) -> MethodToken:
 
 def tokenize_ach(routing: str, account: str) -> MethodToken:
     routing, account = (routing or "").strip(), (account or "").strip()
+    errors: dict[str, str] = {}
     if not (routing.isdigit() and len(routing) == 9):
-        raise TokenizeError("Enter the 9-digit routing number.", "routing_number")
+        errors["routing_number"] = "Enter the 9-digit routing number."
     if not (account.isdigit() and 4 <= len(account) <= 17):
-        raise TokenizeError("Enter the account number (4 to 17 digits).", "account_number")
+        errors["account_number"] = "Enter the account number (4 to 17 digits)."
+    _raise_all(errors)
     outcome = TEST_ACCOUNTS.get(account, "declined")
     return MethodToken(f"sandbox:{outcome}:{account[-4:]}", f"Bank account •••• {account[-4:]}",
                        "ach")

@@ -173,12 +173,16 @@ def unavailable() -> str | None:
 
 
 def add_error(form: FlaskForm, exc: Exception) -> str | None:
-    """Put a service error next to its field; return it when it belongs to no field."""
-    field = getattr(exc, "field", None)
-    if field in form:
-        form[field].errors = [*form[field].errors, str(exc)]
-        return None
-    return str(exc)
+    """Put a service error next to its field (every field's, for typed payment details);
+    return it when it belongs to no field."""
+    by_field = getattr(exc, "errors", None) or {getattr(exc, "field", None): str(exc)}
+    rest = None
+    for field, message in by_field.items():
+        if field in form:
+            form[field].errors = [*form[field].errors, message]
+        else:
+            rest = message
+    return rest
 
 
 def _saving_options(rules, form: PayForm, using_saved: bool) -> tuple[bool, bool]:
