@@ -335,3 +335,20 @@ def test_every_billing_page_renders_in_the_classic_theme(app, billed):
         page = response.get_data(as_text=True)
         assert response.status_code == 200 and 'class="masthead"' in page, path
         assert 'class="tabs"' in page and ">Payment methods</a>" in page, path
+
+
+def test_removing_a_method_says_what_changed_with_it(app, billed):
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "autopay": "y"})
+    _pay(billed, {"method": "ach", "routing_number": "110000000",
+                  "account_number": "000123456789", "invoice": str(billed.invoice_ids[1]),
+                  "save_method": "y"})
+    card, bank = sorted(_one(app, PaymentMethod), key=lambda m: m.id)
+    page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    first = billed.client.post(f"{billed.base}/methods/{card.id}/remove",
+                               data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "Bank account •••• 6789 is now your default, used for autopay." in first.get_data(
+        as_text=True)
+    last = billed.client.post(f"{billed.base}/methods/{bank.id}/remove",
+                              data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "Autopay is off: no payment method is left." in last.get_data(as_text=True)
+    assert _customer(app, billed).autopay is False

@@ -71,10 +71,12 @@ def _make_default(merchant, customer, method: PaymentMethod) -> None:
     method.is_default = True
 
 
-def remove(merchant, customer, method_id: int) -> bool:
+def remove(merchant, customer, method_id: int) -> str | None:
+    """Remove one of the customer's methods; the message says what changed with it (a new
+    default, autopay ended), or None when it is not the customer's."""
     method = owned(merchant, customer, method_id)
     if method is None:
-        return False
+        return None
     gateway_for(merchant).detach(method.token)
     db.session.execute(update(Payment).where(
         Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
@@ -85,13 +87,17 @@ def remove(merchant, customer, method_id: int) -> bool:
     db.session.delete(method)
     db.session.flush()
     remaining = on_file(merchant, customer)
+    message = f"{method.label} was removed."
     if was_default and remaining:
         _make_default(merchant, customer, remaining[0])
-    if not remaining:
+        message += f" {remaining[0].label} is now your default" + (
+            ", used for autopay." if customer.autopay else ".")
+    if not remaining and customer.autopay:
         customer.autopay = False
         cancel_autopay(merchant, customer)
+        message += " Autopay is off: no payment method is left."
     db.session.commit()
-    return True
+    return message
 
 
 def set_autopay(merchant, customer, on: bool) -> bool:

@@ -56,7 +56,7 @@ def _method_action(action, done: str):
         return redirect(url_for(".payment_methods"))
     if not found:
         abort(404)  # not this customer's method: the same answer as no method at all
-    flash(done, "success")
+    flash(found if isinstance(found, str) else done, "success")  # what changed with it
     return redirect(url_for(".payment_methods"))
 
 
@@ -64,7 +64,7 @@ def _method_action(action, done: str):
 @customer_required
 def remove_method(method_id: int):
     return _method_action(lambda: methods.remove(g.merchant, g.customer, method_id),
-                          "The payment method was removed.")
+                          "The payment method was removed.")  # the service says more
 
 
 @bp.post("/methods/<id:method_id>/default")
