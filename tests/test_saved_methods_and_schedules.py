@@ -352,3 +352,22 @@ def test_removing_a_method_says_what_changed_with_it(app, billed):
                               data={"csrf_token": csrf_from(page)}, follow_redirects=True)
     assert "Autopay is off: no payment method is left." in last.get_data(as_text=True)
     assert _customer(app, billed).autopay is False
+
+
+def test_a_scheduled_payment_that_fails_tells_the_customer(app, billed):
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = date.today() + timedelta(days=2)
+    _pay(billed, {**CARD, "card_number": "4000 0000 0000 9995",
+                  "invoice": str(billed.invoice_ids[0]), "payment_date": later.isoformat()})
+    assert _one(app, EmailMessage, email_type="payment_failed") == []  # not before the day
+    run_due(app, LATER)
+    [payment] = _one(app, Payment)
+    assert payment.status == "failed" and balances(app, billed) == [5000, 10000]
+    notices = _one(app, EmailMessage, email_type="payment_failed")
+    assert sorted(m.to_address for m in notices) == sorted(billed.emails)
+    assert "insufficient funds" in notices[0].text_body and "Nothing was charged" in \
+        notices[0].text_body
+    # a payment that fails while the customer watches sends nothing: they saw it
+    _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002",
+                  "invoice": str(billed.invoice_ids[1])})
+    assert len(_one(app, EmailMessage, email_type="payment_failed")) == len(billed.emails)

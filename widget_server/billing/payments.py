@@ -221,6 +221,8 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         _receipt(merchant, customer, payment)
     elif result.status == "failed":
         payment.status, payment.method_token = "failed", ""  # no balance changes
+        if payment.plan.get("off_session"):  # scheduled or autopay: nobody saw it fail
+            _failure_notice(merchant, customer, payment)
     db.session.commit()
 
 
@@ -295,6 +297,17 @@ def _allocate(merchant, customer, payment: Payment, invoices: list[Invoice]) -> 
     if remaining:
         db.session.execute(update(Customer).where(Customer.id == customer.id)
                            .values(credit_minor=Customer.credit_minor + remaining))
+
+
+def _failure_notice(merchant, customer, payment: Payment) -> None:
+    content = templates.render(merchant, "payment_failed", {
+        "contact_name": customer.contact_name,
+        "portal_link": entry_link(merchant, "/"),
+        "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
+        "payment_date": format_date(payment.scheduled_for or merchant.local_date(utcnow()),
+                                    format="medium", locale=merchant.locale),
+        "reason": payment.failure_message or "the payment was declined."})
+    queue_email(merchant, "payment_failed", customer.primary_emails, content)
 
 
 def _receipt(merchant, customer, payment: Payment) -> None:

@@ -22,6 +22,7 @@ TOKEN_LABELS = {
     "reset_link": "Reset Password Link", "temporary_password": "Temporary Password",
     "amount": "Amount", "payment_date": "Payment Date", "reference": "Reference",
     "invoice_number": "Invoice Number", "due_date": "Due Date", "pay_link": "Pay Invoice Link",
+    "reason": "Reason",
 }
 
 
@@ -56,6 +57,12 @@ EMAIL_TYPES = {t.key: t for t in (
               "Hello {{ contact_name }},\n\nThank you: we received {{ amount }} on "
               "{{ payment_date }} (reference {{ reference }}).\n\nYour account: "
               "{{ portal_link }}"),
+    EmailType("payment_failed", "Payment Failed",
+              (*COMMON, "amount", "payment_date", "reason"),
+              "Your scheduled payment to {{ merchant_name }} did not go through",
+              "Hello {{ contact_name }},\n\nThe payment of {{ amount }} scheduled for "
+              "{{ payment_date }} did not go through: {{ reason }}\n\nNothing was charged. You "
+              "can pay or choose another payment method here: {{ portal_link }}"),
     EmailType("invoice_issued", "Invoice Issued",
               (*COMMON, "invoice_number", "amount", "due_date", "pay_link"),
               "Invoice {{ invoice_number }} from {{ merchant_name }}",

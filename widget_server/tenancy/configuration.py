@@ -57,6 +57,9 @@ NOTIFICATIONS = Group("notifications", "Email notifications", (
     Setting("temporary_password", Boolean(), True, "Temporary Password", ""),
     Setting("invitation", Boolean(), True, "Invitation", ""),
     Setting("payment_receipt", Boolean(), True, "Payment Receipt", ""),
+    Setting("payment_failed", Boolean(), True, "Payment Failed",
+            "When a scheduled or autopay payment fails, the customer is told (nobody watches "
+            "the page then)."),
     Setting("invoice_issued", Boolean(), True, "Invoice Issued", ""),
 ), description="Switch each email type on or off. A switched-off email is not sent.")
 
