@@ -371,3 +371,27 @@ def test_a_scheduled_payment_that_fails_tells_the_customer(app, billed):
     _pay(billed, {**CARD, "card_number": "4000 0000 0000 0002",
                   "invoice": str(billed.invoice_ids[1])})
     assert len(_one(app, EmailMessage, email_type="payment_failed")) == len(billed.emails)
+
+
+def test_account_credit_pays_the_next_invoice_first(app, billed):
+    set_payment(app, billed, {"payment_amount": "any"})
+    _pay(billed, {**CARD, "amount": "80.00", "invoice": str(billed.invoice_ids[0])})
+    assert _customer(app, billed).credit_minor == 3000  # 80.00 for a 50.00 invoice
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        customer = db.session.get(Customer, billed.customer_id)
+        product = db.session.get(Product, billed.product_id)
+        drafts = [build_invoice(merchant, customer, [(product, 1)], number=f"CR-{n}",
+                                issue_date=None, due_date=None, status="draft")
+                  for n in range(2)]
+        db.session.commit()
+        for draft in drafts:
+            issuing.issue(merchant, draft, date.today())
+        assert [(d.balance_minor, d.status) for d in drafts] == [(2000, "issued"),
+                                                                  (5000, "issued")]
+        email = db.session.scalar(select(EmailMessage.text_body).where(
+            EmailMessage.email_type == "invoice_issued").order_by(EmailMessage.id))
+        assert "$20.00" in email  # what is left to pay
+    assert _customer(app, billed).credit_minor == 0
+    history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    assert "Account credit" in history and "$30.00" in history

@@ -12,6 +12,7 @@ from ..extensions import db
 from ..money import format_money
 from ..notifications import templates
 from ..notifications.outbox import queue_email
+from . import credit
 from .invoices import InvoiceError
 from .models import Invoice
 from .payment_jobs import schedule_autopay
@@ -54,11 +55,14 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
     invoice.issue_date = today
     invoice.due_date = invoice.due_date or today + timedelta(days=30)
     customer = db.session.get(Customer, invoice.customer_id)
+    db.session.flush()
+    credit.apply_to(merchant, customer, invoice)
     content = templates.render(merchant, "invoice_issued", {
         "contact_name": customer.contact_name,
         "portal_link": entry_link(merchant, "/"),
         "invoice_number": invoice.number,
-        "amount": format_money(invoice.total_minor, invoice.currency, merchant.locale),
+        # what is still to pay: account credit may already have paid part or all of it
+        "amount": format_money(invoice.balance_minor, invoice.currency, merchant.locale),
         "due_date": format_date(invoice.due_date, format="medium", locale=merchant.locale),
         "pay_link": pay_link(merchant, invoice)})
     queue_email(merchant, "invoice_issued", customer.primary_emails, content)

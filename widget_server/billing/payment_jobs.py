@@ -72,11 +72,11 @@ def schedule_autopay(merchant, customer: Customer, invoice: Invoice) -> Payment 
     """On issuing: with autopay on, the invoice is paid on its due date (in the caller's
     transaction). One autopay payment per invoice, by its idempotency key. Not for an invoice
     the customer raised in the widget: they are taken to pay it there and then."""
-    if (not customer.autopay or invoice.total_minor <= 0 or invoice.request_key
+    if (not customer.autopay or invoice.balance_minor <= 0 or invoice.request_key
             or methods.default_method(merchant, customer) is None):
         return None
     payment = Payment(
-        merchant_id=merchant.id, customer_id=customer.id, amount_minor=invoice.total_minor,
+        merchant_id=merchant.id, customer_id=customer.id, amount_minor=invoice.balance_minor,
         currency=invoice.currency, status="scheduled", method="card",
         method_label="Autopay", idempotency_key=f"autopay-invoice-{invoice.id}",
         scheduled_for=invoice.due_date,

@@ -37,8 +37,9 @@ def _quantities(products) -> tuple[list[tuple[int, int]], dict[int, str]]:
     return lines, errors
 
 
-def _after(invoice_id: int):
-    if g.profile.payment.allow_payments:
+def _after(invoice_id: int, paid: bool = False):
+    """To paying it, unless account credit already did (then to the invoice itself)."""
+    if g.profile.payment.allow_payments and not paid:
         return redirect(url_for(".pay_invoices", invoice=invoice_id))
     if g.profile.invoice.enable_pdf_mode_only:
         return redirect(url_for(".invoice_pdf", invoice_id=invoice_id))
@@ -67,7 +68,7 @@ def new_invoice():
             except billing.InvoiceError as exc:
                 error = str(exc)
             else:
-                return _after(invoice.id)
+                return _after(invoice.id, paid=invoice.status == "paid")
     return render_widget("widget/new_invoice.html", form=form, products=products,
                          errors=errors, error=error,
                          values={k: v for k, v in request.form.items()
