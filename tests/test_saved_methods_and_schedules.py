@@ -395,3 +395,11 @@ def test_account_credit_pays_the_next_invoice_first(app, billed):
     assert _customer(app, billed).credit_minor == 0
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert "Account credit" in history and "$30.00" in history
+
+
+def test_the_payment_date_picker_offers_today_to_a_year(app, billed):
+    set_payment(app, billed, {"edit_effective_date": True})
+    page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="payment_date"[^>]*>', page)[0]
+    assert f'min="{date.today().isoformat()}"' in field
+    assert f'max="{(date.today() + timedelta(days=365)).isoformat()}"' in field

@@ -1,8 +1,10 @@
 """Merchant configuration in the admin (T-1, T-3): general details and the declared sections."""
 import zoneinfo
+from datetime import date
+from functools import cache
 
 from babel import Locale, localedata
-from babel.numbers import get_currency_name, list_currencies
+from babel.numbers import get_currency_name, get_territory_currencies, list_currencies
 from flask import flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import SelectField
@@ -25,8 +27,17 @@ NOT_MONEY = {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU
 
 
 def _currency_choices():
+    """Currencies some territory uses today (not the Austrian schilling or the peseta)."""
     return sorted((code, f"{code} · {get_currency_name(code, locale='en')}")
-                  for code in list_currencies() if len(code) == 3 and code not in NOT_MONEY)
+                  for code in _current_currencies() if code not in NOT_MONEY)
+
+
+@cache
+def _current_currencies() -> frozenset[str]:
+    today = date.today()
+    return frozenset(code for territory in Locale("en").territories
+                     for code in get_territory_currencies(territory, today)
+                     if len(code) == 3) & set(list_currencies())
 
 
 def _locale_choices():

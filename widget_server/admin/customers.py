@@ -20,11 +20,16 @@ from .access import current_merchant, permission_required
 MANAGE = Permission.MANAGE_CUSTOMERS
 
 
+# Babel's territories that are not countries an address can be in (groupings, pseudo-locales).
+NOT_COUNTRIES = {"ZZ", "EU", "EZ", "UN", "XA", "XB", "QO"}
+
+
 @lru_cache(maxsize=1)
 def _countries():
     territories = Locale("en").territories
     pairs = sorted(((code, name) for code, name in territories.items()
-                    if len(code) == 2 and code.isalpha() and code != "ZZ"), key=lambda p: p[1])
+                    if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
+                   key=lambda p: p[1])
     return [("", "—"), *pairs]
 
 

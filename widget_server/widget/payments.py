@@ -3,6 +3,7 @@ a form loaded before a switch was turned off is refused like one crafted by hand
 import hashlib
 import json
 import secrets
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -211,6 +212,9 @@ def pay_invoices():
         [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
          for m in saved] + method_choices(rules, stripe))
     today, version = merchant_today(), rules_version(g.profile)
+    form.payment_date.render_kw = {  # the browser's date picker offers only what is allowed
+        "min": today.isoformat(),
+        "max": (today + timedelta(days=payments.MAX_SCHEDULE_DAYS)).isoformat()}
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
         form.payment_date.data = today
