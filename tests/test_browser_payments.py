@@ -148,3 +148,16 @@ def test_a_saved_card_is_reused_by_keyboard(app, page, shop):
     assert _balances(app, shop) == [0, 0]
     frame.get_by_role("link", name="Payment methods").click()
     expect(frame.get_by_text("Visa •••• 4242 · expires 12/39")).to_be_visible()
+
+
+def test_after_a_refused_card_the_keyboard_starts_at_the_field_to_fix(app, page, shop):
+    _set_payment(app, shop)
+    frame = _open_pay_page(page, shop)
+    frame.get_by_label(shop.invoice_number, exact=False).check()
+    frame.get_by_label("New credit card").check()
+    frame.get_by_label("Card number").fill("4242 4242 4242 4242")
+    frame.get_by_label("Expiry (MM/YY)").fill("01/20")
+    frame.get_by_label("Security code").fill("123")
+    frame.get_by_role("button", name="Pay now").click()
+    expect(frame.get_by_text("The card has expired")).to_be_visible()
+    expect(frame.get_by_label("Expiry (MM/YY)")).to_be_focused()

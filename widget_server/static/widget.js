@@ -67,6 +67,10 @@
     });
   }
 
+  // A form sent back with errors: the keyboard starts at the first field to fix.
+  var invalid = document.querySelector('[aria-invalid="true"]');
+  if (invalid) invalid.focus({ preventScroll: false });
+
   // Pay pages: only the fields of the chosen method show (without script, all of them do).
   var methodRadios = document.querySelectorAll('input[name="method"]');
   function showMethod() {
