@@ -19,9 +19,9 @@ from widget_server.billing.gateways import (
     GatewayUnavailable,
     MethodToken,
     TokenizeError,
-    gateway_for,
 )
 from widget_server.billing.models import GatewayEvent, Invoice, Payment, PaymentMethod
+from widget_server.billing.providers import gateway_for
 from widget_server.billing.stripe_gateway import NEEDS_ACTION, StripeGateway
 from widget_server.customers.models import Customer
 from widget_server.extensions import db

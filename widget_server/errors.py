@@ -30,8 +30,9 @@ def _render(code: int, message: str):
     if request.path.startswith("/api/") or request.path == "/healthz":
         return jsonify(error={"code": code, "message": message}), code
     home = "/admin/" if request.path.startswith("/admin") else None
-    parts = request.path.split("/")
-    if parts[1:2] in (["p"], ["w"]) and len(parts) > (4 if parts[1] == "w" else 3):
-        # inside the widget (a rate limit, say): back to its sign-in, not the server's root
-        home = "/".join(parts[:4 if parts[1] == "w" else 3]) + "/login"
-    return render_template("error.html", code=code, message=message, home_url=home), code
+    return render_error(code, message, home)
+
+
+def render_error(code: int, message: str, home_url: str | None = None):
+    """The error page, leading back to `home_url` (a face's own start page) or the root."""
+    return render_template("error.html", code=code, message=message, home_url=home_url), code

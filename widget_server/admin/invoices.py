@@ -90,10 +90,8 @@ def invoice_action(invoice_id: int, action: str):
         abort(400)
     try:
         if action == "issue":
-            from datetime import datetime
-            from zoneinfo import ZoneInfo
 
-            issuing.issue(merchant, invoice, datetime.now(ZoneInfo(merchant.timezone)).date())
+            issuing.issue(merchant, invoice, merchant.today())
             flash(f"{invoice.number} is issued; the Invoice Issued email is queued.", "success")
         else:
             billing.void(invoice)

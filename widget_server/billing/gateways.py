@@ -14,8 +14,6 @@ preparatory call such as `ensure_customer` that could not be made), so callers c
 from dataclasses import dataclass
 from typing import Protocol
 
-from flask import current_app
-
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
 TEST_CARDS = {
     "4242424242424242": "succeeded",
@@ -178,13 +176,3 @@ class SandboxGateway:
 
     def detach(self, token: str) -> None:
         return None
-
-
-def gateway_for(merchant) -> Gateway:
-    """The merchant's gateway: Stripe when the platform runs on Stripe, else the sandbox.
-    Raises `GatewayUnavailable` when Stripe is not set up for the merchant."""
-    if current_app.config.get("PAYMENT_GATEWAY") == "stripe":
-        from .stripe_gateway import StripeGateway
-
-        return StripeGateway.for_merchant(merchant)
-    return SandboxGateway()

@@ -7,8 +7,9 @@ a removed method are cancelled rather than charged to a method the customer took
 from sqlalchemy import select, update
 
 from ..extensions import db
-from .gateways import MethodToken, gateway_for
+from .gateways import MethodToken
 from .models import Payment, PaymentMethod
+from .providers import gateway_for
 
 
 def on_file(merchant, customer, kinds=None) -> list[PaymentMethod]:

@@ -46,7 +46,6 @@ def run_scheduled(job) -> None:
             changes["amount_minor"] = min(due, payment.amount_minor)
     if changes["status"] == "cancelled":
         changes["method_token"] = ""
-        changes.pop("plan", None)
     taken = db.session.execute(update(Payment).where(Payment.id == payment.id,
                                                      Payment.status == "scheduled")
                                .values(**changes))

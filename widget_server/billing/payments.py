@@ -27,8 +27,9 @@ from ..money import format_money
 from ..notifications import templates
 from ..notifications.outbox import queue_email
 from . import methods
-from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken, gateway_for
+from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
 from .models import Invoice, Payment, PaymentAllocation
+from .providers import gateway_for
 
 SCHEDULED_JOB = "payments.scheduled"
 RESOLVE_JOB = "payments.resolve"
@@ -209,9 +210,8 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         invoices = _planned_invoices(merchant, payment)
         _allocate(merchant, customer, payment, invoices)
         payment.status = "succeeded"
-        paid = [i.id for i in invoices if i.status == "paid" and payment.plan.get(
-            "autopay_invoice") is None]
-        if paid:
+        paid = [i.id for i in invoices if i.status == "paid"]
+        if paid:  # their autopay has nothing left to do
             methods.cancel_autopay(merchant, customer, paid)
         if payment.plan.get("save") or payment.plan.get("autopay"):
             methods.keep(merchant, customer, MethodToken(

@@ -29,6 +29,10 @@ class Merchant(db.Model):
 
     admins: Mapped[list["AdminUser"]] = relationship(back_populates="merchant")
 
+    def today(self) -> date:
+        """Today in the merchant's time zone: "overdue" follows the merchant's calendar."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
+
     def local_date(self, moment: datetime) -> date:
         """The merchant's calendar day of a stored (UTC) moment: receipts and histories show
         the day the merchant's customers lived it."""

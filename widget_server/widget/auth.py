@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from ..customers import auth as customer_auth
 from ..customers import credentials, portal_access, portal_sessions
 from ..customers.models import TEMP_USED
+from ..errors import MESSAGES, render_error
 from ..extensions import limiter
 from ..validation import local_path
 from . import bp
@@ -57,6 +58,12 @@ def login():
             return redirect(target)
     return render_widget("widget/login.html", form=form, guest_url=guest_link(),
                          status=400 if form.errors else 200)
+
+
+@bp.errorhandler(429)
+def too_many(error):
+    """A rate limit inside the widget leads back to its own sign-in, not the server's root."""
+    return render_error(429, MESSAGES[429], url_for(".login"))
 
 
 @bp.get("/cookie-check")

@@ -17,10 +17,10 @@ from ..billing.gateways import (
     GatewayUnavailable,
     MethodToken,
     TokenizeError,
-    gateway_for,
     tokenize_ach,
     tokenize_card,
 )
+from ..billing.providers import gateway_for
 from ..form_fields import select_choices
 from ..money import to_minor
 from ..tenancy.configuration import PAYMENTS, merchant_settings

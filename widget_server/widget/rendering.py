@@ -101,9 +101,7 @@ def _medium_date(day, locale: str) -> str:
 
 def merchant_today():
     """Today in the merchant's time zone: "overdue" follows the merchant's calendar."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(g.merchant.timezone)).date()
+    return g.merchant.today()
 
 
 def wants_embedded() -> bool:

@@ -46,7 +46,9 @@ def payment_methods():
                          forced=g.profile.payment.card_ach_mode == "force_autopay")
 
 
-def _method_action(action, done: str):
+def _method_action(action, done: str | None = None):
+    """Run a method action for its POST; the flash is the action's own message if it returns
+    one (what changed with it), else `done`."""
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -63,8 +65,7 @@ def _method_action(action, done: str):
 @bp.post("/methods/<id:method_id>/remove")
 @customer_required
 def remove_method(method_id: int):
-    return _method_action(lambda: methods.remove(g.merchant, g.customer, method_id),
-                          "The payment method was removed.")  # the service says more
+    return _method_action(lambda: methods.remove(g.merchant, g.customer, method_id))
 
 
 @bp.post("/methods/<id:method_id>/default")
