@@ -154,8 +154,9 @@ def test_a_form_loaded_under_other_payment_options_is_sent_back(app, billed, bef
         assert db.session.scalar(select(Payment)) is None
         assert db.session.get(Customer, billed.customer_id).autopay is False
     # the page shown again carries the new rules: submitting it now works
-    again = billed.client.post(f"{billed.base}/pay", data={
-        **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0])})
+    ticked = {} if after.get("invoice_choice") == "all" else {
+        "invoice": str(billed.invoice_ids[0])}  # "pay all" pages tick nothing
+    again = billed.client.post(f"{billed.base}/pay", data={**pay_form(billed), **CARD, **ticked})
     assert again.status_code == 200
 
 
@@ -252,7 +253,7 @@ def test_an_invoice_with_a_pending_payment_is_not_offered_again(app, billed):
     assert "payment in progress" in page
     assert f'name="invoice" value="{billed.invoice_ids[0]}"' not in page
     again = _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0])})  # crafted
-    assert again.status_code == 400 and "still being processed" in again.get_data(as_text=True)
+    assert again.status_code == 409 and "being processed" in again.get_data(as_text=True)
     set_payment(app, billed, {"invoice_choice": "all"})  # "pay all" leaves it out too
     _pay(billed, CARD)
     _run_due(app)  # the pending one resolves: paid once, no credit from a second charge
@@ -342,3 +343,28 @@ def test_every_wrong_card_field_is_reported_at_once(app, billed):
                         "invoice": str(billed.invoice_ids[0])})
     assert 'id="routing_number-error"' in ach.get_data(as_text=True)
     assert 'id="account_number-error"' in ach.get_data(as_text=True)
+
+
+def test_a_date_the_customer_chooses_replaces_the_autopay_of_that_invoice(app, billed):
+    """#18 defect 5: autopay and a hand-scheduled payment both stood for one invoice (two
+    "Scheduled" rows, two charges). One invoice, at most one scheduled payment."""
+    _, invoice_id = _issue_with_autopay(app, billed)
+    with app.app_context():
+        issuing.issue(db.session.get(Merchant, billed.merchant_id),
+                      db.session.get(Invoice, invoice_id), date.today())
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = (date.today() + timedelta(days=5)).isoformat()
+    chosen = _pay(billed, {**CARD, "invoice": str(invoice_id), "payment_date": later})
+    assert chosen.status_code == 200
+    assert "replaces the autopay payment" in chosen.get_data(as_text=True)
+    with app.app_context():
+        scheduled = db.session.scalars(select(Payment).where(
+            Payment.status == "scheduled")).all()
+        assert [(p.source, p.scheduled_for.isoformat()) for p in scheduled] == [
+            ("schedule", later)]
+        autopay = db.session.scalar(select(Payment).where(Payment.source == "autopay"))
+        assert autopay.status == "cancelled" and "Replaced" in autopay.failure_message
+    again = _pay(billed, {**CARD, "invoice": str(invoice_id), "payment_date": later})
+    assert again.status_code == 409 and "already scheduled" in again.get_data(as_text=True)
+    history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    assert history.count("Scheduled") == 1

@@ -23,7 +23,7 @@ def apply_to(merchant, customer: Customer, invoice: Invoice) -> int:
         return 0
     payment = Payment(merchant_id=merchant.id, customer_id=customer.id, amount_minor=take,
                       currency=invoice.currency, status="succeeded", method="credit",
-                      method_label="Account credit",
+                      source="credit", method_label="Account credit",
                       idempotency_key=f"credit-invoice-{invoice.id}",
                       plan={"invoice_ids": [invoice.id]})
     db.session.add(payment)

@@ -112,15 +112,15 @@ def set_autopay(merchant, customer, on: bool) -> bool:
     return True
 
 
-def cancel_autopay(merchant, customer, invoice_ids=None) -> None:
+def cancel_autopay(merchant, customer, invoice_ids=None, *, reason: str = "") -> int:
     """Scheduled autopay payments are cancelled at once when autopay ends (or, for
-    `invoice_ids`, when those invoices are paid), so the history never shows a charge that
-    will not happen."""
-    keys = Payment.idempotency_key.like("autopay-invoice-%") if invoice_ids is None else \
-        Payment.idempotency_key.in_([f"autopay-invoice-{i}" for i in invoice_ids])
-    db.session.execute(update(Payment).where(
-        Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
-        Payment.status == "scheduled", keys)
-        .values(status="cancelled", method_token="",
-                failure_message="Autopay was turned off." if invoice_ids is None
-                else "The invoice was paid."))
+    `invoice_ids`, when those invoices are paid or the customer chose a date for them), so the
+    history never shows a charge that will not happen."""
+    which = [Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
+             Payment.status == "scheduled", Payment.source == "autopay"]
+    if invoice_ids is not None:
+        which.append(Payment.idempotency_key.in_([f"autopay-invoice-{i}" for i in invoice_ids]))
+    return db.session.execute(update(Payment).where(*which).values(
+        status="cancelled", method_token="",
+        failure_message=reason or ("Autopay was turned off." if invoice_ids is None
+                                   else "The invoice was paid."))).rowcount

@@ -10,6 +10,9 @@ from .lines import LineItem
 
 INVOICE_STATUSES = ("draft", "issued", "paid", "void")
 PAYMENT_STATUSES = ("scheduled", "pending", "succeeded", "failed", "cancelled")
+# Where a payment came from: the customer's Pay page, a guest's pay link, autopay on an invoice's
+# due date, a date the customer chose, or account credit applied to a new invoice.
+PAYMENT_SOURCES = ("browser", "guest", "autopay", "schedule", "credit")
 # Payments that may still move money: their gateway token is kept until they settle.
 OPEN_PAYMENT_STATUSES = ("scheduled", "pending")
 
@@ -56,6 +59,9 @@ class Invoice(db.Model):
     due_date: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     request_key: Mapped[str | None] = mapped_column(String(40))
+    # The payment in flight for this invoice (W-3): taken by one conditional UPDATE before the
+    # gateway is called and released when it settles, so two tabs never charge it twice.
+    payment_claim_id: Mapped[int | None] = mapped_column(BigInteger)
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
@@ -83,6 +89,7 @@ class Payment(db.Model):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    source: Mapped[str] = mapped_column(String(16), default="browser", server_default="browser")
     method: Mapped[str] = mapped_column(String(16), default="card")  # card | ach
     reference: Mapped[str] = mapped_column(String(100), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(64))

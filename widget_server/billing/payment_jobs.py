@@ -50,11 +50,30 @@ def run_scheduled(job) -> None:
                                                      Payment.status == "scheduled")
                                .values(**changes))
     if taken.rowcount == 1 and changes["status"] == "pending":
+        if not payments.claim(merchant, payment, payment.plan.get("invoice_ids") or []):
+            db.session.rollback()  # another payment is in flight for it: after it settles,
+            raise RetryLater("another payment for the invoice is in progress")  # look again
+        if payment.plan.get("balance_mode") and not _shrink_to_claimed(payment):
+            db.session.commit()
+            return
         payments.queue_resolution(merchant, payment)  # committed with the claim
     db.session.commit()
     if taken.rowcount == 1 and changes["status"] == "pending":
         db.session.refresh(payment)
         payments.charge(merchant, payment)
+
+
+def _shrink_to_claimed(payment: Payment) -> bool:
+    """A balance payment charges no more than its invoices owe once they are claimed (a
+    payment that settled just before may have paid them); False when nothing is left."""
+    due = payments.claimed_balance(payment)
+    if due > 0:
+        payment.amount_minor = min(due, payment.amount_minor)
+        return True
+    payment.status, payment.method_token = "cancelled", ""
+    payment.failure_message = "Nothing was left to pay."
+    payments.release(payment)
+    return False
 
 
 @handler(payments.RESOLVE_JOB)
@@ -76,7 +95,7 @@ def schedule_autopay(merchant, customer: Customer, invoice: Invoice) -> Payment 
         return None
     payment = Payment(
         merchant_id=merchant.id, customer_id=customer.id, amount_minor=invoice.balance_minor,
-        currency=invoice.currency, status="scheduled", method="card",
+        currency=invoice.currency, status="scheduled", method="card", source="autopay",
         method_label="Autopay", idempotency_key=f"autopay-invoice-{invoice.id}",
         scheduled_for=invoice.due_date,
         plan={"invoice_ids": [invoice.id], "balance_mode": True, "autopay_invoice": True})

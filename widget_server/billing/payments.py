@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..customers.enrolment import entry_link
@@ -38,9 +38,19 @@ MAX_SCHEDULE_DAYS = 365
 
 
 class PaymentError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
+    """A payment refused by a rule, with its message, the field it belongs to, a stable code
+    and the HTTP status a face answers with."""
+
+    def __init__(self, message: str, field: str | None = None, *, code: str = "invalid",
+                 status: int = 400):
         super().__init__(message)
-        self.field = field
+        self.field, self.code, self.status = field, code, status
+
+
+def in_progress_error() -> PaymentError:
+    return PaymentError("A payment for this invoice is being processed; it is not offered "
+                        "again until it completes.", "invoices", code="payment_in_progress",
+                        status=409)
 
 
 def outstanding(merchant, customer) -> list[Invoice]:
@@ -51,64 +61,68 @@ def outstanding(merchant, customer) -> list[Invoice]:
         .order_by(Invoice.due_date, Invoice.id)))
 
 
-def in_progress(merchant, customer) -> set[int]:
-    """Invoices with a payment pending at the gateway: paying them again could charge twice
+def any_paid(merchant, customer, invoice_ids) -> bool:
+    """Whether one of these is the customer's and paid (a tab that lost the race to pay it)."""
+    return db.session.scalar(select(func.count(Invoice.id)).where(
+        Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
+        Invoice.id.in_(list(invoice_ids)), Invoice.status == "paid")) > 0
+
+
+def in_progress(invoices: list[Invoice]) -> set[int]:
+    """Of these invoices, those with a payment in flight: paying them again could charge twice
     (the pending one may yet succeed), so they are not offered until it settles."""
-    plans = db.session.scalars(select(Payment.plan).where(
-        Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
-        Payment.status == "pending"))
-    return {i for p in plans for i in (p or {}).get("invoice_ids", []) if isinstance(i, int)}
+    return {i.id for i in invoices if i.payment_claim_id is not None}
 
 
-def plan(merchant, customer, rules, invoice_ids: list[int], amount_minor: int | None):
-    """The invoices and amount of a payment, checked against the profile's Payment tab."""
-    busy = in_progress(merchant, customer)
-    if busy & set(invoice_ids):
-        raise PaymentError("A payment for that invoice is still being processed; it is not "
-                           "offered again until it completes.", "invoices")
-    open_invoices = [i for i in outstanding(merchant, customer) if i.id not in busy]
-    chosen = ([i for i in open_invoices if i.id in set(invoice_ids)]
-              if rules.invoice_choice == "select" else open_invoices)
-    if rules.invoice_choice == "select" and len(chosen) != len(set(invoice_ids)):
-        raise PaymentError("Choose among your outstanding invoices.", "invoices")
-    due = sum(i.balance_minor for i in chosen)
-    if rules.payment_amount == "balance" or amount_minor is None:
-        if not chosen:
-            raise PaymentError("Choose at least one invoice to pay.", "invoices")
-        return chosen, due
-    if amount_minor <= 0:
-        raise PaymentError("Enter an amount above zero.", "amount")
-    if amount_minor > 100_000_000_00:
-        raise PaymentError("That amount is too large.", "amount")
-    return chosen, amount_minor
+def claim(merchant, payment: Payment, invoice_ids: list[int]) -> bool:
+    """Make `payment` the one in flight for those of the invoices still open, atomically: a
+    conditional UPDATE that a concurrent claim waits on (PostgreSQL's row lock, SQLite's write
+    lock) and then finds taken. False when another payment holds one of them; the caller rolls
+    back and charges nothing."""
+    if not invoice_ids:
+        return True
+    open_ = (Invoice.merchant_id == merchant.id, Invoice.customer_id == payment.customer_id,
+             Invoice.id.in_(invoice_ids), Invoice.status == "issued", Invoice.balance_minor > 0)
+    db.session.execute(update(Invoice).where(*open_, Invoice.payment_claim_id.is_(None))
+                       .values(payment_claim_id=payment.id)
+                       .execution_options(synchronize_session=False))
+    held_by_others = db.session.scalar(select(func.count(Invoice.id)).where(
+        *open_, Invoice.payment_claim_id != payment.id))
+    return held_by_others == 0
 
 
-def check_date(rules, chosen: date | None, today: date) -> date | None:
-    """The effective date asked for: None for today, a later date only with Edit Effective
-    Date on (P-2, refused when crafted without it), within a year."""
-    if chosen is None or chosen == today:
-        return None
-    if not rules.edit_effective_date:
-        raise PaymentError("Payments cannot be scheduled here; they are made today.")
-    if chosen < today:
-        raise PaymentError("Choose today or a later date.", "payment_date")
-    if chosen > today + timedelta(days=MAX_SCHEDULE_DAYS):
-        raise PaymentError("Choose a date within a year.", "payment_date")
-    return chosen
+def claimed_balance(payment: Payment) -> int:
+    """What the invoices this payment holds still owe."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Invoice.balance_minor), 0))
+                                 .where(Invoice.payment_claim_id == payment.id)))
+
+
+def release(payment: Payment) -> None:
+    """The payment has settled: its invoices may be paid again (what is left of them)."""
+    db.session.execute(update(Invoice).where(Invoice.payment_claim_id == payment.id)
+                       .values(payment_claim_id=None)
+                       .execution_options(synchronize_session=False))
 
 
 def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int, *,
         method: MethodToken, idempotency_key: str, save: bool = False, autopay: bool = False,
         scheduled_for: date | None = None, balance_mode: bool = False,
-        client: dict | None = None, saved: bool = False) -> Payment:
+        client: dict | None = None, saved: bool = False, source: str = "browser",
+        notes: dict | None = None) -> Payment:
     """Pay now, or schedule for `scheduled_for`. `save`/`autopay` keep the method on file once
     the charge succeeds; `saved` says the method already is (charged with its gateway
     customer); `balance_mode` lets a scheduled payment shrink to what is still due; `client`
     ({"ip", "user_agent"}) is the customer's browser, for an online debit mandate.
 
     Raises `GatewayUnavailable` (nothing saved, nothing charged) when payments are not set up,
-    and `PaymentError` when the key is another customer's. Keys from browsers are prefixed by
-    the caller ("c:"), so they never meet the server's own (autopay) keys."""
+    and `PaymentError` when the key is another customer's or another payment is in flight for
+    one of the invoices. Keys from browsers are prefixed by the caller ("c:"), so they never
+    meet the server's own (autopay) keys.
+
+    The rules of the profile are the checkout service's (`checkout.submit`); this is the
+    mechanism. The one commit inside a service is here, before the gateway is called: the
+    payment, its claim on the invoices and its resolution job are durable before any money
+    moves."""
     existing = _by_key(merchant, idempotency_key)
     if existing is not None:
         if existing.customer_id != customer.id:
@@ -119,11 +133,13 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     payment = Payment(
         merchant_id=merchant.id, customer_id=customer.id, amount_minor=amount_minor,
         currency=merchant.currency, status="scheduled" if scheduled_for else "pending",
+        source=source,
         method=method.kind, method_label=method.label, idempotency_key=idempotency_key,
         scheduled_for=scheduled_for, method_token=method.token,
         plan={"invoice_ids": [i.id for i in invoices], "save": save, "autopay": autopay,
               "expires": method.expires, "balance_mode": balance_mode, "saved": saved,
-              "off_session": bool(scheduled_for), "client": client or {}, "gateway": gw.name})
+              "off_session": bool(scheduled_for), "client": client or {}, "gateway": gw.name,
+              **(notes or {})})
     db.session.add(payment)
     try:
         db.session.flush()
@@ -134,6 +150,17 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
             raise PaymentError("This payment form has expired; please reload the page.") \
                 from None
         return existing
+    if not scheduled_for:
+        ids = [i.id for i in invoices]
+        if not claim(merchant, payment, ids):
+            db.session.rollback()
+            raise in_progress_error()
+        if balance_mode and ids:  # what they owe now that nobody else can pay them
+            payment.amount_minor = claimed_balance(payment)
+            if payment.amount_minor <= 0:
+                db.session.rollback()
+                raise PaymentError("These invoices are already paid: nothing more is due.",
+                                   "invoices", code="nothing_due", status=409)
     if scheduled_for:
         enqueue(SCHEDULED_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
                 run_at=start_of(merchant, scheduled_for))
@@ -206,6 +233,8 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         return
     payment.reference = result.reference or payment.reference
     payment.failure_message = result.message
+    if result.status != "pending":
+        release(payment)
     if result.status == "succeeded":
         invoices = _planned_invoices(merchant, payment)
         _allocate(merchant, customer, payment, invoices)

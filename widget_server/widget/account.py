@@ -4,7 +4,6 @@ from flask import g, redirect, url_for
 
 from ..billing import account as billing_account
 from . import bp
-from .access import customer_required
 from .forms import ActionForm
 from .rendering import merchant_today, render_widget
 
@@ -15,7 +14,7 @@ def index():
 
 
 @bp.get("/account")
-@customer_required
 def overview():
-    summary = billing_account.summary(g.merchant, g.customer, merchant_today())
+    summary = billing_account.summary(g.merchant, g.customer, merchant_today(),
+                                      show_payments=g.profile.payment.show_payments)
     return render_widget("widget/overview.html", summary=summary, action_form=ActionForm())

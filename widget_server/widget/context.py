@@ -6,7 +6,7 @@ from ..customers import portal_sessions
 from ..customers.models import TEMP_USED
 from ..profiles import services as profile_services
 from ..tenancy.configuration import PORTAL, merchant_settings
-from . import EMBEDDED, bp
+from . import EMBEDDED, bp, capabilities
 from .rendering import apply_widget_headers, render_widget
 
 SESSION_KEY = "portal_sid"
@@ -41,7 +41,7 @@ def load_portal():
     if (g.customer is not None and g.customer.temp_password_state == TEMP_USED
             and request.endpoint.rpartition(".")[2] not in MAY_PASS_FORCED_CHANGE):
         return redirect(url_for(".change_password"))  # C-7: a new password before anything
-    return None
+    return capabilities.enforce()
 
 
 MAY_PASS_FORCED_CHANGE = {"change_password", "logout", "cookie_check"}

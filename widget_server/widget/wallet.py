@@ -7,7 +7,6 @@ from ..billing import methods, payments
 from ..billing.gateways import GatewayUnavailable
 from ..request_guards import optional_id
 from . import bp
-from .access import customer_required, profile_allows
 from .forms import ActionForm
 from .rendering import render_widget
 
@@ -15,8 +14,6 @@ PAGE = 20
 
 
 @bp.get("/payments")
-@customer_required
-@profile_allows("payment", "show_payments")
 def payment_history():
     items = payments.history(g.merchant, g.customer, before=optional_id(request.args.get("before")),
                              limit=PAGE + 1)
@@ -25,8 +22,6 @@ def payment_history():
 
 
 @bp.post("/payments/<id:payment_id>/cancel")
-@customer_required
-@profile_allows("payment", "show_payments")
 def cancel_payment(payment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -38,7 +33,6 @@ def cancel_payment(payment_id: int):
 
 
 @bp.get("/methods")
-@customer_required
 def payment_methods():
     return render_widget("widget/methods.html", form=ActionForm(),
                          methods=methods.on_file(g.merchant, g.customer),
@@ -63,22 +57,17 @@ def _method_action(action, done: str | None = None):
 
 
 @bp.post("/methods/<id:method_id>/remove")
-@customer_required
 def remove_method(method_id: int):
     return _method_action(lambda: methods.remove(g.merchant, g.customer, method_id))
 
 
 @bp.post("/methods/<id:method_id>/default")
-@customer_required
 def default_method(method_id: int):
-    if g.profile.payment.card_ach_mode == "no_save":
-        abort(403)
     return _method_action(lambda: methods.make_default(g.merchant, g.customer, method_id),
                           "That method is now your default.")
 
 
 @bp.post("/methods/autopay")
-@customer_required
 def autopay():
     mode = g.profile.payment.card_ach_mode
     turn_on = request.form.get("autopay") == "on"

@@ -1,0 +1,147 @@
+"""What each widget page needs, declared once (P-8): sign-in, and the profile settings that must
+allow it. One table drives the route check (every request, before the view), the navigation
+(a link is shown only where its page would answer) and the test that walks the URL map, so a
+page cannot be added without saying what it needs, nor reached with its switch off.
+
+A requirement is a profile setting as `tab.key` (must be on), `!tab.key` (must be off) or
+`tab.key!=value`. Merchant-level switches (guest payment) are a `when` predicate.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import abort, g, redirect, request, url_for
+
+from ..tenancy.configuration import PORTAL, merchant_settings
+from . import bp
+
+
+@dataclass(frozen=True)
+class Requirement:
+    tab: str
+    key: str
+    wanted: object = True  # the value that allows; with `negate`, the value that refuses
+    negate: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> "Requirement":
+        if "!=" in text:
+            path, value = text.split("!=", 1)
+            tab, key = path.split(".")
+            return cls(tab, key, value, negate=True)
+        if text.startswith("!"):
+            tab, key = text[1:].split(".")
+            return cls(tab, key, False)
+        tab, key = text.split(".")
+        return cls(tab, key, True)
+
+    def met(self, profile) -> bool:
+        value = getattr(getattr(profile, "global_" if self.tab == "global" else self.tab),
+                        self.key)
+        if self.negate:
+            return value != self.wanted
+        return bool(value) == self.wanted
+
+    def refusing_value(self):
+        """A stored value under which the requirement is not met (for the test)."""
+        return self.wanted if self.negate else not self.wanted
+
+
+@dataclass(frozen=True)
+class Capability:
+    signed_in: bool = True
+    needs: tuple[Requirement, ...] = ()
+    post_needs: tuple[Requirement, ...] = ()  # changing something needs more than seeing it
+    when: Callable[[], bool] | None = None
+
+    def allows(self, profile, method: str = "GET") -> bool:
+        required = self.needs + (self.post_needs if method == "POST" else ())
+        if not all(r.met(profile) for r in required):
+            return False
+        return self.when is None or self.when()
+
+
+def page(*needs: str, signed_in: bool = True, post: tuple[str, ...] = (),
+         when: Callable[[], bool] | None = None) -> Capability:
+    return Capability(signed_in, tuple(map(Requirement.parse, needs)),
+                      tuple(map(Requirement.parse, post)), when)
+
+
+def guest_payment_on() -> bool:
+    return bool(merchant_settings(g.merchant, PORTAL).allow_guest_invoice_payment)
+
+
+PUBLIC = page(signed_in=False)
+
+# endpoint (without the blueprint's name) -> what it needs
+ROUTES: dict[str, Capability] = {
+    "index": PUBLIC,
+    "login": PUBLIC,
+    "cookie_check": PUBLIC,
+    "create_credentials": PUBLIC,
+    "reset": PUBLIC,
+    "enrol": PUBLIC,
+    "forgot": PUBLIC,
+    "preview_page": PUBLIC,  # the admin's signed preview token is checked by the view
+    "pay": PUBLIC,  # a Pay invoice link: sign-in or guest payment, as allowed
+    "guest_pay": page("payment.allow_payments", signed_in=False, when=guest_payment_on),
+    "logout": page("customer.allow_logout", signed_in=False),
+    "change_password": page(),
+    "overview": page(),
+    "invoices": page("invoice.show_invoices"),
+    "invoice_detail": page("invoice.show_invoices", "!invoice.enable_pdf_mode_only"),
+    "invoice_pdf": page("invoice.show_invoices"),
+    "invoices_pdf": page("invoice.show_invoices"),
+    "new_invoice": page("invoice.show_invoices", "invoice.allow_new_invoice"),
+    "pay_invoices": page("payment.allow_payments"),
+    "payment_history": page("payment.show_payments"),
+    "cancel_payment": page("payment.show_payments"),
+    "payment_methods": page("payment.allow_payments"),
+    "remove_method": page("payment.allow_payments"),
+    "default_method": page("payment.allow_payments", "payment.card_ach_mode!=no_save"),
+    "autopay": page("payment.allow_payments"),
+    "profile": page(post=("customer.allow_profile_edit",)),
+}
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    also_current: tuple[str, ...] = ()
+    extra: tuple[Requirement, ...] = field(default=())  # shown only where these hold too
+
+
+NAVIGATION = (
+    NavItem("overview", "Overview"),
+    NavItem("invoices", "Invoices", ("invoice_detail", "new_invoice")),
+    NavItem("pay_invoices", "Pay"),
+    NavItem("payment_history", "Payments"),
+    # removing an old method stays possible under "no save", but it is not a section then
+    NavItem("payment_methods", "Payment methods",
+            extra=(Requirement.parse("payment.card_ach_mode!=no_save"),)),
+    NavItem("profile", "Profile"),
+)
+
+
+@bp.app_template_global("nav_sections")
+def navigation(profile) -> list[NavItem]:
+    """The sections this profile offers, in order: exactly the pages that would answer."""
+    return [item for item in NAVIGATION
+            if ROUTES[item.endpoint].allows(profile)
+            and all(r.met(profile) for r in item.extra)]
+
+
+def enforce():
+    """Before every widget view: sign-in, then the page's settings. An endpoint missing from
+    the table is refused (404): a page is reachable only once it says what it needs."""
+    if request.endpoint is None:
+        return None  # no route matched: Flask answers 404
+    name = request.endpoint.rpartition(".")[2]
+    capability = ROUTES.get(name)
+    if capability is None:
+        abort(404)
+    if capability.signed_in and g.customer is None:
+        return redirect(url_for(".login"))
+    if not capability.allows(g.profile, request.method):
+        abort(403)
+    return None
