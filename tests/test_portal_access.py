@@ -287,3 +287,19 @@ def test_change_password_shows_every_problem_next_to_its_field(app, portal):
     assert re.search(r'id="current-error">Your current password is not right\.', html)
     assert re.search(r'id="password-error">The password needs at least 10 characters', html)
     assert client.get(f"{p.base}/account").status_code == 200  # still signed in
+
+
+def test_attempts_while_locked_are_not_counted(app, portal, browser_like):
+    """Issue #18 9b (C-8): "Locked after 7" at a threshold of 5 counted attempts made while
+    already locked; the panel must say how many failures locked the account."""
+    p = portal()
+    _set_threshold(app, p, 3)
+    client = app.test_client()
+    for _ in range(6):
+        widget_login(client, p.base, p.username, "wrong-password")
+    widget_login(client, p.base, p.username, p.password)
+    customer = _customer(app, p.customer_id)
+    assert customer.locked_at is not None and customer.failed_logins == 3
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    panel = browser_like.client.get(f"/admin/customers/{p.customer_id}").get_data(as_text=True)
+    assert "after 3 failed sign-ins" in panel
