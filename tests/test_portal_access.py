@@ -303,3 +303,27 @@ def test_attempts_while_locked_are_not_counted(app, portal, browser_like):
     browser_like.login("owner@acme.test", "owner-pass-123")
     panel = browser_like.client.get(f"/admin/customers/{p.customer_id}").get_data(as_text=True)
     assert "after 3 failed sign-ins" in panel
+
+
+def test_no_credential_emails_offered_or_sent_while_the_portal_is_off(app, portal,
+                                                                       browser_like):
+    """Issue #18 9c (C-6): with the portal switched off a Create Credentials link would lead to
+    "portal unavailable": the panel does not offer it and a crafted POST is refused."""
+    p = portal(config={"portal": {"enable_customer_portal": False}})
+    with app.app_context():
+        customer = db.session.get(Customer, p.customer_id)
+        customer.username = customer.password_hash = None
+        db.session.commit()
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    url = f"/admin/customers/{p.customer_id}"
+    panel = browser_like.client.get(url).get_data(as_text=True)
+    assert 'data-portal-state="no_username"' in panel
+    assert "Send Create Credentials Email" not in panel
+    assert "The customer portal is switched off" in panel
+    refused = browser_like.submit(f"{url}/portal/send-create", {}, form_url=url, follow=True)
+    page = refused.get_data(as_text=True)
+    assert "The customer portal is switched off" in page
+    assert "The Create Credentials email is queued." not in page
+    with app.app_context():
+        assert db.session.scalar(select(CredentialToken)) is None
+        assert db.session.scalar(select(EmailMessage)) is None

@@ -28,6 +28,12 @@ def state(customer: Customer) -> str:
     return "active" if customer.password_hash else "no_password"
 
 
+def portal_on(merchant) -> bool:
+    """The panel's emails carry portal links: with the portal switched off (the merchant's
+    Enable Customer Portal) they would lead to "portal unavailable", so none is offered."""
+    return enrolment.portal_on(merchant)
+
+
 def send_create_email(merchant, customer: Customer) -> bool:
     sent = enrolment.send_create(merchant, customer)
     db.session.commit()
