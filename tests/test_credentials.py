@@ -227,3 +227,19 @@ def test_two_sign_ups_racing_for_one_username_get_one_each(app, newcomer):
         t.join(timeout=30)
     assert sorted(outcomes, key=len) == ["ok", "The username “same-name” is taken. Please "
                                                "choose another."]
+
+
+def test_portal_link_in_credential_emails_is_the_merchants_portal_page(app, newcomer):
+    """Issue #18 9d: {{ portal_link }} in a credential email goes where the other emails go."""
+    with app.app_context():
+        merchant = db.session.get(Merchant, newcomer.merchant_id)
+        merchant.config = {"embedding": {"portal_page_url": "https://shop.example.com/account"},
+                           "email_templates": {"credential_create": {
+                               "subject": "Welcome",
+                               "body": "Set up: {{ create_link }}\nPortal: {{ portal_link }}"}}}
+        db.session.commit()
+        assert enrolment.send_create(merchant, db.session.get(Customer, newcomer.newcomer_id))
+        db.session.commit()
+        body = db.session.scalar(select(EmailMessage.text_body))
+    assert "Portal: https://shop.example.com/account#myaccount=/\n" in body + "\n"
+    assert "/p/acme" not in body

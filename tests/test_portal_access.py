@@ -327,3 +327,15 @@ def test_no_credential_emails_offered_or_sent_while_the_portal_is_off(app, porta
     with app.app_context():
         assert db.session.scalar(select(CredentialToken)) is None
         assert db.session.scalar(select(EmailMessage)) is None
+
+
+def test_temporary_password_email_links_to_the_merchants_portal_page(app, portal,
+                                                                      browser_like):
+    """Issue #18 9d: the email pointed at /p/<m>/ instead of the configured portal page."""
+    p = portal(config={"embedding": {"portal_page_url": "https://shop.example.com/account"}})
+    _temporary_password(app, p, browser_like)
+    with app.app_context():
+        message = db.session.scalar(select(EmailMessage))
+    assert "It works for one sign-in at https://shop.example.com/account#myaccount=/login" \
+        in message.text_body
+    assert "/p/acme" not in message.text_body + message.html_body

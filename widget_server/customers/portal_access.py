@@ -85,7 +85,7 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
     customer.failed_logins, customer.locked_at = 0, None
     content = templates.render(merchant, "temporary_password", {
         "contact_name": customer.contact_name,
-        "portal_link": f"{enrolment.portal_url(merchant)}/",
+        "portal_link": enrolment.entry_link(merchant, "/login"),  # the merchant's portal page
         "temporary_password": temporary})
     sent = bool(queue_email(merchant, "temporary_password", customer.primary_emails, content))
     if not sent:
