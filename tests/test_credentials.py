@@ -121,6 +121,30 @@ def test_bad_credentials_are_refused_next_to_the_field(app, client, newcomer, da
         assert db.session.scalar(select(CredentialToken.used_at)) is None
 
 
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"username": "mx", "password": "short1", "confirm": "short1"},
+     {"username": "3 to 150 characters", "password": "at least 10 characters"}),
+    ({"username": "jane", "password": "onlyletters", "confirm": "other-pass-2024"},
+     {"username": "is taken", "password": "a digit", "confirm": "not the same"}),
+    ({"username": "", "password": "short1", "confirm": ""},
+     {"username": "This field is required.", "password": "at least 10 characters",
+      "confirm": "This field is required."}),
+])
+def test_sign_up_shows_every_error_next_to_its_field(app, client, newcomer, data, errors):
+    """Issue #18 9e (C-9): the page showed only the first problem, one submit per mistake."""
+    url = _send_create(app, newcomer)
+    response = _post(client, url, data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    for field, message in errors.items():
+        found = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', page)
+        assert found and message in found.group(1), (field, found and found.group(1))
+    assert page.count('class="error"') == len(errors)  # one message per field, no repeats
+    with app.app_context():
+        assert db.session.get(Customer, newcomer.newcomer_id).password_hash is None
+
+
 def test_expired_and_foreign_links_are_refused(app, client, newcomer, portal):
     url = _send_create(app, newcomer)
     other = portal("globex")

@@ -139,16 +139,36 @@ def _consume(token: CredentialToken) -> None:
         raise CredentialError("This link has just been used. Please sign in.")
 
 
+def sign_up_problems(merchant, customer: Customer, username: str | None,
+                     password: str | None) -> dict[str | None, str]:
+    """Every reason the sign-up would be refused, by field, all at once (C-1, C-9): the page
+    shows each next to its field instead of one per submit."""
+    problems: dict[str | None, str] = {}
+    try:
+        username = normalise_username(username or "")
+    except CredentialError as exc:
+        problems["username"] = str(exc)
+        username = (username or "").strip()
+    else:
+        if username_taken(merchant.id, username, customer.id):
+            problems["username"] = (f"The username “{username}” is taken. Please choose "
+                                    "another.")
+    try:
+        check_password(merchant, password or "", username)
+    except CredentialError as exc:
+        problems["password"] = str(exc)
+    return problems
+
+
 def set_credentials(merchant, token: CredentialToken, customer: Customer, *, username: str,
                     password: str) -> None:
     """Choose username and password through a create or invitation link (C-3, I-3)."""
     if customer.password_hash:
         raise CredentialError("You have already signed up. Please sign in.")
+    problems = sign_up_problems(merchant, customer, username, password)
+    if problems:
+        raise CredentialError.of(problems)
     username = normalise_username(username)
-    if username_taken(merchant.id, username, customer.id):
-        raise CredentialError(f"The username “{username}” is taken. Please choose another.",
-                              "username")
-    check_password(merchant, password, username)
     _consume(token)
     set_password(customer, password)  # the other create/invite links die with this sign-up
     customer.username = username  # after the links' UPDATE: a taken name fails in the try
