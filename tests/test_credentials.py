@@ -121,6 +121,30 @@ def test_bad_credentials_are_refused_next_to_the_field(app, client, newcomer, da
         assert db.session.scalar(select(CredentialToken.used_at)) is None
 
 
+
+@pytest.mark.parametrize(("data", "errors"), [
+    ({"username": "mx", "password": "short1", "confirm": "short1"},
+     {"username": "3 to 150 characters", "password": "at least 10 characters"}),
+    ({"username": "jane", "password": "onlyletters", "confirm": "other-pass-2024"},
+     {"username": "is taken", "password": "a digit", "confirm": "not the same"}),
+    ({"username": "", "password": "short1", "confirm": ""},
+     {"username": "This field is required.", "password": "at least 10 characters",
+      "confirm": "This field is required."}),
+])
+def test_sign_up_shows_every_error_next_to_its_field(app, client, newcomer, data, errors):
+    """Issue #18 9e (C-9): the page showed only the first problem, one submit per mistake."""
+    url = _send_create(app, newcomer)
+    response = _post(client, url, data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    for field, message in errors.items():
+        found = re.search(rf'<p class="error" id="{field}-error">([^<]*)</p>', page)
+        assert found and message in found.group(1), (field, found and found.group(1))
+    assert page.count('class="error"') == len(errors)  # one message per field, no repeats
+    with app.app_context():
+        assert db.session.get(Customer, newcomer.newcomer_id).password_hash is None
+
+
 def test_expired_and_foreign_links_are_refused(app, client, newcomer, portal):
     url = _send_create(app, newcomer)
     other = portal("globex")
@@ -227,3 +251,19 @@ def test_two_sign_ups_racing_for_one_username_get_one_each(app, newcomer):
         t.join(timeout=30)
     assert sorted(outcomes, key=len) == ["ok", "The username “same-name” is taken. Please "
                                                "choose another."]
+
+
+def test_portal_link_in_credential_emails_is_the_merchants_portal_page(app, newcomer):
+    """Issue #18 9d: {{ portal_link }} in a credential email goes where the other emails go."""
+    with app.app_context():
+        merchant = db.session.get(Merchant, newcomer.merchant_id)
+        merchant.config = {"embedding": {"portal_page_url": "https://shop.example.com/account"},
+                           "email_templates": {"credential_create": {
+                               "subject": "Welcome",
+                               "body": "Set up: {{ create_link }}\nPortal: {{ portal_link }}"}}}
+        db.session.commit()
+        assert enrolment.send_create(merchant, db.session.get(Customer, newcomer.newcomer_id))
+        db.session.commit()
+        body = db.session.scalar(select(EmailMessage.text_body))
+    assert "Portal: https://shop.example.com/account#myaccount=/\n" in body + "\n"
+    assert "/p/acme" not in body

@@ -75,6 +75,16 @@ def test_default_texts_carry_the_merchant_branding(app, ctx, make_merchant):
     assert "https://p.example.test/r/1" in rendered.text
 
 
+
+@pytest.mark.parametrize("type_key", sorted(templates.EMAIL_TYPES))
+def test_the_html_part_says_the_language_of_its_text(app, ctx, make_merchant, type_key):
+    """Issue #18 9f (B-5): a German merchant's emails said lang="de" on English text."""
+    merchant_id, _ = make_merchant("acme", locale="de_DE")
+    merchant = db.session.get(Merchant, merchant_id)
+    rendered = templates.render(merchant, type_key, {"contact_name": "Jane"})  # default texts
+    assert rendered.html.startswith('<!doctype html>\n<html lang="en">')
+
+
 def _failed_message(app, merchant_id, address="jane@example.test"):
     with app.app_context():
         merchant = db.session.get(Merchant, merchant_id)

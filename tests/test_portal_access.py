@@ -200,3 +200,142 @@ def test_enrolment_requests_are_throttled(app, portal, throttled):
             "csrf_token": csrf_from(page), "login": f"someone{i}@example.test"}))
     assert [r.status_code for r in responses] == [200] * 5 + [429]
     assert "Too many attempts" in responses[-1].get_data(as_text=True)
+
+
+def _open_reset_link(app, p):
+    """A Password Reset link (C-4) the customer has not used, as the email carries it."""
+    from widget_server.customers import credentials
+
+    with app.app_context():
+        raw = credentials.issue_token(db.session.get(Customer, p.customer_id), "reset")
+        db.session.commit()
+    return f"{p.standalone}/reset/{raw}"
+
+
+def _temporary_password(app, p, browser_like):
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    url = f"/admin/customers/{p.customer_id}"
+    assert browser_like.submit(f"{url}/portal/temporary-password", {},
+                               form_url=url).status_code == 302
+    with app.app_context():
+        body = db.session.scalar(select(EmailMessage.text_body).where(
+            EmailMessage.email_type == "temporary_password"))
+    return re.search(r"temporary password is (\S+)", body).group(1)
+
+
+def _change_password(app, p, current, new):
+    client = app.test_client()
+    assert widget_login(client, p.base, p.username, current).status_code == 302
+    page = client.get(f"{p.base}/password").get_data(as_text=True)
+    data = {"csrf_token": csrf_from(page), "password": new, "confirm": new}
+    if 'name="current"' in page:
+        data["current"] = current
+    response = client.post(f"{p.base}/password", data=data, follow_redirects=True)
+    assert "Please sign in again with your new password." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("way", ["temporary password", "change password", "both"])
+def test_a_password_change_of_any_kind_kills_open_reset_links(app, portal, browser_like, way):
+    """Issue #18 (C-4): a reset link must not outlive the password it was sent to replace."""
+    p = portal()
+    link = _open_reset_link(app, p)
+    current = p.password
+    if way in ("temporary password", "both"):
+        current = _temporary_password(app, p, browser_like)
+    if way in ("change password", "both"):
+        _change_password(app, p, current, NEW)
+        current = NEW
+    with app.app_context():
+        assert db.session.scalars(select(CredentialToken).where(
+            CredentialToken.used_at.is_(None))).all() == []
+    client = app.test_client()
+    opened = client.get(link, follow_redirects=True)
+    assert "This link was already used." in opened.get_data(as_text=True)
+    assert 'name="password"' not in client.get(link).get_data(as_text=True)
+    if way != "temporary password":  # the temporary one is spent by the change itself
+        assert widget_login(app.test_client(), p.base, p.username, current).status_code == 302
+
+
+def test_set_password_is_the_one_way_and_revokes_every_link(app, portal):
+    """Whatever sets a password (a future SSO too) goes through credentials.set_password."""
+    from widget_server.customers import credentials
+
+    p = portal()
+    with app.app_context():
+        customer = db.session.get(Customer, p.customer_id)
+        for purpose in ("create", "reset", "invite"):
+            credentials.issue_token(customer, purpose)
+        db.session.commit()
+        credentials.set_password(customer, NEW)
+        db.session.commit()
+        assert db.session.scalars(select(CredentialToken.used_at)).all().count(None) == 0
+        assert customer.temp_password_state is None
+
+
+def test_change_password_shows_every_problem_next_to_its_field(app, portal):
+    """The service owns the password rules (issue #18 #4): a wrong current password and a weak
+    new one are both reported, each next to its field, and nothing changes."""
+    p = portal()
+    client = app.test_client()
+    widget_login(client, p.base, p.username, p.password)
+    page = client.get(f"{p.base}/password").get_data(as_text=True)
+    response = client.post(f"{p.base}/password", data={
+        "csrf_token": csrf_from(page), "current": "not-it", "password": "short1",
+        "confirm": "short1"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="current-error">Your current password is not right\.', html)
+    assert re.search(r'id="password-error">The password needs at least 10 characters', html)
+    assert client.get(f"{p.base}/account").status_code == 200  # still signed in
+
+
+def test_attempts_while_locked_are_not_counted(app, portal, browser_like):
+    """Issue #18 9b (C-8): "Locked after 7" at a threshold of 5 counted attempts made while
+    already locked; the panel must say how many failures locked the account."""
+    p = portal()
+    _set_threshold(app, p, 3)
+    client = app.test_client()
+    for _ in range(6):
+        widget_login(client, p.base, p.username, "wrong-password")
+    widget_login(client, p.base, p.username, p.password)
+    customer = _customer(app, p.customer_id)
+    assert customer.locked_at is not None and customer.failed_logins == 3
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    panel = browser_like.client.get(f"/admin/customers/{p.customer_id}").get_data(as_text=True)
+    assert "after 3 failed sign-ins" in panel
+
+
+def test_no_credential_emails_offered_or_sent_while_the_portal_is_off(app, portal,
+                                                                       browser_like):
+    """Issue #18 9c (C-6): with the portal switched off a Create Credentials link would lead to
+    "portal unavailable": the panel does not offer it and a crafted POST is refused."""
+    p = portal(config={"portal": {"enable_customer_portal": False}})
+    with app.app_context():
+        customer = db.session.get(Customer, p.customer_id)
+        customer.username = customer.password_hash = None
+        db.session.commit()
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    url = f"/admin/customers/{p.customer_id}"
+    panel = browser_like.client.get(url).get_data(as_text=True)
+    assert 'data-portal-state="no_username"' in panel
+    assert "Send Create Credentials Email" not in panel
+    assert "The customer portal is switched off" in panel
+    refused = browser_like.submit(f"{url}/portal/send-create", {}, form_url=url, follow=True)
+    page = refused.get_data(as_text=True)
+    assert "The customer portal is switched off" in page
+    assert "The Create Credentials email is queued." not in page
+    with app.app_context():
+        assert db.session.scalar(select(CredentialToken)) is None
+        assert db.session.scalar(select(EmailMessage)) is None
+
+
+def test_temporary_password_email_links_to_the_merchants_portal_page(app, portal,
+                                                                      browser_like):
+    """Issue #18 9d: the email pointed at /p/<m>/ instead of the configured portal page."""
+    p = portal(config={"embedding": {"portal_page_url": "https://shop.example.com/account"}})
+    _temporary_password(app, p, browser_like)
+    with app.app_context():
+        message = db.session.scalar(select(EmailMessage))
+    assert "It works for one sign-in at https://shop.example.com/account#myaccount=/login" \
+        in message.text_body
+    assert "/p/acme" not in message.text_body + message.html_body

@@ -119,7 +119,7 @@ def _handle(customer=None):
     template = "admin/customers/edit.html"
     portal = None
     if customer is not None:
-        portal = {"state": portal_access.state(customer),
+        portal = {"state": portal_access.state(customer), "on": portal_access.portal_on(merchant),
                   "form": PortalForm(data={"username": customer.username or ""})}
     customer_invoices, customer_payments = [], []
     if customer is not None:
@@ -174,6 +174,7 @@ PORTAL_ACTIONS = {
     "unlock": (("active",), "The account is unlocked."),
     "temporary-password": (("active",), "A temporary password is emailed to the customer."),
 }
+SENDS_PORTAL_LINKS = {"send-create", "send-reset", "temporary-password"}  # need the portal on
 
 
 @bp.post("/customers/<id:customer_id>/portal/<action>")
@@ -188,6 +189,10 @@ def customer_portal(customer_id: int, action: str):
         abort(400)
     if portal_access.state(customer) not in states:
         flash("That action does not fit this customer's portal access now.", "error")
+        return redirect(url_for("admin.customer_detail", customer_id=customer.id))
+    if action in SENDS_PORTAL_LINKS and not portal_access.portal_on(merchant):
+        flash("The customer portal is switched off, so no portal email is sent. Switch it on "
+              "under Configuration → Customer portal.", "error")
         return redirect(url_for("admin.customer_detail", customer_id=customer.id))
     try:
         ok = {

@@ -1,9 +1,9 @@
 """Customer sign-in by username or email + password (C-1), within one merchant."""
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select, update
 
-from ..database import utcnow
+from ..database import UTCDateTime, utcnow
 from ..extensions import db
 from ..passwords import verify
 from ..tenancy.configuration import SECURITY, merchant_settings
@@ -45,7 +45,7 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
     """Check credentials (C-1) with lockout (C-8) and temporary passwords (C-7).
 
     An unknown login costs the same time as a wrong password (a dummy hash is verified). Each
-    failure counts against the account; at the merchant's threshold it locks until an admin
+    failure counts against an unlocked account; at the merchant's threshold it locks until an admin
     unlocks it. A temporary password works once, before it expires.
     """
     found = candidates(merchant.id, login)
@@ -73,11 +73,15 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
     threshold = merchant_settings(merchant, SECURITY).lockout_threshold
     locked = False
     for customer in found:
-        customer.failed_logins = Customer.failed_logins + 1  # atomic in the database
-        db.session.flush()
-        db.session.refresh(customer, ["failed_logins"])
-        if customer.failed_logins >= threshold and customer.locked_at is None:
-            customer.locked_at = now
+        # One conditional UPDATE: an attempt on a locked account is not counted (the panel says
+        # how many failures locked it), and two racing failures cannot count past the threshold.
+        db.session.execute(
+            update(Customer).where(Customer.id == customer.id, Customer.locked_at.is_(None))
+            .values(failed_logins=Customer.failed_logins + 1,
+                    locked_at=case((Customer.failed_logins + 1 >= threshold,
+                                    literal(now, UTCDateTime)), else_=None))
+            .execution_options(synchronize_session=False))
+        db.session.refresh(customer, ["failed_logins", "locked_at"])
         locked = locked or customer.locked_at is not None
     db.session.commit()
     return SignIn(None, "locked" if locked else "bad")

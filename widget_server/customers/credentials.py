@@ -1,4 +1,4 @@
-"""Customer credentials (C-1, C-3, C-4, C-9): link tokens, password rules, setting credentials.
+"""Customer credentials (C-1, C-3, C-4, C-7, C-9, C-10): link tokens, password rules, passwords.
 
 Tokens are random, stored hashed, expire, and are consumed only when credentials are set, in
 one conditional UPDATE, so a mail scanner opening a link burns nothing and a link used twice at
@@ -8,17 +8,17 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow
 from ..extensions import db
-from ..passwords import hash_password
+from ..passwords import hash_password, verify
 from ..tenancy.configuration import SECURITY, merchant_settings
 from . import portal_sessions
-from .models import CredentialToken, Customer
+from .models import TEMP_ISSUED, TEMP_USED, CredentialToken, Customer
 
 LIFETIMES = {"create": timedelta(days=7), "reset": timedelta(hours=1),
              "invite": timedelta(days=14)}
@@ -26,9 +26,19 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@+-]{2,149}$")
 
 
 class CredentialError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
+    """A refusal the customer may see. `problems` maps each field to its message, so a form can
+    show every problem next to its field at once; `field` is the first of them."""
+
+    def __init__(self, message: str, field: str | None = None,
+                 problems: dict[str | None, str] | None = None):
         super().__init__(message)
         self.field = field
+        self.problems = problems or {field: message}
+
+    @classmethod
+    def of(cls, problems: dict[str | None, str]) -> "CredentialError":
+        field, message = next(iter(problems.items()))
+        return cls(message, field, problems)
 
 
 def _hash(raw: str) -> str:
@@ -129,20 +139,39 @@ def _consume(token: CredentialToken) -> None:
         raise CredentialError("This link has just been used. Please sign in.")
 
 
+def sign_up_problems(merchant, customer: Customer, username: str | None,
+                     password: str | None) -> dict[str | None, str]:
+    """Every reason the sign-up would be refused, by field, all at once (C-1, C-9): the page
+    shows each next to its field instead of one per submit."""
+    problems: dict[str | None, str] = {}
+    try:
+        username = normalise_username(username or "")
+    except CredentialError as exc:
+        problems["username"] = str(exc)
+        username = (username or "").strip()
+    else:
+        if username_taken(merchant.id, username, customer.id):
+            problems["username"] = (f"The username “{username}” is taken. Please choose "
+                                    "another.")
+    try:
+        check_password(merchant, password or "", username)
+    except CredentialError as exc:
+        problems["password"] = str(exc)
+    return problems
+
+
 def set_credentials(merchant, token: CredentialToken, customer: Customer, *, username: str,
                     password: str) -> None:
     """Choose username and password through a create or invitation link (C-3, I-3)."""
     if customer.password_hash:
         raise CredentialError("You have already signed up. Please sign in.")
+    problems = sign_up_problems(merchant, customer, username, password)
+    if problems:
+        raise CredentialError.of(problems)
     username = normalise_username(username)
-    if username_taken(merchant.id, username, customer.id):
-        raise CredentialError(f"The username “{username}” is taken. Please choose another.",
-                              "username")
-    check_password(merchant, password, username)
     _consume(token)
-    _revoke_open_links(customer)  # the other create/invite links die with this sign-up
-    customer.username, customer.password_hash = username, hash_password(password)
-    customer.temp_password_state = customer.temp_expires_at = None
+    set_password(customer, password)  # the other create/invite links die with this sign-up
+    customer.username = username  # after the links' UPDATE: a taken name fails in the try
     try:
         db.session.commit()
     except IntegrityError as exc:  # two sign-ups racing for one username
@@ -152,18 +181,53 @@ def set_credentials(merchant, token: CredentialToken, customer: Customer, *, use
     portal_sessions.end_all(customer)
 
 
-def _revoke_open_links(customer: Customer) -> None:
+def revoke_open_links(customer: Customer) -> None:
+    """Mark every unused create, reset and invitation link of the customer used (not committed)."""
     db.session.execute(update(CredentialToken).where(
         CredentialToken.customer_id == customer.id, CredentialToken.used_at.is_(None))
         .values(used_at=utcnow()))
+
+
+def set_password(customer: Customer, password: str, *,
+                 temporary_until: datetime | None = None) -> None:
+    """The one way a customer's password changes: reset link, create link, the admin's
+    temporary password (C-7), the customer's own change (C-10), and whatever comes next (SSO).
+
+    A new password is a "password changed" event: every outstanding create, reset and invitation
+    link of the customer dies with the old password (C-4, issue #18), in the caller's transaction,
+    so a link cannot outlive the password it was sent to replace. A temporary password works once,
+    until `temporary_until`; any other password ends a temporary one. The caller checks the rules,
+    commits, then ends the sessions (`portal_sessions.end_all`)."""
+    revoke_open_links(customer)
+    customer.password_hash = hash_password(password)
+    customer.temp_password_state = TEMP_ISSUED if temporary_until else None
+    customer.temp_expires_at = temporary_until
 
 
 def reset_password(merchant, token: CredentialToken, customer: Customer, password: str) -> None:
     """A new password through a reset link (C-4); every other session ends."""
     check_password(merchant, password, customer.username)
     _consume(token)
-    customer.password_hash = hash_password(password)
-    customer.temp_password_state = customer.temp_expires_at = None
-    _revoke_open_links(customer)  # the other open links of this customer are worthless now
+    set_password(customer, password)
+    db.session.commit()
+    portal_sessions.end_all(customer)
+
+
+def change_password(merchant, customer: Customer, password: str,
+                    current: str | None = None) -> None:
+    """The customer's own new password (C-10), or the one C-7 forces after a temporary password
+    (then no current password is asked). Checks every rule and reports every problem at once;
+    the new password ends every session of the customer, this one too."""
+    problems = {}
+    if customer.temp_password_state != TEMP_USED and not verify(customer.password_hash,
+                                                                  current or "")[0]:
+        problems["current"] = "Your current password is not right."
+    try:
+        check_password(merchant, password, customer.username)
+    except CredentialError as exc:
+        problems["password"] = str(exc)
+    if problems:
+        raise CredentialError.of(problems)
+    set_password(customer, password)
     db.session.commit()
     portal_sessions.end_all(customer)

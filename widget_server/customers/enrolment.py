@@ -36,7 +36,7 @@ def entry_link(merchant, path: str) -> str:
 
 def _values(merchant, customer: Customer) -> dict[str, str]:
     return {"contact_name": customer.contact_name,
-            "portal_link": f"{portal_url(merchant)}/"}
+            "portal_link": entry_link(merchant, "/")}  # where the other emails send them
 
 
 def portal_on(merchant) -> bool:

@@ -2,17 +2,21 @@
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow
 from ..extensions import db
 from ..notifications import templates
 from ..notifications.outbox import queue_email
-from ..passwords import hash_password
 from . import enrolment, portal_sessions
-from .credentials import CredentialError, normalise_username, username_taken
-from .models import TEMP_ISSUED, CredentialToken, Customer
+from .credentials import (
+    CredentialError,
+    normalise_username,
+    revoke_open_links,
+    set_password,
+    username_taken,
+)
+from .models import Customer
 
 TEMP_PASSWORD_LIFETIME = timedelta(hours=24)
 
@@ -24,10 +28,10 @@ def state(customer: Customer) -> str:
     return "active" if customer.password_hash else "no_password"
 
 
-def _revoke_links(customer: Customer) -> None:
-    db.session.execute(update(CredentialToken).where(CredentialToken.customer_id == customer.id,
-                                                     CredentialToken.used_at.is_(None))
-                       .values(used_at=utcnow()))
+def portal_on(merchant) -> bool:
+    """The panel's emails carry portal links: with the portal switched off (the merchant's
+    Enable Customer Portal) they would lead to "portal unavailable", so none is offered."""
+    return enrolment.portal_on(merchant)
 
 
 def send_create_email(merchant, customer: Customer) -> bool:
@@ -61,7 +65,7 @@ def delete_username(customer: Customer) -> None:
     customer.password_hash = None
     customer.failed_logins, customer.locked_at = 0, None
     customer.temp_password_state = customer.temp_expires_at = None
-    _revoke_links(customer)
+    revoke_open_links(customer)
     db.session.commit()
     portal_sessions.end_all(customer)
 
@@ -76,13 +80,12 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
     if not enrolment.portal_on(merchant):
         return False
     temporary = secrets.token_urlsafe(9)
-    customer.password_hash = hash_password(temporary)
-    customer.temp_password_state = TEMP_ISSUED
-    customer.temp_expires_at = utcnow() + TEMP_PASSWORD_LIFETIME
+    # Through the one setter: the customer's open create/reset links die with the old password.
+    set_password(customer, temporary, temporary_until=utcnow() + TEMP_PASSWORD_LIFETIME)
     customer.failed_logins, customer.locked_at = 0, None
     content = templates.render(merchant, "temporary_password", {
         "contact_name": customer.contact_name,
-        "portal_link": f"{enrolment.portal_url(merchant)}/",
+        "portal_link": enrolment.entry_link(merchant, "/login"),  # the merchant's portal page
         "temporary_password": temporary})
     sent = bool(queue_email(merchant, "temporary_password", customer.primary_emails, content))
     if not sent:
@@ -92,10 +95,3 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
     portal_sessions.end_all(customer)
     return True
 
-
-def change_password(customer: Customer, new_password: str) -> None:
-    """C-10: a new password ends every session of the customer, this one too."""
-    customer.password_hash = hash_password(new_password)
-    customer.temp_password_state = customer.temp_expires_at = None
-    db.session.commit()
-    portal_sessions.end_all(customer)

@@ -16,6 +16,11 @@ from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
 from ..tokens import COMMON, check_template, substitute
 from .outbox import Rendered
 
+# The language of the default texts below (a merchant's own texts are taken to be in it too).
+# The HTML part declares it (`lang`), not the merchant's locale: a screen reader would read
+# English text with German rules. Translated texts (B-5) will choose it per customer.
+TEXT_LANGUAGE = "en"
+
 TOKEN_LABELS = {
     "contact_name": "Contact Name", "merchant_name": "Merchant Name",
     "portal_link": "Customer Portal Link", "create_link": "Create Credentials Link",
@@ -120,5 +125,5 @@ def render(merchant, type_key: str, values: dict[str, str], *, subject: str | No
     body_html = clean_html(body_html)
     branding = merchant_settings(merchant, BRANDING)
     layout = render_template("email/layout.html", body=body_html, subject=subject_text,
-                             merchant=merchant, branding=branding)
+                             merchant=merchant, branding=branding, lang=TEXT_LANGUAGE)
     return Rendered(subject_text, to_text(body_html), layout)

@@ -3,7 +3,7 @@ from flask import flash, g, jsonify, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..customers import auth as customer_auth
-from ..customers import credentials, portal_access, portal_sessions
+from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
 from ..errors import MESSAGES, render_error
 from ..extensions import limiter
@@ -95,15 +95,12 @@ def change_password():
     form = (NewPasswordForm if forced else ChangePasswordForm)()
     if form.validate_on_submit():
         try:
-            if not forced and not customer_auth.password_matches(g.customer,
-                                                                  form.current.data):
-                raise credentials.CredentialError("Your current password is not right.",
-                                                  "current")
-            credentials.check_password(g.merchant, form.password.data, g.customer.username)
+            credentials.change_password(g.merchant, g.customer, form.password.data,
+                                        None if forced else form.current.data)
         except credentials.CredentialError as exc:
-            form[exc.field or "password"].errors.append(str(exc))
+            for field, message in exc.problems.items():
+                form[field or "password"].errors.append(message)
         else:
-            portal_access.change_password(g.customer, form.password.data)
             session.clear()
             flash("Your password is changed and you are signed out everywhere. Please sign in "
                   "again with your new password.", "success")

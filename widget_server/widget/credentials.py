@@ -20,8 +20,12 @@ def _account_key() -> str:
 
 
 def _form_errors(form, exc: credentials.CredentialError):
-    target = form[exc.field] if exc.field and exc.field in form else form.password
-    target.errors = [*target.errors, str(exc)]
+    """Each problem next to its field; a field the form already refused keeps its own message
+    (one message a field, e.g. "This field is required." rather than the rules too)."""
+    for field, message in exc.problems.items():
+        target = form[field] if field and field in form else form.password
+        if not target.errors:
+            target.errors = [message]
 
 
 def _open_link(token: str, purposes: tuple[str, ...], used_message: str, ask_again: str):
@@ -56,6 +60,11 @@ def create_credentials(token: str):
             _form_errors(form, exc)
         else:
             return render_widget("widget/signed_up.html")
+    elif form.errors:  # the form refused a field: say what else is wrong too, all at once (C-9)
+        problems = credentials.sign_up_problems(g.merchant, found.customer, form.username.data,
+                                                form.password.data)
+        if problems:
+            _form_errors(form, credentials.CredentialError.of(problems))
     return render_widget("widget/create_credentials.html", form=form,
                          invited=found.token.purpose == "invite",
                          rules=credentials.password_rules(g.merchant),

@@ -102,10 +102,21 @@ def _success_target(outcome: str) -> str | None:
 
 def payment_result(payment, retry_url: str | None = None):
     """The page after a payment: its outcome, the widget event and the Success URL (E-6)."""
+    # Imported here: this change stays inside this function (issue #18; the rest of the file
+    # is being rewritten).
+    from ..customers.models import Customer
+    from ..extensions import db
+    from ..notifications.outbox import type_enabled
+
     outcome = {"succeeded": "succeeded", "failed": "failed",
                "scheduled": "scheduled"}.get(payment.status, "pending")
     g.widget_event = (f"payment-{outcome}" if outcome in ("succeeded", "failed") else None)
+    # A receipt is promised only when one is sent: the Payment Receipt email switched on (N-2)
+    # and an address to send it to (C-2). The payer may be a guest: ask the payment's customer.
+    receipt_emailed = (outcome == "succeeded" and type_enabled(g.merchant, "payment_receipt")
+                       and bool(db.session.get(Customer, payment.customer_id).primary_emails))
     return render_widget("widget/paid.html", payment=payment, outcome=outcome,
+                         receipt_emailed=receipt_emailed,
                          retry_url=retry_url or url_for(  # the same invoices ticked again
                              ".pay_invoices", invoice=(payment.plan or {}).get("invoice_ids")),
                          navigate=_success_target(outcome) if g.widget_event else None,
