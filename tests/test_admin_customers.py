@@ -197,3 +197,30 @@ def test_profile_customer_tab_offers_a_mode_per_custom_field(app, owner_client, 
         assert profile.customer.custom_field_parameters == {
             str(definitions["Region"]): "hidden", str(definitions["Seats"]): "read_write",
             str(definitions["Renewal"]): "read_only"}
+
+
+def test_admin_edits_a_yes_no_field_and_it_round_trips(app, owner_client):
+    """Issue #18 (7): the admin's yes/no custom field is a checkbox, and what is saved is what
+    the next edit shows."""
+    with app.app_context():
+        merchant = db.session.get(Merchant, owner_client.merchant_id)
+        vip = field_service.create_definition(merchant, name="VIP", field_type="boolean",
+                                              required=False, choices=[]).id
+    response = owner_client.submit("/admin/customers/new", {**VALID, f"cf_{vip}": "y"})
+    assert response.status_code == 302
+    [customer] = _customers(app)
+    assert customer.custom_fields == {str(vip): True}
+    url = f"/admin/customers/{customer.id}"
+    page = owner_client.client.get(url).get_data(as_text=True)
+    assert f'checked id="cf_{vip}" name="cf_{vip}" type="checkbox"' in page
+    assert owner_client.submit(url, VALID).status_code == 302  # unticked: sends nothing
+    [customer] = _customers(app)
+    assert customer.custom_fields == {str(vip): False}
+    page = owner_client.client.get(url).get_data(as_text=True)
+    assert f'id="cf_{vip}" name="cf_{vip}" type="checkbox"' in page
+    assert f'checked id="cf_{vip}"' not in page
+    refused = owner_client.submit(url, {**VALID, f"cf_{vip}": "False"})
+    assert refused.status_code == 400
+    assert f'id="cf_{vip}-error"' in refused.get_data(as_text=True)
+    [customer] = _customers(app)
+    assert customer.custom_fields == {str(vip): False}

@@ -127,3 +127,44 @@ def test_on_a_phone_wide_tables_scroll_in_their_box_not_off_the_page(app, page, 
     cancel = page.get_by_role("button", name="Cancel")
     cancel.scroll_into_view_if_needed()
     assert cancel.is_visible()
+
+
+def test_profile_page_with_yes_no_fields_passes_axe_and_keeps_no(app, page, live_server,
+                                                                  portal):
+    """Issue #18 (7): yes/no custom fields are labelled checkboxes (Read Only ones disabled),
+    and saving the page unchanged keeps a no a no."""
+    from widget_server.customers import fields as field_service
+    from widget_server.customers.models import Customer
+    from widget_server.extensions import db
+    from widget_server.profiles.models import SelfServiceProfile
+    from widget_server.tenancy.models import Merchant
+
+    p = portal()
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        vip, paper = (field_service.create_definition(merchant, name=name, field_type="boolean",
+                                                      required=False, choices=[]).id
+                      for name in ("VIP", "Paper invoices"))
+        customer = db.session.get(Customer, p.customer_id)
+        customer.custom_fields = {str(vip): False, str(paper): True}
+        db.session.get(SelfServiceProfile, p.profile_id).settings = {"customer": {
+            "custom_field_parameters": {str(vip): "read_write", str(paper): "read_only"}}}
+        db.session.commit()
+    page.goto(f"{live_server}{p.standalone}/login")
+    page.get_by_label("Username or email").fill(p.username)
+    page.get_by_label("Password").fill(p.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hello, Jane").wait_for()
+    page.goto(f"{live_server}{p.standalone}/profile")
+    assert page.get_by_label("VIP").is_checked() is False
+    assert page.get_by_label("Paper invoices").is_disabled()
+    assert _serious(page) == []
+    page.get_by_role("button", name="Save my details").click()
+    page.get_by_text("Your details are saved.").wait_for()
+    assert page.get_by_label("VIP").is_checked() is False
+    page.get_by_label("VIP").check()
+    page.get_by_role("button", name="Save my details").click()
+    page.get_by_text("Your details are saved.").wait_for()
+    with app.app_context():
+        assert db.session.get(Customer, p.customer_id).custom_fields == {str(vip): True,
+                                                                          str(paper): True}

@@ -4,11 +4,12 @@ from functools import lru_cache
 from babel import Locale
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from .. import validation
 from ..customers import fields as field_service
+from ..customers import forms as customer_forms
 from ..customers import portal_access, services
 from ..customers.credentials import CredentialError
 from ..form_fields import TrimmedField, select_choices
@@ -64,34 +65,16 @@ class CustomerForm(FlaskForm):
         self.country.choices = select_choices(_countries())
 
 
-def _custom_field(definition):
-    label, required = definition.name, definition.required
-    hint = {"number": "A number, such as 42 or 3.5.", "date": "YYYY-MM-DD."}.get(
-        definition.field_type, "")
-    if definition.field_type == "boolean":
-        return BooleanField(label)
-    if definition.field_type == "choice":
-        return SelectField(label, choices=select_choices(
-            [("", "—")] + [(c, c) for c in definition.choices]), validate_choice=False,
-            render_kw={"required": required} if required else {})
-    kw = {"type": "date"} if definition.field_type == "date" else (
-        {"inputmode": "decimal"} if definition.field_type == "number" else {})
-    if required:
-        kw["required"] = True
-    return StringField(label, description=hint, render_kw=kw)
-
-
 def customer_form_class(definitions):
-    """The customer form with one extra field per custom field definition."""
-    attrs = {f"cf_{d.id}": _custom_field(d) for d in definitions}
-    return type("CustomerFormWithFields", (CustomerForm,), attrs)
+    """The customer form with one field per custom field definition (the shared builder: the
+    widget's profile page makes its fields the same way)."""
+    return customer_forms.with_custom_fields(CustomerForm, definitions)
 
 
-def _form_data(customer):
+def _form_data(customer, definitions):
     data = {name: getattr(customer, name) for name in services.PROFILE_FIELDS}
     data["primary_email"] = "\n".join(customer.primary_emails)
-    for key, value in (customer.custom_fields or {}).items():
-        data[f"cf_{key}"] = value
+    data.update(customer_forms.initial_data(definitions, customer.custom_fields))
     return data
 
 
@@ -99,9 +82,9 @@ def _handle(customer=None):
     merchant = current_merchant()
     definitions = field_service.list_definitions(merchant)
     form_cls = customer_form_class(definitions)
-    form = form_cls(data=_form_data(customer) if customer else None)
+    form = form_cls(data=_form_data(customer, definitions) if customer else None)
     if form.validate_on_submit():
-        submitted = {str(d.id): form[f"cf_{d.id}"].data for d in definitions}
+        submitted = customer_forms.submitted_values(form, definitions)
         custom_values, errors = services.clean_custom_values(merchant, submitted)
         for key, message in errors.items():
             form[f"cf_{key}"].errors = [*form[f"cf_{key}"].errors, message]

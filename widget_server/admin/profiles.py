@@ -131,10 +131,10 @@ def profile_delete(profile_id: int):
 def profile_tab(profile_id: int, tab_key: str):
     profile = _profile_or_404(profile_id)
     tab = TABS_BY_KEY.get(tab_key) or abort(404)
+    ctx = services.settings_context(current_merchant())
     return edit_group(
-        tab, stored=(profile.settings or {}).get(tab.key),
-        ctx=services.settings_context(current_merchant()),
-        save=lambda values: services.save_tab(profile, tab, values),
+        tab, stored=(profile.settings or {}).get(tab.key), ctx=ctx,
+        save=lambda values: services.save_tab(profile, tab, values, ctx),
         template="admin/profiles/tab.html",
         redirect_to=url_for("admin.profile_tab", profile_id=profile.id, tab_key=tab.key),
         profile=profile, tabs=TABS,

@@ -1,15 +1,22 @@
 """One generic handler for every declared settings group: profile tabs and config sections."""
 from flask import flash, redirect, render_template
 
+from ..domain import DomainError
+
 
 def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):
     """Show the group's generated form prefilled from `stored`; on a valid POST call `save` with
-    the cleaned values. An invalid POST saves nothing and shows each message beside its field."""
+    the form's values. An invalid POST saves nothing and shows each message beside its field,
+    whether the form or the service (which checks every writer again) refused it."""
     values = group.load(stored, ctx)
     form = group.form_class(ctx)(data=group.form_data(values, ctx))
     if form.validate_on_submit():
         try:
             save(group.values_from(form, ctx))
+        except DomainError as exc:  # the declaration's clean, run again by the service
+            for message in group.show_errors(form, exc.errors or {"": exc.message}, ctx):
+                flash(message, "error")
+            form.form_errors.append(exc.message)
         except ValueError as exc:  # a rule only the service can check (e.g. across merchants)
             field = getattr(exc, "field", None)
             if field not in form:

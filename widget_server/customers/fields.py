@@ -18,6 +18,26 @@ class FieldError(ValueError):
         self.field = field
 
 
+def field_key(definition) -> str:
+    """The name of a custom field's value on every face: form fields and service errors."""
+    return f"cf_{definition.id}"
+
+
+# What a ticked checkbox sends (WTForms "y", browsers' default "on") or a JSON-minded client.
+YES_VALUES = frozenset({"y", "on", "true"})
+
+
+def parse_yes_no(raw) -> bool:
+    """Checkbox semantics, strictly: True or a ticked box's value is yes; absent (None, "") or
+    False is no; anything else ("False", "no", "0") is refused rather than guessed, so an
+    unchanged page can never turn a no into a yes (issue #18)."""
+    if raw is True or (isinstance(raw, str) and raw in YES_VALUES):
+        return True
+    if raw is None or raw is False or raw == "":
+        return False
+    raise FieldError("Tick the box for yes, leave it empty for no.")
+
+
 def list_definitions(merchant) -> list[CustomFieldDefinition]:
     return list(db.session.scalars(
         select(CustomFieldDefinition).where(CustomFieldDefinition.merchant_id == merchant.id)
@@ -81,7 +101,7 @@ def clean_value(definition: CustomFieldDefinition, raw) -> object:
     Empty input is None, refused only when the definition is required.
     """
     if definition.field_type == "boolean":
-        return bool(raw) and raw not in ("", "0", "false", "n", "no")
+        return parse_yes_no(raw)
     text = ("" if raw is None else str(raw)).strip()
     if not text:
         if definition.required:

@@ -1,11 +1,14 @@
-"""Customer services: search, create and edit, always within one merchant (T-5, C-2)."""
+"""Customer services: search, create and edit, always within one merchant (T-5, C-2, W-6)."""
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from .. import validation
+from ..domain import DomainError
 from ..extensions import db
-from .fields import FieldError, clean_value, list_definitions
+from .fields import FieldError, clean_value, field_key, list_definitions
 from .models import Customer, CustomerEmail
 
 PROFILE_FIELDS = ("first_name", "last_name", "company", "phone", "address_line1",
@@ -86,6 +89,98 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
         on_customer_created(merchant, customer)
     db.session.commit()
     return customer
+
+
+# What a customer may change on the profile page (W-6), with the columns' lengths.
+SELF_EDITABLE = {"first_name": 100, "last_name": 100, "phone": 40, "address_line1": 200,
+                 "address_line2": 200, "city": 100, "postal_code": 20}
+
+
+def profile_field_modes(profile, definitions) -> dict[str, str]:
+    """{definition id: read_only | read_write | hidden} for the merchant's custom fields, as the
+    profile's Custom Field Parameters set them (P-3); a field added since reads as Read Only."""
+    from ..profiles.tabs import CUSTOMER
+
+    ctx = SimpleNamespace(custom_fields=list(definitions))
+    return CUSTOMER.load((profile.settings or {}).get(CUSTOMER.key),
+                         ctx)["custom_field_parameters"]
+
+
+def update_profile(merchant, profile, customer: Customer, *, details: dict,
+                   emails: str | list[str] | None = None,
+                   custom_input: dict | None = None) -> Customer:
+    """A customer edits their own details through `profile` (W-6, C-11, P-3, P-8).
+
+    The rules live here, not in a page: Allow Profile Edit, names (C-11), a valid Primary Email,
+    the phone (required when the profile says so), and each custom field by its mode: Read Write
+    values are parsed strictly by type, Read Only and Hidden ones are never written from here
+    whatever is submitted. A detail left out of `details` keeps its value, and so do the
+    emails and the custom fields when `emails` / `custom_input` is None; within `custom_input`,
+    a Read Write field left out is empty (a yes/no one is no: an unticked box sends nothing).
+    Raises DomainError with {field: message} for every failure at once (custom fields under
+    `cf_<id>`); nothing is saved then.
+    """
+    if not profile.customer.allow_profile_edit:
+        raise DomainError("This portal does not let you edit your details.",
+                          code="profile_edit_off", status=403)
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for key in details:
+        if key not in SELF_EDITABLE:
+            errors[str(key)] = "This detail cannot be changed here."
+    for key, limit in SELF_EDITABLE.items():
+        if key not in details:
+            continue
+        value = details[key] if details[key] is not None else ""
+        if not isinstance(value, str):
+            errors[key] = "Must be text."
+            continue
+        value = " ".join(value.split())
+        try:
+            if len(value) > limit:
+                raise ValueError(f"Use at most {limit} characters.")
+            if key == "first_name":
+                value = validation.person_name(value, 2, "First name")
+            elif key == "last_name":
+                value = validation.person_name(value, 1, "Last name")
+            elif key == "phone" and value:
+                value = validation.phone(value)
+        except ValueError as exc:
+            errors[key] = str(exc)
+        clean[key] = value
+    if profile.customer.phone_number_required and not clean.get("phone", customer.phone) \
+            and "phone" not in errors:
+        errors["phone"] = "Enter your phone number."
+    addresses = customer.primary_emails
+    if emails is not None:
+        try:
+            if not isinstance(emails, str):
+                emails = "\n".join(e if isinstance(e, str) else "" for e in emails)
+            addresses = validation.email_list(emails)
+            if not addresses:
+                raise ValueError("Enter at least one email address.")
+        except (ValueError, TypeError) as exc:
+            errors["primary_email"] = str(exc) if isinstance(exc, ValueError) else \
+                "Give a list of email addresses."
+    definitions = list_definitions(merchant)
+    modes = profile_field_modes(profile, definitions)
+    values = dict(customer.custom_fields or {})
+    for definition in definitions:
+        key = str(definition.id)
+        if modes.get(key) != "read_write":
+            continue  # Read Only and Hidden: shown or not, never written by the customer
+        try:
+            if custom_input is not None:
+                values[key] = clean_value(definition, custom_input.get(key))
+        except FieldError as exc:
+            errors[field_key(definition)] = str(exc)
+    if errors:
+        raise DomainError.invalid(errors, "Please correct the marked fields.",
+                                  code="invalid_profile")
+    # Values of deleted definitions go, as on the admin's save.
+    current = {str(d.id) for d in definitions}
+    return save_customer(merchant, customer, details=clean, emails=addresses,
+                         custom_values={k: v for k, v in values.items() if k in current})
 
 
 def _set_emails(customer: Customer, addresses: list[str]) -> None:

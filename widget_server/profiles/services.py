@@ -33,6 +33,12 @@ def settings_context(merchant) -> SettingsContext:
     return SettingsContext(custom_fields=list_definitions(merchant))
 
 
+def _profile_context(profile) -> SettingsContext:
+    from ..tenancy.models import Merchant
+
+    return settings_context(db.session.get(Merchant, profile.merchant_id))
+
+
 def list_profiles(merchant) -> list[SelfServiceProfile]:
     return list(db.session.scalars(
         select(SelfServiceProfile).where(SelfServiceProfile.merchant_id == merchant.id)
@@ -149,17 +155,22 @@ def delete_profile(profile) -> None:
     db.session.commit()
 
 
-def save_tab(profile, group: Group, values: dict) -> None:
-    """Store one tab's cleaned values; the other tabs are left as they were. New uploads are
-    stored as media first; a setting whose upload was left empty keeps its value."""
-    current = group.load((profile.settings or {}).get(group.key))
-    stored = {}
-    for key, value in values.items():
-        if value is KEEP:
-            value = current[key]
-        elif isinstance(value, UploadedImage):
-            value = images.store(profile.merchant_id, value.data)
-        stored[key] = value
+def save_tab(profile, group: Group, values: dict, ctx: SettingsContext | None = None) -> None:
+    """Store one tab's values, checked by the declaration whoever the caller (the admin form,
+    the API, an import): unknown keys and bad values raise DomainError with {key: message} and
+    nothing is stored (issue #18). Keys left out keep their current values; the other tabs are
+    left as they were. New uploads are stored as media once everything passed; a setting whose
+    upload was left empty (KEEP) keeps its value."""
+    ctx = ctx if ctx is not None else _profile_context(profile)
+    current = group.load((profile.settings or {}).get(group.key), ctx)
+    if not isinstance(values, dict):
+        group.clean(values, ctx)  # refused there, with its message
+    merged = {**current, **{key: current.get(key) if value is KEEP else value
+                            for key, value in values.items()}}
+    stored = group.clean(merged, ctx)
+    for key, value in stored.items():
+        if isinstance(value, UploadedImage):
+            stored[key] = images.store(profile.merchant_id, value.data)
     profile.settings = {**(profile.settings or {}), group.key: stored}
     db.session.commit()
 

@@ -1,9 +1,11 @@
 """The kinds of setting: how each is stored, loaded, shown as form fields and read back.
 
 A kind turns stored JSON into a typed value (falling back to the default when the stored value no
-longer fits, e.g. a removed choice), builds its WTForms field(s), and reads the cleaned value back
-from a validated form. Validation lives in the fields' validators, so the admin form and any other
-caller (the API) share it.
+longer fits, e.g. a removed choice), builds its WTForms field(s), and reads the value back from a
+submitted form. The authority on what is valid is `clean(setting, value, ctx)`: plain Python that
+returns the typed value or raises `ValueError` with the message a person sees. `Group.clean` calls
+it for every writer (the admin form, the API, imports) and `Group.load` for every value read back;
+the fields' WTForms validators only repeat the rules for the form's UX (issue #18).
 """
 import re
 from dataclasses import dataclass, field
@@ -43,6 +45,10 @@ class Kind:
     def load(self, setting, raw, ctx) -> Any:
         return raw
 
+    def clean(self, setting, value, ctx) -> Any:
+        """The typed value to store, or ValueError with the message for the field."""
+        raise NotImplementedError
+
     def field_names(self, setting, ctx) -> list[str]:
         return [setting.key]
 
@@ -55,6 +61,11 @@ class Boolean(Kind):
     def load(self, setting, raw, ctx):
         return raw if isinstance(raw, bool) else setting.default
 
+    def clean(self, setting, value, ctx):
+        if not isinstance(value, bool):  # "False" is a string, not no
+            raise ValueError("Must be true or false.")
+        return value
+
 
 @dataclass(frozen=True)
 class Choice(Kind):
@@ -66,6 +77,12 @@ class Choice(Kind):
 
     def load(self, setting, raw, ctx):
         return raw if raw in {value for value, _ in self.choices} else setting.default
+
+    def clean(self, setting, value, ctx):
+        allowed = [v for v, _ in self.choices]
+        if not isinstance(value, str) or value not in allowed:
+            raise ValueError(f"Choose one of: {', '.join(allowed)}.")
+        return value
 
 
 class _CheckboxList(SelectMultipleField):
@@ -98,16 +115,41 @@ class MultiChoice(Kind):
         allowed = {value for value, _ in self.choices}
         return [value for value in raw if value in allowed]
 
+    def clean(self, setting, value, ctx):
+        """The picked values in declaration order; an unknown one is refused, not dropped."""
+        allowed = [v for v, _ in self.choices]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"Give a list of: {', '.join(allowed)}.")
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise ValueError(f"“{unknown[0][:40]}” is not a valid choice; choose from: "
+                             f"{', '.join(allowed)}.")
+        if len(set(value)) < self.minimum:
+            raise ValueError(_at_least_message(self.minimum))
+        return [v for v in allowed if v in value]
+
 
 def _at_least(minimum):
     from wtforms.validators import ValidationError
 
     def check(form, field):
         if len(field.data or []) < minimum:
-            raise ValidationError("Pick at least one." if minimum == 1 else
-                                  f"Pick at least {minimum}.")
+            raise ValidationError(_at_least_message(minimum))
 
     return check
+
+
+def _at_least_message(minimum: int) -> str:
+    return "Pick at least one." if minimum == 1 else f"Pick at least {minimum}."
+
+
+def _text(value, max_length: int) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    value = value.strip()
+    if len(value) > max_length:
+        raise ValueError(f"Use at most {max_length} characters.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -129,6 +171,12 @@ class Text(Kind):
     def load(self, setting, raw, ctx):
         return raw if isinstance(raw, str) else setting.default
 
+    def clean(self, setting, value, ctx):
+        value = _text(value, self.max_length)
+        if self.required and not value:
+            raise ValueError("This field is required.")
+        return value
+
 
 @dataclass(frozen=True)
 class Url(Kind):
@@ -149,6 +197,11 @@ class Url(Kind):
     def load(self, setting, raw, ctx):
         return raw if isinstance(raw, str) else setting.default
 
+    def clean(self, setting, value, ctx):
+        """Empty (unset) or a safe https URL; `javascript:` and the like are refused (T-3)."""
+        value = _text(value, self.max_length)
+        return validation.secure_url(value) if value else ""
+
 
 @dataclass(frozen=True)
 class Color(Kind):
@@ -163,6 +216,11 @@ class Color(Kind):
 
     def load(self, setting, raw, ctx):
         return raw if isinstance(raw, str) and HEX_COLOR.match(raw) else setting.default
+
+    def clean(self, setting, value, ctx):
+        if not isinstance(value, str) or not HEX_COLOR.fullmatch(value.strip()):
+            raise ValueError("Use a colour like #1a73e8.")
+        return value.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -179,6 +237,12 @@ class Integer(Kind):
     def load(self, setting, raw, ctx):
         ok = isinstance(raw, int) and not isinstance(raw, bool)
         return raw if ok and self.minimum <= raw <= self.maximum else setting.default
+
+    def clean(self, setting, value, ctx):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or not self.minimum <= value <= self.maximum:
+            raise ValueError(f"Enter a whole number from {self.minimum} to {self.maximum}.")
+        return value
 
 
 @dataclass(frozen=True)
@@ -198,6 +262,16 @@ class OriginList(Kind):
 
     def load(self, setting, raw, ctx):
         return [o for o in raw if isinstance(o, str)] if isinstance(raw, list) else []
+
+    def clean(self, setting, value, ctx):
+        """A list of origins (or the form's text, one per line), each checked, no duplicates."""
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            value = "\n".join(value)
+        if not isinstance(value, str):
+            raise ValueError("Give a list of origins, such as https://shop.example.com.")
+        if len(value) > 5000:
+            raise ValueError("Use at most 5000 characters.")
+        return validation.origin_list(value)
 
 
 MODES = (("read_only", "Read Only"), ("read_write", "Read Write"), ("hidden", "Hidden"))
@@ -245,6 +319,27 @@ class CustomFieldModes(Kind):
             return {k: v for k, v in stored.items() if v in allowed}
         return {str(d.id): (stored.get(str(d.id)) if stored.get(str(d.id)) in allowed
                             else self.default_mode) for d in definitions}
+
+    def clean(self, setting, value, ctx):
+        """{definition_id: mode}: every id one of the merchant's fields (when `ctx` lists them),
+        every mode a known one; a field left out gets `default_mode`."""
+        if not isinstance(value, dict):
+            raise ValueError("Give a mode for each custom field.")
+        allowed = [v for v, _ in self.modes]
+        definitions = self._definitions(ctx)
+        known = {str(d.id) for d in definitions}
+        for key, mode in value.items():
+            if definitions or ctx is not None:
+                if str(key) not in known:
+                    raise ValueError(f"There is no custom field {str(key)[:20]}.")
+            elif not str(key).isdigit():
+                raise ValueError(f"There is no custom field {str(key)[:20]}.")
+            if mode not in allowed:
+                raise ValueError(f"Choose one of: {', '.join(allowed)}.")
+        if definitions or ctx is not None:
+            return {str(d.id): value.get(str(d.id), value.get(d.id, self.default_mode))
+                    for d in definitions}
+        return {str(k): v for k, v in value.items()}
 
     def mode_for(self, value: dict, definition) -> str:
         return value.get(str(definition.id), self.default_mode)
@@ -298,6 +393,22 @@ class Image(Kind):
 
     def load(self, setting, raw, ctx):
         return raw if isinstance(raw, str) else setting.default
+
+    def clean(self, setting, value, ctx):
+        """A stored media reference (`id/sha16`), "" for none, a checked new upload, or KEEP."""
+        if value is KEEP or value == "":
+            return value
+        if isinstance(value, UploadedImage):
+            from ..media.images import check_image
+
+            check_image(value.data)
+            return value
+        if not isinstance(value, str) or not MEDIA_REFERENCE.fullmatch(value):
+            raise ValueError("Not an uploaded image.")
+        return value
+
+
+MEDIA_REFERENCE = re.compile(r"[0-9]{1,18}/[0-9a-f]{16}")
 
 
 def _image_check(form, field):

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
+from ..domain import DomainError
 from .kinds import Kind
 
 
@@ -47,7 +48,11 @@ class Group:
             if s.key in reserved or s.key.startswith("_") or re.fullmatch(r"custom_field_\d+",
                                                                              s.key):
                 raise ValueError(f"{self.key}.{s.key}: reserved name for a form field")
-            if s.kind.load(s, s.default, None) != s.default:
+            try:
+                fits = s.kind.clean(s, _copy(s.default), None) == s.default
+            except ValueError:
+                fits = False
+            if not fits or s.kind.load(s, s.default, None) != s.default:
                 raise ValueError(f"{self.key}.{s.key}: default {s.default!r} does not fit its "
                                  "kind")
 
@@ -61,11 +66,46 @@ class Group:
         return {s.key: _copy(s.default) for s in self.settings}
 
     def load(self, raw: Mapping | None, ctx=None) -> dict[str, Any]:
-        """Typed values from storage; defaults fill what was never saved or no longer fits."""
+        """Typed values from storage; defaults fill what was never saved or no longer fits.
+
+        A stored value passes the same `clean` as a write, so one stored before a rule existed
+        (a `javascript:` Success URL, no payment method at all) reads as the default."""
         raw = raw if isinstance(raw, Mapping) else {}
-        return {s.key: (s.kind.load(s, raw[s.key], ctx) if s.key in raw else
-                        s.kind.load(s, _copy(s.default), ctx))
+        return {s.key: self._load_one(s, raw[s.key], ctx) if s.key in raw else
+                s.kind.load(s, _copy(s.default), ctx)
                 for s in self.settings}
+
+    @staticmethod
+    def _load_one(s: Setting, raw, ctx):
+        value = s.kind.load(s, raw, ctx)
+        try:
+            return s.kind.clean(s, value, ctx)
+        except ValueError:
+            return s.kind.load(s, _copy(s.default), ctx)
+
+    def clean(self, values: Mapping, ctx=None) -> dict[str, Any]:
+        """The values every writer stores (the admin form, the API, imports): unknown keys
+        refused, each value cleaned by its kind, a missing one given its default, then the
+        group's cross-field checks. Raises DomainError with {key: message} for every failure
+        at once."""
+        if not isinstance(values, Mapping):
+            raise DomainError("Settings must be an object of setting keys and values.",
+                              code="invalid_settings")
+        known = {s.key for s in self.settings}
+        errors = {str(key): "Unknown setting." for key in values if key not in known}
+        cleaned: dict[str, Any] = {}
+        for s in self.settings:
+            value = values[s.key] if s.key in values else _copy(s.default)
+            try:
+                cleaned[s.key] = s.kind.clean(s, value, ctx)
+            except ValueError as exc:
+                errors[s.key] = str(exc)
+        for key, message in self.run_checks(cleaned).items():
+            errors.setdefault(key, message)
+        if errors:
+            raise DomainError.invalid(errors, f"{self.title} settings were not saved.",
+                                      code="invalid_settings")
+        return cleaned
 
     def view(self, raw: Mapping | None, ctx=None) -> "SettingsView":
         return SettingsView(self, self.load(raw, ctx))
@@ -79,13 +119,16 @@ class Group:
         group = self
 
         def validate(form, extra_validators=None):
-            ok = base.validate(form, extra_validators=extra_validators)
-            if not ok:
+            """The fields' own validators first (their messages are the friendliest), then the
+            group's `clean`, the authority every other writer goes through too."""
+            if not base.validate(form, extra_validators=extra_validators):
                 return False
-            for key, message in group.run_checks(group.values_from(form, ctx)).items():
-                form[key].errors = [*form[key].errors, message]
-                ok = False
-            return ok
+            try:
+                group.clean(group.values_from(form, ctx), ctx)
+            except DomainError as exc:
+                group.show_errors(form, exc.errors, ctx)
+                return False
+            return True
 
         attrs["validate"] = validate
         attrs["group"] = self
@@ -102,11 +145,32 @@ class Group:
         return {s.key: s.kind.from_form(s, form, ctx) for s in self.settings}
 
     def run_checks(self, values: dict[str, Any]) -> dict[str, str]:
+        """Cross-field checks over cleaned values; a check that needs a value which failed its
+        own clean is skipped (that value already has its message)."""
         errors: dict[str, str] = {}
         for check in self.checks:
-            for key, message in check(values).items():
+            try:
+                found = check(values)
+            except KeyError:
+                continue
+            for key, message in found.items():
                 errors.setdefault(key, message)
         return errors
+
+    def show_errors(self, form, errors: Mapping[str, str], ctx=None) -> list[str]:
+        """Put each {key: message} beside its field on a generated form (a grouped setting's
+        message on its first control); returns the messages no field could take."""
+        unplaced = []
+        for key, message in errors.items():
+            name = key if key in form else None
+            if name is None and key in {s.key for s in self.settings}:
+                name = next((n for n in self.field_names(self.setting(key), ctx) if n in form),
+                            None)
+            if name is None:
+                unplaced.append(message)
+                continue
+            form[name].errors = [*form[name].errors, message]
+        return unplaced
 
     def field_names(self, setting: Setting, ctx=None) -> list[str]:
         return setting.kind.field_names(setting, ctx)

@@ -6,9 +6,10 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from .. import validation
+from ..customers import forms as customer_forms
 from ..customers import services
-from ..customers.fields import FieldError, clean_value, list_definitions
-from ..profiles.tabs import CUSTOMER
+from ..customers.fields import list_definitions
+from ..domain import DomainError
 from . import bp
 from .access import customer_required
 from .rendering import render_widget
@@ -46,58 +47,42 @@ EDITABLE = ("first_name", "last_name", "phone", "address_line1", "address_line2"
             "postal_code")
 
 
-def _modes():
-    """(definition, mode) for the merchant's custom fields, as this profile shows them."""
-    ctx_modes = CUSTOMER.load((g.profile.settings or {}).get(CUSTOMER.key),
-                              _Ctx(list_definitions(g.merchant)))["custom_field_parameters"]
-    return [(d, ctx_modes[str(d.id)]) for d in list_definitions(g.merchant)
-            if ctx_modes[str(d.id)] != "hidden"]
-
-
-class _Ctx:
-    def __init__(self, custom_fields):
-        self.custom_fields = custom_fields
-
-
 @bp.route("/profile", methods=["GET", "POST"])
 @customer_required
 def profile():
-    customer = g.customer
+    """Build the form (custom fields by the profile's modes), hand what was typed to
+    `update_profile`, which owns the rules, and show its messages beside their fields."""
+    customer, merchant = g.customer, g.merchant
     editable = g.profile.customer.allow_profile_edit
     if request.method == "POST" and not editable:
         abort(403)  # P-8: refused on the server, not only hidden
-    fields = _modes()
-    form = ProfileForm(data={"first_name": customer.first_name,
-                             "last_name": customer.last_name,
-                             "primary_email": "\n".join(customer.primary_emails),
-                             "phone": customer.phone, "address_line1": customer.address_line1,
-                             "address_line2": customer.address_line2, "city": customer.city,
-                             "postal_code": customer.postal_code})
-    custom_errors, custom_input = {}, {}
+    definitions = list_definitions(merchant)
+    modes = services.profile_field_modes(g.profile, definitions)
+    form_cls = customer_forms.with_custom_fields(ProfileForm, definitions, modes)
+    form = form_cls(data={"first_name": customer.first_name,
+                          "last_name": customer.last_name,
+                          "primary_email": "\n".join(customer.primary_emails),
+                          "phone": customer.phone, "address_line1": customer.address_line1,
+                          "address_line2": customer.address_line2, "city": customer.city,
+                          "postal_code": customer.postal_code,
+                          **customer_forms.initial_data(definitions, customer.custom_fields)})
     if editable and form.validate_on_submit():
-        if g.profile.customer.phone_number_required and not (form.phone.data or "").strip():
-            form.phone.errors.append("Enter your phone number.")
-        values = dict(customer.custom_fields or {})
-        for definition, mode in fields:
-            if mode != "read_write":
-                continue
-            raw = request.form.get(f"cf_{definition.id}", "")
-            custom_input[definition.id] = raw
-            try:
-                values[str(definition.id)] = clean_value(definition, raw)
-            except FieldError as exc:
-                custom_errors[definition.id] = str(exc)
-        if not form.phone.errors and not custom_errors:
-            details = {name: (form[name].data or "").strip() for name in EDITABLE}
-            details["first_name"] = validation.person_name(details["first_name"], 2, "")
-            details["last_name"] = validation.person_name(details["last_name"], 1, "")
-            services.save_customer(g.merchant, customer, details=details,
-                                   emails=validation.email_list(form.primary_email.data),
-                                   custom_values=values)
+        try:
+            services.update_profile(
+                merchant, g.profile, customer,
+                details={name: form[name].data or "" for name in EDITABLE},
+                emails=form.primary_email.data or "",
+                custom_input=customer_forms.submitted_values(form, definitions, modes))
+        except DomainError as exc:
+            for key, message in (exc.errors or {"": exc.message}).items():
+                if key in form:
+                    form[key].errors = [*form[key].errors, message]
+                else:  # a rule about no single field (e.g. editing switched off meanwhile)
+                    form.form_errors.append(message)
+        else:
             flash("Your details are saved.", "success")
             return redirect(url_for(".profile"))
-    errors = bool(form.errors or custom_errors)
-    return render_widget("widget/profile.html", form=form, editable=editable, fields=fields,
-                         custom_errors=custom_errors, custom_input=custom_input,
+    return render_widget("widget/profile.html", form=form, editable=editable,
+                         fields=customer_forms.visible_fields(definitions, modes),
                          phone_required=g.profile.customer.phone_number_required,
-                         status=400 if errors else 200)
+                         status=400 if form.errors else 200)
