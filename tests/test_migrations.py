@@ -42,3 +42,85 @@ def test_migrations_build_the_models_on_empty_postgresql():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _money_survives_the_counters_revision(url: str) -> None:
+    """Rows made before revision 9b22db012c24 come through it: SQLite's batch rebuild of
+    invoice and payment must not cascade to their lines and allocations, and each merchant's
+    invoice counter starts above its highest INV-<digits> number, drafts included."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import column as sa_column
+    from sqlalchemy import func, insert, inspect, select
+    from sqlalchemy import table as sa_table
+
+    from widget_server.billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation
+    from widget_server.customers.models import Customer
+    from widget_server.tenancy.counters import Counter
+    from widget_server.tenancy.models import Merchant
+
+    old_payment = sa_table("payment", *(sa_column(c.name, c.type) for c in Payment.__table__.c
+                                        if c.name != "source"))
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
+                      "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade(revision="87612e35ebf4")
+        with db.engine.begin() as conn:
+            for slug in ("a", "b", "c"):
+                conn.execute(insert(Merchant.__table__).values(slug=slug, name=slug, config={}))
+            ids = dict(conn.execute(select(Merchant.slug, Merchant.id)).all())
+            customers = {slug: conn.execute(insert(Customer.__table__).values(
+                merchant_id=mid, first_name="J", last_name="D", custom_fields={})
+                .returning(Customer.id)).scalar() for slug, mid in ids.items()}
+            invoices = [("a", "INV-00003", "issued"), ("a", "INV-0900", "draft"),
+                        ("a", "IMPORT-7", "issued"), ("b", "INV-00002", "issued"),
+                        ("c", "OLD/12", "issued")]
+            for n, (slug, number, status) in enumerate(invoices):
+                invoice_id = conn.execute(insert(Invoice.__table__).values(
+                    merchant_id=ids[slug], customer_id=customers[slug], number=number,
+                    status=status, currency="USD", total_minor=100, balance_minor=0,
+                    issue_date=date(2026, 1, 1)).returning(Invoice.id)).scalar()
+                conn.execute(insert(InvoiceLine.__table__).values(
+                    merchant_id=ids[slug], invoice_id=invoice_id, position=0,
+                    description="x", quantity=1, unit_price_minor=100, amount_minor=100))
+                payment_id = conn.execute(insert(old_payment).values(  # the columns of then
+                    merchant_id=ids[slug], customer_id=customers[slug], amount_minor=100,
+                    currency="USD", status="succeeded", reference=f"pi_{n}", method="card",
+                    method_label="", failure_message="", method_token="", plan={},
+                    created_at=datetime.now(UTC)).returning(old_payment.c.id)).scalar()
+                conn.execute(insert(PaymentAllocation.__table__).values(
+                    payment_id=payment_id, invoice_id=invoice_id, merchant_id=ids[slug],
+                    amount_minor=100))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(select(Counter.merchant_id, Counter.next_value)
+                                     .where(Counter.name == "invoice")).all()) == {
+                ids["a"]: 901, ids["b"]: 3}
+            for model in (Invoice, InvoiceLine, Payment, PaymentAllocation):
+                assert conn.execute(select(func.count()).select_from(model)).scalar() == 5
+            fks = {t: [fk["options"].get("ondelete") for fk in inspect(conn).get_foreign_keys(t)
+                       if fk["referred_table"] == "customer"]
+                   for t in ("invoice", "payment", "payment_method")}
+            assert fks == {"invoice": ["RESTRICT"], "payment": ["RESTRICT"],
+                           "payment_method": ["RESTRICT"]}
+        db.engine.dispose()
+
+
+def test_money_survives_the_counters_revision_on_sqlite(tmp_path):
+    _money_survives_the_counters_revision(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="runs in CI's PostgreSQL pass")
+def test_money_survives_the_counters_revision_on_postgresql():
+    base = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{base.database}_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _money_survives_the_counters_revision(base.set(database=name).render_as_string(False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

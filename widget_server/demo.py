@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from .billing.invoices import build_invoice
+from .billing.invoices import build_invoice, next_invoice_number
 from .billing.models import Invoice, Payment, PaymentAllocation, Product
 from .commerce.models import Order, OrderLine, SalesAgent
 from .customers import fields as custom_fields
@@ -187,7 +187,7 @@ def _ensure_invoices(merchant, customer, products) -> None:
         issued = today - timedelta(days=age)
         invoice = build_invoice(merchant, customer,
                                 [(products[sku], qty) for sku, qty in items],
-                                number=f"INV-{index:05d}", issue_date=issued,
+                                number=next_invoice_number(merchant), issue_date=issued,
                                 due_date=issued + timedelta(days=30))
         invoice.created_at = datetime.combine(issued, time(9), UTC)
         if outcome in ("paid", "partial"):

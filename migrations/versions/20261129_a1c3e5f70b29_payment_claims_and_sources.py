@@ -5,7 +5,7 @@ conditional UPDATE before the gateway is called. `payment.source` says where a p
 from instead of idempotency-key prefixes; existing rows are classified by those prefixes.
 
 Revision ID: a1c3e5f70b29
-Revises: 87612e35ebf4
+Revises: 9b22db012c24
 Create Date: 2026-11-29 14:20:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = 'a1c3e5f70b29'
-down_revision = '87612e35ebf4'
+down_revision = '9b22db012c24'
 branch_labels = None
 depends_on = None
 

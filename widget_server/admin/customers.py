@@ -121,10 +121,12 @@ def _handle(customer=None):
 @permission_required(MANAGE)
 def customers():
     query = request.args.get("q", "")[:200]
+    archived = request.args.get("archived") == "1"
     page = services.search_customers(current_merchant(), query,
                                      page_number(request.args.get("page", type=int)),
-                                     current_app.config["ADMIN_PAGE_SIZE"])
-    return render_template("admin/customers/list.html", page=page, query=query)
+                                     current_app.config["ADMIN_PAGE_SIZE"], archived=archived)
+    return render_template("admin/customers/list.html", page=page, query=query,
+                           archived=archived)
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
@@ -197,3 +199,20 @@ def customer_portal(customer_id: int, action: str):
             flash("That email is switched off (Configuration → Email notifications) or the "
                   "customer has no email address; nothing was sent.", "error")
     return redirect(url_for("admin.customer_detail", customer_id=customer.id) + "#portal-panel")
+
+
+@bp.post("/customers/<id:customer_id>/delete")
+@permission_required(MANAGE)
+def customer_delete(customer_id: int):
+    """Delete the customer, or archive one with money history (issue #18): their invoices and
+    payments keep their customer."""
+    customer = services.get_customer(current_merchant(), customer_id) or abort(404)
+    if not PortalForm().validate_on_submit():
+        abort(400)
+    name = customer.display_name
+    if services.delete_customer(customer) == "deleted":
+        flash(f"Customer “{name}” deleted.", "success")
+        return redirect(url_for("admin.customers"))
+    flash(f"Customer “{name}” archived: they have invoices or payments, which are kept. They "
+          "no longer appear in the customer list and cannot sign in to the portal.", "success")
+    return redirect(url_for("admin.customer_detail", customer_id=customer_id))

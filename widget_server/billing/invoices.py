@@ -1,17 +1,45 @@
 """Building invoices from catalogue lines; totals are computed here and only here."""
 from datetime import date
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..tenancy.counters import next_number
 from .models import Invoice, InvoiceLine, Product
+
+# Issued invoices are numbered without gaps; a draft carries a draft label until it is issued.
+INVOICE_SEQUENCE, DRAFT_SEQUENCE = "invoice", "invoice_draft"
+DRAFT_PREFIX = "DRAFT-"
 
 
 def next_invoice_number(merchant) -> str:
-    count = db.session.scalar(select(func.count(Invoice.id))
-                              .where(Invoice.merchant_id == merchant.id))
-    return f"INV-{count + 1:05d}"
+    """The next issued invoice number ("INV-00042"), taken in the caller's transaction.
+
+    A number already on one of the merchant's invoices (an import, say) is skipped, so such a
+    number never makes issuing fail.
+    """
+    while True:
+        number = f"INV-{next_number(merchant, INVOICE_SEQUENCE):05d}"
+        if not _number_taken(merchant, number):
+            return number
+
+
+def next_draft_number(merchant) -> str:
+    """A label for a new draft ("DRAFT-00007"); the draft takes its real number when issued."""
+    while True:
+        number = f"{DRAFT_PREFIX}{next_number(merchant, DRAFT_SEQUENCE):05d}"
+        if not _number_taken(merchant, number):
+            return number
+
+
+def _number_taken(merchant, number: str) -> bool:
+    return db.session.scalar(select(Invoice.id).where(Invoice.merchant_id == merchant.id,
+                                                      Invoice.number == number)) is not None
+
+
+def is_draft_number(number: str) -> bool:
+    return number.startswith(DRAFT_PREFIX)
 
 
 def build_invoice(merchant, customer, items: list[tuple[Product, int]], *, number: str,
@@ -57,21 +85,18 @@ def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: dat
     catalogue = {p.id: p for p in products(merchant)}
     if any(pid not in catalogue for pid, _ in wanted):
         raise InvoiceError("Choose products from your catalogue.", "lines")
-    for _attempt in range(5):  # two admins drafting at once: the number is unique, try the next
-        invoice = build_invoice(merchant, customer,
-                                [(catalogue[pid], qty) for pid, qty in wanted],
-                                number=next_invoice_number(merchant), issue_date=None,
-                                due_date=due_date, status="draft")
-        invoice.request_key = request_key
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            if request_key and (made := by_request_key(merchant, customer, request_key)):
-                return made  # the same form, posted twice at once
-            continue
-        return invoice
-    raise InvoiceError("Could not number the invoice; please try again.")
+    invoice = build_invoice(merchant, customer, [(catalogue[pid], qty) for pid, qty in wanted],
+                            number=next_draft_number(merchant), issue_date=None,
+                            due_date=due_date, status="draft")
+    invoice.request_key = request_key
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if request_key and (made := by_request_key(merchant, customer, request_key)):
+            return made  # the same form, posted twice at once
+        raise
+    return invoice
 
 
 def by_request_key(merchant, customer, key: str) -> Invoice | None:

@@ -13,7 +13,7 @@ from ..money import format_money
 from ..notifications import templates
 from ..notifications.outbox import queue_email
 from . import credit
-from .invoices import InvoiceError
+from .invoices import InvoiceError, is_draft_number, next_invoice_number
 from .models import Invoice
 from .payment_jobs import schedule_autopay
 
@@ -51,6 +51,10 @@ def pay_link(merchant, invoice: Invoice) -> str:
 def issue(merchant, invoice: Invoice, today: date) -> None:
     if invoice.status != "draft":
         raise InvoiceError("Only a draft can be issued.")
+    if is_draft_number(invoice.number):
+        # Taken at issue, not at drafting, so issued invoices are numbered without gaps; the
+        # counter row stays locked until the commit below (or a rollback gives the number back).
+        invoice.number = next_invoice_number(merchant)
     invoice.status = "issued"
     invoice.issue_date = today
     invoice.due_date = invoice.due_date or today + timedelta(days=30)

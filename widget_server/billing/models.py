@@ -49,7 +49,7 @@ class Invoice(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"))
     number: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="draft")
     currency: Mapped[str] = mapped_column(String(3))
@@ -81,11 +81,13 @@ class Payment(db.Model):
     __table_args__ = (Index("ix_payment_customer_keyset", "merchant_id", "customer_id", "id"),
                       CheckConstraint("amount_minor > 0", name="amount_positive"),
                       # one charge per payment attempt, however often it is submitted (W-3)
-                      UniqueConstraint("merchant_id", "idempotency_key"))
+                      UniqueConstraint("merchant_id", "idempotency_key"),
+                      # the admin and the gateways look payments up by their reference
+                      Index("ix_payment_reference", "merchant_id", "reference"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -137,7 +139,7 @@ class PaymentMethod(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(8))  # card | ach
     token: Mapped[str] = mapped_column(String(255))
     label: Mapped[str] = mapped_column(String(60))

@@ -23,7 +23,8 @@ def candidates(merchant_id: int, login: str, *, with_password: bool = True,
     if not emails_only:
         matches = matches.union(select(Customer.id).where(
             Customer.merchant_id == merchant_id, func.lower(Customer.username) == login))
-    stmt = select(Customer).where(Customer.merchant_id == merchant_id, Customer.id.in_(matches))
+    stmt = select(Customer).where(Customer.merchant_id == merchant_id, Customer.id.in_(matches),
+                                  Customer.archived_at.is_(None))  # archived: no portal
     if with_password:
         stmt = stmt.where(Customer.password_hash.is_not(None))
     return list(db.session.scalars(stmt.order_by(Customer.id).limit(MAX_CANDIDATES)))

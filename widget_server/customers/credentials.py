@@ -70,7 +70,7 @@ def look_up(merchant_id: int, raw: str | None, purposes: tuple[str, ...]) -> Tok
                                                Customer.id == CredentialToken.customer_id)
         .where(CredentialToken.token_hash == _hash(raw),
                CredentialToken.merchant_id == merchant_id,
-               Customer.merchant_id == merchant_id,
+               Customer.merchant_id == merchant_id, Customer.archived_at.is_(None),
                CredentialToken.purpose.in_(purposes))).first()
     if row is None:
         return TokenState(None, None, "unknown")

@@ -31,7 +31,8 @@ def recipients(merchant, ids: list[int]) -> list[Customer]:
     if not ids:
         return []
     return list(db.session.scalars(select(Customer).where(Customer.merchant_id == merchant.id,
-                                                          Customer.id.in_(ids))
+                                                          Customer.id.in_(ids),
+                                                          Customer.archived_at.is_(None))
                                    .options(selectinload(Customer.emails))
                                    .order_by(Customer.last_name, Customer.first_name)))
 

@@ -72,6 +72,9 @@ class Customer(db.Model):
     # "used": the customer must choose a new password before anything else.
     temp_password_state: Mapped[str | None] = mapped_column(String(10))
     temp_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set instead of deleting a customer with money history (invoices, payments): their rows
+    # keep their customer; an archived customer is out of the default lists and cannot sign in.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

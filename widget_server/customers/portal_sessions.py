@@ -36,6 +36,7 @@ SESSION_WITH_CUSTOMER = (
     .where(PortalSession.token_hash == bindparam("token_hash"),
            PortalSession.merchant_id == bindparam("merchant_id"),
            Customer.merchant_id == bindparam("merchant_id"),
+           Customer.archived_at.is_(None),
            PortalSession.revoked_at.is_(None)))
 
 

@@ -1,15 +1,19 @@
-"""Customer services: search, create and edit, always within one merchant (T-5, C-2, W-6)."""
+"""Customer services: search, create, edit and delete, always within one merchant (T-5, C-2,
+W-6)."""
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import validation
+from ..database import utcnow
 from ..domain import DomainError
 from ..extensions import db
+from . import portal_sessions
 from .fields import FieldError, clean_value, field_key, list_definitions
-from .models import Customer, CustomerEmail
+from .models import CredentialToken, Customer, CustomerEmail
 
 PROFILE_FIELDS = ("first_name", "last_name", "company", "phone", "address_line1",
                   "address_line2", "city", "region", "postal_code", "country")
@@ -27,9 +31,13 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 25) -> Page:
-    """Customers whose name, company or any Primary Email address contains `query`."""
-    stmt = (select(Customer).where(Customer.merchant_id == merchant.id)
+def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 25, *,
+                     archived: bool = False) -> Page:
+    """Customers whose name, company or any Primary Email address contains `query`: the
+    current ones, or with `archived` the archived ones."""
+    stmt = (select(Customer).where(Customer.merchant_id == merchant.id,
+                                   Customer.archived_at.is_not(None) if archived
+                                   else Customer.archived_at.is_(None))
             .options(selectinload(Customer.emails)))  # the list shows every address
     query = (query or "").strip()
     if query:
@@ -193,3 +201,40 @@ def _set_emails(customer: Customer, addresses: list[str]) -> None:
     for position, email in enumerate(customer.emails):
         email.position = position
         email.merchant_id = customer.merchant_id
+
+
+def has_money_history(customer: Customer) -> bool:
+    """Invoices, payments, saved payment methods or orders: rows that must keep their customer
+    (their foreign keys refuse its deletion)."""
+    from ..billing.models import Invoice, Payment, PaymentMethod
+    from ..commerce.models import Order
+
+    return db.session.scalar(select(or_(*(
+        exists().where(model.merchant_id == customer.merchant_id,
+                       model.customer_id == customer.id)
+        for model in (Invoice, Payment, PaymentMethod, Order))))) or False
+
+
+def delete_customer(customer: Customer) -> str:
+    """Delete a customer without money history; archive one with it. Returns "deleted" or
+    "archived". An invoice made meanwhile makes the delete fail (ON DELETE RESTRICT): then the
+    customer is archived as well."""
+    if not has_money_history(customer):
+        db.session.delete(customer)  # emails, sessions and links go with it
+        try:
+            db.session.commit()
+            return "deleted"
+        except IntegrityError:
+            db.session.rollback()
+    archive_customer(customer)
+    return "archived"
+
+
+def archive_customer(customer: Customer) -> None:
+    """Out of the default lists and out of the portal: open links and sessions end now."""
+    now = utcnow()
+    customer.archived_at = customer.archived_at or now
+    db.session.execute(update(CredentialToken).where(CredentialToken.customer_id == customer.id,
+                                                     CredentialToken.used_at.is_(None))
+                       .values(used_at=now))
+    portal_sessions.end_all(customer)  # commits

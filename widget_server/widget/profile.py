@@ -1,6 +1,6 @@
 """The customer's profile page (W-6, C-11, P-3): details, Primary Email, phone, address and
 custom fields by the profile's mode; editing only when Allow Profile Edit is on."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -11,7 +11,6 @@ from ..customers import services
 from ..customers.fields import list_definitions
 from ..domain import DomainError
 from . import bp
-from .access import customer_required
 from .rendering import render_widget
 
 
@@ -48,14 +47,11 @@ EDITABLE = ("first_name", "last_name", "phone", "address_line1", "address_line2"
 
 
 @bp.route("/profile", methods=["GET", "POST"])
-@customer_required
 def profile():
     """Build the form (custom fields by the profile's modes), hand what was typed to
     `update_profile`, which owns the rules, and show its messages beside their fields."""
     customer, merchant = g.customer, g.merchant
-    editable = g.profile.customer.allow_profile_edit
-    if request.method == "POST" and not editable:
-        abort(403)  # P-8: refused on the server, not only hidden
+    editable = g.profile.customer.allow_profile_edit  # a POST without it: refused (capabilities)
     definitions = list_definitions(merchant)
     modes = services.profile_field_modes(g.profile, definitions)
     form_cls = customer_forms.with_custom_fields(ProfileForm, definitions, modes)
