@@ -25,6 +25,7 @@ def definitions(app, owner_client):
             field_service.create_definition(merchant, name="Renewal", field_type="date",
                                             required=False, choices=[]),
         ]
+        db.session.commit()
         return {d.name: d.id for d in made}
 
 
@@ -109,6 +110,7 @@ def test_removed_definition_drops_out_of_the_form(app, owner_client, definitions
         merchant = db.session.get(Merchant, owner_client.merchant_id)
         field_service.delete_definition(field_service.get_definition(merchant,
                                                                      definitions["Region"]))
+        db.session.commit()
     page = owner_client.client.get("/admin/customers/new").get_data(as_text=True)
     assert f'cf_{definitions["Region"]}' not in page
     assert f'cf_{definitions["Seats"]}' in page
@@ -206,6 +208,7 @@ def test_admin_edits_a_yes_no_field_and_it_round_trips(app, owner_client):
         merchant = db.session.get(Merchant, owner_client.merchant_id)
         vip = field_service.create_definition(merchant, name="VIP", field_type="boolean",
                                               required=False, choices=[]).id
+        db.session.commit()
     response = owner_client.submit("/admin/customers/new", {**VALID, f"cf_{vip}": "y"})
     assert response.status_code == 302
     [customer] = _customers(app)

@@ -59,6 +59,7 @@ def test_same_profile_id_at_another_merchant_is_fine(app, owner_client, make_mer
     other_id, _ = make_merchant("globex")
     with app.app_context():
         services.create_profile(db.session.get(Merchant, other_id), "Retail", "retail")
+        db.session.commit()
     assert _create(owner_client).status_code == 302
 
 
@@ -175,6 +176,7 @@ def test_other_merchants_profile_is_404(app, owner_client, make_merchant):
     other_id, _ = make_merchant("globex")
     with app.app_context():
         theirs = services.create_profile(db.session.get(Merchant, other_id), "Theirs", "theirs").id
+        db.session.commit()
     for url in (f"/admin/profiles/{theirs}", f"/admin/profiles/{theirs}/tabs/payment",
                 f"/admin/profiles/{theirs}/delete"):
         assert owner_client.client.get(url).status_code == 404, url

@@ -16,6 +16,7 @@ def merchant_with_profile(app, make_merchant):
     with app.app_context():
         merchant = db.session.get(Merchant, merchant_id)
         profile = profile_services.create_profile(merchant, "Retail", "retail")
+        db.session.commit()
         return email, profile.id
 
 

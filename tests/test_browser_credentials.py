@@ -73,6 +73,7 @@ def test_sign_up_from_an_invitation_inside_the_iframe(app, site):
         invitations.send(merchant, "owner@acme.test",
                          [db.session.get(Customer, site.newcomer_id)],
                          "Join {{ merchant_name }}", "Hello {{ contact_name }}: {{ portal_link }}")
+        db.session.commit()
     site.page.goto(_last_link(app, "invitation"))
     site.frame.get_by_role("heading", name="Sign up for your account").wait_for()
     _sign_up(site.frame, "nora")
@@ -127,6 +128,7 @@ def test_temporary_password_inside_the_iframe(app, site):
         merchant = db.session.get(Merchant, site.merchant_id)
         portal_access.send_temporary_password(merchant,
                                               db.session.get(Customer, site.customer_id))
+        db.session.commit()
         body = db.session.scalar(select(EmailMessage.text_body))
     temporary = re.search(r"temporary password is (\S+)", body).group(1)
     site.page.goto(site.page_url)

@@ -116,6 +116,7 @@ def test_two_widgets_on_one_page_are_independent(app, shop):
         from widget_server.profiles import services
 
         services.create_profile(db.session.get(Merchant, shop.merchant_id), "Second", "second")
+        db.session.commit()
     page = shop.open_host(profiles=("standard", "second"))
     first, second = page.frame_locator("#box-0 iframe"), page.frame_locator("#box-1 iframe")
     second.get_by_role("heading", name="Sign in").wait_for()

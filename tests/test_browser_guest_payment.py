@@ -39,6 +39,7 @@ def test_pay_an_emailed_invoice_as_a_guest_inside_the_iframe(app, live_server, p
                               due_date=date.today() + timedelta(days=14), status="draft")
         db.session.commit()
         issuing.issue(merchant, draft, date.today())
+        db.session.commit()
         invoice_id = draft.id
         body = db.session.scalar(select(EmailMessage.text_body).where(
             EmailMessage.email_type == "invoice_issued"))

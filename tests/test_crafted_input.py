@@ -86,16 +86,22 @@ def test_a_new_custom_field_never_inherits_a_deleted_ones_mode(app, owner_client
         merchant = db.session.get(Merchant, owner_client.merchant_id)
         tier = field_service.create_definition(merchant, name="Tier", field_type="text",
                                                required=False, choices=[])
+        db.session.commit()
         profile = profile_services.create_profile(merchant, "Retail", "retail")
+        db.session.commit()
         profile_services.save_tab(profile, CUSTOMER, {**CUSTOMER.load(None),
                                                       "custom_field_parameters":
                                                           {str(tier.id): "hidden"}})
+        db.session.commit()
         old_id = tier.id
         field_service.delete_definition(tier)
+        db.session.commit()
         notes = field_service.create_definition(merchant, name="Notes", field_type="text",
                                                 required=False, choices=[])
+        db.session.commit()
         assert notes.id != old_id
         ctx = profile_services.settings_context(merchant)
+        db.session.commit()
         modes = CUSTOMER.load(profile.settings["customer"], ctx)["custom_field_parameters"]
         assert modes == {str(notes.id): "read_only"}
 

@@ -121,6 +121,7 @@ def test_invitation_link_signs_up_then_says_already_signed_up(app, owner_client,
 
     with app.app_context():
         services.create_profile(db.session.get(Merchant, owner_client.merchant_id), "Std", "std")
+        db.session.commit()
     page = client.get(path).get_data(as_text=True)
     assert "Sign up for your account" in page
     response = client.post(path, data={"csrf_token": csrf_from(page), "username": "anna",

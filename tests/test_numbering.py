@@ -34,12 +34,15 @@ def _load(p):
 
 def _draft(p):
     merchant, customer = _load(p)
-    return create_draft(merchant, customer, [(p.product_id, 1)], None)
+    draft = create_draft(merchant, customer, [(p.product_id, 1)], None)
+    db.session.commit()  # services flush; the test is the boundary, as a request would be
+    return draft
 
 
 def _issue(p, invoice):
     merchant, _ = _load(p)
     issuing.issue(merchant, invoice, date(2026, 11, 29))
+    db.session.commit()
     return invoice.number
 
 
@@ -131,6 +134,7 @@ def test_concurrent_issues_get_distinct_consecutive_numbers(app, shop, counter_e
                 merchant = db.session.get(Merchant, shop.merchant_id)
                 barrier.wait(timeout=10)
                 issuing.issue(merchant, invoice, date(2026, 11, 29))
+                db.session.commit()  # the counter row stays locked until here
                 numbers.append(invoice.number)
                 db.session.remove()
         except Exception as exc:  # reported below, in the test's thread

@@ -80,6 +80,7 @@ def test_a_browser_cannot_take_the_key_of_an_autopay_payment(app, billed):
     with app.app_context():  # issuing still works, autopay included
         merchant = db.session.get(Merchant, billed.merchant_id)
         issuing.issue(merchant, db.session.get(Invoice, invoice_id), date.today())
+        db.session.commit()
         keys = set(db.session.scalars(select(Payment.idempotency_key)))
     assert f"autopay-invoice-{invoice_id}" in keys
     assert all(k.startswith(("c:", "autopay-")) for k in keys)
@@ -128,6 +129,7 @@ def test_a_resolve_that_cannot_reach_the_gateway_stays_pending(app, billed, stri
                                [db.session.get(Invoice, billed.invoice_ids[0])], 5000,
                                method=MethodToken("pm_1VisaTest", "Visa •••• 4242"),
                                idempotency_key="c:timeout")
+        db.session.commit()
         assert payment.status == "pending"
     connect(app, billed.merchant_id, "")  # the merchant's account is gone meanwhile
     _run_due(app)
@@ -267,12 +269,14 @@ def test_autopay_is_cancelled_at_once_when_turned_off_or_when_the_invoice_is_pai
     with app.app_context():
         merchant = db.session.get(Merchant, billed.merchant_id)
         issuing.issue(merchant, db.session.get(Invoice, first), date.today())
+        db.session.commit()
         second = build_invoice(merchant, db.session.get(Customer, billed.customer_id),
                                [(db.session.get(Product, billed.product_id), 1)],
                                number="AUTO-B", issue_date=None,
                                due_date=date.today() + timedelta(days=5), status="draft")
         db.session.commit()
         issuing.issue(merchant, second, date.today())
+        db.session.commit()
         second_id = second.id
     _pay(billed, {**CARD, "invoice": str(first)})  # paid by hand before its due date
     with app.app_context():
@@ -352,6 +356,7 @@ def test_a_date_the_customer_chooses_replaces_the_autopay_of_that_invoice(app, b
     with app.app_context():
         issuing.issue(db.session.get(Merchant, billed.merchant_id),
                       db.session.get(Invoice, invoice_id), date.today())
+        db.session.commit()
     set_payment(app, billed, {"edit_effective_date": True})
     later = (date.today() + timedelta(days=5)).isoformat()
     chosen = _pay(billed, {**CARD, "invoice": str(invoice_id), "payment_date": later})

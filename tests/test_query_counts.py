@@ -28,6 +28,7 @@ def test_login_page_query_count_is_constant(app, portal, count_queries):
         merchant = db.session.get(Merchant, p.merchant_id)
         for n in range(3):
             profile_services.create_profile(merchant, f"Extra {n}", f"extra-{n}")
+            db.session.commit()
         for n in range(30):
             customer = Customer(merchant_id=p.merchant_id, first_name="C", last_name=str(n),
                                 custom_fields={})

@@ -30,6 +30,7 @@ def test_an_old_create_link_cannot_take_over_after_sign_up(app, portal):
         found = credentials.look_up(merchant.id, first, ("create",))
         credentials.set_credentials(merchant, found.token, found.customer, username="jane",
                                     password="jane-pass-123")
+        db.session.commit()
         assert credentials.look_up(merchant.id, second, ("invite",)).state == "used"
     client = app.test_client()
     page = client.get(f"{p.standalone}/credentials/{second}", follow_redirects=True)
@@ -47,6 +48,7 @@ def test_a_reset_clears_a_used_temporary_password(app, portal):
         db.session.commit()
         found = credentials.look_up(merchant.id, raw, ("reset",))
         credentials.reset_password(merchant, found.token, found.customer, "after-reset-123")
+        db.session.commit()
     assert widget_login(app.test_client(), p.base, p.username,
                         "after-reset-123").status_code == 302
 

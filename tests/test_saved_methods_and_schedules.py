@@ -147,6 +147,7 @@ def test_autopay_pays_a_new_invoice_on_its_due_date(app, billed):
                               status="draft")
         db.session.commit()
         issuing.issue(merchant, draft, date.today())
+        db.session.commit()
         invoice_id = draft.id
         [scheduled] = db.session.scalars(select(Payment).where(Payment.status == "scheduled"))
         assert scheduled.scheduled_for == date.today() + timedelta(days=10)
@@ -171,6 +172,7 @@ def test_autopay_off_cancels_the_scheduled_autopay(app, billed):
                               due_date=date.today(), status="draft")
         db.session.commit()
         issuing.issue(merchant, draft, date.today())
+        db.session.commit()
     page = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
     assert "Autopay is <strong>on</strong>" in page
     billed.client.post(f"{billed.base}/methods/autopay", data={"csrf_token": csrf_from(page)})
@@ -387,6 +389,7 @@ def test_account_credit_pays_the_next_invoice_first(app, billed):
         db.session.commit()
         for draft in drafts:
             issuing.issue(merchant, draft, date.today())
+            db.session.commit()
         assert [(d.balance_minor, d.status) for d in drafts] == [(2000, "issued"),
                                                                   (5000, "issued")]
         email = db.session.scalar(select(EmailMessage.text_body).where(

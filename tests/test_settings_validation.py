@@ -20,6 +20,7 @@ def profile(app, make_merchant):
     with app.app_context():
         merchant = db.session.get(Merchant, merchant_id)
         made = services.create_profile(merchant, "Retail", "retail")
+        db.session.commit()  # the test is the unit of work's boundary
         yield made
 
 
@@ -80,6 +81,7 @@ def test_custom_field_modes_are_checked_against_the_merchants_definitions(profil
     merchant = db.session.get(Merchant, profile.merchant_id)
     tier = field_service.create_definition(merchant, name="Tier", field_type="text",
                                            required=False, choices=[])
+    db.session.commit()
     errors = _refused(profile, CUSTOMER, {"custom_field_parameters": {str(tier.id): "editable"}})
     assert "custom_field_parameters" in errors
     errors = _refused(profile, CUSTOMER, {"custom_field_parameters": {"999": "hidden"}})

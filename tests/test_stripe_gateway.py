@@ -18,12 +18,12 @@ from widget_server.billing.gateways import (
     ChargeRequest,
     GatewayUnavailable,
     MethodToken,
-    TokenizeError,
 )
 from widget_server.billing.models import GatewayEvent, Invoice, Payment, PaymentMethod
 from widget_server.billing.providers import gateway_for
 from widget_server.billing.stripe_gateway import NEEDS_ACTION, StripeGateway
 from widget_server.customers.models import Customer
+from widget_server.domain import DomainError
 from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
@@ -252,7 +252,7 @@ def test_describe_refuses_unknown_foreign_and_malformed_methods(gateway, api):
         "customer": "cus_SomeoneElse", "card": {"brand": "visa", "last4": "1111",
                                                 "exp_month": 1, "exp_year": 2030}})
     for token in ("pm_1Missing", "pm_1Foreign", "4242 4242 4242 4242", "pm_1/../x"):
-        with pytest.raises(TokenizeError):
+        with pytest.raises(DomainError):
             gateway.describe(token, customer_ref="cus_Mine")
 
 
@@ -279,6 +279,7 @@ def _pay(app, p, key, method=VISA, **kwargs):
         invoice = db.session.get(Invoice, p.invoice_ids[0])
         payment = payments.pay(merchant, customer, [invoice], 5000, method=method,
                                idempotency_key=key, **kwargs)
+        db.session.commit()
         return payment.id
 
 

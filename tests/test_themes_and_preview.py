@@ -142,6 +142,7 @@ def test_preview_token_is_bound_to_its_profile(app, admin_portal):
 
     with app.app_context():
         services.create_profile(db.session.get(Merchant, p.merchant_id), "Other", "other")
+        db.session.commit()
     detail = p.admin.client.get(f"/admin/profiles/{p.profile_id}").get_data(as_text=True)
     token = re.search(r"preview\?token=([^\"&]+)", detail).group(1)
     assert app.test_client().get(f"/w/{p.slug}/other/preview?token={token}").status_code == 403

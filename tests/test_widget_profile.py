@@ -21,6 +21,7 @@ def me(app, portal):
         for name in ("Region", "Tier", "Internal score"):
             d = field_service.create_definition(merchant, name=name, field_type="text",
                                                 required=False, choices=[])
+            db.session.commit()
             ids[name] = d.id
         customer = db.session.get(Customer, p.customer_id)
         customer.custom_fields = {str(ids["Tier"]): "Gold", str(ids["Internal score"]): "42"}
@@ -102,8 +103,10 @@ def yes_no(app, me):
         merchant = db.session.get(Merchant, me.merchant_id)
         vip = field_service.create_definition(merchant, name="VIP", field_type="boolean",
                                               required=False, choices=[])
+        db.session.commit()
         paper = field_service.create_definition(merchant, name="Paper invoices",
                                                 field_type="boolean", required=False, choices=[])
+        db.session.commit()
         customer = db.session.get(Customer, me.customer_id)
         customer.custom_fields = {**customer.custom_fields, str(vip.id): False,
                                   str(paper.id): True}
@@ -199,6 +202,7 @@ def test_update_profile_service_owns_the_rules(app, yes_no):
             emails=["jane@example.test"],
             custom_input={str(vip): "on", str(paper): False, str(tier): "Platinum",
                           str(score): "100"})
+        db.session.commit()
         assert customer.custom_fields[str(vip)] is True
         assert customer.custom_fields[str(paper)] is True  # Read Only: not written
         assert customer.custom_fields[str(tier)] == "Gold"

@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config.setdefault("SERVER_NAME", None)
     register_extensions(app)
+    register_unit_of_work(app)
     register_sessions(app)
     register_blueprints(app)
     register_security_headers(app)
@@ -43,6 +44,12 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app, add_context_processor=False)
+
+
+def register_unit_of_work(app: Flask) -> None:
+    from .unit_of_work import register
+
+    register(app)
 
 
 def register_sessions(app: Flask) -> None:

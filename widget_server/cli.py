@@ -19,7 +19,9 @@ def register(app: Flask) -> None:
     def seed_demo_command():
         """Create or refresh the demo merchant (idempotent)."""
         from .demo import seed_demo
+        from .extensions import db
 
         summary = seed_demo()
+        db.session.commit()
         for line in summary:
             click.echo(line)

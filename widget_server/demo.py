@@ -50,14 +50,13 @@ def seed_demo() -> list[str]:
         db.session.flush()
     _ensure_admin(merchant, OWNER_EMAIL, OWNER_PASSWORD, "owner", "Demo Owner")
     _ensure_admin(merchant, STAFF_EMAIL, STAFF_PASSWORD, "staff", "Demo Staff")
-    db.session.commit()
     if profiles.find_by_slug(merchant, "default") is None:
         profile = profiles.create_profile(merchant, "Standard portal", "default")
         # what the demo shows off beyond the defaults: scheduling, any amount, new invoices
         profile.settings = {**(profile.settings or {}),
                             "payment": {"edit_effective_date": True, "payment_amount": "any"},
                             "invoice": {"allow_new_invoice": True}}
-        db.session.commit()
+        db.session.flush()
     _ensure_custom_fields(merchant)
     products = _ensure_products(merchant)
     agents = _ensure_agents(merchant)
@@ -66,7 +65,7 @@ def seed_demo() -> list[str]:
     _ensure_invoices(merchant, customer, products)
     _ensure_order(merchant, customer, products, agents[0])
     shop_origin = _ensure_shop_origin(merchant)
-    db.session.commit()
+    db.session.flush()  # the command commits
     base = current_app.config["PUBLIC_URL"]
     return [
         f"Demo shop:    {shop_origin}/demo/shop   (embeds the widget from {base}, cross-site)",

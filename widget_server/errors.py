@@ -3,6 +3,9 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .domain import DomainError
+from .extensions import db
+
 MESSAGES = {
     400: "The request could not be understood.",
     403: "You do not have permission to do that.",
@@ -19,11 +22,22 @@ def register(app: Flask) -> None:
         message = "Your form expired or was sent from elsewhere. Please try again."
         return _render(400, message)
 
+    app.register_error_handler(DomainError, refused)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         custom = error.description != type(error).description and error.code != 429
         message = error.description if custom else MESSAGES.get(error.code, error.description)
         return _render(error.code or 500, message)
+
+
+def refused(exc: DomainError):
+    """A refusal no page caught: its own message and status (JSON `{code, message, field,
+    errors}` on the API), never a 500; nothing of the refused change is kept."""
+    db.session.rollback()
+    if request.path.startswith("/api/"):
+        return jsonify(error=exc.as_json()), exc.status
+    return _render(exc.status, exc.message)
 
 
 def _render(code: int, message: str):

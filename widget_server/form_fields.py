@@ -1,7 +1,11 @@
-"""Form field helpers shared by every face: trimmed text and WTForms 3.3 select choices."""
+"""Form helpers shared by every face: trimmed text, WTForms 3.3 select choices, and how a
+refused change (`DomainError`) is shown on a form."""
 from collections.abc import Iterable
 
 from wtforms import SelectChoice, StringField
+
+from .domain import DomainError
+from .extensions import db
 
 
 class TrimmedField(StringField):
@@ -16,3 +20,22 @@ class TrimmedField(StringField):
 def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """WTForms 3.3+ wants `SelectChoice` objects, not tuples."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def show_errors(form, exc: DomainError, *, hidden: Iterable[str] = (),
+                default: str | None = None) -> list[str]:
+    """How a face shows a refused change, once for every page: the unit of work is rolled back
+    (a refusal never commits half a change with the page that reports it), each message goes
+    next to its field, and the messages no shown field can take are returned for the top of
+    the page (all of them without a `form`). `hidden`: fields the page does not show under its
+    rules; `default`: the field that takes a message about no field, if the page has one."""
+    db.session.rollback()
+    hidden, rest = set(hidden), []
+    for field, message in exc.errors.items():
+        name = field if field is not None else default
+        if form is not None and name is not None and name in form and name not in hidden:
+            if message not in form[name].errors:
+                form[name].errors = [*form[name].errors, message]
+        else:
+            rest.append(message)
+    return rest

@@ -106,16 +106,9 @@ def _record_and_settle(event: dict, payment: Payment, result: ChargeResult):
     if payment.status == "pending":
         merchant = db.session.get(Merchant, payment.merchant_id)
         customer = db.session.get(Customer, payment.customer_id)
-        # commits the event row with the settlement (or rolls both back: settled meanwhile)
+        # the event row commits with the settlement, at the end of the request
         payments.settle(merchant, customer, payment, result)
     elif payment.status != result.status:
         log.error("stripe webhook %s says %s for payment %s, which is %s", event["id"],
                   result.status, payment.id, payment.status)
-    if not _seen(event["id"]):  # settle found it settled meanwhile and rolled back
-        db.session.add(GatewayEvent(provider=PROVIDER, event_id=event["id"],
-                                    event_type=event["type"]))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
     return jsonify(received=True)

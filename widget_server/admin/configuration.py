@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import InputRequired, Length
 
-from ..form_fields import TrimmedField, select_choices
+from ..domain import DomainError
+from ..form_fields import TrimmedField, select_choices, show_errors
 from ..tenancy import services
 from ..tenancy.configuration import SECTIONS, SECTIONS_BY_KEY
 from ..tenancy.permissions import Permission
@@ -75,8 +76,9 @@ def configuration():
         try:
             services.update_general(merchant, name=form.name.data, currency=form.currency.data,
                                     locale=form.locale.data, timezone=form.timezone.data)
-        except services.ConfigurationError as exc:
-            form[exc.field].errors.append(str(exc))
+        except DomainError as exc:
+            for message in show_errors(form, exc):
+                flash(message, "error")
         else:
             flash("General settings saved.", "success")
             return redirect(url_for("admin.configuration"))

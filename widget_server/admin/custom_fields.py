@@ -6,7 +6,8 @@ from wtforms.validators import InputRequired, Length
 
 from ..customers import fields as field_service
 from ..customers.models import FIELD_TYPES
-from ..form_fields import TrimmedField, select_choices
+from ..domain import DomainError
+from ..form_fields import TrimmedField, select_choices, show_errors
 from ..tenancy.permissions import Permission
 from . import bp
 from .access import current_merchant, permission_required
@@ -39,8 +40,8 @@ def custom_fields():
                 merchant, name=form.name.data, field_type=form.field_type.data,
                 required=form.required.data,
                 choices=field_service.parse_choices(form.choices.data))
-        except field_service.FieldError as exc:
-            form[exc.field or "name"].errors.append(str(exc))
+        except DomainError as exc:
+            show_errors(form, exc, default="name")
         else:
             flash(f"Custom field “{definition.name}” added.", "success")
             return redirect(url_for("admin.custom_fields"))

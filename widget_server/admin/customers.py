@@ -11,8 +11,8 @@ from .. import validation
 from ..customers import fields as field_service
 from ..customers import forms as customer_forms
 from ..customers import portal_access, services
-from ..customers.credentials import CredentialError
-from ..form_fields import TrimmedField, select_choices
+from ..domain import DomainError
+from ..form_fields import TrimmedField, select_choices, show_errors
 from ..request_guards import page_number
 from ..tenancy.permissions import Permission
 from . import bp
@@ -190,8 +190,9 @@ def customer_portal(customer_id: int, action: str):
             "temporary-password": lambda: portal_access.send_temporary_password(merchant,
                                                                                 customer),
         }[action]()
-    except CredentialError as exc:
-        flash(str(exc), "error")
+    except DomainError as exc:
+        for message in show_errors(None, exc):
+            flash(message, "error")
     else:
         if ok:
             flash(done, "success")

@@ -5,8 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from ..domain import DomainError
 from ..extensions import db
-from ..form_fields import TrimmedField
+from ..form_fields import TrimmedField, show_errors
 from ..notifications import log, templates
 from ..notifications.models import STATUS_LABELS
 from ..notifications.outbox import queue_email, type_enabled
@@ -89,7 +90,7 @@ def email_test():
         "contact_name": current_user.name or current_user.email,
         "portal_link": f"{current_app.config['PUBLIC_URL']}/p/{merchant.slug}/"})
     queue_email(merchant, "test", [current_user.email], content)
-    db.session.commit()
+    db.session.flush()
     flash(f"A test email to {current_user.email} is queued; it appears below.", "success")
     return redirect(url_for("admin.emails"))
 
@@ -115,8 +116,9 @@ def email_template(type_key: str):
         try:
             templates.save_override(merchant, type_key, form.subject.data or "",
                                     form.body.data or "")
-        except templates.TemplateError as exc:
-            form[exc.field].errors.append(str(exc))
+        except DomainError as exc:
+            for message in show_errors(form, exc):
+                flash(message, "error")
         else:
             flash(f"{email_type.label} email saved.", "success")
             return redirect(url_for("admin.email_template", type_key=type_key))

@@ -6,7 +6,8 @@ from wtforms import TextAreaField
 from wtforms.validators import Length
 
 from ..customers import invitations
-from ..form_fields import TrimmedField
+from ..domain import DomainError
+from ..form_fields import TrimmedField, show_errors
 from ..notifications.outbox import type_enabled
 from ..notifications.templates import TOKEN_LABELS
 from ..request_guards import optional_id
@@ -52,12 +53,9 @@ def invitation():
         try:
             count = invitations.send(merchant, current_user.email, people, form.subject.data,
                                      form.body.data)
-        except invitations.InvitationError as exc:
-            target = form[exc.field] if exc.field in ("subject", "body") else None
-            if target is not None:
-                target.errors = [*target.errors, str(exc)]
-            else:
-                flash(str(exc), "error")
+        except DomainError as exc:
+            for message in show_errors(form, exc):
+                flash(message, "error")
         else:
             if count:
                 flash(f"Invitations queued for {count} contact{'s' if count != 1 else ''}. "

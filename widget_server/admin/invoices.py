@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from ..billing import invoices as billing
 from ..billing import issuing
 from ..customers import services as customer_services
+from ..domain import DomainError
+from ..form_fields import show_errors
 from ..request_guards import optional_id
 from ..tenancy.permissions import Permission
 from . import bp
@@ -61,8 +63,8 @@ def invoice_new(customer_id: int):
         if error is None:
             try:
                 invoice = billing.create_draft(merchant, customer, lines, due_date)
-            except billing.InvoiceError as exc:
-                error = str(exc)
+            except DomainError as exc:
+                error = " ".join(show_errors(None, exc))
             else:
                 flash(f"Draft {invoice.number} created. Check it, then issue it.", "success")
                 return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))
@@ -96,6 +98,7 @@ def invoice_action(invoice_id: int, action: str):
         else:
             billing.void(invoice)
             flash(f"{invoice.number} is void.", "success")
-    except billing.InvoiceError as exc:
-        flash(str(exc), "error")
+    except DomainError as exc:
+        for message in show_errors(None, exc):
+            flash(message, "error")
     return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))

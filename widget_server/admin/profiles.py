@@ -5,7 +5,8 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, Length
 
-from ..form_fields import TrimmedField
+from ..domain import DomainError
+from ..form_fields import TrimmedField, show_errors
 from ..profiles import services
 from ..profiles.preview import make_token
 from ..profiles.tabs import GLOBAL, TABS, TABS_BY_KEY
@@ -42,8 +43,8 @@ def _identity(form, profile=None):
             return services.create_profile(current_merchant(), form.name.data, form.slug.data)
         services.update_identity(current_merchant(), profile, form.name.data, form.slug.data)
         return profile
-    except services.ProfileError as exc:
-        form[exc.field or "name"].errors.append(str(exc))
+    except DomainError as exc:
+        show_errors(form, exc, default="name")
         return None
 
 
@@ -105,8 +106,9 @@ def profile_action(profile_id: int, action: str):
             services.set_enabled(profile, action == "enable")
             flash(f"“{profile.name}” is {'enabled' if profile.enabled else 'disabled'}.",
                   "success")
-    except services.ProfileError as exc:
-        flash(str(exc), "error")
+    except DomainError as exc:
+        for message in show_errors(None, exc):
+            flash(message, "error")
     return redirect(url_for("admin.profile_detail", profile_id=profile.id))
 
 
@@ -118,8 +120,9 @@ def profile_delete(profile_id: int):
     if form.validate_on_submit():
         try:
             services.delete_profile(profile)
-        except services.ProfileError as exc:
-            flash(str(exc), "error")
+        except DomainError as exc:
+            for message in show_errors(None, exc):
+                flash(message, "error")
             return redirect(url_for("admin.profile_detail", profile_id=profile.id))
         flash(f"Profile “{profile.name}” deleted.", "success")
         return redirect(url_for("admin.profiles"))

@@ -2,6 +2,7 @@
 from flask import flash, redirect, render_template
 
 from ..domain import DomainError
+from ..extensions import db
 
 
 def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):
@@ -13,15 +14,12 @@ def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):
     if form.validate_on_submit():
         try:
             save(group.values_from(form, ctx))
-        except DomainError as exc:  # the declaration's clean, run again by the service
+        except DomainError as exc:  # the declaration's clean run again by the service, or a
+            # rule only the service can check (a Stripe account another merchant has)
+            db.session.rollback()  # as form_fields.show_errors: nothing half-saved
             for message in group.show_errors(form, exc.errors or {"": exc.message}, ctx):
                 flash(message, "error")
             form.form_errors.append(exc.message)
-        except ValueError as exc:  # a rule only the service can check (e.g. across merchants)
-            field = getattr(exc, "field", None)
-            if field not in form:
-                raise
-            form[field].errors = [*form[field].errors, str(exc)]
         else:
             flash(f"{group.title} settings saved.", "success")
             return redirect(redirect_to)

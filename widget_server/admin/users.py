@@ -6,7 +6,8 @@ from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from .. import validation
-from ..form_fields import TrimmedField, select_choices
+from ..domain import DomainError
+from ..form_fields import TrimmedField, select_choices, show_errors
 from ..tenancy import admins
 from ..tenancy.permissions import PERMISSION_LABELS, ROLE_LABELS, ROLES, Permission
 from . import bp
@@ -48,8 +49,8 @@ def users():
         try:
             admin = admins.add_admin(merchant, email=form.email.data, name=form.name.data or "",
                                      role=form.role.data, password=form.password.data)
-        except admins.AdminUserError as exc:
-            form[exc.field or "email"].errors.append(str(exc))
+        except DomainError as exc:
+            show_errors(form, exc, default="email")
         else:
             flash(f"{admin.email} can now sign in as {ROLE_LABELS[admin.role]}.", "success")
             return redirect(url_for("admin.users"))
@@ -74,8 +75,9 @@ def user_change(admin_id: int):
     try:
         admins.change_admin(current_user, admin, role=form.role.data,
                             active=form.active.data == "1")
-    except admins.AdminUserError as exc:
-        flash(str(exc), "error")
+    except DomainError as exc:
+        for message in show_errors(None, exc):
+            flash(message, "error")
     else:
         flash(f"{admin.email} updated.", "success")
     return redirect(url_for("admin.users"))

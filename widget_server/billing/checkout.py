@@ -12,11 +12,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ..domain import DomainError
 from ..extensions import db
 from . import methods, payments
 from .gateways import MethodToken
 from .models import Payment
-from .payments import PaymentError
 
 MAX_AMOUNT_MINOR = 100_000_000_00
 
@@ -38,7 +38,7 @@ class PaymentRequest:
 
 
 def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> Payment:
-    """Pay (or schedule) by the profile's Payment tab `rules`; raises `PaymentError` for a
+    """Pay (or schedule) by the profile's Payment tab `rules`; raises `DomainError` for a
     request the rules refuse, before anything is charged."""
     earlier = payments.find_attempt(merchant, customer, request.idempotency_key)
     if earlier is not None:  # the same attempt again (double click, reload): no new charge
@@ -64,27 +64,27 @@ def _invoices_and_amount(merchant, customer, rules, request, guest: bool):
     if asked & {i.id for i in open_invoices if i.payment_claim_id is not None}:
         raise payments.in_progress_error()
     if request.amount_minor is not None and (guest or rules.payment_amount != "any"):
-        raise PaymentError("The amount paid here is your invoices' balance; it cannot be "
+        raise DomainError("The amount paid here is your invoices' balance; it cannot be "
                            "changed.", "amount")
     if guest or rules.invoice_choice == "select":
         chosen = [i for i in open_invoices if i.id in asked]
         if len(chosen) != len(asked):
             if payments.any_paid(merchant, customer, asked - {i.id for i in chosen}):
-                raise PaymentError("This invoice is already paid: nothing more is due.",
+                raise DomainError("This invoice is already paid: nothing more is due.",
                                    "invoices", code="nothing_due", status=409)
-            raise PaymentError("Choose among your outstanding invoices.", "invoices")
+            raise DomainError("Choose among your outstanding invoices.", "invoices")
     else:  # "must pay all": every outstanding invoice not already being paid, nothing else
         chosen = [i for i in open_invoices if i.payment_claim_id is None]
         if asked and asked != {i.id for i in chosen}:
-            raise PaymentError("All outstanding invoices are paid together here.", "invoices")
+            raise DomainError("All outstanding invoices are paid together here.", "invoices")
     if request.amount_minor is None:
         if not chosen:
-            raise PaymentError("Choose at least one invoice to pay.", "invoices")
+            raise DomainError("Choose at least one invoice to pay.", "invoices")
         return chosen, sum(i.balance_minor for i in chosen)
     if request.amount_minor <= 0:
-        raise PaymentError("Enter an amount above zero.", "amount")
+        raise DomainError("Enter an amount above zero.", "amount")
     if request.amount_minor > MAX_AMOUNT_MINOR:
-        raise PaymentError("That amount is too large.", "amount")
+        raise DomainError("That amount is too large.", "amount")
     return chosen, request.amount_minor
 
 
@@ -94,12 +94,12 @@ def check_date(rules, chosen: date | None, today: date) -> date | None:
     if chosen is None or chosen == today:
         return None
     if not rules.edit_effective_date:
-        raise PaymentError("Payments cannot be scheduled here; they are made today.",
+        raise DomainError("Payments cannot be scheduled here; they are made today.",
                            "payment_date")
     if chosen < today:
-        raise PaymentError("Choose today or a later date.", "payment_date")
+        raise DomainError("Choose today or a later date.", "payment_date")
     if chosen > today + timedelta(days=payments.MAX_SCHEDULE_DAYS):
-        raise PaymentError("Choose a date within a year.", "payment_date")
+        raise DomainError("Choose a date within a year.", "payment_date")
     return chosen
 
 
@@ -109,10 +109,10 @@ def _method(merchant, customer, rules, request) -> tuple[MethodToken, bool]:
         kept = (methods.owned(merchant, customer, request.saved_method_id)
                 if rules.card_ach_mode != "no_save" else None)
         if kept is None or kept.kind not in rules.payment_methods:
-            raise PaymentError("Choose one of the payment methods offered.", "method")
+            raise DomainError("Choose one of the payment methods offered.", "method")
         return MethodToken(kept.token, kept.label, kept.kind, kept.expires), True
     if request.method is None or request.method.kind not in rules.payment_methods:
-        raise PaymentError("This payment method is not accepted here.", "method")
+        raise DomainError("This payment method is not accepted here.", "method")
     return request.method, False
 
 
@@ -123,7 +123,7 @@ def _saving(rules, request, saved: bool) -> tuple[bool, bool]:
         return (not saved), True
     if mode == "no_save":
         if request.save or request.autopay:
-            raise PaymentError("Saving a payment method is not offered here.", "save_method")
+            raise DomainError("Saving a payment method is not offered here.", "save_method")
         return False, False
     return (request.save or request.autopay) and not saved, request.autopay
 
@@ -139,7 +139,7 @@ def _one_schedule_per_invoice(merchant, customer, invoice_ids: list[int]) -> int
         Payment.status == "scheduled", Payment.source != "autopay"))
     for payment in scheduled:
         if set(invoice_ids) & set((payment.plan or {}).get("invoice_ids", [])):
-            raise PaymentError(
+            raise DomainError(
                 "A payment for this invoice is already scheduled. Cancel it under Payments to "
                 "choose another date.", "invoices", code="already_scheduled", status=409)
     return methods.cancel_autopay(merchant, customer, invoice_ids,

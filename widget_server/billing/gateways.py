@@ -14,6 +14,8 @@ preparatory call such as `ensure_customer` that could not be made), so callers c
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..domain import DomainError
+
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
 TEST_CARDS = {
     "4242424242424242": "succeeded",
@@ -77,29 +79,19 @@ class Gateway(Protocol):
 NOT_SET_UP = "Payments are not set up for this merchant yet."
 
 
-class GatewayUnavailable(Exception):
+class GatewayUnavailable(DomainError):
     """The merchant's gateway cannot be used now, and nothing was charged: payments are not set
     up (no connected account, no platform key) or the provider could not be reached for a call
     that comes before any charge. `str(exc)` is a message a customer can be shown."""
 
     def __init__(self, message: str = NOT_SET_UP):
-        super().__init__(message)
-
-
-class TokenizeError(ValueError):
-    """What is wrong with typed payment details: `errors` holds every field's message, so the
-    customer fixes them in one go; the first is the exception's own message and field."""
-
-    def __init__(self, message: str, field: str, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.field = field
-        self.errors = errors or {field: message}
+        super().__init__(message, code="payments_unavailable", status=503)
 
 
 def _raise_all(errors: dict[str, str]) -> None:
     if errors:
         field, message = next(iter(errors.items()))
-        raise TokenizeError(message, field, errors)
+        raise DomainError(message, field, errors=errors)
 
 
 def _luhn(number: str) -> bool:

@@ -4,6 +4,7 @@ from datetime import date
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from ..tenancy.counters import next_number
 from .models import Invoice, InvoiceLine, Product
@@ -59,12 +60,6 @@ def build_invoice(merchant, customer, items: list[tuple[Product, int]], *, numbe
     return invoice
 
 
-class InvoiceError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
-
-
 def products(merchant) -> list[Product]:
     return list(db.session.scalars(select(Product).where(Product.merchant_id == merchant.id,
                                                          Product.active.is_(True))
@@ -79,18 +74,18 @@ def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: dat
         return made
     wanted = [(pid, qty) for pid, qty in lines if pid]
     if not wanted:
-        raise InvoiceError("Add at least one line with a product and a quantity.", "lines")
+        raise DomainError("Add at least one line with a product and a quantity.", "lines")
     if any(not 1 <= qty <= 10000 for _, qty in wanted):
-        raise InvoiceError("Quantities are whole numbers from 1 to 10,000.", "lines")
+        raise DomainError("Quantities are whole numbers from 1 to 10,000.", "lines")
     catalogue = {p.id: p for p in products(merchant)}
     if any(pid not in catalogue for pid, _ in wanted):
-        raise InvoiceError("Choose products from your catalogue.", "lines")
+        raise DomainError("Choose products from your catalogue.", "lines")
     invoice = build_invoice(merchant, customer, [(catalogue[pid], qty) for pid, qty in wanted],
                             number=next_draft_number(merchant), issue_date=None,
                             due_date=due_date, status="draft")
     invoice.request_key = request_key
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         if request_key and (made := by_request_key(merchant, customer, request_key)):
@@ -143,6 +138,6 @@ def list_for_customer(merchant, customer, *, before_id: int | None = None,
 
 def void(invoice: Invoice) -> None:
     if invoice.status not in ("draft", "issued") or invoice.balance_minor < invoice.total_minor:
-        raise InvoiceError("Only drafts and unpaid issued invoices can be voided.")
+        raise DomainError("Only drafts and unpaid issued invoices can be voided.")
     invoice.status = "void"
-    db.session.commit()
+    db.session.flush()

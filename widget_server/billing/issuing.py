@@ -8,12 +8,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from ..customers.enrolment import entry_link
 from ..customers.models import Customer
+from ..domain import DomainError
 from ..extensions import db
 from ..money import format_money
 from ..notifications import templates
 from ..notifications.outbox import queue_email
 from . import credit
-from .invoices import InvoiceError, is_draft_number, next_invoice_number
+from .invoices import is_draft_number, next_invoice_number
 from .models import Invoice
 from .payment_jobs import schedule_autopay
 
@@ -50,7 +51,7 @@ def pay_link(merchant, invoice: Invoice) -> str:
 
 def issue(merchant, invoice: Invoice, today: date) -> None:
     if invoice.status != "draft":
-        raise InvoiceError("Only a draft can be issued.")
+        raise DomainError("Only a draft can be issued.")
     if is_draft_number(invoice.number):
         # Taken at issue, not at drafting, so issued invoices are numbered without gaps; the
         # counter row stays locked until the commit below (or a rollback gives the number back).
@@ -71,4 +72,4 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
         "pay_link": pay_link(merchant, invoice)})
     queue_email(merchant, "invoice_issued", customer.primary_emails, content)
     schedule_autopay(merchant, customer, invoice)
-    db.session.commit()  # the status, its email and its autopay together
+    db.session.flush()  # the status, its email and its autopay together

@@ -61,7 +61,7 @@ def make_default(merchant, customer, method_id: int) -> bool:
     if method is None:
         return False
     _make_default(merchant, customer, method)
-    db.session.commit()
+    db.session.flush()
     return True
 
 
@@ -97,7 +97,7 @@ def remove(merchant, customer, method_id: int) -> str | None:
         customer.autopay = False
         cancel_autopay(merchant, customer)
         message += " Autopay is off: no payment method is left."
-    db.session.commit()
+    db.session.flush()
     return message
 
 
@@ -108,7 +108,7 @@ def set_autopay(merchant, customer, on: bool) -> bool:
     customer.autopay = on
     if not on:
         cancel_autopay(merchant, customer)
-    db.session.commit()
+    db.session.flush()
     return True
 
 

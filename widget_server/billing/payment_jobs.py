@@ -54,10 +54,9 @@ def run_scheduled(job) -> None:
             db.session.rollback()  # another payment is in flight for it: after it settles,
             raise RetryLater("another payment for the invoice is in progress")  # look again
         if payment.plan.get("balance_mode") and not _shrink_to_claimed(payment):
-            db.session.commit()
-            return
+            return  # cancelled: the job's end commits it
         payments.queue_resolution(merchant, payment)  # committed with the claim
-    db.session.commit()
+    db.session.commit()  # before the gateway is called (unit_of_work: the one exception)
     if taken.rowcount == 1 and changes["status"] == "pending":
         db.session.refresh(payment)
         payments.charge(merchant, payment)

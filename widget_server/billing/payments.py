@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..customers.enrolment import entry_link
 from ..customers.models import Customer
 from ..database import utcnow
+from ..domain import DomainError
 from ..extensions import db
 from ..jobs.queue import enqueue
 from ..money import format_money
@@ -37,18 +38,8 @@ RESOLVE_AFTER = timedelta(minutes=2)
 MAX_SCHEDULE_DAYS = 365
 
 
-class PaymentError(ValueError):
-    """A payment refused by a rule, with its message, the field it belongs to, a stable code
-    and the HTTP status a face answers with."""
-
-    def __init__(self, message: str, field: str | None = None, *, code: str = "invalid",
-                 status: int = 400):
-        super().__init__(message)
-        self.field, self.code, self.status = field, code, status
-
-
-def in_progress_error() -> PaymentError:
-    return PaymentError("A payment for this invoice is being processed; it is not offered "
+def in_progress_error() -> DomainError:
+    return DomainError("A payment for this invoice is being processed; it is not offered "
                         "again until it completes.", "invoices", code="payment_in_progress",
                         status=409)
 
@@ -115,7 +106,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     ({"ip", "user_agent"}) is the customer's browser, for an online debit mandate.
 
     Raises `GatewayUnavailable` (nothing saved, nothing charged) when payments are not set up,
-    and `PaymentError` when the key is another customer's or another payment is in flight for
+    and `DomainError` when the key is another customer's or another payment is in flight for
     one of the invoices. Keys from browsers are prefixed by the caller ("c:"), so they never
     meet the server's own (autopay) keys.
 
@@ -126,7 +117,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     existing = _by_key(merchant, idempotency_key)
     if existing is not None:
         if existing.customer_id != customer.id:
-            raise PaymentError("This payment form has expired; please reload the page.") \
+            raise DomainError("This payment form has expired; please reload the page.") \
                 from None
         return existing  # a double submit or a retry: charged once
     gw = gateway_for(merchant)
@@ -147,7 +138,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
         db.session.rollback()
         existing = _by_key(merchant, idempotency_key)
         if existing is None or existing.customer_id != customer.id:
-            raise PaymentError("This payment form has expired; please reload the page.") \
+            raise DomainError("This payment form has expired; please reload the page.") \
                 from None
         return existing
     if not scheduled_for:
@@ -159,7 +150,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
             payment.amount_minor = claimed_balance(payment)
             if payment.amount_minor <= 0:
                 db.session.rollback()
-                raise PaymentError("These invoices are already paid: nothing more is due.",
+                raise DomainError("These invoices are already paid: nothing more is due.",
                                    "invoices", code="nothing_due", status=409)
     if scheduled_for:
         enqueue(SCHEDULED_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
@@ -229,8 +220,7 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         update(Payment).where(Payment.id == payment.id, Payment.status == "pending")
         .values(status=result.status))
     if claimed.rowcount != 1:
-        db.session.rollback()
-        return
+        return  # settled already: nothing of the caller's work is undone
     payment.reference = result.reference or payment.reference
     payment.failure_message = result.message
     if result.status != "pending":
@@ -252,7 +242,6 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         payment.status, payment.method_token = "failed", ""  # no balance changes
         if payment.plan.get("off_session"):  # scheduled or autopay: nobody saw it fail
             _failure_notice(merchant, customer, payment)
-    db.session.commit()
 
 
 def cancel(merchant, customer: Customer, payment_id: int) -> bool:
@@ -262,7 +251,6 @@ def cancel(merchant, customer: Customer, payment_id: int) -> bool:
                               Payment.customer_id == customer.id,
                               Payment.status == "scheduled")
         .values(status="cancelled", method_token="", failure_message="Cancelled by you."))
-    db.session.commit()
     return done.rowcount == 1
 
 

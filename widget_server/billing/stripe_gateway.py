@@ -18,6 +18,7 @@ import re
 import stripe
 from flask import current_app
 
+from ..domain import DomainError
 from ..tenancy.configuration import PAYMENTS, STRIPE_ACCOUNT_RE, merchant_settings
 from ..tenancy.models import Merchant
 from ..tenancy.services import merchants_with_account
@@ -27,7 +28,6 @@ from .gateways import (
     ChargeResult,
     GatewayUnavailable,
     MethodToken,
-    TokenizeError,
 )
 
 log = logging.getLogger(__name__)
@@ -250,17 +250,17 @@ class StripeGateway:
         last four and expiry of a card, or the bank and last four of an account. A method kept
         on file for another customer than `customer_ref` is refused."""
         if not PM_RE.fullmatch(token or ""):
-            raise TokenizeError("Enter the payment details again.", "payment_method")
+            raise DomainError("Enter the payment details again.", "payment_method")
         try:
             method = self.client.v1.payment_methods.retrieve(token).to_dict()
         except stripe.InvalidRequestError as exc:
-            raise TokenizeError("Enter the payment details again.", "payment_method") from exc
+            raise DomainError("Enter the payment details again.", "payment_method") from exc
         except stripe.StripeError as exc:
             log.warning("stripe: retrieving %s failed: %s", token, type(exc).__name__)
             raise GatewayUnavailable(UNREACHABLE) from exc
         owner = method.get("customer") or ""
         if owner and owner != customer_ref:
-            raise TokenizeError("Enter the payment details again.", "payment_method")
+            raise DomainError("Enter the payment details again.", "payment_method")
         if method.get("type") == "card":
             card = method.get("card") or {}
             brand = BRANDS.get(card.get("brand") or "", "Card")
@@ -271,7 +271,7 @@ class StripeGateway:
             bank = method.get("us_bank_account") or {}
             name = (bank.get("bank_name") or "Bank account")[:40]
             return MethodToken(token, f"{name} •••• {bank.get('last4', '')}", "ach")
-        raise TokenizeError("This payment method is not accepted here.", "payment_method")
+        raise DomainError("This payment method is not accepted here.", "payment_method")
 
 
 def merchants_for_account(account_id: str) -> list[Merchant]:

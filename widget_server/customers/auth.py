@@ -69,7 +69,7 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
         customer.failed_logins = 0
         if new_hash:
             customer.password_hash = new_hash
-        db.session.commit()
+        db.session.flush()
         return SignIn(customer)
     threshold = merchant_settings(merchant, SECURITY).lockout_threshold
     locked = False
@@ -84,5 +84,5 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
             .execution_options(synchronize_session=False))
         db.session.refresh(customer, ["failed_logins", "locked_at"])
         locked = locked or customer.locked_at is not None
-    db.session.commit()
+    db.session.flush()
     return SignIn(None, "locked" if locked else "bad")

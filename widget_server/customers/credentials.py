@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow
+from ..domain import DomainError
 from ..extensions import db
 from ..passwords import hash_password, verify
 from ..tenancy.configuration import SECURITY, merchant_settings
@@ -23,22 +24,6 @@ from .models import TEMP_ISSUED, TEMP_USED, CredentialToken, Customer
 LIFETIMES = {"create": timedelta(days=7), "reset": timedelta(hours=1),
              "invite": timedelta(days=14)}
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@+-]{2,149}$")
-
-
-class CredentialError(ValueError):
-    """A refusal the customer may see. `problems` maps each field to its message, so a form can
-    show every problem next to its field at once; `field` is the first of them."""
-
-    def __init__(self, message: str, field: str | None = None,
-                 problems: dict[str | None, str] | None = None):
-        super().__init__(message)
-        self.field = field
-        self.problems = problems or {field: message}
-
-    @classmethod
-    def of(cls, problems: dict[str | None, str]) -> "CredentialError":
-        field, message = next(iter(problems.items()))
-        return cls(message, field, problems)
 
 
 def _hash(raw: str) -> str:
@@ -101,7 +86,7 @@ def check_password(merchant, password: str, username: str | None = None) -> None
     if len(password) < rules.password_min_length:
         problems.append(f"at least {rules.password_min_length} characters")
     if len(password) > 1024:
-        raise CredentialError("Use at most 1024 characters.", "password")
+        raise DomainError("Use at most 1024 characters.", "password")
     if rules.password_require_letter and not any(c.isalpha() for c in password):
         problems.append("a letter")
     if rules.password_require_digit and not any(c.isdigit() for c in password):
@@ -109,15 +94,15 @@ def check_password(merchant, password: str, username: str | None = None) -> None
     if rules.password_require_symbol and all(c.isalnum() or c.isspace() for c in password):
         problems.append("a symbol")
     if problems:
-        raise CredentialError("The password needs " + ", ".join(problems) + ".", "password")
+        raise DomainError("The password needs " + ", ".join(problems) + ".", "password")
     if username and password.strip().lower() == username.lower():
-        raise CredentialError("The password must not be your username.", "password")
+        raise DomainError("The password must not be your username.", "password")
 
 
 def normalise_username(username: str) -> str:
     value = (username or "").strip().lower()
     if not USERNAME_RE.match(value):
-        raise CredentialError("Use 3 to 150 characters: letters, digits and . _ @ + - "
+        raise DomainError("Use 3 to 150 characters: letters, digits and . _ @ + - "
                               "(starting with a letter or digit).", "username")
     return value
 
@@ -136,7 +121,7 @@ def _consume(token: CredentialToken) -> None:
                                      CredentialToken.used_at.is_(None))
                               .values(used_at=utcnow()))
     if done.rowcount != 1:
-        raise CredentialError("This link has just been used. Please sign in.")
+        raise DomainError("This link has just been used. Please sign in.")
 
 
 def sign_up_problems(merchant, customer: Customer, username: str | None,
@@ -146,7 +131,7 @@ def sign_up_problems(merchant, customer: Customer, username: str | None,
     problems: dict[str | None, str] = {}
     try:
         username = normalise_username(username or "")
-    except CredentialError as exc:
+    except DomainError as exc:
         problems["username"] = str(exc)
         username = (username or "").strip()
     else:
@@ -155,7 +140,7 @@ def sign_up_problems(merchant, customer: Customer, username: str | None,
                                     "another.")
     try:
         check_password(merchant, password or "", username)
-    except CredentialError as exc:
+    except DomainError as exc:
         problems["password"] = str(exc)
     return problems
 
@@ -164,19 +149,19 @@ def set_credentials(merchant, token: CredentialToken, customer: Customer, *, use
                     password: str) -> None:
     """Choose username and password through a create or invitation link (C-3, I-3)."""
     if customer.password_hash:
-        raise CredentialError("You have already signed up. Please sign in.")
+        raise DomainError("You have already signed up. Please sign in.")
     problems = sign_up_problems(merchant, customer, username, password)
     if problems:
-        raise CredentialError.of(problems)
+        raise DomainError.of(problems)
     username = normalise_username(username)
     _consume(token)
     set_password(customer, password)  # the other create/invite links die with this sign-up
     customer.username = username  # after the links' UPDATE: a taken name fails in the try
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:  # two sign-ups racing for one username
         db.session.rollback()
-        raise CredentialError(f"The username “{username}” is taken. Please choose another.",
+        raise DomainError(f"The username “{username}” is taken. Please choose another.",
                               "username") from exc
     portal_sessions.end_all(customer)
 
@@ -209,7 +194,7 @@ def reset_password(merchant, token: CredentialToken, customer: Customer, passwor
     check_password(merchant, password, customer.username)
     _consume(token)
     set_password(customer, password)
-    db.session.commit()
+    db.session.flush()
     portal_sessions.end_all(customer)
 
 
@@ -224,10 +209,10 @@ def change_password(merchant, customer: Customer, password: str,
         problems["current"] = "Your current password is not right."
     try:
         check_password(merchant, password, customer.username)
-    except CredentialError as exc:
+    except DomainError as exc:
         problems["password"] = str(exc)
     if problems:
-        raise CredentialError.of(problems)
+        raise DomainError.of(problems)
     set_password(customer, password)
-    db.session.commit()
+    db.session.flush()
     portal_sessions.end_all(customer)

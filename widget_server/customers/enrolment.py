@@ -76,7 +76,7 @@ def request_link(merchant, action: str, login: str) -> None:
     """Record a customer's request ("enrol" or "reset"); the worker decides what to send."""
     enqueue(REQUEST_JOB, {"action": action, "login": (login or "").strip()[:254]},
             merchant_id=merchant.id, max_attempts=3)
-    db.session.commit()
+    db.session.flush()
 
 
 @handler(REQUEST_JOB)

@@ -6,16 +6,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from .models import FIELD_TYPES, CustomFieldDefinition
 
 TYPE_KEYS = {key for key, _ in FIELD_TYPES}
-
-
-class FieldError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def field_key(definition) -> str:
@@ -35,7 +30,7 @@ def parse_yes_no(raw) -> bool:
         return True
     if raw is None or raw is False or raw == "":
         return False
-    raise FieldError("Tick the box for yes, leave it empty for no.")
+    raise DomainError("Tick the box for yes, leave it empty for no.")
 
 
 def list_definitions(merchant) -> list[CustomFieldDefinition]:
@@ -63,18 +58,18 @@ def create_definition(merchant, *, name: str, field_type: str, required: bool,
                       choices: list[str]) -> CustomFieldDefinition:
     name = (name or "").strip()
     if not name:
-        raise FieldError("Enter a field name.", "name")
+        raise DomainError("Enter a field name.", "name")
     if field_type not in TYPE_KEYS:
-        raise FieldError("Choose a field type from the list.", "field_type")
+        raise DomainError("Choose a field type from the list.", "field_type")
     if field_type == "boolean" and required:
-        raise FieldError("A yes/no field cannot be required: “no” is an answer too.", "required")
+        raise DomainError("A yes/no field cannot be required: “no” is an answer too.", "required")
     if field_type == "choice" and not choices:
-        raise FieldError("List at least one choice, separated by commas.", "choices")
+        raise DomainError("List at least one choice, separated by commas.", "choices")
     existing = db.session.scalar(select(CustomFieldDefinition.id).where(
         CustomFieldDefinition.merchant_id == merchant.id,
         func.lower(CustomFieldDefinition.name) == name.lower()))
     if existing:
-        raise FieldError(f"A custom field named “{name}” already exists.", "name")
+        raise DomainError(f"A custom field named “{name}” already exists.", "name")
     position = db.session.scalar(select(func.coalesce(func.max(CustomFieldDefinition.position), 0))
                                  .where(CustomFieldDefinition.merchant_id == merchant.id)) + 1
     definition = CustomFieldDefinition(merchant_id=merchant.id, name=name, field_type=field_type,
@@ -83,20 +78,20 @@ def create_definition(merchant, *, name: str, field_type: str, required: bool,
                                        position=position)
     db.session.add(definition)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        raise FieldError(f"A custom field named “{name}” already exists.", "name") from exc
+        raise DomainError(f"A custom field named “{name}” already exists.", "name") from exc
     return definition
 
 
 def delete_definition(definition) -> None:
     db.session.delete(definition)
-    db.session.commit()
+    db.session.flush()
 
 
 def clean_value(definition: CustomFieldDefinition, raw) -> object:
-    """A submitted value, typed for storage; raises FieldError with the message for the field.
+    """A submitted value, typed for storage; raises DomainError with the message for the field.
 
     Empty input is None, refused only when the definition is required.
     """
@@ -105,27 +100,27 @@ def clean_value(definition: CustomFieldDefinition, raw) -> object:
     text = ("" if raw is None else str(raw)).strip()
     if not text:
         if definition.required:
-            raise FieldError(f"{definition.name} is required.")
+            raise DomainError(f"{definition.name} is required.")
         return None
     if definition.field_type == "text":
         if len(text) > 500:
-            raise FieldError("Use at most 500 characters.")
+            raise DomainError("Use at most 500 characters.")
         return text
     if definition.field_type == "number":
         try:
             number = Decimal(text.replace(",", "."))
         except InvalidOperation:
-            raise FieldError("Enter a number, such as 42 or 3.5.") from None
+            raise DomainError("Enter a number, such as 42 or 3.5.") from None
         if not number.is_finite() or abs(number) >= Decimal("1e15"):
-            raise FieldError("Enter a number, such as 42 or 3.5.")
+            raise DomainError("Enter a number, such as 42 or 3.5.")
         return str(number.normalize()) if number != number.to_integral() else str(int(number))
     if definition.field_type == "date":
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise FieldError("Enter a date as YYYY-MM-DD.") from None
+            raise DomainError("Enter a date as YYYY-MM-DD.") from None
     if definition.field_type == "choice":
         if text not in definition.choices:
-            raise FieldError("Choose one of the listed values.")
+            raise DomainError("Choose one of the listed values.")
         return text
-    raise FieldError("Unknown field type.")
+    raise DomainError("Unknown field type.")

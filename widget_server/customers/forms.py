@@ -9,8 +9,9 @@ ignore anything submitted for them, Hidden ones are left out. Values are checked
 """
 from wtforms import BooleanField, SelectField, StringField
 
+from ..domain import DomainError
 from ..form_fields import select_choices
-from .fields import FieldError, field_key, parse_yes_no
+from .fields import field_key, parse_yes_no
 
 READ_ONLY, READ_WRITE, HIDDEN = "read_only", "read_write", "hidden"
 
@@ -26,7 +27,7 @@ class YesNoField(BooleanField):
         if valuelist:
             try:
                 self.data = parse_yes_no(valuelist[0])
-            except FieldError as exc:
+            except DomainError as exc:
                 raise ValueError(str(exc)) from exc
 
 

@@ -3,6 +3,7 @@ From the merchant's sender with Reply-To the admin who sends them."""
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..domain import DomainError
 from ..extensions import db
 from ..notifications import templates
 from ..notifications.outbox import queue_email
@@ -14,12 +15,6 @@ from .enrolment import entry_link
 from .models import Customer
 
 MAX_RECIPIENTS = 500
-
-
-class InvitationError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def portal_enabled(merchant) -> bool:
@@ -41,16 +36,16 @@ def send(merchant, sender_email: str, customers: list[Customer], subject: str,
          body: str) -> int:
     """Queue one invitation per contact; returns how many contacts were invited."""
     if not portal_enabled(merchant):
-        raise InvitationError("The customer portal is switched off: invitations cannot be sent.")
+        raise DomainError("The customer portal is switched off: invitations cannot be sent.")
     if not customers:
-        raise InvitationError("Choose at least one contact.", "to")
+        raise DomainError("Choose at least one contact.", "to")
     for field, text in (("subject", subject), ("body", body)):
         if not (text or "").strip():
-            raise InvitationError("This field is required.", field)
+            raise DomainError("This field is required.", field)
         try:
             check_template(text, COMMON)
         except ValueError as exc:
-            raise InvitationError(str(exc), field) from exc
+            raise DomainError(str(exc), field) from exc
     invited = 0
     for customer in customers:
         if not customer.primary_emails:
@@ -65,5 +60,5 @@ def send(merchant, sender_email: str, customers: list[Customer], subject: str,
         if queue_email(merchant, "invitation", customer.primary_emails, content,
                        reply_to=sender_email):
             invited += 1
-    db.session.commit()
+    db.session.flush()
     return invited

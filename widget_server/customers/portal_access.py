@@ -5,12 +5,12 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from ..database import utcnow
+from ..domain import DomainError
 from ..extensions import db
 from ..notifications import templates
 from ..notifications.outbox import queue_email
 from . import enrolment, portal_sessions
 from .credentials import (
-    CredentialError,
     normalise_username,
     revoke_open_links,
     set_password,
@@ -36,26 +36,26 @@ def portal_on(merchant) -> bool:
 
 def send_create_email(merchant, customer: Customer) -> bool:
     sent = enrolment.send_create(merchant, customer)
-    db.session.commit()
+    db.session.flush()
     return sent
 
 
 def send_reset_email(merchant, customer: Customer) -> bool:
     sent = enrolment.send_reset(merchant, customer)
-    db.session.commit()
+    db.session.flush()
     return sent
 
 
 def update_username(merchant, customer: Customer, username: str) -> None:
     username = normalise_username(username)
     if username_taken(merchant.id, username, customer.id):
-        raise CredentialError(f"The username “{username}” is taken.", "username")
+        raise DomainError(f"The username “{username}” is taken.", "username")
     customer.username = username
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:  # another admin took it a moment ago
         db.session.rollback()
-        raise CredentialError(f"The username “{username}” is taken.", "username") from exc
+        raise DomainError(f"The username “{username}” is taken.", "username") from exc
 
 
 def delete_username(customer: Customer) -> None:
@@ -66,13 +66,13 @@ def delete_username(customer: Customer) -> None:
     customer.failed_logins, customer.locked_at = 0, None
     customer.temp_password_state = customer.temp_expires_at = None
     revoke_open_links(customer)
-    db.session.commit()
+    db.session.flush()
     portal_sessions.end_all(customer)
 
 
 def unlock(customer: Customer) -> None:
     customer.failed_logins, customer.locked_at = 0, None
-    db.session.commit()
+    db.session.flush()
 
 
 def send_temporary_password(merchant, customer: Customer) -> bool:
@@ -91,7 +91,7 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
     if not sent:
         db.session.rollback()  # never leave a password nobody was told
         return False
-    db.session.commit()
+    db.session.flush()
     portal_sessions.end_all(customer)
     return True
 

@@ -25,7 +25,7 @@ def start(customer: Customer) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(PortalSession(token_hash=_hash(token), merchant_id=customer.merchant_id,
                                  customer_id=customer.id))
-    db.session.commit()
+    db.session.flush()
     return token
 
 
@@ -58,7 +58,7 @@ def resolve(token: str | None, merchant_id: int) -> Customer | None:
         return None
     if now - portal_session.last_seen_at > TOUCH_EVERY:
         portal_session.last_seen_at = now
-        db.session.commit()
+        db.session.flush()
     return customer
 
 
@@ -66,7 +66,7 @@ def end(token: str | None) -> None:
     if token:
         db.session.execute(update(PortalSession).where(PortalSession.token_hash == _hash(token))
                            .values(revoked_at=utcnow()))
-        db.session.commit()
+        db.session.flush()
 
 
 def end_all(customer: Customer) -> None:
@@ -74,4 +74,4 @@ def end_all(customer: Customer) -> None:
     db.session.execute(update(PortalSession).where(PortalSession.customer_id == customer.id,
                                                    PortalSession.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
-    db.session.commit()
+    db.session.flush()

@@ -12,7 +12,7 @@ from ..database import utcnow
 from ..domain import DomainError
 from ..extensions import db
 from . import portal_sessions
-from .fields import FieldError, clean_value, field_key, list_definitions
+from .fields import clean_value, field_key, list_definitions
 from .models import CredentialToken, Customer, CustomerEmail
 
 PROFILE_FIELDS = ("first_name", "last_name", "company", "phone", "address_line1",
@@ -72,7 +72,7 @@ def clean_custom_values(merchant, submitted: dict) -> tuple[dict, dict[str, str]
         key = str(definition.id)
         try:
             values[key] = clean_value(definition, submitted.get(key))
-        except FieldError as exc:
+        except DomainError as exc:
             errors[key] = str(exc)
     return values, errors
 
@@ -95,7 +95,7 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
 
         db.session.flush()
         on_customer_created(merchant, customer)
-    db.session.commit()
+    db.session.flush()
     return customer
 
 
@@ -180,7 +180,7 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
         try:
             if custom_input is not None:
                 values[key] = clean_value(definition, custom_input.get(key))
-        except FieldError as exc:
+        except DomainError as exc:
             errors[field_key(definition)] = str(exc)
     if errors:
         raise DomainError.invalid(errors, "Please correct the marked fields.",
@@ -222,7 +222,7 @@ def delete_customer(customer: Customer) -> str:
     if not has_money_history(customer):
         db.session.delete(customer)  # emails, sessions and links go with it
         try:
-            db.session.commit()
+            db.session.flush()
             return "deleted"
         except IntegrityError:
             db.session.rollback()

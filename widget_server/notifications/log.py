@@ -37,5 +37,5 @@ def retry(message: EmailMessage) -> bool:
     job = enqueue(JOB_KIND, {"email_message_id": message.id}, merchant_id=message.merchant_id)
     db.session.flush()
     message.job_id = job.id
-    db.session.commit()
+    db.session.flush()
     return True

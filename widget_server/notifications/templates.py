@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import render_template
 
+from ..domain import DomainError
 from ..extensions import db
 from ..sanitize import clean_html, to_text
 from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
@@ -87,17 +88,11 @@ def save_override(merchant, type_key: str, subject: str, body: str) -> None:
         try:
             check_template(text, email_type.tokens)
         except ValueError as exc:
-            raise TemplateError(str(exc), field) from exc
+            raise DomainError(str(exc), field) from exc
     templates = dict((merchant.config or {}).get("email_templates") or {})
     templates[type_key] = {"subject": subject.strip(), "body": body.strip()}
     merchant.config = {**(merchant.config or {}), "email_templates": templates}
-    db.session.commit()
-
-
-class TemplateError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+    db.session.flush()
 
 
 def texts_for(merchant, email_type: EmailType) -> tuple[str, str]:

@@ -4,20 +4,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from ..media import images
 from ..settings import Group
 from ..settings.kinds import KEEP, UploadedImage
 from ..validation import slug as slug_rule
 from .models import SelfServiceProfile
-
-
-class ProfileError(ValueError):
-    """A refused change, with the message for the admin and the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
@@ -91,16 +84,16 @@ def portal_for(merchant_slug: str, profile_slug: str | None):
 def _check_identity(merchant, name: str, slug: str, exclude_id: int | None = None):
     name = (name or "").strip()
     if not name:
-        raise ProfileError("Enter a profile name.", "name")
+        raise DomainError("Enter a profile name.", "name")
     if len(name) > 100:
-        raise ProfileError("Use at most 100 characters.", "name")
+        raise DomainError("Use at most 100 characters.", "name")
     try:
         slug = slug_rule(slug)
     except ValueError as exc:
-        raise ProfileError(str(exc), "slug") from exc
+        raise DomainError(str(exc), "slug") from exc
     other = find_by_slug(merchant, slug)
     if other is not None and other.id != exclude_id:
-        raise ProfileError(f"The Profile ID “{slug}” is already used by another profile.", "slug")
+        raise DomainError(f"The Profile ID “{slug}” is already used by another profile.", "slug")
     return name, slug
 
 
@@ -121,38 +114,38 @@ def update_identity(merchant, profile, name: str, slug: str) -> None:
 
 def _commit_identity(slug: str) -> None:
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:  # two admins racing for the same Profile ID
         db.session.rollback()
-        raise ProfileError(f"The Profile ID “{slug}” is already used by another profile.",
+        raise DomainError(f"The Profile ID “{slug}” is already used by another profile.",
                            "slug") from exc
 
 
 def set_enabled(profile, enabled: bool) -> None:
     if not enabled and profile.is_default:
-        raise ProfileError("The default profile cannot be disabled: make another profile the "
+        raise DomainError("The default profile cannot be disabled: make another profile the "
                            "default first.")
     profile.enabled = enabled
-    db.session.commit()
+    db.session.flush()
 
 
 def make_default(merchant, profile) -> None:
     if not profile.enabled:
-        raise ProfileError("Enable this profile before making it the default.")
+        raise DomainError("Enable this profile before making it the default.")
     current = default_profile(merchant)
     if current is not None and current.id != profile.id:
         current.is_default = False
         db.session.flush()  # the one-default index must never see two at once
     profile.is_default = True
-    db.session.commit()
+    db.session.flush()
 
 
 def delete_profile(profile) -> None:
     if profile.is_default:
-        raise ProfileError("The default profile cannot be deleted: make another profile the "
+        raise DomainError("The default profile cannot be deleted: make another profile the "
                            "default first.")
     db.session.delete(profile)
-    db.session.commit()
+    db.session.flush()
 
 
 def save_tab(profile, group: Group, values: dict, ctx: SettingsContext | None = None) -> None:
@@ -172,7 +165,7 @@ def save_tab(profile, group: Group, values: dict, ctx: SettingsContext | None = 
         if isinstance(value, UploadedImage):
             stored[key] = images.store(profile.merchant_id, value.data)
     profile.settings = {**(profile.settings or {}), group.key: stored}
-    db.session.commit()
+    db.session.flush()
 
 
 def embed_snippet(public_url: str, merchant, profile) -> str:

@@ -2,6 +2,7 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from ..passwords import hash_password, verify
 from .models import AdminUser
@@ -19,7 +20,7 @@ def authenticate(email: str, password: str) -> AdminUser | None:
         return None
     if new_hash:
         admin.password_hash = new_hash
-        db.session.commit()
+        db.session.flush()
     return admin
 
 
@@ -44,13 +45,7 @@ def create_admin(merchant, email: str, password: str, role: str, name: str = "")
 def end_sessions(admin: AdminUser) -> None:
     """Revoke every session of this admin (logout, password change, deactivation)."""
     admin.end_all_sessions()
-    db.session.commit()
-
-
-class AdminUserError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    db.session.flush()
 
 
 def list_admins(merchant) -> list[AdminUser]:
@@ -64,13 +59,13 @@ def get_admin(merchant, admin_id: int) -> AdminUser | None:
 
 
 def add_admin(merchant, *, email: str, name: str, role: str, password: str) -> AdminUser:
-    taken = AdminUserError("This email cannot be used for a new admin account; use another "
+    taken = DomainError("This email cannot be used for a new admin account; use another "
                            "address.", "email")
     if find_by_email(email) is not None:
         raise taken  # admin emails are global sign-in names; the owner is never named
     admin = create_admin(merchant, email, password, role, name.strip())
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as exc:  # two owners adding the same address at once
         db.session.rollback()
         raise taken from exc
@@ -82,11 +77,11 @@ def change_admin(acting: AdminUser, admin: AdminUser, *, role: str | None = None
     """Change another admin's role or access; nobody can demote or lock out themselves, so a
     merchant always keeps the owner who made the change."""
     if admin.id == acting.id:
-        raise AdminUserError("You cannot change your own role or access.")
+        raise DomainError("You cannot change your own role or access.")
     if role is not None:
         admin.role = role
     if active is not None:
         admin.active = active
         if not active:
             admin.end_all_sessions()
-    db.session.commit()
+    db.session.flush()

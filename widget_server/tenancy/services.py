@@ -1,6 +1,7 @@
 """Merchant configuration services (T-1, T-3)."""
 from sqlalchemy import select
 
+from ..domain import DomainError
 from ..extensions import db
 from ..settings import Group
 from .models import Merchant
@@ -11,22 +12,16 @@ def save_section(merchant: Merchant, section: Group, values: dict) -> None:
     merchant is refused: charges and saved methods would reach that merchant's account."""
     account = values.get("stripe_account_id") if section.key == "payments" else None
     if account and any(m.id != merchant.id for m in merchants_with_account(account)):
-        raise ConfigurationError("This Stripe account is connected to another merchant of this "
+        raise DomainError("This Stripe account is connected to another merchant of this "
                                  "portal. Ask support if it is yours.", "stripe_account_id")
     merchant.config = {**(merchant.config or {}), section.key: values}
-    db.session.commit()
+    db.session.flush()
 
 
 def merchants_with_account(account_id: str) -> list[Merchant]:
     """The merchants whose configuration names this Stripe connected account."""
     path = Merchant.config[("payments", "stripe_account_id")].as_string()
     return list(db.session.scalars(select(Merchant).where(path == account_id)))
-
-
-class ConfigurationError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
 
 
 def has_billing_history(merchant: Merchant) -> bool:
@@ -41,11 +36,11 @@ def update_general(merchant: Merchant, *, name: str, currency: str, locale: str,
     """Name, currency, locale, time zone (T-1). The currency is fixed once products, invoices or
     payments exist: amounts are stored in minor units of it and must never change meaning."""
     if currency != merchant.currency and has_billing_history(merchant):
-        raise ConfigurationError(
+        raise DomainError(
             f"The currency stays {merchant.currency}: you already have products, invoices or "
             "payments in it.", "currency")
     merchant.name = name.strip()
     merchant.currency = currency
     merchant.locale = locale
     merchant.timezone = timezone
-    db.session.commit()
+    db.session.flush()

@@ -5,8 +5,10 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
+from ..domain import DomainError
 from ..errors import MESSAGES, render_error
 from ..extensions import limiter
+from ..form_fields import show_errors
 from ..validation import local_path
 from . import bp
 from .context import SESSION_KEY, load_portal
@@ -97,9 +99,8 @@ def change_password():
         try:
             credentials.change_password(g.merchant, g.customer, form.password.data,
                                         None if forced else form.current.data)
-        except credentials.CredentialError as exc:
-            for field, message in exc.problems.items():
-                form[field or "password"].errors.append(message)
+        except DomainError as exc:
+            show_errors(form, exc, default="password")
         else:
             session.clear()
             flash("Your password is changed and you are signed out everywhere. Please sign in "

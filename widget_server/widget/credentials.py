@@ -2,7 +2,9 @@
 from flask import flash, g, redirect, request, url_for
 
 from ..customers import credentials, enrolment
+from ..domain import DomainError
 from ..extensions import limiter
+from ..form_fields import show_errors
 from . import bp
 from .forms import CreateCredentialsForm, EmailRequestForm, ForgotForm, NewPasswordForm
 from .rendering import render_widget
@@ -19,13 +21,12 @@ def _account_key() -> str:
     return f"links:{g.get('merchant_slug')}:{login}"
 
 
-def _form_errors(form, exc: credentials.CredentialError):
+def _form_errors(form, exc: DomainError):
     """Each problem next to its field; a field the form already refused keeps its own message
     (one message a field, e.g. "This field is required." rather than the rules too)."""
-    for field, message in exc.problems.items():
-        target = form[field] if field and field in form else form.password
-        if not target.errors:
-            target.errors = [message]
+    untouched = {f: m for f, m in exc.errors.items()
+                 if not (form[f] if f and f in form else form.password).errors}
+    show_errors(form, DomainError.of(untouched) if untouched else exc, default="password")
 
 
 def _open_link(token: str, purposes: tuple[str, ...], used_message: str, ask_again: str):
@@ -56,7 +57,7 @@ def create_credentials(token: str):
             credentials.set_credentials(g.merchant, found.token, found.customer,
                                         username=form.username.data,
                                         password=form.password.data)
-        except credentials.CredentialError as exc:
+        except DomainError as exc:
             _form_errors(form, exc)
         else:
             return render_widget("widget/signed_up.html")
@@ -64,7 +65,7 @@ def create_credentials(token: str):
         problems = credentials.sign_up_problems(g.merchant, found.customer, form.username.data,
                                                 form.password.data)
         if problems:
-            _form_errors(form, credentials.CredentialError.of(problems))
+            _form_errors(form, DomainError.of(problems))
     return render_widget("widget/create_credentials.html", form=form,
                          invited=found.token.purpose == "invite",
                          rules=credentials.password_rules(g.merchant),
@@ -84,7 +85,7 @@ def reset(token: str):
         try:
             credentials.reset_password(g.merchant, found.token, found.customer,
                                        form.password.data)
-        except credentials.CredentialError as exc:
+        except DomainError as exc:
             _form_errors(form, exc)
         else:
             flash("Your password is changed. Please sign in with the new password.", "success")

@@ -12,17 +12,16 @@ from flask import g, request, session, url_for
 from wtforms import BooleanField
 
 from ..billing import checkout, issuing, payments
-from ..billing.gateways import GatewayUnavailable, TokenizeError
 from ..customers import enrolment
 from ..customers.models import Customer
+from ..domain import DomainError
 from ..extensions import db, limiter
-from ..form_fields import select_choices
+from ..form_fields import select_choices, show_errors
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
 from .invoices import pay_link_closed
 from .payments import (
     NewMethodForm,
-    add_error,
     browser,
     method_choices,
     new_method,
@@ -95,13 +94,12 @@ def guest_pay(token: str):
                 idempotency_key=key, invoice_ids=(invoice.id,), source="guest",
                 method=new_method(form, form.method.data, rules, customer),
                 client=browser()), merchant_today())
-        except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
-            error, status = add_error(form, exc), getattr(exc, "status", 400)
+        except DomainError as exc:
+            error, status = " ".join(show_errors(form, exc)) or None, exc.status
         else:
             if (form.enrol.data and payment.status != "failed"
-                    and not customer.password_hash and enrolment.send_create(g.merchant,
-                                                                              customer)):
-                db.session.commit()
+                    and not customer.password_hash):
+                enrolment.send_create(g.merchant, customer)
             return payment_result(payment, retry_url=request.path)
     form.prepare(version)
     session[AFTER_LOGIN] = url_for(".pay", token=token)  # "Sign in instead" comes back here

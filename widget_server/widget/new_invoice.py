@@ -12,6 +12,8 @@ from wtforms import HiddenField
 
 from ..billing import invoices as billing
 from ..billing import issuing
+from ..domain import DomainError
+from ..form_fields import show_errors
 from . import bp
 from .rendering import merchant_today, render_widget
 
@@ -61,8 +63,8 @@ def new_invoice():
                                                due_date=merchant_today(), request_key=key)
                 if invoice.status == "draft":
                     issuing.issue(g.merchant, invoice, merchant_today())
-            except billing.InvoiceError as exc:
-                error = str(exc)
+            except DomainError as exc:
+                error = " ".join(show_errors(form, exc)) or None
             else:
                 return _after(invoice.id, paid=invoice.status == "paid")
     return render_widget("widget/new_invoice.html", form=form, products=products,

@@ -16,12 +16,12 @@ from ..billing import checkout, methods, payments
 from ..billing.gateways import (
     GatewayUnavailable,
     MethodToken,
-    TokenizeError,
     tokenize_ach,
     tokenize_card,
 )
 from ..billing.providers import gateway_for
-from ..form_fields import select_choices
+from ..domain import DomainError
+from ..form_fields import select_choices, show_errors
 from ..money import to_minor
 from ..tenancy.configuration import PAYMENTS, merchant_settings
 from . import bp
@@ -73,7 +73,7 @@ class NewMethodForm(FlaskForm):
     def check_rules(self, rules_version: str) -> None:
         if self.rules_version.data != rules_version:
             self.rules_version.data = rules_version
-            raise payments.PaymentError("The payment options have changed. Please review the "
+            raise DomainError("The payment options have changed. Please review the "
                                         "payment and submit it again.")
 
 
@@ -127,7 +127,7 @@ def parse_amount(raw: str) -> int:
     try:
         return to_minor(Decimal(raw.replace(",", ".").strip()), g.merchant.currency)
     except (InvalidOperation, ArithmeticError, ValueError):
-        raise payments.PaymentError("Enter an amount such as 25.00.", "amount") from None
+        raise DomainError("Enter an amount such as 25.00.", "amount") from None
 
 
 def stripe_fields(rules) -> dict | None:
@@ -158,7 +158,7 @@ def new_method(form, kind: str, rules, customer) -> MethodToken:
         method = gateway_for(g.merchant).describe(
             form.payment_method_id.data or "", customer_ref=customer.gateway_customer_ref)
         if method.kind not in rules.payment_methods:
-            raise TokenizeError("This payment method is not accepted here.", "payment_method")
+            raise DomainError("This payment method is not accepted here.", "payment_method")
         return method
     if kind == "card":
         return tokenize_card(form.card_number.data, form.expiry.data, form.cvc.data,
@@ -179,19 +179,6 @@ def unavailable() -> str | None:
     except GatewayUnavailable as exc:
         return str(exc)
     return None
-
-
-def add_error(form: FlaskForm, exc: Exception, hidden: frozenset = frozenset()) -> str | None:
-    """Put a service error next to its field (every field's, for typed payment details);
-    return it when it belongs to no field shown on the page."""
-    by_field = getattr(exc, "errors", None) or {getattr(exc, "field", None): str(exc)}
-    rest = None
-    for field, message in by_field.items():
-        if field in form and field not in hidden:
-            form[field].errors = [*form[field].errors, message]
-        else:
-            rest = message
-    return rest
 
 
 def _not_shown(rules) -> frozenset:
@@ -246,9 +233,9 @@ def pay_invoices():
         try:
             payment = checkout.submit(g.merchant, g.customer, rules,
                                       _payment_request(form, rules, version, saved), today)
-        except (payments.PaymentError, TokenizeError, GatewayUnavailable) as exc:
-            error = add_error(form, exc, hidden=_not_shown(rules))
-            status = getattr(exc, "status", 400)
+        except DomainError as exc:
+            error = " ".join(show_errors(form, exc, hidden=_not_shown(rules))) or None
+            status = exc.status
         else:
             return payment_result(payment)
     form.prepare(version)

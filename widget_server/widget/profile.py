@@ -10,6 +10,7 @@ from ..customers import forms as customer_forms
 from ..customers import services
 from ..customers.fields import list_definitions
 from ..domain import DomainError
+from ..form_fields import show_errors
 from . import bp
 from .rendering import render_widget
 
@@ -69,12 +70,8 @@ def profile():
                 details={name: form[name].data or "" for name in EDITABLE},
                 emails=form.primary_email.data or "",
                 custom_input=customer_forms.submitted_values(form, definitions, modes))
-        except DomainError as exc:
-            for key, message in (exc.errors or {"": exc.message}).items():
-                if key in form:
-                    form[key].errors = [*form[key].errors, message]
-                else:  # a rule about no single field (e.g. editing switched off meanwhile)
-                    form.form_errors.append(message)
+        except DomainError as exc:  # a rule about no single field: at the top of the form
+            form.form_errors.extend(show_errors(form, exc))
         else:
             flash("Your details are saved.", "success")
             return redirect(url_for(".profile"))
