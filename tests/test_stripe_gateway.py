@@ -12,6 +12,7 @@ import responses
 from sqlalchemy import func, select
 
 from tests.payment_support import balances
+from widget_server import events
 from widget_server.billing import payments
 from widget_server.billing.gateways import (
     NOT_SET_UP,
@@ -484,7 +485,8 @@ def test_a_crash_while_settling_keeps_nothing_so_stripes_retry_settles(app, clie
 
     payload = event(key="hook-key-1")
     with monkeypatch.context() as patch, pytest.raises(RuntimeError):
-        patch.setattr(payments, "_receipt", crash)  # after the balances went down
+        # the receipt's subscriber runs after the balances went down
+        patch.setitem(events.SUBSCRIBERS, "payment.succeeded", [crash])
         post_hook(client, payload)
     assert _payment(app, pending.payment_id).status == "pending"
     assert balances(app, pending) == [5000, 10000] and _events(app) == 0

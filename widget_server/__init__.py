@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_errorhandlers(app)
     register_jobs(app)
+    register_subscribers(app)
     register_commands(app)
     return app
 
@@ -95,6 +96,11 @@ def register_jobs(app: Flask) -> None:
     from .billing import payment_jobs  # noqa: F401
     from .customers import enrolment  # noqa: F401
     from .notifications import delivery  # noqa: F401
+
+
+def register_subscribers(app: Flask) -> None:
+    """Import the modules that subscribe to domain events (`events.subscriber`)."""
+    from .notifications import subscribers  # noqa: F401
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -7,6 +7,7 @@ from .customers.models import (  # noqa: F401
     CustomFieldDefinition,
     PortalSession,
 )
+from .events import DomainEvent  # noqa: F401
 from .jobs.models import Job  # noqa: F401
 from .media.models import MediaAsset  # noqa: F401
 from .notifications.models import EmailMessage  # noqa: F401

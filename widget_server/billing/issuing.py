@@ -2,17 +2,14 @@
 "Pay invoice" link (W-5), valid until the invoice is paid or voided."""
 from datetime import date, timedelta
 
-from babel.dates import format_date
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .. import events
 from ..customers.enrolment import entry_link
 from ..customers.models import Customer
 from ..domain import DomainError
 from ..extensions import db
-from ..money import format_money
-from ..notifications import templates
-from ..notifications.outbox import queue_email
 from . import credit
 from .invoices import is_draft_number, next_invoice_number
 from .models import Invoice
@@ -62,14 +59,7 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
     customer = db.session.get(Customer, invoice.customer_id)
     db.session.flush()
     credit.apply_to(merchant, customer, invoice)
-    content = templates.render(merchant, "invoice_issued", {
-        "contact_name": customer.contact_name,
-        "portal_link": entry_link(merchant, "/"),
-        "invoice_number": invoice.number,
-        # what is still to pay: account credit may already have paid part or all of it
-        "amount": format_money(invoice.balance_minor, invoice.currency, merchant.locale),
-        "due_date": format_date(invoice.due_date, format="medium", locale=merchant.locale),
-        "pay_link": pay_link(merchant, invoice)})
-    queue_email(merchant, "invoice_issued", customer.primary_emails, content)
+    # its email is a subscriber's (notifications.subscribers), in this transaction
+    events.record(merchant, "invoice.issued", invoice_id=invoice.id, customer_id=customer.id)
     schedule_autopay(merchant, customer, invoice)
     db.session.flush()  # the status, its email and its autopay together

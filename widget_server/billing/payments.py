@@ -14,19 +14,15 @@ worker (`payment_jobs`), asking the gateway with the same idempotency key.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..customers.enrolment import entry_link
+from .. import events
 from ..customers.models import Customer
 from ..database import utcnow
 from ..domain import DomainError
 from ..extensions import db
 from ..jobs.queue import enqueue
-from ..money import format_money
-from ..notifications import templates
-from ..notifications.outbox import queue_email
 from . import methods
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
 from .models import Invoice, Payment, PaymentAllocation
@@ -237,11 +233,14 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
                 payment.method_token, payment.method_label, payment.method,
                 payment.plan.get("expires", "")), autopay=bool(payment.plan.get("autopay")))
         payment.method_token = ""
-        _receipt(merchant, customer, payment)
+        # the receipt is a subscriber's (notifications.subscribers), in this transaction
+        events.record(merchant, "payment.succeeded", payment_id=payment.id,
+                      customer_id=customer.id, invoice_ids=[i.id for i in invoices])
     elif result.status == "failed":
         payment.status, payment.method_token = "failed", ""  # no balance changes
-        if payment.plan.get("off_session"):  # scheduled or autopay: nobody saw it fail
-            _failure_notice(merchant, customer, payment)
+        # emailed only when off session (scheduled or autopay: nobody saw it fail)
+        events.record(merchant, "payment.failed", payment_id=payment.id,
+                      customer_id=customer.id)
 
 
 def cancel(merchant, customer: Customer, payment_id: int) -> bool:
@@ -314,25 +313,3 @@ def _allocate(merchant, customer, payment: Payment, invoices: list[Invoice]) -> 
     if remaining:
         db.session.execute(update(Customer).where(Customer.id == customer.id)
                            .values(credit_minor=Customer.credit_minor + remaining))
-
-
-def _failure_notice(merchant, customer, payment: Payment) -> None:
-    content = templates.render(merchant, "payment_failed", {
-        "contact_name": customer.contact_name,
-        "portal_link": entry_link(merchant, "/"),
-        "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
-        "payment_date": format_date(payment.scheduled_for or merchant.local_date(utcnow()),
-                                    format="medium", locale=merchant.locale),
-        "reason": payment.failure_message or "the payment was declined."})
-    queue_email(merchant, "payment_failed", customer.primary_emails, content)
-
-
-def _receipt(merchant, customer, payment: Payment) -> None:
-    content = templates.render(merchant, "payment_receipt", {
-        "contact_name": customer.contact_name,
-        "portal_link": entry_link(merchant, "/"),
-        "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
-        "payment_date": format_date(merchant.local_date(utcnow()), format="medium",
-                                    locale=merchant.locale),
-        "reference": payment.reference})
-    queue_email(merchant, "payment_receipt", customer.primary_emails, content)

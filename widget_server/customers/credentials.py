@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..database import utcnow
 from ..domain import DomainError
 from ..extensions import db
 from ..passwords import hash_password, verify
 from ..tenancy.configuration import SECURITY, merchant_settings
+from ..tenancy.models import Merchant
 from . import portal_sessions
 from .models import TEMP_ISSUED, TEMP_USED, CredentialToken, Customer
 
@@ -182,11 +184,13 @@ def set_password(customer: Customer, password: str, *,
     link of the customer dies with the old password (C-4, issue #18), in the caller's transaction,
     so a link cannot outlive the password it was sent to replace. A temporary password works once,
     until `temporary_until`; any other password ends a temporary one. The caller checks the rules,
-    commits, then ends the sessions (`portal_sessions.end_all`)."""
+    commits, then ends the sessions (`portal_sessions.end_all`). Records `credentials.set`."""
     revoke_open_links(customer)
     customer.password_hash = hash_password(password)
     customer.temp_password_state = TEMP_ISSUED if temporary_until else None
     customer.temp_expires_at = temporary_until
+    events.record(db.session.get(Merchant, customer.merchant_id), "credentials.set",
+                  customer_id=customer.id, temporary=bool(temporary_until))
 
 
 def reset_password(merchant, token: CredentialToken, customer: Customer, password: str) -> None:

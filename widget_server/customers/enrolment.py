@@ -8,10 +8,10 @@ from urllib.parse import quote
 
 from flask import current_app
 
+from .. import events
 from ..extensions import db
 from ..jobs.queue import enqueue, handler
-from ..notifications import templates
-from ..notifications.outbox import queue_email, type_enabled
+from ..notifications.outbox import type_enabled
 from ..tenancy.configuration import EMBEDDING, PORTAL, merchant_settings
 from ..tenancy.models import Merchant
 from .auth import candidates
@@ -34,42 +34,32 @@ def entry_link(merchant, path: str) -> str:
     return f"{portal_url(merchant)}{path}"
 
 
-def _values(merchant, customer: Customer) -> dict[str, str]:
-    return {"contact_name": customer.contact_name,
-            "portal_link": entry_link(merchant, "/")}  # where the other emails send them
-
-
 def portal_on(merchant) -> bool:
     """With the portal switched off, links would lead to "portal unavailable": none are sent."""
     return merchant_settings(merchant, PORTAL).enable_customer_portal
 
 
-def _send_link(merchant, customer: Customer, email_type: str, purpose: str, path: str,
-               token_name: str) -> bool:
-    """Queue a credential email carrying a fresh link token (in the caller's transaction);
-    False when the portal or the email type is off, or the customer has no address."""
+def _send_link(merchant, customer: Customer, event: str, email_type: str, purpose: str,
+               path: str) -> bool:
+    """Issue a fresh link token and record `event` with the link (transient: never stored), in
+    the caller's transaction; its subscriber queues the email. False when the portal or the
+    email type is off, or the customer has no address (then no link is issued at all)."""
     if (not portal_on(merchant) or not type_enabled(merchant, email_type)
             or not customer.primary_emails):
         return False
     link = entry_link(merchant, f"/{path}/{issue_token(customer, purpose)}")
-    content = templates.render(merchant, email_type,
-                               {**_values(merchant, customer), token_name: link})
-    return bool(queue_email(merchant, email_type, customer.primary_emails, content))
+    return any(events.record(merchant, event, customer_id=customer.id,
+                             transient={"link": link}))
 
 
 def send_create(merchant, customer: Customer, purpose: str = "create") -> bool:
-    return _send_link(merchant, customer, "credential_create", purpose, "credentials",
-                      "create_link")
+    return _send_link(merchant, customer, "credentials.create_requested", "credential_create",
+                      purpose, "credentials")
 
 
 def send_reset(merchant, customer: Customer) -> bool:
-    return _send_link(merchant, customer, "password_reset", "reset", "reset", "reset_link")
-
-
-def on_customer_created(merchant, customer: Customer) -> None:
-    """C-5: with both credential emails switched on, a new customer is invited to set up."""
-    if type_enabled(merchant, "credential_create") and type_enabled(merchant, "password_reset"):
-        send_create(merchant, customer)
+    return _send_link(merchant, customer, "credentials.reset_requested", "password_reset",
+                      "reset", "reset")
 
 
 def request_link(merchant, action: str, login: str) -> None:

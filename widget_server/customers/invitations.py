@@ -3,10 +3,9 @@ From the merchant's sender with Reply-To the admin who sends them."""
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import events
 from ..domain import DomainError
 from ..extensions import db
-from ..notifications import templates
-from ..notifications.outbox import queue_email
 from ..request_guards import MAX_ID
 from ..tenancy.configuration import PORTAL, merchant_settings
 from ..tokens import COMMON, check_template
@@ -54,11 +53,10 @@ def send(merchant, sender_email: str, customers: list[Customer], subject: str,
             link = entry_link(merchant, "/login")
         else:
             link = entry_link(merchant, f"/credentials/{issue_token(customer, 'invite')}")
-        content = templates.render(merchant, "invitation", {
-            "contact_name": customer.contact_name,
-            "portal_link": link}, subject=subject, body=body)
-        if queue_email(merchant, "invitation", customer.primary_emails, content,
-                       reply_to=sender_email):
+        # emailed by the event's subscriber; the link (a raw token) and texts stay transient
+        if any(events.record(merchant, "customer.invited", customer_id=customer.id,
+                             transient={"link": link, "subject": subject, "body": body,
+                                        "reply_to": sender_email})):
             invited += 1
     db.session.flush()
     return invited

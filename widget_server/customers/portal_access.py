@@ -4,11 +4,10 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from .. import events
 from ..database import utcnow
 from ..domain import DomainError
 from ..extensions import db
-from ..notifications import templates
-from ..notifications.outbox import queue_email
 from . import enrolment, portal_sessions
 from .credentials import (
     normalise_username,
@@ -83,11 +82,9 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
     # Through the one setter: the customer's open create/reset links die with the old password.
     set_password(customer, temporary, temporary_until=utcnow() + TEMP_PASSWORD_LIFETIME)
     customer.failed_logins, customer.locked_at = 0, None
-    content = templates.render(merchant, "temporary_password", {
-        "contact_name": customer.contact_name,
-        "portal_link": enrolment.entry_link(merchant, "/login"),  # the merchant's portal page
-        "temporary_password": temporary})
-    sent = bool(queue_email(merchant, "temporary_password", customer.primary_emails, content))
+    # emailed by the event's subscriber; the password is transient, never stored in the event
+    sent = any(events.record(merchant, "credentials.temporary_password",
+                             customer_id=customer.id, transient={"password": temporary}))
     if not sent:
         db.session.rollback()  # never leave a password nobody was told
         return False

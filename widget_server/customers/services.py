@@ -7,7 +7,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import validation
+from .. import events, validation
 from ..database import utcnow
 from ..domain import DomainError
 from ..extensions import db
@@ -90,11 +90,9 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
     # Only the current definitions' values are kept: a deleted field's value goes with it.
     customer.custom_fields = dict(custom_values)
     _set_emails(customer, emails)
-    if created:
-        from .enrolment import on_customer_created
-
+    if created:  # its subscribers may invite the customer to set up (C-5)
         db.session.flush()
-        on_customer_created(merchant, customer)
+        events.record(merchant, "customer.created", customer_id=customer.id)
     db.session.flush()
     return customer
 

@@ -10,9 +10,9 @@ from ..extensions import db
 from ..jobs.queue import enqueue
 from ..tenancy.configuration import NOTIFICATIONS, merchant_settings
 from .models import EmailMessage
+from .types import EMAIL_TYPES
 
 JOB_KIND = "email"
-ALWAYS_ON = {"test"}  # the admin's "send a test email" is not a notification type
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Rendered:
 
 
 def type_enabled(merchant, email_type: str) -> bool:
-    if email_type in ALWAYS_ON:
+    if EMAIL_TYPES[email_type].switch is None:  # the admin's test email: always sent
         return True
     return bool(getattr(merchant_settings(merchant, NOTIFICATIONS), email_type))
 

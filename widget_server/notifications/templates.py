@@ -1,4 +1,4 @@
-"""Email types, their tokens and default texts, and safe rendering (N-2, N-3, I-4).
+"""Rendering email types (declared in `types`), merchants' overrides, safe rendering (N-3, I-4).
 
 Merchants' subjects and bodies are never templates: `{{ token }}` names from the type's list are
 substituted with escaped values, and anything else between `{{ }}`, or any `{% %}` / `{# #}`, is
@@ -6,7 +6,6 @@ refused when the text is saved (Jinja's sandbox bounds neither loops nor output,
 `{{ config }}` as an empty string instead of refusing it). Only the project's own layout is Jinja.
 """
 import re
-from dataclasses import dataclass
 
 from flask import render_template
 
@@ -14,8 +13,9 @@ from ..domain import DomainError
 from ..extensions import db
 from ..sanitize import clean_html, to_text
 from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
-from ..tokens import COMMON, check_template, substitute
+from ..tokens import check_template, substitute
 from .outbox import Rendered
+from .types import EMAIL_TYPES, EmailType
 
 # The language of the default texts below (a merchant's own texts are taken to be in it too).
 # The HTML part declares it (`lang`), not the merchant's locale: a screen reader would read
@@ -31,53 +31,6 @@ TOKEN_LABELS = {
     "reason": "Reason",
 }
 
-
-@dataclass(frozen=True)
-class EmailType:
-    key: str
-    label: str
-    tokens: tuple[str, ...]
-    subject: str
-    body: str
-
-
-EMAIL_TYPES = {t.key: t for t in (
-    EmailType("credential_create", "Credential Create", (*COMMON, "create_link"),
-              "Set up your {{ merchant_name }} account",
-              "Hello {{ contact_name }},\n\nChoose a username and password for your "
-              "{{ merchant_name }} customer portal:\n{{ create_link }}\n\nThe link works once "
-              "and expires."),
-    EmailType("password_reset", "Password Reset", (*COMMON, "reset_link"),
-              "Reset your {{ merchant_name }} password",
-              "Hello {{ contact_name }},\n\nSomeone asked to reset the password of your "
-              "{{ merchant_name }} portal account. Choose a new one here:\n{{ reset_link }}\n\n"
-              "If it was not you, ignore this email: your password stays as it is."),
-    EmailType("temporary_password", "Temporary Password", (*COMMON, "temporary_password"),
-              "Your temporary {{ merchant_name }} password",
-              "Hello {{ contact_name }},\n\nYour temporary password is {{ temporary_password }}"
-              "\nIt works for one sign-in at {{ portal_link }}, after which you choose your own."),
-    EmailType("invitation", "Invitation", COMMON, "", ""),  # defaults: merchant configuration
-    EmailType("payment_receipt", "Payment Receipt",
-              (*COMMON, "amount", "payment_date", "reference"),
-              "Receipt for your payment to {{ merchant_name }}",
-              "Hello {{ contact_name }},\n\nThank you: we received {{ amount }} on "
-              "{{ payment_date }} (reference {{ reference }}).\n\nYour account: "
-              "{{ portal_link }}"),
-    EmailType("payment_failed", "Payment Failed",
-              (*COMMON, "amount", "payment_date", "reason"),
-              "Your scheduled payment to {{ merchant_name }} did not go through",
-              "Hello {{ contact_name }},\n\nThe payment of {{ amount }} scheduled for "
-              "{{ payment_date }} did not go through: {{ reason }}\n\nNothing was charged. You "
-              "can pay or choose another payment method here: {{ portal_link }}"),
-    EmailType("invoice_issued", "Invoice Issued",
-              (*COMMON, "invoice_number", "amount", "due_date", "pay_link"),
-              "Invoice {{ invoice_number }} from {{ merchant_name }}",
-              "Hello {{ contact_name }},\n\nInvoice {{ invoice_number }} for {{ amount }} is due "
-              "on {{ due_date }}.\n\nPay invoice: {{ pay_link }}"),
-    EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
-              "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "
-              "delivery.\n\nPortal: {{ portal_link }}"),
-)}
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]
 
 def save_override(merchant, type_key: str, subject: str, body: str) -> None:

@@ -5,6 +5,7 @@ Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant
 import re
 
 from ..colors import contrast_check
+from ..notifications.types import SWITCHABLE
 from ..settings import Boolean, Color, Group, Integer, OriginList, Setting, Text, Url
 from ..tokens import COMMON, check_template
 
@@ -51,17 +52,11 @@ INVITATIONS = Group("invitations", "Invitations", (
                                        "lists) is kept; anything else is removed."),
 ), checks=(lambda values: _token_errors(values, ("invitation_subject", "invitation_body")),))
 
-NOTIFICATIONS = Group("notifications", "Email notifications", (
-    Setting("credential_create", Boolean(), True, "Credential Create", ""),
-    Setting("password_reset", Boolean(), True, "Password Reset", ""),
-    Setting("temporary_password", Boolean(), True, "Temporary Password", ""),
-    Setting("invitation", Boolean(), True, "Invitation", ""),
-    Setting("payment_receipt", Boolean(), True, "Payment Receipt", ""),
-    Setting("payment_failed", Boolean(), True, "Payment Failed",
-            "When a scheduled or autopay payment fails, the customer is told (nobody watches "
-            "the page then)."),
-    Setting("invoice_issued", Boolean(), True, "Invoice Issued", ""),
-), description="Switch each email type on or off. A switched-off email is not sent.")
+# One switch per switchable email type, generated from the types' declaration (N-2): the stored
+# keys are the types' keys.
+NOTIFICATIONS = Group("notifications", "Email notifications", tuple(
+    Setting(t.key, Boolean(), t.switch.default, t.label, t.switch.help) for t in SWITCHABLE),
+    description="Switch each email type on or off. A switched-off email is not sent.")
 
 EMBEDDING = Group("embedding", "Embedding", (
     Setting("allowed_origins", OriginList(), [], "Allowed embed origins",

@@ -1,0 +1,76 @@
+"""The email types, each declared once with its on/off switch (N-2, N-3).
+
+A type's declaration holds its tokens, its default texts and its switch (default, help); the
+merchant configuration's Email Notifications group is generated from it
+(`tenancy.configuration.NOTIFICATIONS`), so adding an email type is one declaration here. A type
+without a switch (the admin's test email) is always sent.
+
+No Flask imports: the configuration imports this module, and the rest of `notifications`
+imports the configuration.
+"""
+from dataclasses import dataclass, field
+
+from ..tokens import COMMON
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The type's switch in Settings → Email Notifications: on or off by default, and its help
+    text (the label is the type's)."""
+    default: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class EmailType:
+    key: str
+    label: str
+    tokens: tuple[str, ...]
+    subject: str
+    body: str
+    switch: Switch | None = field(default_factory=Switch)
+
+
+EMAIL_TYPES = {t.key: t for t in (
+    EmailType("credential_create", "Credential Create", (*COMMON, "create_link"),
+              "Set up your {{ merchant_name }} account",
+              "Hello {{ contact_name }},\n\nChoose a username and password for your "
+              "{{ merchant_name }} customer portal:\n{{ create_link }}\n\nThe link works once "
+              "and expires."),
+    EmailType("password_reset", "Password Reset", (*COMMON, "reset_link"),
+              "Reset your {{ merchant_name }} password",
+              "Hello {{ contact_name }},\n\nSomeone asked to reset the password of your "
+              "{{ merchant_name }} portal account. Choose a new one here:\n{{ reset_link }}\n\n"
+              "If it was not you, ignore this email: your password stays as it is."),
+    EmailType("temporary_password", "Temporary Password", (*COMMON, "temporary_password"),
+              "Your temporary {{ merchant_name }} password",
+              "Hello {{ contact_name }},\n\nYour temporary password is {{ temporary_password }}"
+              "\nIt works for one sign-in at {{ portal_link }}, after which you choose your own."),
+    EmailType("invitation", "Invitation", COMMON, "", ""),  # defaults: merchant configuration
+    EmailType("payment_receipt", "Payment Receipt",
+              (*COMMON, "amount", "payment_date", "reference"),
+              "Receipt for your payment to {{ merchant_name }}",
+              "Hello {{ contact_name }},\n\nThank you: we received {{ amount }} on "
+              "{{ payment_date }} (reference {{ reference }}).\n\nYour account: "
+              "{{ portal_link }}"),
+    EmailType("payment_failed", "Payment Failed",
+              (*COMMON, "amount", "payment_date", "reason"),
+              "Your scheduled payment to {{ merchant_name }} did not go through",
+              "Hello {{ contact_name }},\n\nThe payment of {{ amount }} scheduled for "
+              "{{ payment_date }} did not go through: {{ reason }}\n\nNothing was charged. You "
+              "can pay or choose another payment method here: {{ portal_link }}",
+              Switch(help="When a scheduled or autopay payment fails, the customer is told "
+                          "(nobody watches the page then).")),
+    EmailType("invoice_issued", "Invoice Issued",
+              (*COMMON, "invoice_number", "amount", "due_date", "pay_link"),
+              "Invoice {{ invoice_number }} from {{ merchant_name }}",
+              "Hello {{ contact_name }},\n\nInvoice {{ invoice_number }} for {{ amount }} is due "
+              "on {{ due_date }}.\n\nPay invoice: {{ pay_link }}"),
+    EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
+              "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "
+              "delivery.\n\nPortal: {{ portal_link }}",
+              switch=None),  # the admin's "send a test email" is not a notification
+)}
+
+# The types a merchant can switch off, in the order the settings page lists them.
+SWITCHABLE = tuple(t for t in EMAIL_TYPES.values() if t.switch is not None)
