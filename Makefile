@@ -22,6 +22,10 @@ migrate: install
 seed: migrate
 	$(BIN)/flask seed-demo
 
+# The demo (seed command and /demo/shop) exists only where DEMO_ENABLED is on: here, not in
+# production.
+run seed: export DEMO_ENABLED := 1
+
 ## Serve the app on http://localhost:$(PORT) with the demo seeded and the job worker beside it.
 run: seed
 	@echo "Serving on http://localhost:$(PORT) with the email worker  (Ctrl-C stops both)"

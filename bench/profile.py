@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("small", "large"), default="large")
     args = parser.parse_args()
 
-    from widget_server.demo import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
+    from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
 
     url = database_urls({args.database: None}, reset=False)[args.database]
     app = make_app(url, "bench-profile-" + "x" * 32)

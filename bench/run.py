@@ -299,7 +299,7 @@ def database_urls(sizes: dict, reset: bool) -> dict[str, str]:
     `search_path`; nothing else in it is touched). `reset` drops and recreates them."""
     from sqlalchemy import create_engine, text
 
-    from widget_server.config import database_url as normalise
+    from widget_server.core.config import database_url as normalise
 
     urls = {}
     for size in sizes:
@@ -325,7 +325,7 @@ def build(app, url: str, customers: int, invoices: int) -> float:
     """Migrate the empty database (`flask db upgrade`, as a deployment does; its log is shown
     only when it fails), seed the demo, grow it; returns the bulk seed's seconds."""
     from bench import seed as bulk
-    from widget_server.demo import seed_demo
+    from widget_server.demo.seed import seed_demo
 
     migrated = subprocess.run(  # noqa: S603  (our own flask, fixed arguments)
         [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, capture_output=True,
@@ -339,7 +339,7 @@ def build(app, url: str, customers: int, invoices: int) -> float:
 
 def signed_in_client(app):
     """A test client signed in as the demo customer, the way `sign_in` does it over HTTP."""
-    from widget_server.demo import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
+    from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
 
     client = app.test_client()
     page = client.get(PAGES["login page"][0]).get_data(as_text=True)
@@ -354,7 +354,7 @@ def count_statements(app, client, path: str) -> int:
     """SQL statements of one request, counted like the suite's `count_queries`."""
     from sqlalchemy import event
 
-    from widget_server.extensions import db
+    from widget_server.core.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -516,7 +516,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = {"small": SMALL, "large": (1_000, 10_000) if args.quick else LARGE}
 
-    from widget_server.demo import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
+    from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
 
     binary = ensure_wrk()
     print(f"Machine: {machine()}", flush=True)

@@ -19,9 +19,9 @@ from sqlalchemy import JSON, func, insert, select, text
 from sqlalchemy.types import TypeDecorator
 
 from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer, CustomerEmail
-from widget_server.demo import CUSTOMER_USERNAME, DEMO_SLUG
-from widget_server.extensions import db
+from widget_server.demo.seed import CUSTOMER_USERNAME, DEMO_SLUG
 from widget_server.tenancy.models import Merchant
 
 BATCH = 10_000

@@ -14,7 +14,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from widget_server import create_app
-from widget_server.extensions import db, limiter
+from widget_server.core.extensions import db, limiter
 from widget_server.tenancy import admins
 from widget_server.tenancy.models import Merchant
 
@@ -42,6 +42,7 @@ def app():
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
         "WTF_CSRF_ENABLED": True,
+        "DEMO_ENABLED": True,
     })
     limiter.enabled = False
     with app.app_context():
@@ -162,8 +163,8 @@ def portal(app, make_merchant):
     """
     from types import SimpleNamespace
 
+    from widget_server.core.passwords import hash_password
     from widget_server.customers.models import Customer, CustomerEmail
-    from widget_server.passwords import hash_password
     from widget_server.profiles import services as profile_services
 
     def make(slug="acme", *, username="jane", password="customer-pass-1",
@@ -286,7 +287,7 @@ def smtp(smtp_port):
 def billed(app, portal):
     """A customer signed in (p.client) with invoices of 50.00 and 100.00 (p.invoice_ids)."""
     from widget_server.billing.invoices import build_invoice
-    from widget_server.billing.models import Product
+    from widget_server.catalogue.models import Product
     from widget_server.customers.models import Customer
 
     p = portal()

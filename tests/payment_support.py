@@ -4,7 +4,7 @@ import re
 
 from tests.conftest import csrf_from
 from widget_server.billing.models import Invoice
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 
 CARD = {"method": "card", "card_number": "4242 4242 4242 4242", "expiry": "12/39", "cvc": "123"}

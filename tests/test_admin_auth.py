@@ -2,7 +2,7 @@
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.tenancy.models import AdminUser
 
 

@@ -1,7 +1,7 @@
 """Merchant configuration (T-1, T-3) through the admin: every section saves, bad input does not."""
 import pytest
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.tenancy.configuration import (
     EMBEDDING,
     PAYMENTS,

@@ -2,9 +2,9 @@
 import pytest
 from sqlalchemy import select
 
+from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.tenancy.models import Merchant
 
 VALID = {"first_name": "Zoë-Ann", "last_name": "O'Neil", "primary_email":

@@ -4,7 +4,7 @@ import html
 import pytest
 from sqlalchemy import select
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.profiles import services
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant

@@ -1,7 +1,7 @@
 """Admin users and roles (T-2): owners manage them; permissions are enforced and shown."""
 from sqlalchemy import select
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.tenancy.models import AdminUser
 
 

@@ -17,7 +17,7 @@ def _serious(page):
 
 @pytest.mark.parametrize("theme", ["default", "classic"])
 def test_login_and_overview_pass_axe(app, page, live_server, portal, theme):
-    from widget_server.extensions import db
+    from widget_server.core.extensions import db
     from widget_server.profiles.models import SelfServiceProfile
 
     p = portal()
@@ -78,7 +78,7 @@ def test_preview_follows_unsaved_global_changes(page, live_server, portal):
 def test_billing_pages_pass_axe(app, page, live_server, billed):
     """Pay (every option shown), payment history, saved methods and invoices."""
     from tests.payment_support import CARD, pay_form, set_payment
-    from widget_server.extensions import db
+    from widget_server.core.extensions import db
     from widget_server.profiles.models import SelfServiceProfile
 
     set_payment(app, billed, {"edit_effective_date": True, "payment_amount": "any"})
@@ -133,9 +133,9 @@ def test_profile_page_with_yes_no_fields_passes_axe_and_keeps_no(app, page, live
                                                                   portal):
     """Issue #18 (7): yes/no custom fields are labelled checkboxes (Read Only ones disabled),
     and saving the page unchanged keeps a no a no."""
+    from widget_server.core.extensions import db
     from widget_server.customers import fields as field_service
     from widget_server.customers.models import Customer
-    from widget_server.extensions import db
     from widget_server.profiles.models import SelfServiceProfile
     from widget_server.tenancy.models import Merchant
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.tenancy.models import Merchant
 
 pytestmark = pytest.mark.browser

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from tests.test_browser_embed import host_html
 from widget_server.billing import issuing
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Payment, Product
+from widget_server.billing.models import Invoice, Payment
+from widget_server.catalogue.models import Product
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
 

@@ -7,9 +7,10 @@ from playwright.sync_api import expect
 
 from tests.test_browser_embed import host_html
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Product
+from widget_server.billing.models import Invoice
+from widget_server.catalogue.models import Product
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
 

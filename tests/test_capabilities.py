@@ -4,7 +4,7 @@ is crafted by hand. A new page without a declaration fails here."""
 import pytest
 
 from tests.payment_support import CARD, pay_form, set_payment
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.widget import EMBEDDED, STANDALONE
 from widget_server.widget.capabilities import ROUTES, navigation

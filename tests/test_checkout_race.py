@@ -11,8 +11,8 @@ from tests.conftest import csrf_from
 from tests.payment_support import CARD, hidden_fields
 from widget_server.billing import gateways
 from widget_server.billing.models import Invoice, Payment
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 
 
 class Tab:

@@ -2,8 +2,8 @@
 import pytest
 
 from tests.conftest import csrf_from
+from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
-from widget_server.extensions import db
 from widget_server.profiles import services as profile_services
 from widget_server.profiles.tabs import CUSTOMER
 from widget_server.tenancy.models import Merchant
@@ -59,7 +59,7 @@ def test_blank_merchant_name_is_refused(app, owner_client):
 
 
 def test_currency_is_fixed_once_billing_rows_exist(app, owner_client):
-    from widget_server.billing.models import Product
+    from widget_server.catalogue.models import Product
 
     with app.app_context():
         db.session.add(Product(merchant_id=owner_client.merchant_id, sku="A", name="A",
@@ -120,7 +120,7 @@ def test_required_yes_no_field_is_refused(owner_client):
     ("", "/", False), (None, "/", False),
 ])
 def test_only_local_paths_follow_a_sign_in(target, prefix, ok):
-    from widget_server.validation import local_path
+    from widget_server.core.validation import local_path
 
     assert local_path(target, prefix) is ok
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import csrf_from, widget_login
+from widget_server.core.database import utcnow
+from widget_server.core.domain import DomainError
+from widget_server.core.extensions import db
 from widget_server.customers import credentials, enrolment
 from widget_server.customers.models import CredentialToken, Customer, CustomerEmail
-from widget_server.database import utcnow
-from widget_server.domain import DomainError
-from widget_server.extensions import db
 from widget_server.jobs import queue
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant

@@ -6,9 +6,9 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import Browserish, csrf_from, widget_login
 from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
 from widget_server.customers import services
 from widget_server.customers.models import Customer, CustomerEmail
-from widget_server.extensions import db
 from widget_server.tenancy.models import Merchant
 
 

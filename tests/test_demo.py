@@ -3,11 +3,12 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from widget_server.billing.models import Invoice, Product
+from widget_server.billing.models import Invoice
+from widget_server.catalogue.models import Product
 from widget_server.commerce.models import Order, SalesAgent
+from widget_server.core.extensions import db
+from widget_server.core.passwords import verify
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
-from widget_server.passwords import verify
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import AdminUser
 
@@ -49,3 +50,14 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     db.session.expire_all()
     assert _counts() == counts
+
+
+def test_production_has_no_demo_route_or_command(tmp_path):
+    """The demo is registered only where DEMO_ENABLED is on (`make run`), never by default."""
+    from widget_server import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "RATELIMIT_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}"})
+    assert not app.config["DEMO_ENABLED"]
+    assert app.test_client().get("/demo/shop").status_code == 404
+    assert "seed-demo" not in app.cli.list_commands(app.app_context())

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import SmtpSink
-from widget_server.database import utcnow
-from widget_server.extensions import db
+from widget_server.core.database import utcnow
+from widget_server.core.extensions import db
 from widget_server.jobs import queue
 from widget_server.jobs.models import Job
 from widget_server.notifications.models import EmailMessage

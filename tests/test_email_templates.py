@@ -2,7 +2,7 @@
 import pytest
 from sqlalchemy import select
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.jobs import queue
 from widget_server.notifications import templates
 from widget_server.notifications.models import EmailMessage

@@ -3,9 +3,9 @@ import gzip
 import re
 
 from tests.conftest import widget_login
-from widget_server.embed import LOADER
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
+from widget_server.web.embed import LOADER
 
 
 def test_loader_is_under_2_kb_gzipped():

@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests.payment_support import CARD, hidden_fields
-from widget_server import events
 from widget_server.billing import issuing
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Payment, Product
+from widget_server.billing.models import Invoice, Payment
+from widget_server.catalogue.models import Product
+from widget_server.core import events
+from widget_server.core.events import DomainEvent
+from widget_server.core.extensions import db
 from widget_server.customers import invitations, portal_access, services
 from widget_server.customers.models import Customer
-from widget_server.events import DomainEvent
-from widget_server.extensions import db
 from widget_server.jobs.models import Job
 from widget_server.jobs.queue import enqueue
 from widget_server.notifications.models import EmailMessage

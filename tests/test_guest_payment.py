@@ -10,8 +10,8 @@ from tests.conftest import csrf_from
 from tests.payment_support import CARD, balances, hidden_fields, set_payment
 from widget_server.billing import issuing
 from widget_server.billing.models import Invoice, Payment
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
 

@@ -27,7 +27,7 @@ def test_behind_a_proxy_the_client_address_is_the_forwarded_one(app, monkeypatch
         flask_app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"},
                                     environ_base={"REMOTE_ADDR": "10.0.0.2"})
         flask_app.before_request_funcs[None].pop(0)
-    from widget_server.extensions import db
+    from widget_server.core.extensions import db
 
     with behind.app_context():
         db.engine.dispose()  # the second app's pooled connection, closed now rather than by GC

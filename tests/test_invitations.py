@@ -4,8 +4,8 @@ import re
 from sqlalchemy import select
 
 from tests.conftest import csrf_from
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer, CustomerEmail
-from widget_server.extensions import db
 from widget_server.jobs import queue
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant

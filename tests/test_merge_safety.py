@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from sqlalchemy import inspect
 
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 
 # Orders (sales_order, order_line) join this list when they move to RESTRICT too.
 MONEY_TABLES = {"invoice", "invoice_line", "payment", "payment_allocation", "payment_method"}

@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
 from widget_server import create_app
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 
 
 def _diff_after_upgrade(url: str) -> list:

@@ -8,9 +8,10 @@ from sqlalchemy import select, text
 
 from widget_server.billing import invoices, issuing
 from widget_server.billing.invoices import build_invoice, create_draft
-from widget_server.billing.models import Invoice, Product
+from widget_server.billing.models import Invoice
+from widget_server.catalogue.models import Product
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.tenancy import counters
 from widget_server.tenancy.counters import Counter, next_number
 from widget_server.tenancy.models import Merchant

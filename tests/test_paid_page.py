@@ -7,8 +7,8 @@ from tests.payment_support import CARD, hidden_fields
 from tests.payment_support import pay_form as _form
 from widget_server.billing import issuing
 from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
 from widget_server.customers.models import CustomerEmail
-from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
 

@@ -17,16 +17,17 @@ from tests.test_stripe_gateway import (  # noqa: F401  (fixtures)
     stripe_on,
 )
 from tests.test_stripe_gateway import form as sent_form
-from widget_server import events
 from widget_server.billing import issuing, payments
 from widget_server.billing.gateways import MethodToken
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Payment, PaymentMethod, Product
+from widget_server.billing.models import Invoice, Payment, PaymentMethod
+from widget_server.catalogue.models import Product
+from widget_server.core import events
+from widget_server.core.extensions import db
+from widget_server.core.passwords import hash_password
 from widget_server.customers.models import Customer, CustomerEmail
-from widget_server.extensions import db
 from widget_server.jobs import queue
 from widget_server.notifications import subscribers
-from widget_server.passwords import hash_password
 from widget_server.tenancy.models import Merchant
 
 LATER = datetime.now(UTC) + timedelta(days=400)
@@ -241,7 +242,7 @@ def test_receipts_and_history_use_the_merchants_calendar_day(app, billed, monkey
 def test_fast_money_formatting_writes_exactly_what_babel_writes(locale, currency):
     import random
 
-    from widget_server import money
+    from widget_server.core import money
 
     rng = random.Random(f"{locale}{currency}")
     amounts = [0, 1, -1, 999, 1000, 123456, 10 ** 15] + [
@@ -320,7 +321,7 @@ def test_try_again_after_a_decline_keeps_the_invoices_ticked(app, billed):
 
 
 def test_a_rate_limited_widget_page_leads_back_to_sign_in(app, billed):
-    from widget_server.extensions import limiter
+    from widget_server.core.extensions import limiter
 
     for base in (billed.base, billed.standalone):  # embedded and standalone pages alike
         client = app.test_client()

@@ -13,10 +13,11 @@ from tests.payment_support import set_payment as _set
 from widget_server.billing import payments
 from widget_server.billing.gateways import tokenize_card
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Payment, Product
+from widget_server.billing.models import Invoice, Payment
+from widget_server.catalogue.models import Product
+from widget_server.core.domain import DomainError
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.domain import DomainError
-from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_from, widget_login
+from widget_server.core.extensions import db, limiter
 from widget_server.customers.models import CredentialToken, Customer
-from widget_server.extensions import db, limiter
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
 

@@ -4,8 +4,8 @@ The overview and the invoice list are covered beside their pages (test_widget_pa
 test_invoices.py); this is the login page, the one every visitor sees first. `make bench` prints
 the counts of all three; this is where they are asserted.
 """
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer, CustomerEmail
-from widget_server.extensions import db
 from widget_server.profiles import services as profile_services
 from widget_server.tenancy.models import Merchant
 

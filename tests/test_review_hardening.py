@@ -7,14 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import csrf_from, widget_login
+from widget_server.core.database import utcnow
+from widget_server.core.extensions import db
+from widget_server.core.tokens import substitute
 from widget_server.customers import credentials, enrolment, portal_access
 from widget_server.customers.models import Customer
-from widget_server.database import utcnow
-from widget_server.extensions import db
 from widget_server.jobs import queue
 from widget_server.jobs.models import Job
 from widget_server.tenancy.models import Merchant
-from widget_server.tokens import substitute
 
 
 def test_an_old_create_link_cannot_take_over_after_sign_up(app, portal):
@@ -121,7 +121,7 @@ def test_a_job_that_kills_every_worker_fails_at_max_attempts(app, ctx):
 
 
 def test_link_requests_are_throttled_per_address_typed(app, portal):
-    from widget_server.extensions import limiter
+    from widget_server.core.extensions import limiter
 
     p = portal()
     limiter.enabled = True
@@ -140,7 +140,7 @@ def test_link_requests_are_throttled_per_address_typed(app, portal):
 
 
 def test_pay_links_open_inside_the_merchants_page():
-    from widget_server.embed import LOADER
+    from widget_server.web.embed import LOADER
 
     pattern = re.search(r"/\^(.+?)\$/\.test\(start\)", LOADER.read_text())[1]
     assert "pay" in pattern and "credentials" in pattern

@@ -9,9 +9,10 @@ from tests.conftest import csrf_from
 from tests.payment_support import CARD, balances, pay_form, set_payment
 from widget_server.billing import issuing, methods
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Invoice, Payment, PaymentMethod, Product
+from widget_server.billing.models import Invoice, Payment, PaymentMethod
+from widget_server.catalogue.models import Product
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.jobs import queue
 from widget_server.jobs.models import Job
 from widget_server.notifications.models import EmailMessage

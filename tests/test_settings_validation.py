@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from widget_server.domain import DomainError
-from widget_server.extensions import db
+from widget_server.core.domain import DomainError
+from widget_server.core.extensions import db
 from widget_server.profiles import services
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.profiles.tabs import CUSTOMER, GLOBAL, PAYMENT

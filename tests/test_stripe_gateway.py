@@ -12,7 +12,6 @@ import responses
 from sqlalchemy import func, select
 
 from tests.payment_support import balances
-from widget_server import events
 from widget_server.billing import payments
 from widget_server.billing.gateways import (
     NOT_SET_UP,
@@ -23,9 +22,10 @@ from widget_server.billing.gateways import (
 from widget_server.billing.models import GatewayEvent, Invoice, Payment, PaymentMethod
 from widget_server.billing.providers import gateway_for
 from widget_server.billing.stripe_gateway import NEEDS_ACTION, StripeGateway
+from widget_server.core import events
+from widget_server.core.domain import DomainError
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.domain import DomainError
-from widget_server.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.tenancy.models import Merchant
 

@@ -17,7 +17,7 @@ from tests.test_stripe_gateway import (  # noqa: F401  (fixtures)
 )
 from widget_server.billing import issuing
 from widget_server.billing.models import Invoice, Payment
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.tenancy.models import Merchant
 
 PM = "pm_1BrowserMade01"

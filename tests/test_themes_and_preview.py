@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import widget_login
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.media.models import MediaAsset
 from widget_server.profiles.models import SelfServiceProfile
 

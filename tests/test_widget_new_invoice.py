@@ -4,8 +4,9 @@ import re
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from widget_server.billing.models import Invoice, Product
-from widget_server.extensions import db
+from widget_server.billing.models import Invoice
+from widget_server.catalogue.models import Product
+from widget_server.core.extensions import db
 from widget_server.notifications.models import EmailMessage
 from widget_server.profiles.models import SelfServiceProfile
 

@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_from, widget_login
 from widget_server.billing.invoices import build_invoice
-from widget_server.billing.models import Product
+from widget_server.catalogue.models import Product
+from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
 

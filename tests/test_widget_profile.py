@@ -2,9 +2,9 @@
 import pytest
 
 from tests.conftest import csrf_from, widget_login
+from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
 from widget_server.customers.models import Customer
-from widget_server.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
 
@@ -188,8 +188,8 @@ def test_read_only_yes_no_field_is_shown_but_never_written(app, yes_no):
 
 def test_update_profile_service_owns_the_rules(app, yes_no):
     """The page's rules hold without the page: modes, phone required, names (W-6, C-11)."""
+    from widget_server.core.domain import DomainError
     from widget_server.customers import services
-    from widget_server.domain import DomainError
 
     vip, paper, tier = yes_no.ids["VIP"], yes_no.ids["Paper"], yes_no.ids["Tier"]
     score = yes_no.ids["Internal score"]

@@ -2,7 +2,7 @@
 import pytest
 
 from tests.conftest import csrf_from, widget_login
-from widget_server.extensions import db
+from widget_server.core.extensions import db
 from widget_server.tenancy.models import Merchant
 
 

@@ -1,12 +1,12 @@
 """Application factory: the table of contents of the app."""
 from flask import Flask
 
-from . import config as app_config
+from .core import config as app_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; tests pass `test_config` to override what the environment says."""
-    from .request_guards import IdConverter, reject_control_characters
+    from .web.request_guards import IdConverter, reject_control_characters
 
     app = Flask(__name__, instance_path=str(app_config.INSTANCE_DIR))
     app.url_map.converters["id"] = IdConverter
@@ -27,17 +27,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_errorhandlers(app)
     register_jobs(app)
+    register_domain_checks(app)
     register_subscribers(app)
     register_commands(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from . import (
-        database,  # noqa: F401  (installs the SQLite pragmas)
-        models,  # noqa: F401  (every table, for migrations)
-    )
-    from .extensions import csrf, db, limiter, login_manager, mail, migrate
+    from . import models  # noqa: F401  (every table, for migrations)
+    from .core import database  # noqa: F401  (installs the SQLite pragmas)
+    from .core.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app_config.MIGRATIONS_DIR))
@@ -48,13 +47,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_unit_of_work(app: Flask) -> None:
-    from .unit_of_work import register
+    from .core.unit_of_work import register
 
     register(app)
 
 
 def register_sessions(app: Flask) -> None:
-    from .sessions import PathSessionInterface
+    from .web.sessions import PathSessionInterface
 
     app.session_interface = PathSessionInterface()
 
@@ -62,16 +61,15 @@ def register_sessions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from jinja2 import ChoiceLoader
 
-    from . import widget
+    from . import demo, widget
     from .admin import bp as admin_bp
-    from .demo_shop import bp as demo_shop_bp
-    from .embed import bp as embed_bp
-    from .gateway_hooks import bp as gateway_hooks_bp
-    from .health import bp as health_bp
+    from .billing.stripe_webhooks import bp as stripe_webhooks_bp
     from .media.routes import bp as media_bp
     from .media.routes import media_url
-    from .themes import ThemeLoader
-    from .themes import bp as themes_bp
+    from .web.embed import bp as embed_bp
+    from .web.health import bp as health_bp
+    from .web.themes import ThemeLoader
+    from .web.themes import bp as themes_bp
 
     app.jinja_env.loader = ChoiceLoader([app.jinja_env.loader, ThemeLoader()])
     app.register_blueprint(health_bp)
@@ -79,14 +77,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(embed_bp)
     app.register_blueprint(media_bp)
     app.add_template_global(media_url)
-    app.register_blueprint(demo_shop_bp)
-    app.register_blueprint(gateway_hooks_bp)
+    demo.register(app)
+    app.register_blueprint(stripe_webhooks_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     widget.register(app)
 
 
 def register_security_headers(app: Flask) -> None:
-    from .security_headers import apply_security_headers
+    from .web.security_headers import apply_security_headers
 
     app.after_request(apply_security_headers)
 
@@ -103,8 +101,19 @@ def register_subscribers(app: Flask) -> None:
     from .notifications import subscribers  # noqa: F401
 
 
+def register_domain_checks(app: Flask) -> None:
+    """What tenancy asks of the other domains without importing them: a currency in use."""
+    from .billing.account import has_money_records
+    from .catalogue.services import has_products
+    from .tenancy.services import CURRENCY_IN_USE
+
+    for check in (has_products, has_money_records):
+        if check not in CURRENCY_IN_USE:
+            CURRENCY_IN_USE.append(check)
+
+
 def register_errorhandlers(app: Flask) -> None:
-    from .errors import register
+    from .web.errors import register
 
     register(app)
 

@@ -15,11 +15,14 @@ def register(app: Flask) -> None:
         if once:
             click.echo(f"{ran} job(s) run")
 
+    if not app.config.get("DEMO_ENABLED"):
+        return  # no demo command in production
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create or refresh the demo merchant (idempotent)."""
-        from .demo import seed_demo
-        from .extensions import db
+        from .core.extensions import db
+        from .demo.seed import seed_demo
 
         summary = seed_demo()
         db.session.commit()

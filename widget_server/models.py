@@ -1,13 +1,8 @@
 """Imports every domain's tables so Alembic and `db.metadata` see the whole schema."""
-from .billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation, Product  # noqa: F401
+from .billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation  # noqa: F401
+from .catalogue.models import Product  # noqa: F401
 from .commerce.models import Order, OrderLine, SalesAgent  # noqa: F401
-from .customers.models import (  # noqa: F401
-    Customer,
-    CustomerEmail,
-    CustomFieldDefinition,
-    PortalSession,
-)
-from .events import DomainEvent  # noqa: F401
+from .core.events import DomainEvent  # noqa: F401
 from .jobs.models import Job  # noqa: F401
 from .media.models import MediaAsset  # noqa: F401
 from .notifications.models import EmailMessage  # noqa: F401

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -26,7 +26,7 @@ def upgrade():
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('event_id', sa.String(length=100), nullable=False),
     sa.Column('event_type', sa.String(length=100), nullable=False),
-    sa.Column('received_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('received_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_event')),
     sa.UniqueConstraint('provider', 'event_id', name=op.f('uq_gateway_event_provider_event_id'))
     )
@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('label', sa.String(length=60), nullable=False),
     sa.Column('expires', sa.String(length=7), nullable=False),
     sa.Column('is_default', sa.Boolean(), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_payment_method_customer_id_customer'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_payment_method_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_method')),

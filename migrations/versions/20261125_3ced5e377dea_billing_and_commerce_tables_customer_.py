@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -60,7 +60,7 @@ def upgrade():
     sa.Column('balance_minor', sa.BigInteger(), nullable=False),
     sa.Column('issue_date', sa.Date(), nullable=True),
     sa.Column('due_date', sa.Date(), nullable=True),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.CheckConstraint('balance_minor <= total_minor', name=op.f('ck_invoice_balance_within_total')),
     sa.CheckConstraint('balance_minor >= 0', name=op.f('ck_invoice_balance_not_negative')),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_invoice_customer_id_customer'), ondelete='CASCADE'),
@@ -81,7 +81,7 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('method', sa.String(length=16), nullable=False),
     sa.Column('reference', sa.String(length=100), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.CheckConstraint('amount_minor > 0', name=op.f('ck_payment_amount_positive')),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_payment_customer_id_customer'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_payment_merchant_id_merchant'), ondelete='CASCADE'),
@@ -134,7 +134,7 @@ def upgrade():
     sa.Column('total_minor', sa.BigInteger(), nullable=False),
     sa.Column('sales_agent_id', sa.Integer(), nullable=True),
     sa.Column('invoice_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_sales_order_customer_id_customer'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoice.id'], name=op.f('fk_sales_order_invoice_id_invoice'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_sales_order_merchant_id_merchant'), ondelete='CASCADE'),

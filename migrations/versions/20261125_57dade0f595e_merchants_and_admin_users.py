@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -29,7 +29,7 @@ def upgrade():
     sa.Column('locale', sa.String(length=16), nullable=False),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('config', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merchant')),
     sa.UniqueConstraint('slug', name=op.f('uq_merchant_slug'))
     )
@@ -42,7 +42,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('session_token', sa.String(length=43), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_admin_user_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_admin_user')),
     sa.UniqueConstraint('email', name=op.f('uq_admin_user_email'))

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -27,7 +27,7 @@ def upgrade():
     sa.Column('content_type', sa.String(length=32), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_media_asset_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_media_asset'))
     )

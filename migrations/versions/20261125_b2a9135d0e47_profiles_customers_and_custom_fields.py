@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -29,7 +29,7 @@ def upgrade():
     sa.Column('choices', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('required', sa.Boolean(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_custom_field_definition_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_custom_field_definition')),
     sa.UniqueConstraint('merchant_id', 'name', name=op.f('uq_custom_field_definition_merchant_id_name'))
@@ -54,8 +54,8 @@ def upgrade():
     sa.Column('custom_fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('username', sa.String(length=150), nullable=True),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_customer_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customer')),
     sa.UniqueConstraint('merchant_id', 'username', name=op.f('uq_customer_merchant_id_username'))
@@ -71,8 +71,8 @@ def upgrade():
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('is_default', sa.Boolean(), nullable=False),
     sa.Column('settings', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_profile_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_profile')),
     sa.UniqueConstraint('merchant_id', 'slug', name=op.f('uq_profile_merchant_id_slug'))

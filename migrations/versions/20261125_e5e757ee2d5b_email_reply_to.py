@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 
 
 # revision identifiers, used by Alembic.

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
@@ -27,13 +27,13 @@ def upgrade():
     sa.Column('merchant_id', sa.Integer(), nullable=True),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('run_at', widget_server.database.UTCDateTime(), nullable=False),
+    sa.Column('run_at', widget_server.core.database.UTCDateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
-    sa.Column('lease_until', widget_server.database.UTCDateTime(), nullable=True),
+    sa.Column('lease_until', widget_server.core.database.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', widget_server.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', widget_server.core.database.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_job_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_job'))
     )
@@ -54,8 +54,8 @@ def upgrade():
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('job_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
-    sa.Column('sent_at', widget_server.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', widget_server.core.database.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['job_id'], ['job.id'], name=op.f('fk_email_message_job_id_job'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_email_message_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_email_message')),

@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy import Text
 
-import widget_server.database
+import widget_server.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -26,9 +26,9 @@ def upgrade():
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('merchant_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
-    sa.Column('last_seen_at', widget_server.database.UTCDateTime(), nullable=False),
-    sa.Column('revoked_at', widget_server.database.UTCDateTime(), nullable=True),
+    sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', widget_server.core.database.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', widget_server.core.database.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_portal_session_customer_id_customer'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_portal_session_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_portal_session')),

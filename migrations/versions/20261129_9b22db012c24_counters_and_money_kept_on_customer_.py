@@ -14,7 +14,7 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-import widget_server.database
+import widget_server.core.database
 
 # revision identifiers, used by Alembic.
 revision = '9b22db012c24'
@@ -63,7 +63,7 @@ def upgrade():
     _seed_invoice_counters()
 
     with op.batch_alter_table('customer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('archived_at', widget_server.database.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('archived_at', widget_server.core.database.UTCDateTime(), nullable=True))
 
     for table in MONEY_TABLES:
         _customer_fk(table, 'RESTRICT')

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
-import widget_server.database
+import widget_server.core.database
 
 
 revision = 'c4d8e2f1a6b3'
@@ -30,7 +30,7 @@ def upgrade():
         sa.Column('name', sa.String(length=60), nullable=False),
         sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()),
                                                     'postgresql'), nullable=False),
-        sa.Column('created_at', widget_server.database.UTCDateTime(), nullable=False),
+        sa.Column('created_at', widget_server.core.database.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'],
                                 name=op.f('fk_domain_event_merchant_id_merchant'),
                                 ondelete='CASCADE'),

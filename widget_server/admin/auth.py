@@ -2,9 +2,9 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter, login_manager
+from ..core.extensions import limiter, login_manager
+from ..core.validation import local_path
 from ..tenancy import admins
-from ..validation import local_path
 from . import bp
 from .forms import LoginForm
 

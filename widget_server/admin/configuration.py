@@ -10,11 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import InputRequired, Length
 
-from ..domain import DomainError
-from ..form_fields import TrimmedField, select_choices, show_errors
+from ..core.domain import DomainError
 from ..tenancy import services
 from ..tenancy.configuration import SECTIONS, SECTIONS_BY_KEY
 from ..tenancy.permissions import Permission
+from ..web.form_fields import TrimmedField, select_choices, show_errors
 from . import bp
 from .access import current_merchant, permission_required
 from .settings_pages import edit_group

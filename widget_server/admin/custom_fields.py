@@ -4,11 +4,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.validators import InputRequired, Length
 
+from ..core.domain import DomainError
 from ..customers import fields as field_service
 from ..customers.models import FIELD_TYPES
-from ..domain import DomainError
-from ..form_fields import TrimmedField, select_choices, show_errors
 from ..tenancy.permissions import Permission
+from ..web.form_fields import TrimmedField, select_choices, show_errors
 from . import bp
 from .access import current_merchant, permission_required
 

@@ -7,14 +7,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from .. import validation
+from ..core import validation
+from ..core.domain import DomainError
 from ..customers import fields as field_service
 from ..customers import forms as customer_forms
 from ..customers import portal_access, services
-from ..domain import DomainError
-from ..form_fields import TrimmedField, select_choices, show_errors
-from ..request_guards import page_number
 from ..tenancy.permissions import Permission
+from ..web.form_fields import TrimmedField, select_choices, show_errors
+from ..web.request_guards import page_number
 from . import bp
 from .access import current_merchant, permission_required
 
@@ -107,7 +107,7 @@ def _handle(customer=None):
     customer_invoices, customer_payments = [], []
     if customer is not None:
         from ..billing.invoices import list_for_merchant
-        from ..billing.payments import history
+        from ..billing.payment_history import history
 
         customer_invoices = list_for_merchant(merchant, customer.id, limit=20)
         customer_payments = history(merchant, customer, limit=20)

@@ -5,14 +5,14 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from ..domain import DomainError
-from ..extensions import db
-from ..form_fields import TrimmedField, show_errors
+from ..core.domain import DomainError
+from ..core.extensions import db
 from ..notifications import log, templates
 from ..notifications.models import STATUS_LABELS
 from ..notifications.outbox import queue_email, type_enabled
-from ..request_guards import optional_id
 from ..tenancy.permissions import Permission
+from ..web.form_fields import TrimmedField, show_errors
+from ..web.request_guards import optional_id
 from . import bp
 from .access import current_merchant, permission_required
 

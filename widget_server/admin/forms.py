@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
 
-from ..validation import email_address, wtf
+from ..core.validation import email_address, wtf
 
 
 class LoginForm(FlaskForm):

@@ -5,15 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
+from ..core.domain import DomainError
+from ..core.tokens import COMMON
 from ..customers import invitations
-from ..domain import DomainError
-from ..form_fields import TrimmedField, show_errors
 from ..notifications.outbox import type_enabled
 from ..notifications.templates import TOKEN_LABELS
-from ..request_guards import optional_id
 from ..tenancy.configuration import INVITATIONS, merchant_settings
 from ..tenancy.permissions import Permission
-from ..tokens import COMMON
+from ..web.form_fields import TrimmedField, show_errors
+from ..web.request_guards import optional_id
 from . import bp
 from .access import current_merchant, permission_required
 

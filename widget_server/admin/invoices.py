@@ -6,11 +6,12 @@ from flask_wtf import FlaskForm
 
 from ..billing import invoices as billing
 from ..billing import issuing
+from ..catalogue import services as catalogue
+from ..core.domain import DomainError
 from ..customers import services as customer_services
-from ..domain import DomainError
-from ..form_fields import show_errors
-from ..request_guards import optional_id
 from ..tenancy.permissions import Permission
+from ..web.form_fields import show_errors
+from ..web.request_guards import optional_id
 from . import bp
 from .access import current_merchant, permission_required
 
@@ -25,7 +26,7 @@ class ActionForm(FlaskForm):
 @bp.app_template_filter("admin_money")
 def admin_money(minor: int, currency: str | None) -> str:
     """Money in the merchant's locale; without a currency, in the merchant's own."""
-    from ..money import format_money
+    from ..core.money import format_money
 
     merchant = current_merchant()
     return format_money(minor, currency or merchant.currency, merchant.locale)
@@ -69,7 +70,7 @@ def invoice_new(customer_id: int):
                 flash(f"Draft {invoice.number} created. Check it, then issue it.", "success")
                 return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))
     return render_template("admin/invoices/new.html", form=form, customer=customer, error=error,
-                           products=billing.products(merchant), rows=range(ROWS),
+                           products=catalogue.active_products(merchant), rows=range(ROWS),
                            values=request.form), 400 if error else 200
 
 

@@ -5,12 +5,12 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, Length
 
-from ..domain import DomainError
-from ..form_fields import TrimmedField, show_errors
+from ..core.domain import DomainError
 from ..profiles import services
 from ..profiles.preview import make_token
 from ..profiles.tabs import GLOBAL, TABS, TABS_BY_KEY
 from ..tenancy.permissions import Permission
+from ..web.form_fields import TrimmedField, show_errors
 from . import bp
 from .access import current_merchant, permission_required
 from .settings_pages import edit_group

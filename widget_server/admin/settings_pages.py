@@ -1,8 +1,8 @@
 """One generic handler for every declared settings group: profile tabs and config sections."""
 from flask import flash, redirect, render_template
 
-from ..domain import DomainError
-from ..extensions import db
+from ..core.domain import DomainError
+from ..core.extensions import db
 
 
 def edit_group(group, *, stored, ctx, save, template, redirect_to, **context):

@@ -5,11 +5,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
-from .. import validation
-from ..domain import DomainError
-from ..form_fields import TrimmedField, select_choices, show_errors
+from ..core import validation
+from ..core.domain import DomainError
 from ..tenancy import admins
 from ..tenancy.permissions import PERMISSION_LABELS, ROLE_LABELS, ROLES, Permission
+from ..web.form_fields import TrimmedField, select_choices, show_errors
 from . import bp
 from .access import current_merchant, permission_required
 

@@ -1,1 +1,2 @@
-"""Products, invoices with lines, payments and their allocation to invoices."""
+"""Billing: invoices with lines, payments, their claims and allocation to invoices, saved
+methods, gateways. Products are the catalogue's."""

@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, case, func, select
 
-from ..extensions import db
+from ..core.extensions import db
 from .models import Invoice, Payment
 
 
@@ -85,6 +85,12 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
     # PostgreSQL's SUM is numeric (Decimal): amounts are integer minor units everywhere else
     return AccountSummary(int(balance), int(overdue_total), count, next_due_date,
                           int(next_due_minor), merchant.currency, recent[:recent_limit])
+
+
+def has_money_records(merchant) -> bool:
+    """Whether any invoice or payment of the merchant exists (its currency is then fixed)."""
+    return any(db.session.scalar(select(model.id).where(model.merchant_id == merchant.id)
+                                 .limit(1)) is not None for model in (Invoice, Payment))
 
 
 def _invoice_status(invoice: Invoice, today: date) -> str:

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from ..domain import DomainError
-from ..extensions import db
-from . import methods, payments
+from ..core.domain import DomainError
+from ..core.extensions import db
+from . import claims, invoices, methods, payment_history, payments
 from .gateways import MethodToken
 from .models import Payment
 
@@ -40,7 +40,7 @@ class PaymentRequest:
 def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> Payment:
     """Pay (or schedule) by the profile's Payment tab `rules`; raises `DomainError` for a
     request the rules refuse, before anything is charged."""
-    earlier = payments.find_attempt(merchant, customer, request.idempotency_key)
+    earlier = payment_history.find_attempt(merchant, customer, request.idempotency_key)
     if earlier is not None:  # the same attempt again (double click, reload): no new charge
         return earlier
     guest = request.source == "guest"
@@ -59,17 +59,17 @@ def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> P
 
 
 def _invoices_and_amount(merchant, customer, rules, request, guest: bool):
-    open_invoices = payments.outstanding(merchant, customer)
+    open_invoices = invoices.outstanding(merchant, customer)
     asked = set(request.invoice_ids)
     if asked & {i.id for i in open_invoices if i.payment_claim_id is not None}:
-        raise payments.in_progress_error()
+        raise claims.in_progress_error()
     if request.amount_minor is not None and (guest or rules.payment_amount != "any"):
         raise DomainError("The amount paid here is your invoices' balance; it cannot be "
                            "changed.", "amount")
     if guest or rules.invoice_choice == "select":
         chosen = [i for i in open_invoices if i.id in asked]
         if len(chosen) != len(asked):
-            if payments.any_paid(merchant, customer, asked - {i.id for i in chosen}):
+            if invoices.any_paid(merchant, customer, asked - {i.id for i in chosen}):
                 raise DomainError("This invoice is already paid: nothing more is due.",
                                    "invoices", code="nothing_due", status=409)
             raise DomainError("Choose among your outstanding invoices.", "invoices")

@@ -3,8 +3,8 @@ as a billing system's customer balance does: applied when an invoice is issued, 
 payment from "Account credit" so the history shows where the credit went."""
 from sqlalchemy import update
 
+from ..core.extensions import db
 from ..customers.models import Customer
-from ..extensions import db
 from .models import Invoice, Payment, PaymentAllocation
 
 

@@ -14,7 +14,7 @@ preparatory call such as `ensure_customer` that could not be made), so callers c
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..domain import DomainError
+from ..core.domain import DomainError
 
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
 TEST_CARDS = {

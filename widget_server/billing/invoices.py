@@ -1,13 +1,15 @@
 """Building invoices from catalogue lines; totals are computed here and only here."""
 from datetime import date
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
-from ..extensions import db
+from ..catalogue.models import Product
+from ..catalogue.services import active_products
+from ..core.domain import DomainError
+from ..core.extensions import db
 from ..tenancy.counters import next_number
-from .models import Invoice, InvoiceLine, Product
+from .models import Invoice, InvoiceLine
 
 # Issued invoices are numbered without gaps; a draft carries a draft label until it is issued.
 INVOICE_SEQUENCE, DRAFT_SEQUENCE = "invoice", "invoice_draft"
@@ -60,12 +62,6 @@ def build_invoice(merchant, customer, items: list[tuple[Product, int]], *, numbe
     return invoice
 
 
-def products(merchant) -> list[Product]:
-    return list(db.session.scalars(select(Product).where(Product.merchant_id == merchant.id,
-                                                         Product.active.is_(True))
-                                   .order_by(Product.name)))
-
-
 def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: date | None,
                  request_key: str | None = None):
     """A draft from (product id, quantity) lines; products of other merchants are refused.
@@ -77,10 +73,10 @@ def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: dat
         raise DomainError("Add at least one line with a product and a quantity.", "lines")
     if any(not 1 <= qty <= 10000 for _, qty in wanted):
         raise DomainError("Quantities are whole numbers from 1 to 10,000.", "lines")
-    catalogue = {p.id: p for p in products(merchant)}
-    if any(pid not in catalogue for pid, _ in wanted):
+    offered = {p.id: p for p in active_products(merchant)}
+    if any(pid not in offered for pid, _ in wanted):
         raise DomainError("Choose products from your catalogue.", "lines")
-    invoice = build_invoice(merchant, customer, [(catalogue[pid], qty) for pid, qty in wanted],
+    invoice = build_invoice(merchant, customer, [(offered[pid], qty) for pid, qty in wanted],
                             number=next_draft_number(merchant), issue_date=None,
                             due_date=due_date, status="draft")
     invoice.request_key = request_key
@@ -141,3 +137,18 @@ def void(invoice: Invoice) -> None:
         raise DomainError("Only drafts and unpaid issued invoices can be voided.")
     invoice.status = "void"
     db.session.flush()
+
+
+def outstanding(merchant, customer) -> list[Invoice]:
+    return list(db.session.scalars(
+        select(Invoice).where(Invoice.merchant_id == merchant.id,
+                              Invoice.customer_id == customer.id, Invoice.status == "issued",
+                              Invoice.balance_minor > 0)
+        .order_by(Invoice.due_date, Invoice.id)))
+
+
+def any_paid(merchant, customer, invoice_ids) -> bool:
+    """Whether one of these is the customer's and paid (a tab that lost the race to pay it)."""
+    return db.session.scalar(select(func.count(Invoice.id)).where(
+        Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
+        Invoice.id.in_(list(invoice_ids)), Invoice.status == "paid")) > 0

@@ -5,11 +5,11 @@ from datetime import date, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import events
+from ..core import events
+from ..core.domain import DomainError
+from ..core.extensions import db
 from ..customers.enrolment import entry_link
 from ..customers.models import Customer
-from ..domain import DomainError
-from ..extensions import db
 from . import credit
 from .invoices import is_draft_number, next_invoice_number
 from .models import Invoice

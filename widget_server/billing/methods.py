@@ -6,7 +6,7 @@ a removed method are cancelled rather than charged to a method the customer took
 """
 from sqlalchemy import select, update
 
-from ..extensions import db
+from ..core.extensions import db
 from .gateways import MethodToken
 from .models import Payment, PaymentMethod
 from .providers import gateway_for

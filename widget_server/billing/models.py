@@ -4,8 +4,9 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import JSONType, UTCDateTime, utcnow
-from ..extensions import db
+from ..catalogue.models import Product  # noqa: F401  (lines name their product)
+from ..core.database import JSONType, UTCDateTime, utcnow
+from ..core.extensions import db
 from .lines import LineItem
 
 INVOICE_STATUSES = ("draft", "issued", "paid", "void")
@@ -15,23 +16,6 @@ PAYMENT_STATUSES = ("scheduled", "pending", "succeeded", "failed", "cancelled")
 PAYMENT_SOURCES = ("browser", "guest", "autopay", "schedule", "credit")
 # Payments that may still move money: their gateway token is kept until they settle.
 OPEN_PAYMENT_STATUSES = ("scheduled", "pending")
-
-
-class Product(db.Model):
-    """A catalogue item: invoice and order lines, the cart and new invoices draw on it."""
-
-    __tablename__ = "product"
-    __table_args__ = (UniqueConstraint("merchant_id", "sku"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"),
-                                             index=True)
-    sku: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(String(2000), default="")
-    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(3))
-    active: Mapped[bool] = mapped_column(default=True)
 
 
 class Invoice(db.Model):

@@ -7,11 +7,11 @@ gateway's idempotency key makes a repeated charge of a pending payment the same 
 """
 from sqlalchemy import update
 
+from ..core.extensions import db
 from ..customers.models import Customer
-from ..extensions import db
 from ..jobs.queue import PermanentError, RetryLater, enqueue, handler
 from ..tenancy.models import Merchant
-from . import methods, payments
+from . import allocation, claims, methods, payments
 from .models import Invoice, Payment
 
 
@@ -39,7 +39,7 @@ def run_scheduled(job) -> None:
             changes.update(method_token=method.token, method_label=method.label,
                            method=method.kind)
     if changes["status"] == "pending" and payment.plan.get("balance_mode"):
-        due = payments.still_due(merchant, payment)
+        due = allocation.still_due(merchant, payment)
         if due <= 0:
             changes = {"status": "cancelled", "failure_message": "Nothing was left to pay."}
         else:
@@ -50,7 +50,7 @@ def run_scheduled(job) -> None:
                                                      Payment.status == "scheduled")
                                .values(**changes))
     if taken.rowcount == 1 and changes["status"] == "pending":
-        if not payments.claim(merchant, payment, payment.plan.get("invoice_ids") or []):
+        if not claims.claim(merchant, payment, payment.plan.get("invoice_ids") or []):
             db.session.rollback()  # another payment is in flight for it: after it settles,
             raise RetryLater("another payment for the invoice is in progress")  # look again
         if payment.plan.get("balance_mode") and not _shrink_to_claimed(payment):
@@ -65,13 +65,13 @@ def run_scheduled(job) -> None:
 def _shrink_to_claimed(payment: Payment) -> bool:
     """A balance payment charges no more than its invoices owe once they are claimed (a
     payment that settled just before may have paid them); False when nothing is left."""
-    due = payments.claimed_balance(payment)
+    due = claims.claimed_balance(payment)
     if due > 0:
         payment.amount_minor = min(due, payment.amount_minor)
         return True
     payment.status, payment.method_token = "cancelled", ""
     payment.failure_message = "Nothing was left to pay."
-    payments.release(payment)
+    claims.release(payment)
     return False
 
 

@@ -14,81 +14,24 @@ worker (`payment_jobs`), asking the gateway with the same idempotency key.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
+from ..core import events
+from ..core.database import utcnow
+from ..core.domain import DomainError
+from ..core.extensions import db
 from ..customers.models import Customer
-from ..database import utcnow
-from ..domain import DomainError
-from ..extensions import db
 from ..jobs.queue import enqueue
-from . import methods
+from . import allocation, claims, methods, payment_history
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
-from .models import Invoice, Payment, PaymentAllocation
+from .models import Invoice, Payment
 from .providers import gateway_for
 
 SCHEDULED_JOB = "payments.scheduled"
 RESOLVE_JOB = "payments.resolve"
 RESOLVE_AFTER = timedelta(minutes=2)
 MAX_SCHEDULE_DAYS = 365
-
-
-def in_progress_error() -> DomainError:
-    return DomainError("A payment for this invoice is being processed; it is not offered "
-                        "again until it completes.", "invoices", code="payment_in_progress",
-                        status=409)
-
-
-def outstanding(merchant, customer) -> list[Invoice]:
-    return list(db.session.scalars(
-        select(Invoice).where(Invoice.merchant_id == merchant.id,
-                              Invoice.customer_id == customer.id, Invoice.status == "issued",
-                              Invoice.balance_minor > 0)
-        .order_by(Invoice.due_date, Invoice.id)))
-
-
-def any_paid(merchant, customer, invoice_ids) -> bool:
-    """Whether one of these is the customer's and paid (a tab that lost the race to pay it)."""
-    return db.session.scalar(select(func.count(Invoice.id)).where(
-        Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
-        Invoice.id.in_(list(invoice_ids)), Invoice.status == "paid")) > 0
-
-
-def in_progress(invoices: list[Invoice]) -> set[int]:
-    """Of these invoices, those with a payment in flight: paying them again could charge twice
-    (the pending one may yet succeed), so they are not offered until it settles."""
-    return {i.id for i in invoices if i.payment_claim_id is not None}
-
-
-def claim(merchant, payment: Payment, invoice_ids: list[int]) -> bool:
-    """Make `payment` the one in flight for those of the invoices still open, atomically: a
-    conditional UPDATE that a concurrent claim waits on (PostgreSQL's row lock, SQLite's write
-    lock) and then finds taken. False when another payment holds one of them; the caller rolls
-    back and charges nothing."""
-    if not invoice_ids:
-        return True
-    open_ = (Invoice.merchant_id == merchant.id, Invoice.customer_id == payment.customer_id,
-             Invoice.id.in_(invoice_ids), Invoice.status == "issued", Invoice.balance_minor > 0)
-    db.session.execute(update(Invoice).where(*open_, Invoice.payment_claim_id.is_(None))
-                       .values(payment_claim_id=payment.id)
-                       .execution_options(synchronize_session=False))
-    held_by_others = db.session.scalar(select(func.count(Invoice.id)).where(
-        *open_, Invoice.payment_claim_id != payment.id))
-    return held_by_others == 0
-
-
-def claimed_balance(payment: Payment) -> int:
-    """What the invoices this payment holds still owe."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Invoice.balance_minor), 0))
-                                 .where(Invoice.payment_claim_id == payment.id)))
-
-
-def release(payment: Payment) -> None:
-    """The payment has settled: its invoices may be paid again (what is left of them)."""
-    db.session.execute(update(Invoice).where(Invoice.payment_claim_id == payment.id)
-                       .values(payment_claim_id=None)
-                       .execution_options(synchronize_session=False))
 
 
 def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int, *,
@@ -110,7 +53,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     mechanism. The one commit inside a service is here, before the gateway is called: the
     payment, its claim on the invoices and its resolution job are durable before any money
     moves."""
-    existing = _by_key(merchant, idempotency_key)
+    existing = payment_history.by_key(merchant, idempotency_key)
     if existing is not None:
         if existing.customer_id != customer.id:
             raise DomainError("This payment form has expired; please reload the page.") \
@@ -132,18 +75,18 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        existing = _by_key(merchant, idempotency_key)
+        existing = payment_history.by_key(merchant, idempotency_key)
         if existing is None or existing.customer_id != customer.id:
             raise DomainError("This payment form has expired; please reload the page.") \
                 from None
         return existing
     if not scheduled_for:
         ids = [i.id for i in invoices]
-        if not claim(merchant, payment, ids):
+        if not claims.claim(merchant, payment, ids):
             db.session.rollback()
-            raise in_progress_error()
+            raise claims.in_progress_error()
         if balance_mode and ids:  # what they owe now that nobody else can pay them
-            payment.amount_minor = claimed_balance(payment)
+            payment.amount_minor = claims.claimed_balance(payment)
             if payment.amount_minor <= 0:
                 db.session.rollback()
                 raise DomainError("These invoices are already paid: nothing more is due.",
@@ -220,10 +163,10 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
     payment.reference = result.reference or payment.reference
     payment.failure_message = result.message
     if result.status != "pending":
-        release(payment)
+        claims.release(payment)
     if result.status == "succeeded":
-        invoices = _planned_invoices(merchant, payment)
-        _allocate(merchant, customer, payment, invoices)
+        invoices = allocation.planned_invoices(merchant, payment)
+        allocation.allocate(merchant, customer, payment, invoices)
         payment.status = "succeeded"
         paid = [i.id for i in invoices if i.status == "paid"]
         if paid:  # their autopay has nothing left to do
@@ -253,63 +196,3 @@ def cancel(merchant, customer: Customer, payment_id: int) -> bool:
     return done.rowcount == 1
 
 
-def find_attempt(merchant, customer, key: str) -> Payment | None:
-    """The payment already made with this idempotency key by this customer, if any."""
-    payment = _by_key(merchant, key)
-    return payment if payment is not None and payment.customer_id == customer.id else None
-
-
-def history(merchant, customer, *, before: int | None = None, limit: int = 20) -> list[Payment]:
-    """The customer's payments, newest first, keyset-paginated by id."""
-    query = select(Payment).where(Payment.merchant_id == merchant.id,
-                                  Payment.customer_id == customer.id)
-    if before is not None:
-        query = query.where(Payment.id < before)
-    return list(db.session.scalars(query.order_by(Payment.id.desc()).limit(limit)))
-
-
-def _by_key(merchant, key: str) -> Payment | None:
-    return db.session.scalar(select(Payment).where(Payment.merchant_id == merchant.id,
-                                                   Payment.idempotency_key == key))
-
-
-def _planned_invoices(merchant, payment: Payment) -> list[Invoice]:
-    ids = [i for i in payment.plan.get("invoice_ids", []) if isinstance(i, int)]
-    if not ids:
-        return []
-    return list(db.session.scalars(
-        select(Invoice).where(Invoice.merchant_id == merchant.id,
-                              Invoice.customer_id == payment.customer_id, Invoice.id.in_(ids))
-        .order_by(Invoice.due_date, Invoice.id)))
-
-
-def still_due(merchant, payment: Payment) -> int:
-    """What the planned invoices still owe: a scheduled balance payment charges no more."""
-    return sum(i.balance_minor for i in _planned_invoices(merchant, payment)
-               if i.status == "issued")
-
-
-def _allocate(merchant, customer, payment: Payment, invoices: list[Invoice]) -> None:
-    remaining = payment.amount_minor
-    for invoice in invoices:
-        while remaining > 0:
-            db.session.refresh(invoice, ["balance_minor", "status"])
-            if invoice.status != "issued" or invoice.balance_minor <= 0:
-                break
-            take = min(remaining, invoice.balance_minor)
-            done = db.session.execute(
-                update(Invoice).where(Invoice.id == invoice.id,
-                                      Invoice.balance_minor >= take)
-                .values(balance_minor=Invoice.balance_minor - take))
-            if done.rowcount == 1:
-                db.session.add(PaymentAllocation(payment_id=payment.id, invoice_id=invoice.id,
-                                                 merchant_id=merchant.id, amount_minor=take))
-                remaining -= take
-                db.session.execute(update(Invoice).where(Invoice.id == invoice.id,
-                                                         Invoice.balance_minor == 0)
-                                   .values(status="paid"))
-                break
-            # another payment took some of it meanwhile: look again
-    if remaining:
-        db.session.execute(update(Customer).where(Customer.id == customer.id)
-                           .values(credit_minor=Customer.credit_minor + remaining))

@@ -10,7 +10,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ..money import format_money
+from ..core.money import format_money
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 _registered = False

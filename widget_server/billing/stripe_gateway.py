@@ -18,7 +18,7 @@ import re
 import stripe
 from flask import current_app
 
-from ..domain import DomainError
+from ..core.domain import DomainError
 from ..tenancy.configuration import PAYMENTS, STRIPE_ACCOUNT_RE, merchant_settings
 from ..tenancy.models import Merchant
 from ..tenancy.services import merchants_with_account

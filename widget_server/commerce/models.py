@@ -5,8 +5,8 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..billing.lines import LineItem
-from ..database import UTCDateTime, utcnow
-from ..extensions import db
+from ..core.database import UTCDateTime, utcnow
+from ..core.extensions import db
 
 ORDER_STATUSES = ("open", "cancelled", "invoiced")
 

@@ -3,9 +3,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, literal, select, update
 
-from ..database import UTCDateTime, utcnow
-from ..extensions import db
-from ..passwords import verify
+from ..core.database import UTCDateTime, utcnow
+from ..core.extensions import db
+from ..core.passwords import verify
 from ..tenancy.configuration import SECURITY, merchant_settings
 from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail
 

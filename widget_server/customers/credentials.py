@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
-from ..database import utcnow
-from ..domain import DomainError
-from ..extensions import db
-from ..passwords import hash_password, verify
+from ..core import events
+from ..core.database import utcnow
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..core.passwords import hash_password, verify
 from ..tenancy.configuration import SECURITY, merchant_settings
 from ..tenancy.models import Merchant
 from . import portal_sessions

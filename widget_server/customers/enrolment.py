@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from flask import current_app
 
-from .. import events
-from ..extensions import db
+from ..core import events
+from ..core.extensions import db
 from ..jobs.queue import enqueue, handler
 from ..notifications.outbox import type_enabled
 from ..tenancy.configuration import EMBEDDING, PORTAL, merchant_settings

@@ -6,8 +6,8 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
-from ..extensions import db
+from ..core.domain import DomainError
+from ..core.extensions import db
 from .models import FIELD_TYPES, CustomFieldDefinition
 
 TYPE_KEYS = {key for key, _ in FIELD_TYPES}

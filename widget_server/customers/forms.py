@@ -9,8 +9,8 @@ ignore anything submitted for them, Hidden ones are left out. Values are checked
 """
 from wtforms import BooleanField, SelectField, StringField
 
-from ..domain import DomainError
-from ..form_fields import select_choices
+from ..core.domain import DomainError
+from ..web.form_fields import select_choices
 from .fields import field_key, parse_yes_no
 
 READ_ONLY, READ_WRITE, HIDDEN = "read_only", "read_write", "hidden"

@@ -3,12 +3,12 @@ From the merchant's sender with Reply-To the admin who sends them."""
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import events
-from ..domain import DomainError
-from ..extensions import db
-from ..request_guards import MAX_ID
+from ..core import events
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..core.tokens import COMMON, check_template
 from ..tenancy.configuration import PORTAL, merchant_settings
-from ..tokens import COMMON, check_template
+from ..web.request_guards import MAX_ID
 from .credentials import issue_token
 from .enrolment import entry_link
 from .models import Customer

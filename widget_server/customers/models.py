@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import JSONType, UTCDateTime, utcnow
-from ..extensions import db
+from ..core.database import JSONType, UTCDateTime, utcnow
+from ..core.extensions import db
 
 # States of a temporary password (C-7): usable once, then the customer must choose a new one.
 TEMP_ISSUED, TEMP_USED = "issued", "used"

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from .. import events
-from ..database import utcnow
-from ..domain import DomainError
-from ..extensions import db
+from ..core import events
+from ..core.database import utcnow
+from ..core.domain import DomainError
+from ..core.extensions import db
 from . import enrolment, portal_sessions
 from .credentials import (
     normalise_username,

@@ -9,8 +9,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from ..database import utcnow
-from ..extensions import db
+from ..core.database import utcnow
+from ..core.extensions import db
 from .models import Customer, PortalSession
 
 TOUCH_EVERY = timedelta(minutes=1)  # write last_seen at most this often

@@ -7,10 +7,10 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import events, validation
-from ..database import utcnow
-from ..domain import DomainError
-from ..extensions import db
+from ..core import events, validation
+from ..core.database import utcnow
+from ..core.domain import DomainError
+from ..core.extensions import db
 from . import portal_sessions
 from .fields import clean_value, field_key, list_definitions
 from .models import CredentialToken, Customer, CustomerEmail

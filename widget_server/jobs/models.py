@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import JSONType, UTCDateTime, utcnow
-from ..extensions import db
+from ..core.database import JSONType, UTCDateTime, utcnow
+from ..core.extensions import db
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from ..database import utcnow
-from ..extensions import db
+from ..core.database import utcnow
+from ..core.extensions import db
 from .models import DONE, FAILED, QUEUED, RUNNING, Job
 
 LEASE = timedelta(minutes=5)

@@ -4,7 +4,7 @@ import signal
 import socket
 import time
 
-from ..extensions import db
+from ..core.extensions import db
 from .queue import run_one
 
 log = logging.getLogger(__name__)

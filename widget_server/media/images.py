@@ -5,7 +5,7 @@ import hashlib
 from flask import current_app
 from sqlalchemy import select
 
-from ..extensions import db
+from ..core.extensions import db
 from .models import MediaAsset
 
 MAX_BYTES = 512 * 1024

@@ -10,8 +10,8 @@ import smtplib
 from flask import current_app
 from flask_mail import Message
 
-from ..database import utcnow
-from ..extensions import db, mail
+from ..core.database import utcnow
+from ..core.extensions import db, mail
 from ..jobs.queue import PermanentError, RetryLater, handler, on_failure
 from ..tenancy.models import Merchant
 from .models import FAILED, KEPT, SENT, EmailMessage

@@ -1,7 +1,7 @@
 """The delivery log (N-3): listing, one message, retrying; always within one merchant."""
 from sqlalchemy import func, select
 
-from ..extensions import db
+from ..core.extensions import db
 from ..jobs.queue import enqueue
 from .models import FAILED, KEPT, QUEUED, EmailMessage
 from .outbox import JOB_KIND

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import UTCDateTime, utcnow
-from ..extensions import db
+from ..core.database import UTCDateTime, utcnow
+from ..core.extensions import db
 
 QUEUED, SENT, FAILED, KEPT = "queued", "sent", "failed", "kept"
 STATUS_LABELS = {QUEUED: "Queued", SENT: "Sent", FAILED: "Failed",

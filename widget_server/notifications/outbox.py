@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 
-from ..extensions import db
+from ..core.extensions import db
 from ..jobs.queue import enqueue
 from ..tenancy.configuration import NOTIFICATIONS, merchant_settings
 from .models import EmailMessage

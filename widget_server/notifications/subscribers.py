@@ -10,12 +10,12 @@ from babel.dates import format_date
 
 from ..billing.issuing import pay_link
 from ..billing.models import Invoice, Payment
+from ..core.database import utcnow
+from ..core.events import subscriber
+from ..core.extensions import db
+from ..core.money import format_money
 from ..customers import enrolment
 from ..customers.models import Customer
-from ..database import utcnow
-from ..events import subscriber
-from ..extensions import db
-from ..money import format_money
 from . import templates
 from .outbox import queue_email, type_enabled
 

@@ -9,11 +9,11 @@ import re
 
 from flask import render_template
 
-from ..domain import DomainError
-from ..extensions import db
-from ..sanitize import clean_html, to_text
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..core.sanitize import clean_html, to_text
+from ..core.tokens import check_template, substitute
 from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
-from ..tokens import check_template, substitute
 from .outbox import Rendered
 from .types import EMAIL_TYPES, EmailType
 

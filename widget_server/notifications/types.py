@@ -10,7 +10,7 @@ imports the configuration.
 """
 from dataclasses import dataclass, field
 
-from ..tokens import COMMON
+from ..core.tokens import COMMON
 
 
 @dataclass(frozen=True)

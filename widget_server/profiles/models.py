@@ -5,8 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..database import JSONType, UTCDateTime, utcnow
-from ..extensions import db
+from ..core.database import JSONType, UTCDateTime, utcnow
+from ..core.extensions import db
 from ..settings import Group, SettingsView
 from .tabs import TABS
 

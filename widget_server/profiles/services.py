@@ -4,12 +4,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
-from ..extensions import db
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..core.validation import slug as slug_rule
 from ..media import images
 from ..settings import Group
 from ..settings.kinds import KEEP, UploadedImage
-from ..validation import slug as slug_rule
 from .models import SelfServiceProfile
 
 

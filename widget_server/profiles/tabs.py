@@ -4,7 +4,7 @@ Each line is a setting: key, kind, default, label (as the spec names it), help. 
 alone drives storage, validation, the admin form and the widget's typed accessor
 (`profile.payment.allow_payments`). Adding a setting is adding a line here.
 """
-from ..colors import contrast_check
+from ..core.colors import contrast_check
 from ..settings import (
     Boolean,
     Choice,

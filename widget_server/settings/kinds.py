@@ -16,8 +16,8 @@ from wtforms.fields import TextAreaField, URLField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import validation
-from ..form_fields import select_choices
+from ..core import validation
+from ..web.form_fields import select_choices
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 
-from ..domain import DomainError
+from ..core.domain import DomainError
 from .kinds import Kind
 
 

@@ -2,9 +2,9 @@
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
-from ..extensions import db
-from ..passwords import hash_password, verify
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..core.passwords import hash_password, verify
 from .models import AdminUser
 
 

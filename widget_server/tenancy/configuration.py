@@ -4,10 +4,10 @@ Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant
 """
 import re
 
-from ..colors import contrast_check
+from ..core.colors import contrast_check
+from ..core.tokens import COMMON, check_template
 from ..notifications.types import SWITCHABLE
 from ..settings import Boolean, Color, Group, Integer, OriginList, Setting, Text, Url
-from ..tokens import COMMON, check_template
 
 
 def _token_errors(values: dict, keys: tuple[str, ...]) -> dict[str, str]:

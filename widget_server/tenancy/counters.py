@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..core.extensions import db
 
 
 class Counter(db.Model):

@@ -1,7 +1,7 @@
 """Looking merchants up by their public slug (URLs of the widget and the loader)."""
 from sqlalchemy import select
 
-from ..extensions import db
+from ..core.extensions import db
 from .models import Merchant
 
 

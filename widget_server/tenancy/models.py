@@ -7,8 +7,8 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import JSONType, UTCDateTime, utcnow
-from ..extensions import db
+from ..core.database import JSONType, UTCDateTime, utcnow
+from ..core.extensions import db
 from .permissions import Permission, role_grants
 
 

@@ -1,8 +1,10 @@
 """Merchant configuration services (T-1, T-3)."""
+from collections.abc import Callable
+
 from sqlalchemy import select
 
-from ..domain import DomainError
-from ..extensions import db
+from ..core.domain import DomainError
+from ..core.extensions import db
 from ..settings import Group
 from .models import Merchant
 
@@ -24,11 +26,13 @@ def merchants_with_account(account_id: str) -> list[Merchant]:
     return list(db.session.scalars(select(Merchant).where(path == account_id)))
 
 
-def has_billing_history(merchant: Merchant) -> bool:
-    from ..billing.models import Invoice, Payment, Product
+# Domains that keep amounts in the merchant's currency (the catalogue, billing) register a
+# check here when the app is built (`create_app`), so tenancy imports none of them.
+CURRENCY_IN_USE: list[Callable[[Merchant], bool]] = []
 
-    return any(db.session.scalar(select(model.id).where(model.merchant_id == merchant.id)
-                                 .limit(1)) for model in (Product, Invoice, Payment))
+
+def has_billing_history(merchant: Merchant) -> bool:
+    return any(check(merchant) for check in CURRENCY_IN_USE)
 
 
 def update_general(merchant: Merchant, *, name: str, currency: str, locale: str,

@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     guest,
     invoices,
     new_invoice,
+    pay_links,
     payments,
     preview,
     profile,

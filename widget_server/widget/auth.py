@@ -2,18 +2,18 @@
 from flask import flash, g, jsonify, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFError, generate_csrf
 
+from ..core.domain import DomainError
+from ..core.extensions import limiter
+from ..core.validation import local_path
 from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
-from ..domain import DomainError
-from ..errors import MESSAGES, render_error
-from ..extensions import limiter
-from ..form_fields import show_errors
-from ..validation import local_path
+from ..web.errors import MESSAGES, render_error
+from ..web.form_fields import show_errors
 from . import bp
 from .context import SESSION_KEY, load_portal
 from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
-from .guest import guest_link
+from .pay_links import AFTER_LOGIN, guest_link
 from .rendering import EVENT_KEY, render_widget
 
 BAD_CREDENTIALS = "Username/email or password is incorrect."
@@ -50,7 +50,7 @@ def login():
             form.password.errors.append(PROBLEMS[result.problem].format(merchant=g.merchant.name))
         if customer is not None:
             portal_sessions.end(session.get(SESSION_KEY))
-            after_login = session.get("after_login")  # a "Pay invoice" link waiting for sign-in
+            after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = portal_sessions.start(customer)
             session[EVENT_KEY] = "logged-in"

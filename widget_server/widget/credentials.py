@@ -1,10 +1,10 @@
 """Customer credential pages: create (C-3, I-3), self-enrolment (C-12), forgot and reset (C-4)."""
 from flask import flash, g, redirect, request, url_for
 
+from ..core.domain import DomainError
+from ..core.extensions import limiter
 from ..customers import credentials, enrolment
-from ..domain import DomainError
-from ..extensions import limiter
-from ..form_fields import show_errors
+from ..web.form_fields import show_errors
 from . import bp
 from .forms import CreateCredentialsForm, EmailRequestForm, ForgotForm, NewPasswordForm
 from .rendering import render_widget

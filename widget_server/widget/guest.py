@@ -11,15 +11,14 @@ address and per invoice, as guest card forms attract card testing.
 from flask import g, request, session, url_for
 from wtforms import BooleanField
 
-from ..billing import checkout, issuing, payments
+from ..billing import checkout, issuing, payment_history
+from ..core.domain import DomainError
+from ..core.extensions import db, limiter
 from ..customers import enrolment
 from ..customers.models import Customer
-from ..domain import DomainError
-from ..extensions import db, limiter
-from ..form_fields import select_choices, show_errors
-from ..tenancy.configuration import PORTAL, merchant_settings
+from ..web.form_fields import select_choices, show_errors
 from . import bp
-from .invoices import pay_link_closed
+from .pay_links import AFTER_LOGIN, pay_link_closed
 from .payments import (
     NewMethodForm,
     browser,
@@ -32,9 +31,6 @@ from .payments import (
 )
 from .rendering import merchant_today, render_widget
 
-AFTER_LOGIN = "after_login"
-GUEST_LINK_KEY = "guest_pay_link"
-
 GUEST_LIMIT = "10 per minute;30 per hour"
 INVOICE_LIMIT = "10 per hour"
 
@@ -42,21 +38,6 @@ INVOICE_LIMIT = "10 per hour"
 class GuestPayForm(NewMethodForm):
     enrol = BooleanField("Email me a link to create a login for this account (if it has "
                          "none yet)")
-
-
-def guest_payment_allowed() -> bool:
-    return (merchant_settings(g.merchant, PORTAL).allow_guest_invoice_payment
-            and g.profile.payment.allow_payments)
-
-
-def skips_login() -> bool:
-    return guest_payment_allowed() and merchant_settings(g.merchant, PORTAL).skip_login_screen
-
-
-def guest_link() -> str | None:
-    """On the sign-in page: "Pay without signing in" for the Pay invoice link that led there."""
-    token = session.get(GUEST_LINK_KEY)
-    return url_for(".guest_pay", token=token) if token and guest_payment_allowed() else None
 
 
 def _invoice_key() -> str:
@@ -85,7 +66,7 @@ def guest_pay(token: str):
                                       "more is needed now; the receipt follows by email.")
     if closed is None and form.validate_on_submit():
         key = form.attempt_key()
-        earlier = payments.find_attempt(g.merchant, customer, key)
+        earlier = payment_history.find_attempt(g.merchant, customer, key)
         if earlier is not None:
             return payment_result(earlier, retry_url=request.path)
         try:

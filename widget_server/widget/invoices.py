@@ -1,14 +1,14 @@
-"""Invoices in the widget (W-2, P-5): list, detail, PDFs, and the "Pay invoice" link."""
-from flask import Response, abort, g, redirect, request, session, url_for
+"""Invoices in the widget (W-2, P-5): list, detail and PDFs. The "Pay invoice" link is
+`pay_links`."""
+from flask import Response, abort, g, request, url_for
 
 from ..billing import invoices as billing
 from ..billing import issuing, pdf
-from ..request_guards import optional_id
-from . import bp, guest
+from ..web.request_guards import optional_id
+from . import bp
 from .rendering import merchant_today, render_widget
 
 PAGE = 20
-AFTER_LOGIN = "after_login"
 
 
 def _own_invoice(invoice_id: int):
@@ -58,35 +58,3 @@ def invoices_pdf():
     if not items:
         abort(404)
     return _pdf(items, "invoices.pdf")
-
-
-def pay_link_closed(token: str):
-    """A pay link that no longer pays: "already paid" for a paid invoice, else the expired
-    link page (a void invoice, a forged or foreign link)."""
-    named = issuing.invoice_named_by(g.merchant, token)
-    if named is not None and named.status == "paid":
-        return render_widget("widget/already_paid.html", invoice=named)
-    return render_widget("widget/link_expired.html", status=404, request_url=url_for(".login"))
-
-
-@bp.get("/pay/<token>")
-def pay(token: str):
-    """The "Pay invoice" link of an email or PDF: the invoice after sign-in, or the guest
-    payment page when the merchant allows it (W-5)."""
-    invoice = issuing.invoice_for_pay_token(g.merchant, token)
-    if invoice is None:
-        return pay_link_closed(token)
-    if g.customer is None:
-        session[AFTER_LOGIN] = url_for(".pay", token=token)
-        if guest.guest_payment_allowed():  # W-5: pay without signing in, offered or straight
-            if guest.skips_login():
-                return redirect(url_for(".guest_pay", token=token))
-            session[guest.GUEST_LINK_KEY] = token
-        return redirect(url_for(".login"))
-    if invoice.customer_id != g.customer.id:
-        abort(404)
-    if g.profile.payment.allow_payments:  # straight to paying it, the invoice ticked
-        return redirect(url_for(".pay_invoices", invoice=invoice.id))
-    if g.profile.invoice.enable_pdf_mode_only:
-        return redirect(url_for(".invoice_pdf", invoice_id=invoice.id))
-    return redirect(url_for(".invoice_detail", invoice_id=invoice.id))

@@ -12,8 +12,9 @@ from wtforms import HiddenField
 
 from ..billing import invoices as billing
 from ..billing import issuing
-from ..domain import DomainError
-from ..form_fields import show_errors
+from ..catalogue import services as catalogue
+from ..core.domain import DomainError
+from ..web.form_fields import show_errors
 from . import bp
 from .rendering import merchant_today, render_widget
 
@@ -49,7 +50,7 @@ def _after(invoice_id: int, paid: bool = False):
 
 @bp.route("/invoices/new", methods=["GET", "POST"])
 def new_invoice():
-    products = billing.products(g.merchant)
+    products = catalogue.active_products(g.merchant)
     form = NewInvoiceForm()
     errors, error = {}, None
     if request.method == "GET":

@@ -12,7 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
 from wtforms.validators import Length, Optional
 
-from ..billing import checkout, methods, payments
+from ..billing import checkout, claims, methods, payment_history, payments
+from ..billing import invoices as billing_invoices
 from ..billing.gateways import (
     GatewayUnavailable,
     MethodToken,
@@ -20,10 +21,10 @@ from ..billing.gateways import (
     tokenize_card,
 )
 from ..billing.providers import gateway_for
-from ..domain import DomainError
-from ..form_fields import select_choices, show_errors
-from ..money import to_minor
+from ..core.domain import DomainError
+from ..core.money import to_minor
 from ..tenancy.configuration import PAYMENTS, merchant_settings
+from ..web.form_fields import select_choices, show_errors
 from . import bp
 from .rendering import merchant_today, render_widget
 
@@ -104,8 +105,8 @@ def payment_result(payment, retry_url: str | None = None):
     """The page after a payment: its outcome, the widget event and the Success URL (E-6)."""
     # Imported here: this change stays inside this function (issue #18; the rest of the file
     # is being rewritten).
+    from ..core.extensions import db
     from ..customers.models import Customer
-    from ..extensions import db
     from ..notifications.outbox import type_enabled
 
     outcome = {"succeeded": "succeeded", "failed": "failed",
@@ -227,7 +228,7 @@ def pay_invoices():
         form.payment_date.data = today
     error, closed, status = None, unavailable(), 200
     if closed is None and form.validate_on_submit():
-        earlier = payments.find_attempt(g.merchant, g.customer, form.attempt_key())
+        earlier = payment_history.find_attempt(g.merchant, g.customer, form.attempt_key())
         if earlier is not None:  # the same attempt again (double click, reload): no new charge
             return payment_result(earlier)
         try:
@@ -239,8 +240,8 @@ def pay_invoices():
         else:
             return payment_result(payment)
     form.prepare(version)
-    invoices = payments.outstanding(g.merchant, g.customer)
-    busy = payments.in_progress(invoices)
+    invoices = billing_invoices.outstanding(g.merchant, g.customer)
+    busy = claims.in_progress(invoices)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error, busy=busy,
                          closed=closed, invoices=invoices, stripe=stripe,
                          due_minor=sum(i.balance_minor for i in invoices if i.id not in busy),

@@ -5,12 +5,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from .. import validation
+from ..core import validation
+from ..core.domain import DomainError
 from ..customers import forms as customer_forms
 from ..customers import services
 from ..customers.fields import list_definitions
-from ..domain import DomainError
-from ..form_fields import show_errors
+from ..web.form_fields import show_errors
 from . import bp
 from .rendering import render_widget
 

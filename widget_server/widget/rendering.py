@@ -6,10 +6,10 @@ from functools import lru_cache
 from babel.dates import format_date
 from flask import g, render_template, request, session
 
-from ..money import format_money
+from ..core.money import format_money
 from ..profiles.tabs import GLOBAL
 from ..tenancy.configuration import EMBEDDING, merchant_settings
-from ..themes import DEFAULT_THEME, css_variables, template_name
+from ..web.themes import DEFAULT_THEME, css_variables, template_name
 from . import bp
 
 EVENT_KEY = "widget_event"

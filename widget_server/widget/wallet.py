@@ -5,7 +5,8 @@ from flask import abort, flash, g, redirect, request, url_for
 
 from ..billing import methods, payments
 from ..billing.gateways import GatewayUnavailable
-from ..request_guards import optional_id
+from ..billing.payment_history import history
+from ..web.request_guards import optional_id
 from . import bp
 from .forms import ActionForm
 from .rendering import render_widget
@@ -15,8 +16,8 @@ PAGE = 20
 
 @bp.get("/payments")
 def payment_history():
-    items = payments.history(g.merchant, g.customer, before=optional_id(request.args.get("before")),
-                             limit=PAGE + 1)
+    items = history(g.merchant, g.customer, before=optional_id(request.args.get("before")),
+                    limit=PAGE + 1)
     return render_widget("widget/payments.html", payments=items[:PAGE], more=len(items) > PAGE,
                          form=ActionForm())
 

@@ -4,8 +4,8 @@ from collections.abc import Iterable
 
 from wtforms import SelectChoice, StringField
 
-from .domain import DomainError
-from .extensions import db
+from ..core.domain import DomainError
+from ..core.extensions import db
 
 
 class TrimmedField(StringField):

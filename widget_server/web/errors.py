@@ -3,8 +3,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .domain import DomainError
-from .extensions import db
+from ..core.domain import DomainError
+from ..core.extensions import db
 
 MESSAGES = {
     400: "The request could not be understood.",

@@ -16,13 +16,13 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .billing import payments
-from .billing.gateways import ChargeResult
-from .billing.models import GatewayEvent, Payment
-from .billing.stripe_gateway import decline_message, merchants_for_account
-from .customers.models import Customer
-from .extensions import csrf, db, limiter
-from .tenancy.models import Merchant
+from ..core.extensions import csrf, db, limiter
+from ..customers.models import Customer
+from ..tenancy.models import Merchant
+from . import payments
+from .gateways import ChargeResult
+from .models import GatewayEvent, Payment
+from .stripe_gateway import decline_message, merchants_for_account
 
 bp = Blueprint("gateway_hooks", __name__)
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ max-age and an ETag: sites pick up a new version by revalidation.
 """
 from flask import Blueprint, abort, jsonify, send_file
 
-from .config import PROJECT_DIR
-from .profiles import services as profile_services
-from .tenancy import merchants
+from ..core.config import PROJECT_DIR
+from ..profiles import services as profile_services
+from ..tenancy import merchants
 
 LOADER = PROJECT_DIR / "embed" / "loader.js"
 MAX_AGE = 300

@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", PROJECT_DIR / "instance"))
 MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 
@@ -81,6 +81,8 @@ def from_environment() -> dict:
         # "sandbox" (test cards, no network) or "stripe": the platform's Stripe account, each
         # merchant a connected account (Stripe-Account header) set in its configuration.
         "PAYMENT_GATEWAY": os.environ.get("PAYMENT_GATEWAY", "sandbox"),
+        # The demo merchant's seed command and /demo/shop: on for `make run`, off in production.
+        "DEMO_ENABLED": _bool("DEMO_ENABLED", False),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),

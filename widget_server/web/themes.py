@@ -11,7 +11,7 @@ from jinja2 import BaseLoader, TemplateNotFound
 from jinja2.loaders import split_template_path
 from markupsafe import Markup
 
-from .config import PROJECT_DIR
+from ..core.config import PROJECT_DIR
 
 THEMES_DIR = PROJECT_DIR / "themes"
 DEFAULT_THEME = "default"

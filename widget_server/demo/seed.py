@@ -8,17 +8,18 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from .billing.invoices import build_invoice, next_invoice_number
-from .billing.models import Invoice, Payment, PaymentAllocation, Product
-from .commerce.models import Order, OrderLine, SalesAgent
-from .customers import fields as custom_fields
-from .customers.models import Customer, CustomerEmail
-from .extensions import db
-from .passwords import hash_password
-from .profiles import services as profiles
-from .tenancy import admins
-from .tenancy.configuration import EMBEDDING
-from .tenancy.models import Merchant
+from ..billing.invoices import build_invoice, next_invoice_number
+from ..billing.models import Invoice, Payment, PaymentAllocation
+from ..catalogue.models import Product
+from ..commerce.models import Order, OrderLine, SalesAgent
+from ..core.extensions import db
+from ..core.passwords import hash_password
+from ..customers import fields as custom_fields
+from ..customers.models import Customer, CustomerEmail
+from ..profiles import services as profiles
+from ..tenancy import admins
+from ..tenancy.configuration import EMBEDDING
+from ..tenancy.models import Merchant
 
 DEMO_SLUG = "demo"
 OWNER_EMAIL = "admin@demo.test"
