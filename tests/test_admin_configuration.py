@@ -123,8 +123,11 @@ def test_a_malformed_stripe_account_id_is_refused(app, owner_client, value):
 def test_a_stripe_account_of_another_merchant_is_refused(app, owner_client, make_merchant):
     other_id, _ = make_merchant("other")
     with app.app_context():
-        other = db.session.get(Merchant, other_id)
-        other.config = {"payments": {"stripe_account_id": "acct_1OtherMerchant2"}}
+        from widget_server.tenancy.configuration import PAYMENTS
+        from widget_server.tenancy.services import save_section
+
+        save_section(db.session.get(Merchant, other_id), PAYMENTS,
+                     {"stripe_account_id": "acct_1OtherMerchant2"})
         db.session.commit()
     response = owner_client.submit("/admin/configuration/payments",
                                    {"stripe_account_id": "acct_1OtherMerchant2"})
@@ -132,3 +135,20 @@ def test_a_stripe_account_of_another_merchant_is_refused(app, owner_client, make
     page = response.get_data(as_text=True)
     assert 'id="stripe_account_id-error"' in page and "another merchant" in page
     assert _merchant(app, owner_client.merchant_id).config == {}
+
+
+def test_the_database_keeps_a_stripe_account_to_one_merchant(app, make_merchant):
+    """The column is unique: even a writer that skips the service's check cannot give one
+    connected account to two merchants (webhooks find their merchant by it)."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    first, _ = make_merchant("first")
+    second, _ = make_merchant("second")
+    with app.app_context():
+        db.session.get(Merchant, first).stripe_account_id = "acct_1SharedAccount9"
+        db.session.commit()
+        db.session.get(Merchant, second).stripe_account_id = "acct_1SharedAccount9"
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+

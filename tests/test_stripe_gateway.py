@@ -52,8 +52,11 @@ def api():
 
 def connect(app, merchant_id, account=ACCOUNT):
     with app.app_context():
-        merchant = db.session.get(Merchant, merchant_id)
-        merchant.config = {**(merchant.config or {}), "payments": {"stripe_account_id": account}}
+        from widget_server.tenancy.configuration import PAYMENTS
+        from widget_server.tenancy.services import save_section
+
+        save_section(db.session.get(Merchant, merchant_id), PAYMENTS,
+                     {"stripe_account_id": account})  # as the admin's Payments page does
         db.session.commit()
 
 

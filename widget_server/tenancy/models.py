@@ -26,6 +26,9 @@ class Merchant(db.Model):
     # Merchant configuration (T-3), validated by `tenancy.configuration.CONFIG_SECTIONS`.
     config: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The Stripe connected account of the Payments section, kept beside it as an indexed,
+    # unique column: webhooks find their merchant by it, and no two merchants can hold it.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(255), unique=True)
 
     admins: Mapped[list["AdminUser"]] = relationship(back_populates="merchant")
 

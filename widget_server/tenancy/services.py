@@ -2,6 +2,7 @@
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
@@ -17,13 +18,20 @@ def save_section(merchant: Merchant, section: Group, values: dict) -> None:
         raise DomainError("This Stripe account is connected to another merchant of this "
                                  "portal. Ask support if it is yours.", "stripe_account_id")
     merchant.config = {**(merchant.config or {}), section.key: values}
-    db.session.flush()
+    if section.key == "payments":
+        merchant.stripe_account_id = account or None
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # two merchants saving the same account at once
+        db.session.rollback()
+        raise DomainError("This Stripe account is connected to another merchant of this "
+                          "portal. Ask support if it is yours.", "stripe_account_id") from exc
 
 
 def merchants_with_account(account_id: str) -> list[Merchant]:
     """The merchants whose configuration names this Stripe connected account."""
-    path = Merchant.config[("payments", "stripe_account_id")].as_string()
-    return list(db.session.scalars(select(Merchant).where(path == account_id)))
+    return list(db.session.scalars(select(Merchant).where(
+        Merchant.stripe_account_id == account_id)))
 
 
 # Domains that keep amounts in the merchant's currency (the catalogue, billing) register a
