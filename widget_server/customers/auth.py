@@ -7,6 +7,7 @@ from ..core.database import UTCDateTime, utcnow
 from ..core.extensions import db
 from ..core.passwords import verify
 from ..tenancy.configuration import SECURITY, merchant_settings
+from . import portal_sessions
 from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail
 
 MAX_CANDIDATES = 5  # customers sharing one address (a bookkeeper for several accounts, say)
@@ -86,3 +87,11 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
         locked = locked or customer.locked_at is not None
     db.session.flush()
     return SignIn(None, "locked" if locked else "bad")
+
+
+def sign_in(customer: Customer, previous_session: str | None) -> str:
+    """The one way a customer is signed in, after a password today and SSO next: the browser's
+    previous portal session ends and a new server-side one starts (revocable, C-12); returns
+    its token for the cookie. The caller starts a fresh cookie session too."""
+    portal_sessions.end(previous_session)
+    return portal_sessions.start(customer)

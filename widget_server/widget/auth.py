@@ -49,10 +49,10 @@ def login():
         if customer is None:
             form.password.errors.append(PROBLEMS[result.problem].format(merchant=g.merchant.name))
         if customer is not None:
-            portal_sessions.end(session.get(SESSION_KEY))
+            token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
             session.clear()  # a fresh session (and CSRF token) on every sign-in
-            session[SESSION_KEY] = portal_sessions.start(customer)
+            session[SESSION_KEY] = token
             session[EVENT_KEY] = "logged-in"
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
