@@ -7,6 +7,8 @@ message and a field, never silently turned into another payment: an amount typed
 balance may be paid, invoices picked where all must be paid together, a date where payments are
 made today, a method kept where methods are not kept.
 """
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -35,6 +37,15 @@ class PaymentRequest:
     autopay: bool = False
     source: str = "browser"  # browser | guest
     client: dict = field(default_factory=dict)  # the browser, for a bank debit mandate
+    # The Payment tab as the page showed it (`rules_fingerprint`): a request made under other
+    # rules is sent back for review, never charged by rules the customer did not see (P-8).
+    rules_seen: str | None = None
+
+
+def rules_fingerprint(rules) -> str:
+    """A short fingerprint of a profile's Payment tab as it stands."""
+    values = json.dumps(rules.as_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(values.encode()).hexdigest()[:16]
 
 
 def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> Payment:
@@ -43,6 +54,9 @@ def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> P
     earlier = payment_history.find_attempt(merchant, customer, request.idempotency_key)
     if earlier is not None:  # the same attempt again (double click, reload): no new charge
         return earlier
+    if request.rules_seen is not None and request.rules_seen != rules_fingerprint(rules):
+        raise DomainError("The payment options have changed. Please review the payment and "
+                          "submit it again.", code="rules_changed")
     guest = request.source == "guest"
     chosen, amount = _invoices_and_amount(merchant, customer, rules, request, guest)
     when = None if guest else check_date(rules, request.payment_date, today)

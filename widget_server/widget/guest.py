@@ -25,7 +25,6 @@ from .payments import (
     method_choices,
     new_method,
     payment_result,
-    rules_version,
     stripe_fields,
     unavailable,
 )
@@ -56,7 +55,6 @@ def guest_pay(token: str):
     stripe = stripe_fields(rules)
     form = GuestPayForm()
     form.method.choices = select_choices(method_choices(rules, stripe))
-    version = rules_version(g.profile)
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
     error, closed, status = None, unavailable(), 400
@@ -70,11 +68,10 @@ def guest_pay(token: str):
         if earlier is not None:
             return payment_result(earlier, retry_url=request.path)
         try:
-            form.check_rules(version)
             payment = checkout.submit(g.merchant, customer, rules, checkout.PaymentRequest(
                 idempotency_key=key, invoice_ids=(invoice.id,), source="guest",
                 method=new_method(form, form.method.data, rules, customer),
-                client=browser()), merchant_today())
+                client=browser(), rules_seen=form.rules_version.data or ""), merchant_today())
         except DomainError as exc:
             error, status = " ".join(show_errors(form, exc)) or None, exc.status
         else:
@@ -82,7 +79,7 @@ def guest_pay(token: str):
                     and not customer.password_hash):
                 enrolment.send_create(g.merchant, customer)
             return payment_result(payment, retry_url=request.path)
-    form.prepare(version)
+    form.prepare(rules)
     session[AFTER_LOGIN] = url_for(".pay", token=token)  # "Sign in instead" comes back here
     return render_widget("widget/guest_pay.html", form=form, rules=rules, invoice=invoice,
                          error=error, closed=closed, stripe=stripe,

@@ -1,7 +1,5 @@
 """Paying in the widget (W-3, P-2): by the profile's rules, enforced here on the server (P-8):
 a form loaded before a switch was turned off is refused like one crafted by hand."""
-import hashlib
-import json
 import secrets
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -58,11 +56,12 @@ class NewMethodForm(FlaskForm):
     # review rather than charged by rules the customer never saw (P-8).
     rules_version = HiddenField()
 
-    def prepare(self, rules_version: str) -> None:
-        """A fresh attempt on GET; on a re-shown form, the typed card numbers are not echoed."""
+    def prepare(self, rules) -> None:
+        """A fresh attempt on GET; the page always carries the rules it shows; on a re-shown
+        form, the typed card numbers are not echoed."""
         if request.method == "GET":
             self.idempotency_key.data = secrets.token_urlsafe(24)
-            self.rules_version.data = rules_version
+        self.rules_version.data = checkout.rules_fingerprint(rules)
         for name in ("card_number", "cvc", "account_number"):
             getattr(self, name).data = ""
 
@@ -71,17 +70,6 @@ class NewMethodForm(FlaskForm):
         of the server's own keys (autopay)."""
         return "c:" + ((self.idempotency_key.data or "")[:60] or secrets.token_urlsafe(24))
 
-    def check_rules(self, rules_version: str) -> None:
-        if self.rules_version.data != rules_version:
-            self.rules_version.data = rules_version
-            raise DomainError("The payment options have changed. Please review the "
-                                        "payment and submit it again.")
-
-
-def rules_version(profile) -> str:
-    """A short fingerprint of the profile's Payment tab as it stands."""
-    stored = (profile.settings or {}).get("payment") or {}
-    return hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class PayForm(NewMethodForm):
@@ -153,14 +141,11 @@ def method_choices(rules, stripe) -> list[tuple[str, str]]:
 
 def new_method(form, kind: str, rules, customer) -> MethodToken:
     """The new method of the form: in Stripe mode the pm_… Stripe.js made (described by
-    Stripe, of a kind the profile accepts); in the sandbox, the typed card or account,
+    Stripe); in the sandbox, the typed card or account,
     tokenised here and kept no further."""
     if kind == NEW:
-        method = gateway_for(g.merchant).describe(
+        return gateway_for(g.merchant).describe(  # whether the profile takes it: checkout
             form.payment_method_id.data or "", customer_ref=customer.gateway_customer_ref)
-        if method.kind not in rules.payment_methods:
-            raise DomainError("This payment method is not accepted here.", "payment_method")
-        return method
     if kind == "card":
         return tokenize_card(form.card_number.data, form.expiry.data, form.cvc.data,
                              merchant_today())
@@ -191,10 +176,9 @@ def _not_shown(rules) -> frozenset:
         + (["save_method", "autopay"] if rules.card_ach_mode != "optional_save" else []))
 
 
-def _payment_request(form: PayForm, rules, version: str, saved) -> checkout.PaymentRequest:
+def _payment_request(form: PayForm, rules, saved) -> checkout.PaymentRequest:
     """The Pay form as a typed request; the checkout service judges it. A crafted amount or
     invoice list arrives as sent, so a rule that refuses it can say so (P-8)."""
-    form.check_rules(version)
     using = next((m.id for m in saved if f"{SAVED}{m.id}" == form.method.data), None)
     raw_amount = (form.amount.data or "").strip()
     return checkout.PaymentRequest(
@@ -206,7 +190,8 @@ def _payment_request(form: PayForm, rules, version: str, saved) -> checkout.Paym
         method=None if using is not None else new_method(form, form.method.data, rules,
                                                           g.customer),
         payment_date=form.payment_date.data, save=bool(form.save_method.data),
-        autopay=bool(form.autopay.data), client=browser())
+        autopay=bool(form.autopay.data), client=browser(),
+        rules_seen=form.rules_version.data or "")
 
 
 @bp.route("/pay", methods=["GET", "POST"])
@@ -219,7 +204,7 @@ def pay_invoices():
     form.method.choices = select_choices(
         [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
          for m in saved] + method_choices(rules, stripe))
-    today, version = merchant_today(), rules_version(g.profile)
+    today = merchant_today()
     form.payment_date.render_kw = {  # the browser's date picker offers only what is allowed
         "min": today.isoformat(),
         "max": (today + timedelta(days=payments.MAX_SCHEDULE_DAYS)).isoformat()}
@@ -233,13 +218,13 @@ def pay_invoices():
             return payment_result(earlier)
         try:
             payment = checkout.submit(g.merchant, g.customer, rules,
-                                      _payment_request(form, rules, version, saved), today)
+                                      _payment_request(form, rules, saved), today)
         except DomainError as exc:
             error = " ".join(show_errors(form, exc, hidden=_not_shown(rules))) or None
             status = exc.status
         else:
             return payment_result(payment)
-    form.prepare(version)
+    form.prepare(rules)
     invoices = billing_invoices.outstanding(g.merchant, g.customer)
     busy = claims.in_progress(invoices)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error, busy=busy,
