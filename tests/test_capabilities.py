@@ -110,3 +110,13 @@ def test_the_navigation_is_the_pages_that_answer(app, billed):
             "overview", "invoices", "pay_invoices", "profile"]
     page = billed.client.get(f"{billed.base}/account").get_data(as_text=True)
     assert ">Pay<" in page and ">Payments<" not in page and ">Payment methods<" not in page
+
+
+def test_show_invoices_off_leaves_invoices_out_of_the_overview(app, billed):
+    """Browser QA of #18: with Show Invoices off the overview's activity still listed invoice
+    numbers, where Show Payments off already left payments out."""
+    overview = billed.client.get(f"{billed.base}/account").get_data(as_text=True)
+    assert "Invoice " in overview
+    _set(app, billed.profile_id, ROUTES["invoices"].needs[0], False)
+    overview = billed.client.get(f"{billed.base}/account").get_data(as_text=True)
+    assert "Invoice " not in overview and ">Invoices<" not in overview

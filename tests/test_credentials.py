@@ -208,7 +208,7 @@ def test_reset_by_username_ends_every_other_session(app, client, newcomer):
     assert widget_login(app.test_client(), newcomer.base, newcomer.username,
                         NEW_PASSWORD).status_code == 302
     reused = client.get(url, follow_redirects=True)
-    assert "This link was already used." in reused.get_data(as_text=True)
+    assert "This link no longer works" in reused.get_data(as_text=True)
 
 
 def test_forgot_page_answers_the_same_for_unknown_logins(app, client, newcomer):

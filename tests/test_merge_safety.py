@@ -11,8 +11,8 @@ from sqlalchemy import inspect
 
 from widget_server.core.extensions import db
 
-# Orders (sales_order, order_line) join this list when they move to RESTRICT too.
-MONEY_TABLES = {"invoice", "invoice_line", "payment", "payment_allocation", "payment_method"}
+MONEY_TABLES = {"invoice", "invoice_line", "payment", "payment_allocation", "payment_method",
+                "sales_order", "order_line"}
 FOLLOWS_DELETE = {"CASCADE", "SET NULL", "SET DEFAULT"}
 
 
@@ -56,7 +56,8 @@ def test_no_money_table_follows_a_customer_deletion_in_the_models(app):
                if t in MONEY_TABLES}
     assert at_risk == {}
     assert {t: (o or "").upper() for t, o in _customer_fks(_metadata_edges()).items()} == {
-        "invoice": "RESTRICT", "payment": "RESTRICT", "payment_method": "RESTRICT"}
+        "invoice": "RESTRICT", "payment": "RESTRICT", "payment_method": "RESTRICT",
+        "sales_order": "RESTRICT"}
 
 
 def test_no_money_table_follows_a_customer_deletion_in_the_migrated_database(app):
@@ -65,7 +66,8 @@ def test_no_money_table_follows_a_customer_deletion_in_the_migrated_database(app
     at_risk = {t: p for t, p in _reached_from_customer(edges).items() if t in MONEY_TABLES}
     assert at_risk == {}
     assert {t: (o or "").upper() for t, o in _customer_fks(edges).items()} == {
-        "invoice": "RESTRICT", "payment": "RESTRICT", "payment_method": "RESTRICT"}
+        "invoice": "RESTRICT", "payment": "RESTRICT", "payment_method": "RESTRICT",
+        "sales_order": "RESTRICT"}
 
 
 def test_the_check_sees_a_cascade(app):

@@ -66,8 +66,10 @@ def _money_survives_the_counters_revision(url: str) -> None:
     with app.app_context():
         upgrade(revision="87612e35ebf4")
         with db.engine.begin() as conn:
-            for slug in ("a", "b", "c"):
-                conn.execute(insert(Merchant.__table__).values(slug=slug, name=slug, config={}))
+            shared = {"payments": {"stripe_account_id": "acct_1SharedBetweenTwo"}}
+            for slug in ("a", "b", "c"):  # a and b typed the same Stripe account
+                conn.execute(insert(Merchant.__table__).values(
+                    slug=slug, name=slug, config=shared if slug != "c" else {}))
             ids = dict(conn.execute(select(Merchant.slug, Merchant.id)).all())
             customers = {slug: conn.execute(insert(Customer.__table__).values(
                 merchant_id=mid, first_name="J", last_name="D", custom_fields={})
@@ -91,18 +93,35 @@ def _money_survives_the_counters_revision(url: str) -> None:
                 conn.execute(insert(PaymentAllocation.__table__).values(
                     payment_id=payment_id, invoice_id=invoice_id, merchant_id=ids[slug],
                     amount_minor=100))
+            # a bank debit still processing at the upgrade: its invoice must stay in progress
+            open_id = conn.execute(insert(Invoice.__table__).values(
+                merchant_id=ids["c"], customer_id=customers["c"], number="OPEN-1",
+                status="issued", currency="USD", total_minor=700, balance_minor=700,
+                issue_date=date(2026, 1, 1)).returning(Invoice.id)).scalar()
+            pending_id = conn.execute(insert(old_payment).values(
+                merchant_id=ids["c"], customer_id=customers["c"], amount_minor=700,
+                currency="USD", status="pending", reference="py_1", method="ach",
+                method_label="", failure_message="", method_token="tok",
+                plan={"invoice_ids": [open_id]}, created_at=datetime.now(UTC))
+                .returning(old_payment.c.id)).scalar()
         upgrade()
         with db.engine.connect() as conn:
             assert dict(conn.execute(select(Counter.merchant_id, Counter.next_value)
                                      .where(Counter.name == "invoice")).all()) == {
                 ids["a"]: 901, ids["b"]: 3}
-            for model in (Invoice, InvoiceLine, Payment, PaymentAllocation):
+            for model in (InvoiceLine, PaymentAllocation):
                 assert conn.execute(select(func.count()).select_from(model)).scalar() == 5
+            assert conn.execute(select(Invoice.payment_claim_id).where(
+                Invoice.id == open_id)).scalar() == pending_id
+            accounts = dict(conn.execute(select(Merchant.slug, Merchant.stripe_account_id)).all())
+            assert accounts == {"a": "acct_1SharedBetweenTwo", "b": None, "c": None}
+            configs = dict(conn.execute(select(Merchant.slug, Merchant.config)).all())
+            assert configs["b"]["payments"]["stripe_account_id"] == ""  # not half-connected
             fks = {t: [fk["options"].get("ondelete") for fk in inspect(conn).get_foreign_keys(t)
                        if fk["referred_table"] == "customer"]
-                   for t in ("invoice", "payment", "payment_method")}
+                   for t in ("invoice", "payment", "payment_method", "sales_order")}
             assert fks == {"invoice": ["RESTRICT"], "payment": ["RESTRICT"],
-                           "payment_method": ["RESTRICT"]}
+                           "payment_method": ["RESTRICT"], "sales_order": ["RESTRICT"]}
         db.engine.dispose()
 
 

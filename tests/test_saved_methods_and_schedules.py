@@ -3,6 +3,7 @@ by the worker (W-3, W-4, P-2 Credit Card/ACH Mode and Edit Effective Date, P-8).
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
@@ -407,3 +408,95 @@ def test_the_payment_date_picker_offers_today_to_a_year(app, billed):
     field = re.search(r'<input[^>]*name="payment_date"[^>]*>', page)[0]
     assert f'min="{date.today().isoformat()}"' in field
     assert f'max="{(date.today() + timedelta(days=365)).isoformat()}"' in field
+
+
+def _hold_claim(app, p, invoice_id) -> int:
+    """A payment of the invoice pending at the gateway with no answer yet (a bank debit, say):
+    it holds the invoice's claim."""
+    with app.app_context():
+        pending = Payment(merchant_id=p.merchant_id, customer_id=p.customer_id,
+                          amount_minor=100, currency="USD", status="pending", method="ach",
+                          idempotency_key="held", plan={"invoice_ids": [invoice_id]})
+        db.session.add(pending)
+        db.session.flush()
+        db.session.get(Invoice, invoice_id).payment_claim_id = pending.id
+        db.session.commit()
+        return pending.id
+
+
+def test_a_scheduled_payment_waits_for_one_in_flight_then_fails_in_the_open(app, billed):
+    """Review of #18: blocked by another payment's claim, a scheduled payment used to spend its
+    job's retries and stay "scheduled" forever. It waits (new jobs, no retries spent), and
+    after a day fails with the reason and the Payment Failed email."""
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = (date.today() + timedelta(days=5)).isoformat()
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[1]), "payment_date": later})
+    _hold_claim(app, billed, billed.invoice_ids[1])
+    run_due(app, LATER)
+    [scheduled] = _one(app, Payment, source="schedule")
+    assert scheduled.status == "failed" and "still being processed" in \
+        scheduled.failure_message
+    jobs = _one(app, Job, kind="payments.scheduled")
+    assert len(jobs) == 97 and {j.status for j in jobs} == {"done"}  # waited, never failed
+    assert balances(app, billed) == [5000, 10000]
+    assert _one(app, EmailMessage, email_type="payment_failed")
+
+
+def test_an_invoice_with_a_payment_in_flight_cannot_be_voided(app, billed):
+    """Review of #18: voided meanwhile, the pending charge became account credit."""
+    from widget_server.billing import invoices as billing
+    from widget_server.core.domain import DomainError
+
+    _hold_claim(app, billed, billed.invoice_ids[0])
+    with app.app_context():
+        invoice = db.session.get(Invoice, billed.invoice_ids[0])
+        invoice.balance_minor = invoice.total_minor
+        with pytest.raises(DomainError) as refused:
+            billing.void(invoice)
+        assert refused.value.status == 409 and "being processed" in refused.value.message
+        db.session.rollback()
+        assert db.session.get(Invoice, billed.invoice_ids[0]).status == "issued"
+
+
+def test_paying_now_cancels_what_was_scheduled_for_that_invoice(app, billed):
+    """Browser QA of #18: an amount scheduled for the 20th, then the invoice paid now: the
+    scheduled payment stayed and would have charged again on the day."""
+    set_payment(app, billed, {"edit_effective_date": True, "payment_amount": "any"})
+    later = (date.today() + timedelta(days=5)).isoformat()
+    invoice = str(billed.invoice_ids[1])
+    _pay(billed, {**CARD, "invoice": invoice, "payment_date": later, "amount": "100.00"})
+    assert _pay(billed, {**CARD, "invoice": invoice}).status_code == 200  # now, in full
+    [scheduled] = _one(app, Payment, source="schedule")
+    assert scheduled.status == "cancelled" and scheduled.failure_message == \
+        "The invoice was paid."
+    run_due(app, LATER)
+    assert balances(app, billed) == [5000, 0]
+    assert _customer(app, billed).credit_minor == 0  # charged once
+
+
+def test_cancelling_a_date_that_replaced_autopay_brings_the_autopay_back(app, billed):
+    """Browser QA of #18: both were cancelled and nothing would pay the invoice while the
+    portal still said autopay was on."""
+    _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[0]), "autopay": "y"})
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        draft = build_invoice(merchant, db.session.get(Customer, billed.customer_id),
+                              [(db.session.get(Product, billed.product_id), 2)],
+                              number="AUTO-9", issue_date=None,
+                              due_date=date.today() + timedelta(days=10), status="draft")
+        issuing.issue(merchant, draft, date.today())
+        db.session.commit()
+        invoice_id = draft.id
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = (date.today() + timedelta(days=3)).isoformat()
+    _pay(billed, {**CARD, "invoice": str(invoice_id), "payment_date": later})
+    [chosen] = _one(app, Payment, source="schedule")
+    page = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    answer = billed.client.post(f"{billed.base}/payments/{chosen.id}/cancel",
+                                data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "Autopay pays the invoice on its due date again." in answer.get_data(as_text=True)
+    [autopay] = _one(app, Payment, source="autopay")
+    assert autopay.status == "scheduled"
+    run_due(app, LATER)
+    with app.app_context():
+        assert db.session.get(Invoice, invoice_id).status == "paid"

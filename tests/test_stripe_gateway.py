@@ -267,7 +267,7 @@ def test_no_account_or_no_key_is_gateway_unavailable(app, stripe_on, make_mercha
         merchant = db.session.get(Merchant, merchant_id)
         with pytest.raises(GatewayUnavailable, match=NOT_SET_UP):
             gateway_for(merchant)
-        merchant.config = {"payments": {"stripe_account_id": ACCOUNT}}
+        merchant.stripe_account_id = ACCOUNT  # set with the Payments section (save_section)
         assert isinstance(gateway_for(merchant), StripeGateway)
         monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", "")
         with pytest.raises(GatewayUnavailable, match=NOT_SET_UP):

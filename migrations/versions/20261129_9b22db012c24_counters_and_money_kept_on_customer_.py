@@ -22,7 +22,7 @@ down_revision = '87612e35ebf4'
 branch_labels = None
 depends_on = None
 
-MONEY_TABLES = ('invoice', 'payment', 'payment_method')
+MONEY_TABLES = ('invoice', 'payment', 'payment_method', 'sales_order')
 INVOICE_NUMBER = re.compile(r'INV-(\d{1,15})')
 
 
@@ -44,7 +44,7 @@ def _seed_invoice_counters() -> None:
         if match:
             highest[merchant_id] = max(highest.get(merchant_id, 0), int(match.group(1)))
     counter = sa.table('counter', sa.column('merchant_id', sa.Integer),
-                       sa.column('name', sa.String), sa.column('next_value', sa.Integer))
+                       sa.column('name', sa.String), sa.column('next_value', sa.BigInteger))
     if highest:
         op.bulk_insert(counter, [{'merchant_id': m, 'name': 'invoice', 'next_value': n + 1}
                                  for m, n in sorted(highest.items())])
@@ -55,7 +55,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('merchant_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=32), nullable=False),
-    sa.Column('next_value', sa.Integer(), nullable=False),
+    sa.Column('next_value', sa.BigInteger(), nullable=False),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_counter_merchant_id_merchant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_counter')),
     sa.UniqueConstraint('merchant_id', 'name', name=op.f('uq_counter_merchant_id_name'))

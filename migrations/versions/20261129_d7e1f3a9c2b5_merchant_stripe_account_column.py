@@ -14,6 +14,8 @@ import json
 from alembic import op
 import sqlalchemy as sa
 
+from widget_server.core.database import JSONType
+
 
 revision = 'd7e1f3a9c2b5'
 down_revision = 'c4d8e2f1a6b3'
@@ -28,15 +30,21 @@ def upgrade():
                                           ['stripe_account_id'])
     bind = op.get_bind()
     merchant = sa.table('merchant', sa.column('id', sa.Integer),
-                        sa.column('config', sa.JSON), sa.column('stripe_account_id', sa.String))
+                        sa.column('config', JSONType), sa.column('stripe_account_id', sa.String))
     taken = set()
     for row in bind.execute(sa.select(merchant.c.id, merchant.c.config)).all():
         config = row.config if isinstance(row.config, dict) else json.loads(row.config or "{}")
         account = ((config or {}).get('payments') or {}).get('stripe_account_id') or None
-        if account and account not in taken:  # the first merchant keeps a doubly used one
+        if not account:
+            continue
+        if account not in taken:  # the first merchant keeps a doubly used one...
             taken.add(account)
             bind.execute(merchant.update().where(merchant.c.id == row.id)
                          .values(stripe_account_id=account))
+        else:  # ...the others lose it in both places (payments say "not set up" until fixed)
+            config = {**config, 'payments': {**config['payments'], 'stripe_account_id': ''}}
+            bind.execute(merchant.update().where(merchant.c.id == row.id)
+                         .values(config=config))
 
 
 def downgrade():

@@ -66,13 +66,14 @@ TOTALS, RECENT_INVOICES, RECENT_PAYMENTS = _statements()
 
 
 def summary(merchant, customer, today: date, recent_limit: int = 5, *,
-            show_payments: bool = True) -> AccountSummary:
-    """`show_payments` off (the profile's Show Payments): the activity lists invoices only."""
+            show_payments: bool = True, show_invoices: bool = True) -> AccountSummary:
+    """`show_payments` / `show_invoices` off (the profile's switches): the recent activity
+    leaves those rows out, as the pages they would lead to are closed."""
     params = {"merchant": merchant.id, "customer": customer.id, "today": today,
               "limit": recent_limit}
     balance, overdue_total, count, next_due_date, next_due_minor = db.session.execute(
         TOTALS, params).one()
-    invoices = db.session.scalars(RECENT_INVOICES, params).all()
+    invoices = db.session.scalars(RECENT_INVOICES, params).all() if show_invoices else []
     payments = db.session.scalars(RECENT_PAYMENTS, params).all() if show_payments else []
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
                        f"Invoice {i.number}", i.total_minor, i.currency,

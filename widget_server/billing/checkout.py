@@ -12,11 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import select
-
 from ..core.domain import DomainError
-from ..core.extensions import db
-from . import claims, invoices, methods, payment_history, payments
+from . import claims, invoices, methods, payment_history, payments, schedules
 from .gateways import MethodToken
 from .models import Payment
 
@@ -148,13 +145,8 @@ def _one_schedule_per_invoice(merchant, customer, invoice_ids: list[int]) -> int
     can say so); a second date of their own is refused."""
     if not invoice_ids:
         return 0
-    scheduled = db.session.scalars(select(Payment).where(
-        Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
-        Payment.status == "scheduled", Payment.source != "autopay"))
-    for payment in scheduled:
-        if set(invoice_ids) & set((payment.plan or {}).get("invoice_ids", [])):
-            raise DomainError(
-                "A payment for this invoice is already scheduled. Cancel it under Payments to "
-                "choose another date.", "invoices", code="already_scheduled", status=409)
-    return methods.cancel_autopay(merchant, customer, invoice_ids,
-                                  reason="Replaced by the payment you scheduled.")
+    if set(invoice_ids) & set(schedules.by_invoice(merchant, customer)):
+        raise DomainError(
+            "A payment for this invoice is already scheduled. Cancel it under Payments to "
+            "choose another date.", "invoices", code="already_scheduled", status=409)
+    return methods.cancel_autopay(merchant, customer, invoice_ids, reason=schedules.REPLACED)

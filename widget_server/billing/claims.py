@@ -2,7 +2,7 @@
 UPDATE before the gateway is called and releases them when it settles. Two tabs, a tab and the
 worker, or the API and a tab cannot charge one invoice twice: the second claim waits on the
 first (PostgreSQL's row lock, SQLite's write lock), then finds the invoice taken."""
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..core.domain import DomainError
 from ..core.extensions import db
@@ -33,8 +33,11 @@ def claim(merchant, payment: Payment, invoice_ids: list[int]) -> bool:
     db.session.execute(update(Invoice).where(*open_, Invoice.payment_claim_id.is_(None))
                        .values(payment_claim_id=payment.id)
                        .execution_options(synchronize_session=False))
+    # every invoice still open must now be this payment's: one held by another, or released
+    # by it between the UPDATE and now (PostgreSQL reads a new snapshot), is not ours
     held_by_others = db.session.scalar(select(func.count(Invoice.id)).where(
-        *open_, Invoice.payment_claim_id != payment.id))
+        *open_, or_(Invoice.payment_claim_id.is_(None),
+                    Invoice.payment_claim_id != payment.id)))
     return held_by_others == 0
 
 

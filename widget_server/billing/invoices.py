@@ -1,7 +1,7 @@
 """Building invoices from catalogue lines; totals are computed here and only here."""
 from datetime import date
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..catalogue.models import Product
@@ -133,10 +133,21 @@ def list_for_customer(merchant, customer, *, before_id: int | None = None,
 
 
 def void(invoice: Invoice) -> None:
+    """Void a draft or an unpaid issued invoice; never one with a payment in flight (the charge
+    would land on a void invoice and become credit). One conditional UPDATE, so a payment that
+    claims it at the same moment is either first (void refused) or finds it void."""
     if invoice.status not in ("draft", "issued") or invoice.balance_minor < invoice.total_minor:
         raise DomainError("Only drafts and unpaid issued invoices can be voided.")
-    invoice.status = "void"
-    db.session.flush()
+    done = db.session.execute(
+        update(Invoice).where(Invoice.id == invoice.id, Invoice.payment_claim_id.is_(None),
+                              Invoice.status.in_(("draft", "issued")),
+                              Invoice.balance_minor == Invoice.total_minor)
+        .values(status="void").execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        raise DomainError("A payment for this invoice is being processed; it cannot be voided "
+                          "until that payment completes.", code="payment_in_progress",
+                          status=409)
+    db.session.refresh(invoice)
 
 
 def outstanding(merchant, customer) -> list[Invoice]:

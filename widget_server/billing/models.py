@@ -45,7 +45,7 @@ class Invoice(db.Model):
     request_key: Mapped[str | None] = mapped_column(String(40))
     # The payment in flight for this invoice (W-3): taken by one conditional UPDATE before the
     # gateway is called and released when it settles, so two tabs never charge it twice.
-    payment_claim_id: Mapped[int | None] = mapped_column(BigInteger)
+    payment_claim_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")

@@ -23,7 +23,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from ..customers.models import Customer
 from ..jobs.queue import enqueue
-from . import allocation, claims, methods, payment_history
+from . import allocation, claims, methods, payment_history, schedules
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
 from .models import Invoice, Payment
 from .providers import gateway_for
@@ -31,6 +31,9 @@ from .providers import gateway_for
 SCHEDULED_JOB = "payments.scheduled"
 RESOLVE_JOB = "payments.resolve"
 RESOLVE_AFTER = timedelta(minutes=2)
+# Asked again with backoff (30 s doubling to every 2 h) for about a week: a bank debit takes
+# days to settle, and until it does its invoices stay claimed.
+RESOLVE_ATTEMPTS = 90
 MAX_SCHEDULE_DAYS = 365
 
 
@@ -107,7 +110,7 @@ def queue_resolution(merchant, payment: Payment) -> None:
     the charge (a crash, a lost answer, a database error), the worker finds out what became of
     it. The job does nothing once the payment has settled."""
     enqueue(RESOLVE_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
-            run_at=utcnow() + RESOLVE_AFTER)
+            run_at=utcnow() + RESOLVE_AFTER, max_attempts=RESOLVE_ATTEMPTS)
 
 
 def start_of(merchant, day: date) -> datetime:
@@ -169,8 +172,8 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         allocation.allocate(merchant, customer, payment, invoices)
         payment.status = "succeeded"
         paid = [i.id for i in invoices if i.status == "paid"]
-        if paid:  # their autopay has nothing left to do
-            methods.cancel_autopay(merchant, customer, paid)
+        if paid:  # what was still scheduled for them (autopay, a chosen date) has nothing to do
+            schedules.cancel_for_paid(merchant, customer, paid)
         if payment.plan.get("save") or payment.plan.get("autopay"):
             methods.keep(merchant, customer, MethodToken(
                 payment.method_token, payment.method_label, payment.method,
@@ -184,15 +187,5 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         # emailed only when off session (scheduled or autopay: nobody saw it fail)
         events.record(merchant, "payment.failed", payment_id=payment.id,
                       customer_id=customer.id)
-
-
-def cancel(merchant, customer: Customer, payment_id: int) -> bool:
-    """Cancel one of the customer's own scheduled payments; False when it is not (any more)."""
-    done = db.session.execute(
-        update(Payment).where(Payment.id == payment_id, Payment.merchant_id == merchant.id,
-                              Payment.customer_id == customer.id,
-                              Payment.status == "scheduled")
-        .values(status="cancelled", method_token="", failure_message="Cancelled by you."))
-    return done.rowcount == 1
 
 

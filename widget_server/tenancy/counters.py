@@ -5,7 +5,7 @@ transaction: the row stays locked until that transaction ends, so two transactio
 same value, and a rolled-back transaction gives its value back (no gap). Nothing counts or scans
 the numbered rows, so an out-of-sequence number (an import) cannot jam the sequence.
 """
-from sqlalchemy import ForeignKey, String, UniqueConstraint, insert, update
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +21,7 @@ class Counter(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(32))
-    next_value: Mapped[int]
+    next_value: Mapped[int] = mapped_column(BigInteger)
 
 
 def _take(merchant_id: int, name: str) -> int | None:

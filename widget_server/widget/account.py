@@ -16,5 +16,6 @@ def index():
 @bp.get("/account")
 def overview():
     summary = billing_account.summary(g.merchant, g.customer, merchant_today(),
-                                      show_payments=g.profile.payment.show_payments)
+                                      show_payments=g.profile.payment.show_payments,
+                                      show_invoices=g.profile.invoice.show_invoices)
     return render_widget("widget/overview.html", summary=summary, action_form=ActionForm())

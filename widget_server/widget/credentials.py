@@ -76,7 +76,8 @@ def create_credentials(token: str):
 @limiter.limit(LINK_LIMIT, methods=["POST"])
 def reset(token: str):
     found, answer = _open_link(token, ("reset",),
-                               "This link was already used. Sign in, or ask for a new link.",
+                               "This link no longer works: it was used, or your password "
+                               "changed since it was sent. Sign in, or ask for a new link.",
                                ".forgot")
     if answer is not None:
         return answer

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
 from wtforms.validators import Length, Optional
 
-from ..billing import checkout, claims, methods, payment_history, payments
+from ..billing import checkout, claims, methods, payment_history, payments, schedules
 from ..billing import invoices as billing_invoices
 from ..billing.gateways import (
     GatewayUnavailable,
@@ -21,7 +21,6 @@ from ..billing.gateways import (
 from ..billing.providers import gateway_for
 from ..core.domain import DomainError
 from ..core.money import to_minor
-from ..tenancy.configuration import PAYMENTS, merchant_settings
 from ..web.form_fields import select_choices, show_errors
 from . import bp
 from .rendering import merchant_today, render_widget
@@ -126,7 +125,7 @@ def stripe_fields(rules) -> dict | None:
         return None
     g.csp_extra = STRIPE_CSP
     return {"key": current_app.config.get("STRIPE_PUBLISHABLE_KEY", ""),
-            "account": merchant_settings(g.merchant, PAYMENTS).stripe_account_id,
+            "account": g.merchant.stripe_account_id or "",
             "currency": g.merchant.currency.lower(),
             "methods": " ".join({"card": "card", "ach": "us_bank_account"}[m]
                                 for m in rules.payment_methods)}
@@ -228,6 +227,7 @@ def pay_invoices():
     invoices = billing_invoices.outstanding(g.merchant, g.customer)
     busy = claims.in_progress(invoices)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error, busy=busy,
+                         scheduled=schedules.by_invoice(g.merchant, g.customer),
                          closed=closed, invoices=invoices, stripe=stripe,
                          due_minor=sum(i.balance_minor for i in invoices if i.id not in busy),
                          selected=set(request.values.getlist("invoice")), today=today,

@@ -3,7 +3,7 @@ saved methods can always be removed by their owner, and made default or used for
 while the profile's Credit Card/ACH Mode keeps methods on file."""
 from flask import abort, flash, g, redirect, request, url_for
 
-from ..billing import methods, payments
+from ..billing import methods, schedules
 from ..billing.gateways import GatewayUnavailable
 from ..billing.payment_history import history
 from ..web.request_guards import optional_id
@@ -26,8 +26,9 @@ def payment_history():
 def cancel_payment(payment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
-    if payments.cancel(g.merchant, g.customer, payment_id):
-        flash("The scheduled payment was cancelled.", "success")
+    done = schedules.cancel(g.merchant, g.customer, payment_id)
+    if done:
+        flash(done, "success")
     else:
         flash("That payment can no longer be cancelled.", "warning")
     return redirect(url_for(".payment_history"))
