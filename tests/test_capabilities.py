@@ -120,3 +120,24 @@ def test_show_invoices_off_leaves_invoices_out_of_the_overview(app, billed):
     _set(app, billed.profile_id, ROUTES["invoices"].needs[0], False)
     overview = billed.client.get(f"{billed.base}/account").get_data(as_text=True)
     assert "Invoice " not in overview and ">Invoices<" not in overview
+
+
+def test_with_payments_off_a_customer_still_removes_a_card_and_ends_autopay(app, billed):
+    """Browser QA of #18: with Allow Payments off, a customer with autopay on could neither
+    turn it off nor remove the card, while autopay kept charging. Turning it on stays refused."""
+    from tests.conftest import csrf_from
+
+    paid = billed.client.post(f"{billed.base}/pay", data={
+        **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]), "autopay": "y"})
+    assert paid.status_code == 200
+    set_payment(app, billed, {"allow_payments": False, "card_ach_mode": "force_autopay"})
+    page = billed.client.get(f"{billed.base}/methods")
+    assert page.status_code == 200 and "Turn autopay off" in page.get_data(as_text=True)
+    csrf = csrf_from(page.get_data(as_text=True))
+    off = billed.client.post(f"{billed.base}/methods/autopay", data={"csrf_token": csrf},
+                             follow_redirects=True)
+    assert "Autopay is off." in off.get_data(as_text=True)
+    assert billed.client.post(f"{billed.base}/methods/autopay",
+                              data={"csrf_token": csrf, "autopay": "on"}).status_code == 403
+    overview = billed.client.get(f"{billed.base}/account").get_data(as_text=True)
+    assert ">Payment methods<" not in overview  # reachable, but not a section of its own

@@ -6,6 +6,7 @@ a removed method are cancelled rather than charged to a method the customer took
 """
 from sqlalchemy import select, update
 
+from ..core.domain import DomainError
 from ..core.extensions import db
 from .gateways import MethodToken
 from .models import Payment, PaymentMethod
@@ -101,15 +102,23 @@ def remove(merchant, customer, method_id: int) -> str | None:
     return message
 
 
-def set_autopay(merchant, customer, on: bool) -> bool:
-    """Turn autopay on (needs a default method) or off; False when it cannot be turned on."""
+def set_autopay(merchant, customer, on: bool, rules) -> str:
+    """Turn autopay on or off by the profile's Payment tab `rules` (P-2, P-8); what the
+    customer is told. On needs payments allowed, methods kept and a default method; off is
+    always the customer's right, unless the merchant requires autopay (and takes payments)."""
+    if on and (not rules.allow_payments or rules.card_ach_mode == "no_save"):
+        raise DomainError("Autopay is not offered here.", code="not_offered", status=403)
+    if not on and rules.allow_payments and rules.card_ach_mode == "force_autopay":
+        raise DomainError("Autopay is required for this account.", code="required",
+                          status=403)
     if on and default_method(merchant, customer) is None:
-        return False
+        raise DomainError("Save a payment method first: autopay charges your default method.",
+                          code="no_method", status=409)
     customer.autopay = on
     if not on:
         cancel_autopay(merchant, customer)
     db.session.flush()
-    return True
+    return "Autopay is on." if on else "Autopay is off."
 
 
 def cancel_autopay(merchant, customer, invoice_ids=None, *, reason: str = "") -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from flask import abort, g, redirect, request, url_for
 
+from ..billing import methods
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
 
@@ -53,17 +54,23 @@ class Capability:
     post_needs: tuple[Requirement, ...] = ()  # changing something needs more than seeing it
     when: Callable[[], bool] | None = None
 
-    def allows(self, profile, method: str = "GET") -> bool:
+    def allows(self, profile, method: str = "GET", *, settings_only: bool = False) -> bool:
+        """Whether the profile's settings (and, unless `settings_only`, the `when` predicate
+        about this merchant and customer) let the page answer."""
         required = self.needs + (self.post_needs if method == "POST" else ())
         if not all(r.met(profile) for r in required):
             return False
-        return self.when is None or self.when()
+        return settings_only or self.when is None or self.when()
 
 
 def page(*needs: str, signed_in: bool = True, post: tuple[str, ...] = (),
          when: Callable[[], bool] | None = None) -> Capability:
     return Capability(signed_in, tuple(map(Requirement.parse, needs)),
                       tuple(map(Requirement.parse, post)), when)
+
+
+def has_on_file() -> bool:
+    return bool(g.customer.autopay or methods.on_file(g.merchant, g.customer))
 
 
 def guest_payment_on() -> bool:
@@ -95,10 +102,12 @@ ROUTES: dict[str, Capability] = {
     "pay_invoices": page("payment.allow_payments"),
     "payment_history": page("payment.show_payments"),
     "cancel_payment": page("payment.show_payments"),
-    "payment_methods": page("payment.allow_payments"),
-    "remove_method": page("payment.allow_payments"),
+    # what a customer keeps on file stays theirs to see and remove, and autopay theirs to
+    # turn off, with payments switched off; the page is closed only to those with nothing
+    "payment_methods": page(when=lambda: g.profile.payment.allow_payments or has_on_file()),
+    "remove_method": page(),
     "default_method": page("payment.allow_payments", "payment.card_ach_mode!=no_save"),
-    "autopay": page("payment.allow_payments"),
+    "autopay": page(),  # turning it on is the service's rule (allowed payments, kept methods)
     "profile": page(post=("customer.allow_profile_edit",)),
 }
 
@@ -118,7 +127,8 @@ NAVIGATION = (
     NavItem("payment_history", "Payments"),
     # removing an old method stays possible under "no save", but it is not a section then
     NavItem("payment_methods", "Payment methods",
-            extra=(Requirement.parse("payment.card_ach_mode!=no_save"),)),
+            extra=(Requirement.parse("payment.allow_payments"),
+                   Requirement.parse("payment.card_ach_mode!=no_save"))),
     NavItem("profile", "Profile"),
 )
 
@@ -126,8 +136,8 @@ NAVIGATION = (
 @bp.app_template_global("nav_sections")
 def navigation(profile) -> list[NavItem]:
     """The sections this profile offers, in order: exactly the pages that would answer."""
-    return [item for item in NAVIGATION
-            if ROUTES[item.endpoint].allows(profile)
+    return [item for item in NAVIGATION  # a section with a `when` says so in its `extra`
+            if ROUTES[item.endpoint].allows(profile, settings_only=True)
             and all(r.met(profile) for r in item.extra)]
 
 

@@ -1,11 +1,14 @@
 """Payment history and the methods kept on file (W-4): Show Payments governs the history;
-saved methods can always be removed by their owner, and made default or used for autopay
-while the profile's Credit Card/ACH Mode keeps methods on file."""
+saved methods can always be seen and removed by their owner and autopay turned off, even with
+payments switched off; made default or used for autopay only while the profile takes payments
+and its Credit Card/ACH Mode keeps methods on file."""
 from flask import abort, flash, g, redirect, request, url_for
 
 from ..billing import methods, schedules
 from ..billing.gateways import GatewayUnavailable
 from ..billing.payment_history import history
+from ..core.domain import DomainError
+from ..web.form_fields import show_errors
 from ..web.request_guards import optional_id
 from . import bp
 from .forms import ActionForm
@@ -36,10 +39,11 @@ def cancel_payment(payment_id: int):
 
 @bp.get("/methods")
 def payment_methods():
+    rules = g.profile.payment
     return render_widget("widget/methods.html", form=ActionForm(),
                          methods=methods.on_file(g.merchant, g.customer),
-                         keeps_methods=g.profile.payment.card_ach_mode != "no_save",
-                         forced=g.profile.payment.card_ach_mode == "force_autopay")
+                         keeps_methods=rules.allow_payments and rules.card_ach_mode != "no_save",
+                         forced=rules.allow_payments and rules.card_ach_mode == "force_autopay")
 
 
 def _method_action(action, done: str | None = None):
@@ -71,16 +75,14 @@ def default_method(method_id: int):
 
 @bp.post("/methods/autopay")
 def autopay():
-    mode = g.profile.payment.card_ach_mode
-    turn_on = request.form.get("autopay") == "on"
-    if turn_on and mode == "no_save":
-        abort(403)  # P-8: not offered; turning it off is always the customer's right...
-    if not turn_on and mode == "force_autopay":
-        abort(403)  # ...unless the merchant requires it
     if not ActionForm().validate_on_submit():
         abort(400)
-    if methods.set_autopay(g.merchant, g.customer, turn_on):
-        flash("Autopay is on." if turn_on else "Autopay is off.", "success")
-    else:
-        flash("Save a payment method first: autopay charges your default method.", "warning")
+    try:
+        flash(methods.set_autopay(g.merchant, g.customer, request.form.get("autopay") == "on",
+                                  g.profile.payment), "success")
+    except DomainError as exc:
+        if exc.status == 403:
+            abort(403)  # P-8: a crafted request for what the page does not offer
+        for message in show_errors(None, exc):
+            flash(message, "warning")
     return redirect(url_for(".payment_methods"))
