@@ -88,6 +88,9 @@ def from_environment() -> dict:
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # A worker's claim on a job: renewed every third of it while the job runs, so another
+        # worker takes the job over only this long after its worker is gone.
+        "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "300")),
         # Largest request body (logo uploads are checked against 512 KB on their own).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     }
