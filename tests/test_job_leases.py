@@ -177,3 +177,27 @@ def test_a_worker_that_lost_its_lease_rolls_its_outcome_back(app, ctx):
     assert (job.status, job.attempts) == ("done", 2)  # the other worker's outcome stands
     markers = db.session.scalars(select(Job).where(Job.kind == "test.marker")).all()
     assert markers == []  # the first run's change was rolled back
+
+
+def test_a_job_given_up_by_the_sweep_runs_its_failure_hooks(app):
+    """A job whose worker died on every attempt failed without its kind's hooks: an email
+    stayed "queued" in the delivery log, a scheduled payment "scheduled" for ever."""
+    from datetime import UTC, datetime, timedelta
+
+    from widget_server.core.extensions import db
+    from widget_server.jobs import queue
+    from widget_server.jobs.models import Job
+
+    seen = []
+    queue.FAILURE_HOOKS.setdefault("test.dies", []).append(lambda job: seen.append(job.id))
+    try:
+        with app.app_context():
+            job = queue.enqueue("test.dies", {}, max_attempts=1)
+            db.session.commit()
+            now = datetime.now(UTC)
+            assert queue.claim(now).id == job.id  # a worker takes it and dies
+            queue.claim(now + timedelta(days=1))  # the sweep, at the next claim
+            assert db.session.get(Job, job.id, populate_existing=True).status == "failed"
+            assert seen == [job.id]
+    finally:
+        queue.FAILURE_HOOKS["test.dies"].pop()

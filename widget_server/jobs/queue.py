@@ -78,16 +78,22 @@ def _claimable(now: datetime):
 
 
 def _give_up_on_dead_runs(now: datetime) -> None:
-    """A job whose worker died on every attempt (its lease expired at max attempts) fails.
+    """A job whose worker died on every attempt (its lease expired at max attempts) fails, and
+    its kind's failure hooks run as for any other failure.
 
     Looked for with a SELECT (no write lock on SQLite); the UPDATE runs only when one is found."""
     dead = (Job.status == RUNNING, Job.lease_until < now, Job.attempts >= Job.max_attempts)
     if db.session.scalar(select(Job.id).where(*dead).limit(1)) is None:
         return
-    gone = db.session.execute(update(Job).where(*dead)
+    gone = db.session.scalars(update(Job).where(*dead)
                               .values(status=FAILED, finished_at=now, lease_until=None,
-                                      last_error="the worker stopped during every attempt"))
-    if gone.rowcount:
+                                      last_error="the worker stopped during every attempt")
+                              .returning(Job.id)).all()
+    for job_id in gone:  # what mirrors a job's fate (an email's status, a scheduled payment)
+        job = db.session.get(Job, job_id, populate_existing=True)
+        for hook in FAILURE_HOOKS.get(job.kind, ()):
+            hook(job)
+    if gone:
         db.session.commit()
 
 
