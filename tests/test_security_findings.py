@@ -1,14 +1,10 @@
 """Issue #19 security findings 8–12: each test failed before its fix."""
-import re
 
 import pytest
-from sqlalchemy import select
 
-from tests.conftest import csrf_from, widget_login
+from tests.conftest import csrf_from
 from widget_server.core.extensions import db
-from widget_server.customers.models import Customer
 from widget_server.tenancy.models import Merchant
-
 
 # --- 12: the admin session is renewed at every sign-in (T-2, B-1) --------------------------
 
@@ -38,3 +34,41 @@ def test_admin_sign_in_starts_a_new_session(client, browser_like, make_merchant)
     stale = client.post("/admin/logout", data={"csrf_token": csrf_from(page)})
     assert stale.status_code == 400
     assert client.get("/admin/").status_code == 200
+
+
+# --- 10: router-level answers under /w/ and /p/ carry the widget's headers (E-3, B-1) -------
+
+def _set_origins(app, merchant_id, origins):
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_id)
+        merchant.config = {**(merchant.config or {}), "embedding": {"allowed_origins": origins}}
+        db.session.commit()
+
+
+@pytest.mark.parametrize("method,path,status", [
+    ("GET", "/w/acme/standard/no-such-page", 404),
+    ("GET", "/p/acme/no-such-page", 404),
+    ("GET", "/p/acme/invoices/99999999999", 404),  # the id converter refuses it: no route
+    ("POST", "/w/acme/standard/cookie-check", 405),
+    ("DELETE", "/p/acme/login", 405),
+])
+def test_router_level_errors_under_the_widget_carry_its_headers(app, portal, method, path,
+                                                                 status):
+    """#19-10: no widget route matched, so the face's after_request never ran: the answer had
+    no CSP and no framing control, and any site could frame it."""
+    p = portal()
+    _set_origins(app, p.merchant_id, ["https://shop.example.com"])
+    response = app.test_client().open(path, method=method)
+    assert response.status_code == status
+    csp = response.headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'self' https://shop.example.com;" in csp
+    assert "default-src 'self'" in csp and "object-src 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/w/nobody/standard/x", "/p/nobody/x/y", "/w/", "/p"])
+def test_router_level_errors_of_unknown_merchants_frame_only_on_this_site(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "frame-ancestors 'self';" in response.headers.get("Content-Security-Policy", "")
