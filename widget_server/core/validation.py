@@ -46,6 +46,20 @@ def email_list(value: str) -> list[str]:
     return out
 
 
+def primary_emails(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """A Primary Email list (C-2): `email_list`, given as text or as a list, with at least one
+    address. Blanks and separators alone are no address: a customer without one gets no
+    receipts and cannot reset a password (issue #19-8)."""
+    if not isinstance(value, str):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("Give a list of email addresses.")
+        value = "\n".join(value)
+    addresses = email_list(value)
+    if not addresses:
+        raise ValueError("Enter at least one email address.")
+    return addresses
+
+
 DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # Characters that have no business in a URL a merchant types, and that could break out of a
 # header (CSP, Location) or an HTML attribute if they ever reached one unencoded.

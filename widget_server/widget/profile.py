@@ -28,7 +28,7 @@ class ProfileForm(FlaskForm):
                             render_kw={"autocomplete": "family-name"})
     primary_email = TextAreaField(
         "Email addresses", validators=[InputRequired(), Length(max=2000),
-                                       validation.wtf(validation.email_list, optional=False)],
+                                       validation.wtf(validation.primary_emails, optional=False)],
         render_kw={"rows": 2, "autocomplete": "email"})
     phone = StringField("Phone", validators=[Optional(), Length(max=40),
                                              validation.wtf(validation.phone)],
