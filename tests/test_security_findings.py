@@ -138,3 +138,182 @@ def test_save_customer_refuses_an_empty_primary_email_list(app, portal, emails):
                                             emails=emails, custom_values={})
         db.session.rollback()
     assert _emails(app, p.customer_id) == p.emails
+
+
+# --- 11: single-line fields refuse control characters, on forms and in services -------------
+
+BREAKS = ["Acme\r\nBcc: victim@example.test", "Acme\nLtd", "Acme\tLtd", "Acme\u2028Ltd",
+          "Acme\x85Ltd"]
+
+
+@pytest.mark.parametrize("name", BREAKS)
+def test_a_merchant_name_with_a_line_break_is_refused(app, owner_client, name):
+    """#19-11: a merchant name with CR/LF was saved, and every email of that merchant then
+    failed with a header error."""
+    response = owner_client.submit("/admin/configuration", {
+        "name": name, "currency": "USD", "locale": "en_US", "timezone": "UTC"})
+    assert response.status_code == 400
+    assert "Use a single line of text" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Merchant, owner_client.merchant_id).name == "Acme"
+
+
+def _single_line_writers():
+    """Every service that writes a single-line field, called as an API would call it."""
+    from widget_server.customers import fields, invitations
+    from widget_server.notifications import templates
+    from widget_server.profiles import services as profiles
+    from widget_server.tenancy import admins
+    from widget_server.tenancy import services as tenancy
+    from widget_server.tenancy.configuration import INVITATIONS
+
+    def customer(m, value, **kw):
+        details = {"first_name": "Ann", "last_name": "Lee", **kw}
+        return customer_services.save_customer(m, None, details=details,
+                                               emails=["ann@example.test"], custom_values={})
+
+    return {
+        "merchant name": lambda m, v: tenancy.update_general(
+            m, name=v, currency=m.currency, locale=m.locale, timezone=m.timezone),
+        "admin name": lambda m, v: admins.add_admin(m, email="new@acme.test", name=v,
+                                                    role="staff", password="staff-pass-123"),
+        "profile name": lambda m, v: profiles.create_profile(m, v, "second"),
+        "custom field name": lambda m, v: fields.create_definition(
+            m, name=v, field_type="text", required=False, choices=[]),
+        "custom field choice": lambda m, v: fields.create_definition(
+            m, name="Tier", field_type="choice", required=False, choices=[v]),
+        "email subject": lambda m, v: templates.save_override(m, "payment_receipt", v, "Hi"),
+        "invitation subject": lambda m, v: invitations.send(m, "owner@acme.test", [object()],
+                                                            v, "Hello"),
+        "invitation default subject": lambda m, v: INVITATIONS.clean(
+            {**INVITATIONS.defaults(), "invitation_subject": v}),
+        "customer company": lambda m, v: customer(m, v, company=v),
+        "customer city": lambda m, v: customer(m, v, city=v),
+    }
+
+
+@pytest.mark.parametrize("writer", sorted(_single_line_writers()))
+@pytest.mark.parametrize("value", ["Acme\r\nBcc: victim@example.test", "Acme\u2029Ltd"])
+def test_services_refuse_control_characters_in_single_line_fields(app, make_merchant, writer,
+                                                                   value):
+    merchant_id, _ = make_merchant("acme")
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_id)
+        with pytest.raises(DomainError) as refused:
+            _single_line_writers()[writer](merchant, value)
+        assert any("single line" in m for m in refused.value.errors.values())
+        db.session.rollback()
+
+
+def test_a_custom_field_value_with_a_line_break_is_refused(app, make_merchant):
+    from widget_server.customers import fields
+
+    merchant_id, _ = make_merchant("acme")
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_id)
+        definition = fields.create_definition(merchant, name="Region", field_type="text",
+                                              required=False, choices=[])
+        with pytest.raises(DomainError):
+            fields.clean_value(definition, "North\r\nSouth")
+        assert fields.clean_value(definition, "  North  ") == "North"
+
+
+def test_the_customer_profile_refuses_line_breaks(app, portal):
+    p = portal()
+    client = app.test_client()
+    widget_login(client, p.base, p.username, p.password)
+    page = client.get(f"{p.base}/profile").get_data(as_text=True)
+    response = client.post(f"{p.base}/profile", data={
+        "csrf_token": csrf_from(page), "first_name": "Jane", "last_name": "Doe",
+        "primary_email": "jane@example.test", "city": "Oslo\r\nBcc: x@example.test"})
+    assert response.status_code == 400
+    assert "Use a single line of text" in response.get_data(as_text=True)
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        customer = db.session.get(Customer, p.customer_id)
+        from widget_server.profiles.models import SelfServiceProfile
+
+        profile = db.session.get(SelfServiceProfile, p.profile_id)
+        with pytest.raises(DomainError) as refused:  # the service, as an API would call it
+            customer_services.update_profile(merchant, profile, customer,
+                                             details={"address_line1": "1 Main St\u2028"})
+        assert "address_line1" in refused.value.errors
+        assert customer.city == ""
+
+
+def _all_forms():
+    """Every form class of the app, the generated ones included."""
+    import importlib
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+
+    import widget_server
+
+    for module in pkgutil.walk_packages(widget_server.__path__, "widget_server."):
+        importlib.import_module(module.name)
+    seen, todo = [], [FlaskForm]
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in seen:
+                seen.append(sub)
+                todo.append(sub)
+    return seen
+
+
+def test_every_single_line_field_of_every_form_is_a_single_line_field(app):
+    """The refusal lives once, in the shared form plumbing: any single-line text input of the
+    admin or the widget (StringField and its kinds, but text areas, passwords and hidden
+    fields) must be one of its fields, including those built from declarations."""
+    from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+    from wtforms.fields.core import UnboundField
+
+    from widget_server.customers.forms import custom_field
+    from widget_server.settings.kinds import Color, Text, Url
+    from widget_server.web.form_fields import SingleLine
+
+    multi = (TextAreaField, PasswordField, HiddenField)
+    unbound = []
+    for form in _all_forms():
+        unbound += [(f"{form.__module__}.{form.__name__}.{name}", value)
+                    for name, value in vars(form).items() if isinstance(value, UnboundField)]
+    with app.app_context():
+        from types import SimpleNamespace
+
+        setting = SimpleNamespace(label="x", help="", key="x")
+        unbound += [("Text", Text().make_field(setting, None)),
+                    ("Url", Url().make_field(setting, None)),
+                    ("Color", Color().make_field(setting, None))]
+        for kind in ("text", "number", "date"):
+            definition = SimpleNamespace(name="x", field_type=kind, required=False, choices=[])
+            unbound += [(f"custom {kind}", custom_field(definition)),
+                        (f"custom {kind} read-only", custom_field(definition, "read_only"))]
+    assert len(unbound) > 40
+    offenders = [name for name, field in unbound
+                 if issubclass(field.field_class, StringField)
+                 and not issubclass(field.field_class, multi)
+                 and not issubclass(field.field_class, SingleLine)]
+    assert offenders == []
+
+
+def test_a_single_line_field_refuses_a_line_break_before_its_validators(app):
+    from flask_wtf import FlaskForm
+    from werkzeug.datastructures import MultiDict
+
+    from widget_server.web.form_fields import TrimmedField
+
+    class Form(FlaskForm):
+        class Meta:
+            csrf = False
+
+        name = TrimmedField("Name")
+
+    with app.test_request_context():
+        for value in BREAKS:
+            form = Form(formdata=MultiDict({"name": value}))
+            assert not form.validate()
+            assert form.name.errors == ["Use a single line of text, without line breaks or "
+                                        "control characters."]
+        form = Form(formdata=MultiDict({"name": "  Zoë O’Neil  "}))
+        assert form.validate() and form.name.data == "Zoë O’Neil"

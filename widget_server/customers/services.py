@@ -87,6 +87,8 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
         emails = validation.primary_emails(emails)
     except ValueError as exc:
         raise DomainError(str(exc), "primary_email") from exc
+    # every detail is one line (names and addresses reach emails and PDFs; issue #19-11)
+    validation.require_single_line(**{name: details.get(name) for name in PROFILE_FIELDS})
     created = customer is None
     if created:
         customer = Customer(merchant_id=merchant.id, custom_fields={})
@@ -148,8 +150,9 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
         if not isinstance(value, str):
             errors[key] = "Must be text."
             continue
-        value = " ".join(value.split())
         try:
+            validation.single_line(value)  # before split() hides a line break (issue #19-11)
+            value = " ".join(value.split())
             if len(value) > limit:
                 raise ValueError(f"Use at most {limit} characters.")
             if key == "first_name":
