@@ -1,6 +1,8 @@
 """Issue #19 security findings 8–12: each test failed before its fix."""
+import re
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import csrf_from, widget_login
 from widget_server.core.domain import DomainError
@@ -317,3 +319,125 @@ def test_a_single_line_field_refuses_a_line_break_before_its_validators(app):
                                         "control characters."]
         form = Form(formdata=MultiDict({"name": "  Zoë O’Neil  "}))
         assert form.validate() and form.name.data == "Zoë O’Neil"
+
+
+# --- 9: the lockout never tells which accounts exist, and is temporary by default (C-8) -----
+
+def _security(app, merchant_id, **values):
+    with app.app_context():
+        merchant = db.session.get(Merchant, merchant_id)
+        merchant.config = {**(merchant.config or {}), "security": {
+            "lockout_threshold": 3, "password_min_length": 10, **values}}
+        db.session.commit()
+
+
+def _answer(client, base, login, password="wrong-password"):
+    html = widget_login(client, base, login, password).get_data(as_text=True)
+    match = re.search(r'id="password-error">([^<]*)<', html)
+    assert match, html[-2000:]
+    return match.group(1)
+
+
+@pytest.mark.parametrize("minutes", [15, 0])
+@pytest.mark.parametrize("known,unknown", [("jane", "jake"),
+                                           ("jane@example.test", "ghost@example.test")])
+def test_unknown_logins_answer_like_known_ones_at_every_count(app, portal, known, unknown,
+                                                              minutes):
+    """#19-9: after the threshold an existing account answered "locked" and an unknown one
+    kept answering "incorrect": five requests told anyone which accounts exist."""
+    p = portal()
+    _security(app, p.merchant_id, lockout_minutes=minutes)
+    client = app.test_client()
+    for attempt in range(6):
+        assert _answer(client, p.base, known) == _answer(client, p.base, unknown), attempt
+    assert "locked" in _answer(client, p.base, unknown)
+    # the right password does not tell the lock apart from a wrong one either
+    assert _answer(client, p.base, known, p.password) == _answer(client, p.base, unknown)
+
+
+def _age_locks(app, minutes):
+    from datetime import timedelta
+
+    from widget_server.customers.models import LoginFailure
+
+    with app.app_context():
+        for model in (Customer, LoginFailure):
+            for row in db.session.scalars(select(model).where(model.locked_at.is_not(None))):
+                row.locked_at -= timedelta(minutes=minutes)
+        db.session.commit()
+
+
+def test_the_lock_is_temporary_by_default(app, portal, browser_like):
+    """Five requests lock anyone's account: by default the lock runs out (the merchant's
+    Lockout duration, 15 minutes), for known and unknown logins alike."""
+    p = portal()
+    _security(app, p.merchant_id)  # no lockout_minutes stored: the default
+    client = app.test_client()
+    for _ in range(3):
+        _answer(client, p.base, p.username)
+        _answer(client, p.base, "jake")
+    assert "try again in 15 minutes" in _answer(client, p.base, p.username, p.password)
+    assert "try again in 15 minutes" in _answer(client, p.base, "jake")
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    panel = browser_like.client.get(f"/admin/customers/{p.customer_id}").get_data(as_text=True)
+    assert "Locked" in panel and "after 3 failed sign-ins, until " in panel and ">Unlock<" in panel
+
+    _age_locks(app, 14)
+    assert "locked" in _answer(client, p.base, p.username, p.password)
+    _age_locks(app, 2)
+    panel = browser_like.client.get(f"/admin/customers/{p.customer_id}").get_data(as_text=True)
+    assert "Locked" not in panel and ">Unlock<" not in panel
+    # a new count starts for both: the first failure after the lock is one of three again
+    assert _answer(client, p.base, p.username) == _answer(client, p.base, "jake") == \
+        "Username/email or password is incorrect."
+    assert widget_login(client, p.base, p.username, p.password).status_code == 302
+    with app.app_context():
+        customer = db.session.get(Customer, p.customer_id)
+        assert customer.failed_logins == 0 and customer.locked_at is None
+
+
+def test_lockout_until_an_admin_unlocks_when_the_merchant_says_so(app, portal, browser_like):
+    p = portal()
+    _security(app, p.merchant_id, lockout_minutes=0)
+    client = app.test_client()
+    for _ in range(3):
+        _answer(client, p.base, p.username)
+    _age_locks(app, 60 * 24 * 30)
+    answer = _answer(client, p.base, p.username, p.password)
+    assert answer.endswith("Please contact Acme to unlock it.")
+    browser_like.login("owner@acme.test", "owner-pass-123")
+    panel = browser_like.client.get(f"/admin/customers/{p.customer_id}").get_data(as_text=True)
+    assert "until an admin unlocks it" in panel
+    browser_like.submit(f"/admin/customers/{p.customer_id}/portal/unlock", {},
+                        form_url=f"/admin/customers/{p.customer_id}")
+    assert widget_login(client, p.base, p.username, p.password).status_code == 302
+
+
+def test_the_lockout_duration_is_a_sign_in_security_setting(app, owner_client):
+    response = owner_client.submit("/admin/configuration/security", {
+        "lockout_threshold": "5", "lockout_minutes": "30", "password_min_length": "12"})
+    assert response.status_code == 302
+    from widget_server.tenancy.configuration import SECURITY, merchant_settings
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, owner_client.merchant_id)
+        assert merchant_settings(merchant, SECURITY).lockout_minutes == 30
+    refused = owner_client.submit("/admin/configuration/security", {
+        "lockout_threshold": "5", "lockout_minutes": "-1", "password_min_length": "12"})
+    assert refused.status_code == 400
+
+
+def test_unknown_logins_are_counted_per_merchant_without_storing_the_login(app, portal):
+    from widget_server.customers.models import LoginFailure
+
+    a, b = portal("acme"), portal("beta")
+    _security(app, a.merchant_id)
+    client = app.test_client()
+    for _ in range(3):
+        _answer(client, a.base, "Ghost@Example.test ")
+    assert "locked" in _answer(client, a.base, "ghost@example.test")
+    assert _answer(client, b.base, "ghost@example.test") == \
+        "Username/email or password is incorrect."
+    with app.app_context():
+        rows = db.session.scalars(select(LoginFailure)).all()
+        assert len(rows) == 2 and all("ghost" not in r.login_digest for r in rows)

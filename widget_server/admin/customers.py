@@ -107,6 +107,7 @@ def _handle(customer=None):
     portal = None
     if customer is not None:
         portal = {"state": portal_access.state(customer), "on": portal_access.portal_on(merchant),
+                  "lock": portal_access.lock_note(merchant, customer),
                   "form": PortalForm(data={"username": customer.username or ""})}
     customer_invoices, customer_payments = [], []
     if customer is not None:
