@@ -106,16 +106,16 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         paid.balance_minor, paid.status = 0, "paid"
         scheduled = Payment(merchant_id=merchant_id, customer_id=customer.id,
                             amount_minor=10000, currency="USD", status="scheduled",
-                            source="browser", method="card", method_token="tok_sandbox_card",
+                            source="browser", method="card", method_token="sandbox:succeeded:4242",
                             scheduled_for=date.today() + timedelta(days=5),
                             plan={"invoice_ids": [second.id], "kind": "card"},
                             idempotency_key=uuid.uuid4().hex)
         method = PaymentMethod(merchant_id=merchant_id, customer_id=customer.id, kind="card",
-                               token=f"tok_{low}", label=f"Visa {mark} 4242", expires="12/39",
-                               is_default=True)
+                               token="sandbox:succeeded:4242", label=f"Visa {mark} 4242",
+                               expires="12/39", is_default=True)
         spare = PaymentMethod(merchant_id=merchant_id, customer_id=customer.id, kind="card",
-                              token=f"tok2_{low}", label=f"Amex {mark} 0005", expires="11/38",
-                              is_default=False)
+                              token="sandbox:succeeded:0005", label=f"Amex {mark} 0005",
+                              expires="11/38", is_default=False)
         db.session.add_all([payment, scheduled, method, spare])
         staff = admins.create_admin(merchant, f"staff@{low}.test", "staff-pass-123", "staff",
                                     f"{mark} Staffer")
