@@ -182,7 +182,6 @@ ROUTER_LEVEL = [("GET", "/w/alpha/standard/no-such-page", 404), ("GET", "/p/alph
                 ("GET", "/w/alpha/standard/logout", 405), ("POST", "/p/alpha/account", 405)]
 
 
-@pytest.mark.xfail(strict=True, reason="#19 item 10, being fixed")
 @pytest.mark.parametrize(("method", "url", "status"), ROUTER_LEVEL)
 def test_router_level_404_and_405_under_the_widget_carry_its_headers(client, t, method, url,
                                                                      status):
