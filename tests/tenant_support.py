@@ -190,11 +190,13 @@ def snapshot(app, merchant_id: int, *, ignore: dict[str, set[str]] | None = None
     """Every row `merchant_id` owns, table by table, as sorted tuples of column values.
 
     `ignore` leaves out columns whose change is expected bookkeeping (e.g. a session's
-    last-seen time)."""
+    last-seen time); {"*"} leaves out a whole table."""
     ignore = ignore or {}
     found = {}
     with app.app_context():
         for table in owned_tables():
+            if ignore.get(table.name) == {"*"}:  # a whole table of bookkeeping
+                continue
             key = table.c.id if table.name == "merchant" else table.c.merchant_id
             columns = [c for c in table.c if c.name not in ignore.get(table.name, set())]
             rows = db.session.execute(select(*columns).where(key == merchant_id)).all()

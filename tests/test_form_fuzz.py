@@ -222,7 +222,8 @@ def encode(form: Form, values: dict) -> dict:
 # password's count (the lockout, C-8) on the sign-in forms.
 IGNORE = {"portal_session": {"last_seen_at"}}
 FAILED_LOGINS = {"customer": {"failed_logins", "locked_at", "updated_at"},
-                 "admin_user": {"failed_logins", "locked_at"}}
+                 "admin_user": {"failed_logins", "locked_at"},
+                 "login_failure": {"*"}}  # failures under logins that name nobody, counted alike
 COUNTS_FAILURES = {"admin.login", f"{EMBEDDED}.login", f"{EMBEDDED}.change_password"}
 
 
