@@ -30,6 +30,9 @@ What it measures, and why:
 4. Queries. SQL statements per page, counted in-process with the same listener as the test
    suite's `count_queries` (the suite asserts they stay constant; here they are only printed),
    and the server time of one request at a time, without the network or the load generator.
+5. Sign-in capacity (`bench/signin.py`, issue #19 item 13). Sign-ins per second during a flood
+   of sign-ins, and the overview's p50/p99 during it next to the overview's on its own: whether
+   password hashing (argon2id, bounded per process) starves the pages.
 
 The databases are `instance/bench-small.db` and `instance/bench-large.db`, made anew each run
 (the dev database is untouched), or with DATABASE_URL (PostgreSQL) the schemas `bench_small` and
@@ -37,6 +40,7 @@ The databases are `instance/bench-small.db` and `instance/bench-large.db`, made 
 
     .venv/bin/python -m bench.run [--duration 10] [--connections 32] [--threads 2] [--quick]
     .venv/bin/python -m bench.profile [PATH ...]   # where the server time goes, afterwards
+    .venv/bin/python -m bench.signin [--duration 5]  # only the sign-in flood, on its own database
 """
 import argparse
 import gzip
@@ -105,16 +109,28 @@ def _duration_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(binary: str, url: str, args, cookie: str | None = None, seconds: float | None = None,
-        ) -> Load:
-    command = [binary, f"-t{args.threads}", f"-c{args.connections}",
+def wrk_command(binary: str, url: str, args, cookie: str | None = None,
+                seconds: float | None = None, connections: int | None = None,
+                script: str | None = None) -> list[str]:
+    command = [binary, f"-t{args.threads}", f"-c{connections or args.connections}",
                f"-d{seconds or args.duration:g}s", "--latency", "--timeout", "10s"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     if not args.keep_alive:
         command += ["-H", "Connection: close"]
-    out = subprocess.run([*command, url], check=True, capture_output=True,  # noqa: S603
-                         text=True).stdout
+    if script:
+        command += ["-s", script]
+    return [*command, url]
+
+
+def wrk(binary: str, url: str, args, cookie: str | None = None, seconds: float | None = None,
+        connections: int | None = None) -> Load:
+    out = subprocess.run(wrk_command(binary, url, args, cookie, seconds, connections),  # noqa: S603
+                         check=True, capture_output=True, text=True).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> Load:
     percentile = dict(re.findall(r"^\s+(50|99)(?:\.0+)?%\s+(\S+)\s*$", out, re.MULTILINE))
     if len(percentile) != 2:
         sys.exit(f"could not read wrk's latency distribution:\n{out}")
@@ -496,6 +512,8 @@ def median_load(runs: list[Load]) -> Load:
 
 
 def main() -> None:
+    from bench import signin
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per URL")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before each")
@@ -513,6 +531,7 @@ def main() -> None:
                         help="share of the CPU other processes may use during a measurement")
     parser.add_argument("--quick", action="store_true",
                         help="10,000 invoices over 1,000 customers for the scale run")
+    signin.add_arguments(parser)
     args = parser.parse_args()
     sizes = {"small": SMALL, "large": (1_000, 10_000) if args.quick else LARGE}
 
@@ -557,12 +576,13 @@ def main() -> None:
                     runs[size][name].append(load)
         scaled = {size: {name: vars(median_load(r)) for name, r in pages.items()}
                   for size, pages in runs.items()}
+    flood = signin.measure(binary, urls["small"], secret, args)
 
     results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
                "other_cpu": {"before": busy_before, "after": check_idle("after the run")},
                "backend": backend, "args": vars(args), "sizes": sizes, "seed_seconds": seconds,
                "load": {k: vars(v) for k, v in loads.items()}, "scaled": scaled,
-               "inprocess": inprocess, "weights": weights}
+               "inprocess": inprocess, "weights": weights, "signin": flood}
     RESULTS.write_text(json.dumps(results, indent=2))
     report(results)
 
@@ -574,6 +594,8 @@ def _mark(ok: bool) -> str:
 
 
 def report(r: dict) -> None:
+    from bench import signin
+
     load, hello, a = r["load"], r["load"]["hello-world"], r["args"]
     (small_customers, small_invoices), (_, large_invoices) = r["sizes"]["small"], r["sizes"][
         "large"]
@@ -626,6 +648,9 @@ def report(r: dict) -> None:
         queries = str(few["queries"]) if few["queries"] == many["queries"] else (
             f"{few['queries']}->{many['queries']}")
         print(f"{name:<18} {queries:>8} {few['server_ms']:12.2f} {many['server_ms']:14.2f}")
+
+    if "signin" in r:
+        signin.report(r["signin"], a)
 
     print()
     print("== Targets ==")

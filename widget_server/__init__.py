@@ -37,6 +37,7 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table, for migrations)
     from .core import database  # noqa: F401  (installs the SQLite pragmas)
     from .core.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from .core.passwords import init_app as init_password_hashing
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app_config.MIGRATIONS_DIR))
@@ -44,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app, add_context_processor=False)
+    init_password_hashing(app)  # the bound on concurrent hashing (issue #19)
 
 
 def register_unit_of_work(app: Flask) -> None:

@@ -11,10 +11,53 @@ lost together.
 - The one documented exception: a payment commits before the gateway is called
   (`billing.payments.pay`, `charge`, `payment_jobs.run_scheduled`), so that whatever happens
   during the call (a crash, a lost answer), the attempt and its resolution job are on record.
+- Sign-in ends its transaction while it has only read, before hashing the password
+  (`end_read_only_transaction`), so no transaction stays open across argon2's tens of
+  milliseconds; its writes start a new one, committed at the end as usual.
 """
 from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .extensions import db
+
+WROTE = "unit_of_work.wrote"  # session.info: this transaction has sent a write
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, _context):
+    session.info[WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state):
+    if not state.is_select:  # an UPDATE/DELETE/INSERT, or text() we cannot tell: a write
+        state.session.info[WROTE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(WROTE, None)
+
+
+def end_read_only_transaction() -> bool:
+    """End the session's transaction if it has only read; True when none is open afterwards.
+
+    For slow work that needs no database, such as hashing a password: on PostgreSQL an open
+    transaction holds its connection ("idle in transaction") and its snapshot meanwhile. Rolling
+    back a transaction that only read loses nothing; it expires the loaded objects, so they are
+    read again (by primary key) when next used, in a new transaction. A transaction that has
+    written (pending, flushed or executed changes) is left open: ending it would split the
+    request's unit of work, so the slow work then runs inside it, as before.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        return True
+    if session.new or session.dirty or session.deleted or session.info.get(WROTE):
+        return False
+    session.rollback()
+    return True
 
 
 def register(app: Flask) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ..core.database import UTCDateTime, utcnow
 from ..core.extensions import db
 from ..core.passwords import verify
+from ..core.unit_of_work import end_read_only_transaction
 from ..tenancy.configuration import SECURITY, merchant_settings
 from . import portal_sessions
 from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail, LoginFailure
@@ -57,15 +58,23 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
     count never tells whether the account exists (issue #19-9). Each failure counts against an
     unlocked account; at the merchant's threshold it locks for the merchant's lockout minutes
     (or until an admin unlocks it). A temporary password works once, before it expires.
+
+    No transaction is open while argon2 runs (issue #19): the lookup only reads, so its
+    transaction ends before the first hash (`end_read_only_transaction`), and every password is
+    verified before the first write (the reset or the failed-attempt UPDATE). The customers are
+    read again after the hash (expired by the rollback), so the lock is checked as it stands
+    then. A sign-in that finds no free hashing slot raises `HashingBusy` (503) and counts nothing.
     """
     found = candidates(merchant.id, login)
+    stored = [customer.password_hash for customer in found]
     security = merchant_settings(merchant, SECURITY)
+    end_read_only_transaction()
     now = utcnow()
     if not found:
         verify(None, password)
         return SignIn(None, _count_unknown(merchant.id, login, security, now))
-    for customer in found:
-        ok, new_hash = verify(customer.password_hash, password)
+    for customer, stored_hash in zip(found, stored, strict=True):
+        ok, new_hash = verify(stored_hash, password)
         if not ok:
             continue
         if is_locked(customer.locked_at, security.lockout_minutes, now):

@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.passwords import hash_password, verify
+from ..core.unit_of_work import end_read_only_transaction
 from ..core.validation import require_single_line
 from .models import AdminUser
 
@@ -14,9 +15,14 @@ def find_by_email(email: str) -> AdminUser | None:
 
 
 def authenticate(email: str, password: str) -> AdminUser | None:
-    """The active admin with these credentials, rehashing the password when parameters changed."""
+    """The active admin with these credentials, rehashing the password when parameters changed.
+
+    The lookup's read-only transaction ends before the hash (issue #19), as in customer sign-in.
+    """
     admin = find_by_email(email.strip())
-    ok, new_hash = verify(admin.password_hash if admin else None, password)
+    stored = admin.password_hash if admin else None
+    end_read_only_transaction()
+    ok, new_hash = verify(stored, password)
     if not ok or admin is None or not admin.active:
         return None
     if new_hash:

@@ -28,7 +28,9 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException):
         custom = error.description != type(error).description and error.code != 429
         message = error.description if custom else MESSAGES.get(error.code, error.description)
-        return _render(error.code or 500, message)
+        body, code = _render(error.code or 500, message)
+        retry_after = dict(error.get_headers()).get("Retry-After")  # 503 "busy, try again"
+        return body, code, {"Retry-After": retry_after} if retry_after else {}
 
 
 def refused(exc: DomainError):

@@ -4,6 +4,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..core.domain import DomainError
 from ..core.extensions import limiter
+from ..core.passwords import HashingBusy
 from ..core.validation import local_path
 from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
@@ -73,6 +74,14 @@ def login():
 def too_many(error):
     """A rate limit inside the widget leads back to its own sign-in, not the server's root."""
     return render_error(429, MESSAGES[429], url_for(".login"))
+
+
+@bp.errorhandler(HashingBusy)
+def hashing_busy(error):
+    """Every password-hashing slot stayed taken (a sign-in flood, issue #19): "busy, try again"
+    with Retry-After, leading back to the widget's own sign-in."""
+    body, code = render_error(503, error.description, url_for(".login"))
+    return body, code, {"Retry-After": dict(error.get_headers())["Retry-After"]}
 
 
 @bp.get("/cookie-check")
