@@ -211,7 +211,8 @@ def test_a_worker_sends_a_batch_over_one_connection_with_few_statements(
     assert len(faulty.messages) == 12 and faulty.connections == 1
     assert all(_message(i).status == "sent" for i in ids)
     assert all(_job(i).status == "done" for i in ids)
-    assert counter.count <= 3 * 12 + 12, counter.count  # was 9-10 a message, one connection each
+    # 36 on SQLite, 38 on PostgreSQL; it was 9-10 a message (108-120), and 12 connections
+    assert counter.count <= 2 * 12 + 16, counter.count
 
 
 def test_a_batch_reconnects_when_the_server_drops_the_connection(ctx, merchant_id, faulty):
@@ -236,7 +237,8 @@ def test_each_message_of_a_batch_gets_its_own_outcome(ctx, merchant_id, faulty):
                       "rcpt5xx-c@example.test": ("failed", "failed"),
                       "data5xx-d@example.test": ("failed", "failed"),
                       "e@example.test": ("sent", "done")}
-    assert _job(ids["rcpt4xx-b@example.test"]).run_at == now + timedelta(seconds=30)
+    retry_at = _job(ids["rcpt4xx-b@example.test"]).run_at - now
+    assert timedelta(seconds=30) <= retry_at < timedelta(seconds=40)
     assert "554 5.7.1" in _message(ids["data5xx-d@example.test"]).last_error
     assert faulty.connections == 1
 
