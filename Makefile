@@ -6,7 +6,7 @@ PORT   ?= 5000
 export FLASK_APP := wsgi
 export PORT
 
-.PHONY: install run test lint migrate seed worker clean bench
+.PHONY: install run test lint migrate seed worker clean bench soak
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,15 @@ test: install
 ## `make bench BENCH_ARGS="--duration 5 --quick"` for a short run; DATABASE_URL for PostgreSQL.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## The soak (#19 item 15), run by hand: 10,000 emails through a fault-injecting SMTP server,
+## workers killed with -9 and their PostgreSQL connections terminated, payments from several
+## tabs while a web process is killed; exits non-zero unless nothing is lost, wrongly failed,
+## stuck or charged twice. Needs PostgreSQL (SOAK_PG, a server URL; it makes its own database).
+## `make soak SOAK_ARGS="--emails 300 --duration 30"` for a short run.
+SOAK_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
+soak: install
+	$(BIN)/python -m bench.soak --pg $(SOAK_PG) $(SOAK_ARGS)
 
 worker: migrate
 	$(BIN)/flask worker

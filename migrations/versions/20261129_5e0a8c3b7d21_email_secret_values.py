@@ -6,7 +6,7 @@ bodies and clears this column. The admin's delivery log shows the masked texts a
 Rows queued before this revision have no list (nothing to mask).
 
 Revision ID: 5e0a8c3b7d21
-Revises: d7e1f3a9c2b5
+Revises: e2b7c4d91f06
 Create Date: 2026-11-29 18:00:00
 
 """
@@ -17,7 +17,7 @@ from widget_server.core.database import JSONType
 
 
 revision = '5e0a8c3b7d21'
-down_revision = 'd7e1f3a9c2b5'
+down_revision = 'e2b7c4d91f06'
 branch_labels = None
 depends_on = None
 

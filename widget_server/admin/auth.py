@@ -1,5 +1,5 @@
 """Admin sign-in and sign-out (T-2) with Flask-Login; the session is revocable server-side."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..core.extensions import limiter, login_manager
@@ -29,6 +29,9 @@ def login():
         if admin is None:
             form.password.errors.append("Email or password is incorrect.")
         else:
+            # A fresh session (and CSRF secret) on every sign-in, as on the customer face:
+            # nothing planted in the cookie before sign-in survives it (issue #19-12).
+            session.clear()
             login_user(admin)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("admin/login.html", form=form), (200 if not form.errors else 400)

@@ -46,7 +46,7 @@ class CustomerForm(FlaskForm):
     company = TrimmedField("Company", validators=[Optional(), Length(max=200)])
     primary_email = TextAreaField(
         "Primary Email", validators=[InputRequired(), Length(max=2000),
-                                     validation.wtf(validation.email_list, optional=False)],
+                                     validation.wtf(validation.primary_emails, optional=False)],
         description="One or more addresses, separated by commas or new lines. Every "
                     "notification goes to each of them.",
         render_kw={"rows": 2, "autocomplete": "off"})
@@ -92,17 +92,22 @@ def _handle(customer=None):
             details = {name: (form[name].data or "").strip() for name in services.PROFILE_FIELDS}
             details["first_name"] = validation.person_name(details["first_name"], 2, "First name")
             details["last_name"] = validation.person_name(details["last_name"], 1, "Last name")
-            saved = services.save_customer(
-                merchant, customer, details=details,
-                emails=validation.email_list(form.primary_email.data),
-                custom_values=custom_values)
-            flash(f"Customer “{saved.display_name}” {'saved' if customer else 'created'}.",
-                  "success")
-            return redirect(url_for("admin.customer_detail", customer_id=saved.id))
+            try:
+                saved = services.save_customer(
+                    merchant, customer, details=details,
+                    emails=validation.primary_emails(form.primary_email.data),
+                    custom_values=custom_values)
+            except DomainError as exc:  # the service's own rules (issue #19)
+                form.form_errors.extend(show_errors(form, exc))
+            else:
+                flash(f"Customer “{saved.display_name}” {'saved' if customer else 'created'}.",
+                      "success")
+                return redirect(url_for("admin.customer_detail", customer_id=saved.id))
     template = "admin/customers/edit.html"
     portal = None
     if customer is not None:
         portal = {"state": portal_access.state(customer), "on": portal_access.portal_on(merchant),
+                  "lock": portal_access.lock_note(merchant, customer),
                   "form": PortalForm(data={"username": customer.username or ""})}
     customer_invoices, customer_payments = [], []
     if customer is not None:

@@ -2,14 +2,14 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
+from wtforms import PasswordField, SelectField
 from wtforms.validators import InputRequired, Length
 
 from ..core import validation
 from ..core.domain import DomainError
 from ..tenancy import admins
 from ..tenancy.permissions import PERMISSION_LABELS, ROLE_LABELS, ROLES, Permission
-from ..web.form_fields import TrimmedField, select_choices, show_errors
+from ..web.form_fields import TrimmedEmailField, TrimmedField, select_choices, show_errors
 from . import bp
 from .access import current_merchant, permission_required
 
@@ -22,7 +22,7 @@ def _role_field():
 
 
 class NewAdminForm(FlaskForm):
-    email = EmailField("Email", validators=[InputRequired(), Length(max=254),
+    email = TrimmedEmailField("Email", validators=[InputRequired(), Length(max=254),
                                             validation.wtf(validation.email_address)])
     name = TrimmedField("Name", validators=[Length(max=200)])
     role = _role_field()

@@ -1,9 +1,10 @@
 """The worker's side of payments: scheduled payments run on their date, pending ones are
 resolved, and autopay schedules each new invoice for its due date.
 
-No lease heartbeat is needed: a payment is taken from `scheduled` to `pending` by one
-conditional UPDATE, so a second worker running the same job finds nothing to do, and the
-gateway's idempotency key makes a repeated charge of a pending payment the same charge.
+Safe even when the queue's lease heartbeat cannot renew (a worker cut off from the database for
+a whole lease, whose job another worker takes over): a payment is taken from `scheduled` to
+`pending` by one conditional UPDATE, so a second worker running the same job finds nothing to
+do, and the gateway's idempotency key makes a repeated charge of a pending payment the same charge.
 """
 import logging
 from datetime import timedelta

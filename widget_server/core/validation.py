@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from wtforms.validators import ValidationError
 
+from .domain import DomainError
+
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -44,6 +46,20 @@ def email_list(value: str) -> list[str]:
     if errors:
         raise ValueError(" ".join(errors))
     return out
+
+
+def primary_emails(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    """A Primary Email list (C-2): `email_list`, given as text or as a list, with at least one
+    address. Blanks and separators alone are no address: a customer without one gets no
+    receipts and cannot reset a password (issue #19-8)."""
+    if not isinstance(value, str):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ValueError("Give a list of email addresses.")
+        value = "\n".join(value)
+    addresses = email_list(value)
+    if not addresses:
+        raise ValueError("Enter at least one email address.")
+    return addresses
 
 
 DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -128,6 +144,35 @@ def slug(value: str) -> str:
     if not SLUG_RE.match(value):
         raise ValueError("Use 1–63 lower-case letters, digits and hyphens (not at either end).")
     return value
+
+
+# Unicode categories no single-line value may hold: control characters (C0 and C1: CR, LF, tab,
+# NUL, NEL…) and the line and paragraph separators. Mail headers, CSV cells and log lines all
+# take them as line breaks: a merchant name with CR/LF broke every email of that merchant.
+NOT_SINGLE_LINE = frozenset({"Cc", "Zl", "Zp"})
+SINGLE_LINE_MESSAGE = "Use a single line of text, without line breaks or control characters."
+
+
+def is_single_line(value: str) -> bool:
+    return not any(unicodedata.category(ch) in NOT_SINGLE_LINE for ch in value)
+
+
+def single_line(value: str) -> str:
+    """A single-line value (a name, username, subject…): no control characters (issue #19-11)."""
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    if not is_single_line(value):
+        raise ValueError(SINGLE_LINE_MESSAGE)
+    return value
+
+
+def require_single_line(**values: str | None) -> None:
+    """The services' check before they write single-line fields: `DomainError` naming every
+    field that holds a control character (None and "" pass)."""
+    errors = {field: SINGLE_LINE_MESSAGE for field, value in values.items()
+              if isinstance(value, str) and not is_single_line(value)}
+    if errors:
+        raise DomainError.of(errors)
 
 
 def strip(value):

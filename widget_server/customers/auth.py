@@ -1,14 +1,20 @@
 """Customer sign-in by username or email + password (C-1), within one merchant."""
+import hashlib
+import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal, select, update
+from flask import current_app
+from sqlalchemy import case, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..core.database import UTCDateTime, utcnow
 from ..core.extensions import db
 from ..core.passwords import verify
 from ..tenancy.configuration import SECURITY, merchant_settings
 from . import portal_sessions
-from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail
+from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail, LoginFailure
 
 MAX_CANDIDATES = 5  # customers sharing one address (a bookkeeper for several accounts, say)
 
@@ -46,20 +52,23 @@ class SignIn:
 def authenticate(merchant, login: str, password: str) -> SignIn:
     """Check credentials (C-1) with lockout (C-8) and temporary passwords (C-7).
 
-    An unknown login costs the same time as a wrong password (a dummy hash is verified). Each
-    failure counts against an unlocked account; at the merchant's threshold it locks until an admin
-    unlocks it. A temporary password works once, before it expires.
+    An unknown login costs the same time as a wrong password (a dummy hash is verified), and
+    its failures are counted and locked the same way (`LoginFailure`), so the answer at every
+    count never tells whether the account exists (issue #19-9). Each failure counts against an
+    unlocked account; at the merchant's threshold it locks for the merchant's lockout minutes
+    (or until an admin unlocks it). A temporary password works once, before it expires.
     """
     found = candidates(merchant.id, login)
+    security = merchant_settings(merchant, SECURITY)
+    now = utcnow()
     if not found:
         verify(None, password)
-        return SignIn(None, "bad")
-    now = utcnow()
+        return SignIn(None, _count_unknown(merchant.id, login, security, now))
     for customer in found:
         ok, new_hash = verify(customer.password_hash, password)
         if not ok:
             continue
-        if customer.locked_at is not None:
+        if is_locked(customer.locked_at, security.lockout_minutes, now):
             return SignIn(None, "locked")
         if customer.temp_password_state == TEMP_USED:
             return SignIn(None, "temp_used")
@@ -67,26 +76,73 @@ def authenticate(merchant, login: str, password: str) -> SignIn:
             if customer.temp_expires_at is None or customer.temp_expires_at < now:
                 return SignIn(None, "temp_expired")
             customer.temp_password_state = TEMP_USED  # one sign-in, then a new password
-        customer.failed_logins = 0
+        customer.failed_logins, customer.locked_at = 0, None  # an expired lock ends here
         if new_hash:
             customer.password_hash = new_hash
         db.session.flush()
         return SignIn(customer)
-    threshold = merchant_settings(merchant, SECURITY).lockout_threshold
     locked = False
     for customer in found:
-        # One conditional UPDATE: an attempt on a locked account is not counted (the panel says
-        # how many failures locked it), and two racing failures cannot count past the threshold.
-        db.session.execute(
-            update(Customer).where(Customer.id == customer.id, Customer.locked_at.is_(None))
-            .values(failed_logins=Customer.failed_logins + 1,
-                    locked_at=case((Customer.failed_logins + 1 >= threshold,
-                                    literal(now, UTCDateTime)), else_=None))
-            .execution_options(synchronize_session=False))
+        _count_failure(Customer, Customer.id == customer.id, security, now)
         db.session.refresh(customer, ["failed_logins", "locked_at"])
-        locked = locked or customer.locked_at is not None
+        locked = locked or is_locked(customer.locked_at, security.lockout_minutes, now)
     db.session.flush()
     return SignIn(None, "locked" if locked else "bad")
+
+
+def is_locked(locked_at: datetime | None, lockout_minutes: int, now: datetime) -> bool:
+    """Locked now: since `locked_at`, for `lockout_minutes` (0: until an admin unlocks)."""
+    if locked_at is None:
+        return False
+    return lockout_minutes == 0 or locked_at > now - timedelta(minutes=lockout_minutes)
+
+
+def locked_until(customer: Customer, merchant, now: datetime | None = None):
+    """None when the customer is not locked now; else the moment the lock ends, or True for a
+    lock that lasts until an admin unlocks it (the Portal panel, C-8)."""
+    minutes = merchant_settings(merchant, SECURITY).lockout_minutes
+    if not is_locked(customer.locked_at, minutes, now or utcnow()):
+        return None
+    return True if minutes == 0 else customer.locked_at + timedelta(minutes=minutes)
+
+
+def _count_failure(model, which, security, now: datetime) -> None:
+    """One conditional UPDATE of `model`'s failed_logins / locked_at (a customer, or an unknown
+    login's `LoginFailure`: the same rule for both). An attempt while locked is not counted
+    (the panel says how many failures locked it), two racing failures cannot count past the
+    threshold, and the first failure after a lock has run out starts a new count."""
+    minutes = security.lockout_minutes
+    countable = model.locked_at.is_(None)
+    if minutes:
+        countable = or_(countable, model.locked_at <= now - timedelta(minutes=minutes))
+    count = case((model.locked_at.is_not(None), 1), else_=model.failed_logins + 1)
+    db.session.execute(
+        update(model).where(which, countable)
+        .values(failed_logins=count,
+                locked_at=case((count >= security.lockout_threshold,
+                                literal(now, UTCDateTime)), else_=None))
+        .execution_options(synchronize_session=False))
+
+
+def _login_digest(merchant_id: int, login: str) -> str:
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    message = f"{merchant_id}:{(login or '').strip().lower()}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _count_unknown(merchant_id: int, login: str, security, now: datetime) -> str:
+    """Count a failure under a login that names no customer, as if it did: "locked" at the
+    same count, for the same minutes, as a customer's account."""
+    digest = _login_digest(merchant_id, login)
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(LoginFailure).values(merchant_id=merchant_id, login_digest=digest,
+                                                   failed_logins=0)
+                       .on_conflict_do_nothing(index_elements=["merchant_id", "login_digest"]))
+    which = (LoginFailure.merchant_id == merchant_id) & (LoginFailure.login_digest == digest)
+    _count_failure(LoginFailure, which, security, now)
+    locked_at = db.session.scalar(select(LoginFailure.locked_at).where(which))
+    return "locked" if is_locked(locked_at, security.lockout_minutes, now) else "bad"
 
 
 def sign_in(customer: Customer, previous_session: str | None) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.validation import SINGLE_LINE_MESSAGE, is_single_line, require_single_line
 from .models import FIELD_TYPES, CustomFieldDefinition
 
 TYPE_KEYS = {key for key, _ in FIELD_TYPES}
@@ -59,6 +60,7 @@ def create_definition(merchant, *, name: str, field_type: str, required: bool,
     name = (name or "").strip()
     if not name:
         raise DomainError("Enter a field name.", "name")
+    require_single_line(name=name, choices="".join(choices or []))
     if field_type not in TYPE_KEYS:
         raise DomainError("Choose a field type from the list.", "field_type")
     if field_type == "boolean" and required:
@@ -102,6 +104,8 @@ def clean_value(definition: CustomFieldDefinition, raw) -> object:
         if definition.required:
             raise DomainError(f"{definition.name} is required.")
         return None
+    if not is_single_line(text):  # every type is one line of text (issue #19-11)
+        raise DomainError(SINGLE_LINE_MESSAGE)
     if definition.field_type == "text":
         if len(text) > 500:
             raise DomainError("Use at most 500 characters.")

@@ -7,10 +7,10 @@ widget passes the profile's modes: Read Write fields are editable, Read Only one
 ignore anything submitted for them, Hidden ones are left out. Values are checked by
 `fields.clean_value`, the one strict parser the services (and the API later) call.
 """
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectField
 
 from ..core.domain import DomainError
-from ..web.form_fields import select_choices
+from ..web.form_fields import TrimmedField, select_choices
 from .fields import field_key, parse_yes_no
 
 READ_ONLY, READ_WRITE, HIDDEN = "read_only", "read_write", "hidden"
@@ -42,7 +42,7 @@ def _read_only(cls):
 
 ReadOnlyYesNoField = _read_only(YesNoField)
 ReadOnlySelectField = _read_only(SelectField)
-ReadOnlyStringField = _read_only(StringField)
+ReadOnlyStringField = _read_only(TrimmedField)
 
 
 def custom_field(definition, mode: str = READ_WRITE):
@@ -64,7 +64,7 @@ def custom_field(definition, mode: str = READ_WRITE):
         kw["inputmode"] = "decimal"
     if writable and definition.required:
         kw["required"] = True
-    return (StringField if writable else ReadOnlyStringField)(
+    return (TrimmedField if writable else ReadOnlyStringField)(
         label, description=HINTS.get(definition.field_type, "") if writable else "",
         render_kw=kw)
 

@@ -7,6 +7,7 @@ from ..core import events
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.tokens import COMMON, check_template
+from ..core.validation import require_single_line
 from ..tenancy.configuration import PORTAL, merchant_settings
 from ..web.request_guards import MAX_ID
 from .credentials import issue_token
@@ -38,6 +39,7 @@ def send(merchant, sender_email: str, customers: list[Customer], subject: str,
         raise DomainError("The customer portal is switched off: invitations cannot be sent.")
     if not customers:
         raise DomainError("Choose at least one contact.", "to")
+    require_single_line(subject=(subject or "").strip())  # a mail header (issue #19-11)
     for field, text in (("subject", subject), ("body", body)):
         if not (text or "").strip():
             raise DomainError("This field is required.", field)

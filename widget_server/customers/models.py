@@ -144,3 +144,21 @@ class CredentialToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginFailure(db.Model):
+    """Failed sign-ins under a login that names no customer with a password (C-8, issue #19-9).
+
+    Counted and locked exactly like a customer's own `failed_logins` / `locked_at`, so an
+    unknown login answers "locked" at the same count as a known one: the lockout never tells
+    which accounts exist. Keyed by an HMAC of the normalised login, never the login itself (a
+    password typed into the wrong box stays unreadable)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (UniqueConstraint("merchant_id", "login_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    login_digest: Mapped[str] = mapped_column(String(64))
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -27,6 +27,22 @@ def state(customer: Customer) -> str:
     return "active" if customer.password_hash else "no_password"
 
 
+def lock_note(merchant, customer: Customer) -> str | None:
+    """How the Portal panel describes a lock in force (C-8), None when there is none: an
+    expired temporary lock is no lock (issue #19-9)."""
+    from zoneinfo import ZoneInfo
+
+    from .auth import locked_until
+
+    until = locked_until(customer, merchant)
+    if until is None:
+        return None
+    if until is True:
+        return "until an admin unlocks it"
+    local = until.astimezone(ZoneInfo(merchant.timezone))
+    return f"until {local:%Y-%m-%d %H:%M} ({merchant.timezone})"
+
+
 def portal_on(merchant) -> bool:
     """The panel's emails carry portal links: with the portal switched off (the merchant's
     Enable Customer Portal) they would lead to "portal unavailable", so none is offered."""

@@ -79,7 +79,16 @@ def clean_custom_values(merchant, submitted: dict) -> tuple[dict, dict[str, str]
 
 def save_customer(merchant, customer: Customer | None, *, details: dict, emails: list[str],
                   custom_values: dict) -> Customer:
-    """Create (customer=None) or update a customer with already-validated input."""
+    """Create (customer=None) or update a customer with already-validated input.
+
+    Whatever the caller checked, the Primary Email keeps at least one valid address (C-2,
+    issue #19-8): without one the customer gets no receipts and cannot reset a password."""
+    try:
+        emails = validation.primary_emails(emails)
+    except ValueError as exc:
+        raise DomainError(str(exc), "primary_email") from exc
+    # every detail is one line (names and addresses reach emails and PDFs; issue #19-11)
+    validation.require_single_line(**{name: details.get(name) for name in PROFILE_FIELDS})
     created = customer is None
     if created:
         customer = Customer(merchant_id=merchant.id, custom_fields={})
@@ -141,8 +150,9 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
         if not isinstance(value, str):
             errors[key] = "Must be text."
             continue
-        value = " ".join(value.split())
         try:
+            validation.single_line(value)  # before split() hides a line break (issue #19-11)
+            value = " ".join(value.split())
             if len(value) > limit:
                 raise ValueError(f"Use at most {limit} characters.")
             if key == "first_name":
@@ -160,14 +170,9 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
     addresses = customer.primary_emails
     if emails is not None:
         try:
-            if not isinstance(emails, str):
-                emails = "\n".join(e if isinstance(e, str) else "" for e in emails)
-            addresses = validation.email_list(emails)
-            if not addresses:
-                raise ValueError("Enter at least one email address.")
-        except (ValueError, TypeError) as exc:
-            errors["primary_email"] = str(exc) if isinstance(exc, ValueError) else \
-                "Give a list of email addresses."
+            addresses = validation.primary_emails(emails)
+        except ValueError as exc:
+            errors["primary_email"] = str(exc)
     definitions = list_definitions(merchant)
     modes = profile_field_modes(profile, definitions)
     values = dict(customer.custom_fields or {})

@@ -90,7 +90,7 @@ def deliver(job) -> None:
 def _send_batch(smtp: "SmtpConnection", merchant_id: int, sender) -> int:
     """Send the merchant's further due emails over `smtp`; returns how many jobs ran."""
     started, ran = time.monotonic(), 0
-    budget = min(BATCH_SECONDS, queue.LEASE.total_seconds() / 5)  # each claim's lease: ample
+    budget = min(BATCH_SECONDS, queue.lease_duration().total_seconds() / 5)  # no heartbeat
     while time.monotonic() - started < budget:
         now = utcnow()
         claimed = queue.claim_batch(JOB_KIND, merchant_id=merchant_id, limit=BATCH_CHUNK,

@@ -13,6 +13,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.sanitize import clean_html, to_text
 from ..core.tokens import check_template, substitute
+from ..core.validation import require_single_line
 from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
 from .outbox import Rendered
 from .types import EMAIL_TYPES, EmailType
@@ -37,6 +38,7 @@ def save_override(merchant, type_key: str, subject: str, body: str) -> None:
     """Store a merchant's subject and body for one type (empty: back to the default), after
     checking both allow only the type's tokens. Raises ValueError naming the field."""
     email_type = EMAIL_TYPES[type_key]
+    require_single_line(subject=subject.strip())  # a mail header (issue #19-11)
     for field, text in (("subject", subject), ("body", body)):
         try:
             check_template(text, email_type.tokens)

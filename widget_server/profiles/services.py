@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.validation import require_single_line
 from ..core.validation import slug as slug_rule
 from ..media import images
 from ..settings import Group
@@ -87,6 +88,7 @@ def _check_identity(merchant, name: str, slug: str, exclude_id: int | None = Non
         raise DomainError("Enter a profile name.", "name")
     if len(name) > 100:
         raise DomainError("Use at most 100 characters.", "name")
+    require_single_line(name=name)
     try:
         slug = slug_rule(slug)
     except ValueError as exc:

@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.fields import TextAreaField, URLField
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
+from wtforms.fields import TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core import validation
-from ..web.form_fields import select_choices
+from ..web.form_fields import TrimmedField, TrimmedURLField, select_choices
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -161,7 +161,7 @@ class Text(Kind):
     def make_field(self, setting, ctx):
         validators = [InputRequired() if self.required else Optional(),
                       Length(max=self.max_length)]
-        cls = TextAreaField if self.multiline else StringField
+        cls = TextAreaField if self.multiline else TrimmedField
         return cls(setting.label, description=setting.help, validators=validators,
                    render_kw={"maxlength": self.max_length})
 
@@ -173,6 +173,8 @@ class Text(Kind):
 
     def clean(self, setting, value, ctx):
         value = _text(value, self.max_length)
+        if not self.multiline:  # a subject, an account id: never a line break (issue #19-11)
+            validation.single_line(value)
         if self.required and not value:
             raise ValueError("This field is required.")
         return value
@@ -185,11 +187,11 @@ class Url(Kind):
     max_length: int = 2000
 
     def make_field(self, setting, ctx):
-        return URLField(setting.label, description=setting.help,
-                        validators=[Optional(), Length(max=self.max_length),
-                                    validation.wtf(validation.secure_url)],
-                        render_kw={"maxlength": self.max_length,
-                                   "placeholder": "https://"})
+        return TrimmedURLField(setting.label, description=setting.help,
+                               validators=[Optional(), Length(max=self.max_length),
+                                           validation.wtf(validation.secure_url)],
+                               render_kw={"maxlength": self.max_length,
+                                          "placeholder": "https://"})
 
     def from_form(self, setting, form, ctx):
         return (form[setting.key].data or "").strip()
@@ -206,10 +208,10 @@ class Url(Kind):
 @dataclass(frozen=True)
 class Color(Kind):
     def make_field(self, setting, ctx):
-        return StringField(setting.label, description=setting.help,
-                           validators=[InputRequired(),
-                                       Regexp(HEX_COLOR, message="Use a colour like #1a73e8.")],
-                           render_kw={"type": "color"})
+        return TrimmedField(setting.label, description=setting.help,
+                            validators=[InputRequired(),
+                                        Regexp(HEX_COLOR, message="Use a colour like #1a73e8.")],
+                            render_kw={"type": "color"})
 
     def from_form(self, setting, form, ctx):
         return form[setting.key].data.lower()

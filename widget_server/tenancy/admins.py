@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.passwords import hash_password, verify
+from ..core.validation import require_single_line
 from .models import AdminUser
 
 
@@ -36,6 +37,7 @@ def load_session_user(session_id: str) -> AdminUser | None:
 
 
 def create_admin(merchant, email: str, password: str, role: str, name: str = "") -> AdminUser:
+    require_single_line(email=email, name=name)  # both reach email headers (issue #19-11)
     admin = AdminUser(merchant=merchant, email=email.strip().lower(), name=name, role=role,
                       password_hash=hash_password(password))
     db.session.add(admin)

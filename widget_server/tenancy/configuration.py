@@ -70,6 +70,10 @@ EMBEDDING = Group("embedding", "Embedding", (
 SECURITY = Group("security", "Sign-in security", (
     Setting("lockout_threshold", Integer(3, 50), 5, "Failed-login lockout threshold",
             "Consecutive failed sign-ins that lock a customer's account."),
+    Setting("lockout_minutes", Integer(0, 1440), 15, "Lockout duration (minutes)",
+            "How long a locked account stays locked before the customer may try again. 0 keeps "
+            "it locked until an admin unlocks it from the customer's Portal panel: anyone who "
+            "knows a login could then lock the customer out with a few wrong passwords."),
     Setting("password_min_length", Integer(8, 128), 10, "Minimum password length", ""),
     Setting("password_require_letter", Boolean(), True, "Password needs a letter", ""),
     Setting("password_require_digit", Boolean(), True, "Password needs a digit", ""),

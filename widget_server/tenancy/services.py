@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.validation import require_single_line
 from ..settings import Group
 from .models import Merchant
 
@@ -46,7 +47,9 @@ def has_billing_history(merchant: Merchant) -> bool:
 def update_general(merchant: Merchant, *, name: str, currency: str, locale: str,
                    timezone: str) -> None:
     """Name, currency, locale, time zone (T-1). The currency is fixed once products, invoices or
-    payments exist: amounts are stored in minor units of it and must never change meaning."""
+    payments exist: amounts are stored in minor units of it and must never change meaning.
+    The name goes into every email's headers: never a line break (issue #19-11)."""
+    require_single_line(name=name)
     if currency != merchant.currency and has_billing_history(merchant):
         raise DomainError(
             f"The currency stays {merchant.currency}: you already have products, invoices or "

@@ -1,20 +1,38 @@
-"""Form helpers shared by every face: trimmed text, WTForms 3.3 select choices, and how a
-refused change (`DomainError`) is shown on a form."""
+"""Form helpers shared by every face: trimmed single-line text, WTForms 3.3 select choices, and
+how a refused change (`DomainError`) is shown on a form."""
 from collections.abc import Iterable
 
-from wtforms import SelectChoice, StringField
+from wtforms import EmailField, SelectChoice, StringField, URLField
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.validation import SINGLE_LINE_MESSAGE, is_single_line
 
 
-class TrimmedField(StringField):
-    """A text input whose surrounding white space never counts ("   " is empty)."""
+class SingleLine:
+    """Mixin for single-line text inputs: surrounding white space never counts ("   " is
+    empty), and a line break or another control character is refused before any validator
+    runs (issue #19-11). Every single-line field of every face is one of these."""
 
     def process_formdata(self, valuelist):
         # raw_data too, so InputRequired sees "" and refuses a blank-only answer
         self.raw_data = [v.strip() if isinstance(v, str) else v for v in valuelist]
         super().process_formdata(self.raw_data)
+        if self.raw_data and isinstance(self.raw_data[0], str) \
+                and not is_single_line(self.raw_data[0]):
+            raise ValueError(SINGLE_LINE_MESSAGE)
+
+
+class TrimmedField(SingleLine, StringField):
+    """A single-line text input (see `SingleLine`)."""
+
+
+class TrimmedEmailField(SingleLine, EmailField):
+    """A single-line email input."""
+
+
+class TrimmedURLField(SingleLine, URLField):
+    """A single-line URL input."""
 
 
 def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -18,6 +18,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     payments,
     preview,
     profile,
+    rendering,
     wallet,
 )
 
@@ -26,3 +27,4 @@ def register(app: Flask) -> None:
     """The same pages twice: embedded with an explicit profile, standalone with the default."""
     app.register_blueprint(bp, url_prefix="/w/<merchant_slug>/<profile_slug>", name=EMBEDDED)
     app.register_blueprint(bp, url_prefix="/p/<merchant_slug>", name=STANDALONE)
+    app.after_request(rendering.apply_unrouted_widget_headers)  # router-level 404/405

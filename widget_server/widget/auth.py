@@ -8,6 +8,7 @@ from ..core.validation import local_path
 from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
+from ..tenancy.configuration import SECURITY, merchant_settings
 from ..web.errors import MESSAGES, render_error
 from ..web.form_fields import show_errors
 from . import bp
@@ -19,8 +20,11 @@ from .rendering import EVENT_KEY, render_widget
 BAD_CREDENTIALS = "Username/email or password is incorrect."
 PROBLEMS = {
     "bad": BAD_CREDENTIALS,
+    # Said of unknown logins too, at the same count (issue #19-9): never a hint of existence.
     "locked": "Your account is locked after too many unsuccessful sign-ins. Please contact "
               "{merchant} to unlock it.",
+    "locked_for_now": "Your account is locked after too many unsuccessful sign-ins. Please try "
+                      "again in {minutes} minutes, or contact {merchant} to unlock it.",
     "temp_expired": "Your temporary password has expired. Please contact {merchant} for a new "
                     "one, or use “Forgot password?”.",
     "temp_used": "Your temporary password was already used. Use “Forgot password?” or contact "
@@ -47,7 +51,11 @@ def login():
         result = customer_auth.authenticate(g.merchant, form.login.data, form.password.data)
         customer = result.customer
         if customer is None:
-            form.password.errors.append(PROBLEMS[result.problem].format(merchant=g.merchant.name))
+            minutes = merchant_settings(g.merchant, SECURITY).lockout_minutes
+            problem = "locked_for_now" if result.problem == "locked" and minutes else \
+                result.problem
+            form.password.errors.append(PROBLEMS[problem].format(merchant=g.merchant.name,
+                                                                 minutes=minutes))
         if customer is not None:
             token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in

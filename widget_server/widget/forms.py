@@ -1,13 +1,15 @@
 """Forms of the customer's pages."""
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
+
+from ..web.form_fields import TrimmedField
 
 
 class LoginForm(FlaskForm):
-    login = StringField("Username or email", validators=[InputRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "username", "autocapitalize": "none",
-                                   "spellcheck": "false"})
+    login = TrimmedField("Username or email", validators=[InputRequired(), Length(max=254)],
+                         render_kw={"autocomplete": "username", "autocapitalize": "none",
+                                    "spellcheck": "false"})
     password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
 
@@ -17,9 +19,9 @@ class ActionForm(FlaskForm):
 
 
 class CreateCredentialsForm(FlaskForm):
-    username = StringField("Username", validators=[InputRequired(), Length(max=150)],
-                           render_kw={"autocomplete": "username", "autocapitalize": "none",
-                                      "spellcheck": "false"})
+    username = TrimmedField("Username", validators=[InputRequired(), Length(max=150)],
+                            render_kw={"autocomplete": "username", "autocapitalize": "none",
+                                       "spellcheck": "false"})
     password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Password again", validators=[
@@ -41,10 +43,10 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class EmailRequestForm(FlaskForm):
-    login = StringField("Email address", validators=[InputRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "email", "type": "email"})
+    login = TrimmedField("Email address", validators=[InputRequired(), Length(max=254)],
+                         render_kw={"autocomplete": "email", "type": "email"})
 
 
 class ForgotForm(FlaskForm):
-    login = StringField("Username or email", validators=[InputRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "username"})
+    login = TrimmedField("Username or email", validators=[InputRequired(), Length(max=254)],
+                         render_kw={"autocomplete": "username"})

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField, StringField
+from wtforms import BooleanField, DateField, HiddenField, RadioField
 from wtforms.validators import Length, Optional
 
 from ..billing import checkout, claims, methods, payment_history, payments, schedules
@@ -21,7 +21,7 @@ from ..billing.gateways import (
 from ..billing.providers import gateway_for
 from ..core.domain import DomainError
 from ..core.money import to_minor
-from ..web.form_fields import select_choices, show_errors
+from ..web.form_fields import TrimmedField, select_choices, show_errors
 from . import bp
 from .rendering import merchant_today, render_widget
 
@@ -40,16 +40,16 @@ class NewMethodForm(FlaskForm):
 
     idempotency_key = HiddenField()
     method = RadioField("Pay with")
-    card_number = StringField("Card number", validators=[Optional(), Length(max=30)],
-                              render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
-    expiry = StringField("Expiry (MM/YY)", validators=[Optional(), Length(max=7)],
-                         render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"})
-    cvc = StringField("Security code", validators=[Optional(), Length(max=4)],
-                      render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
-    routing_number = StringField("Routing number", validators=[Optional(), Length(max=9)],
-                                 render_kw={"inputmode": "numeric"})
-    account_number = StringField("Account number", validators=[Optional(), Length(max=17)],
-                                 render_kw={"inputmode": "numeric"})
+    card_number = TrimmedField("Card number", validators=[Optional(), Length(max=30)],
+                               render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
+    expiry = TrimmedField("Expiry (MM/YY)", validators=[Optional(), Length(max=7)],
+                          render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"})
+    cvc = TrimmedField("Security code", validators=[Optional(), Length(max=4)],
+                       render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
+    routing_number = TrimmedField("Routing number", validators=[Optional(), Length(max=9)],
+                                  render_kw={"inputmode": "numeric"})
+    account_number = TrimmedField("Account number", validators=[Optional(), Length(max=17)],
+                                  render_kw={"inputmode": "numeric"})
     payment_method_id = HiddenField()
     # The Payment tab as the page showed it: a post made under other rules is sent back for
     # review rather than charged by rules the customer never saw (P-8).
@@ -72,8 +72,8 @@ class NewMethodForm(FlaskForm):
 
 
 class PayForm(NewMethodForm):
-    amount = StringField("Amount", validators=[Optional(), Length(max=20)],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    amount = TrimmedField("Amount", validators=[Optional(), Length(max=20)],
+                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
     payment_date = DateField("Payment date", validators=[Optional()])
     save_method = BooleanField("Save this payment method for future payments")
     autopay = BooleanField("Pay future invoices automatically with it on their due date "

@@ -2,7 +2,7 @@
 custom fields by the profile's mode; editing only when Allow Profile Edit is on."""
 from flask import flash, g, redirect, url_for
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..core import validation
@@ -10,7 +10,7 @@ from ..core.domain import DomainError
 from ..customers import forms as customer_forms
 from ..customers import services
 from ..customers.fields import list_definitions
-from ..web.form_fields import show_errors
+from ..web.form_fields import TrimmedField, show_errors
 from . import bp
 from .rendering import render_widget
 
@@ -20,27 +20,27 @@ def _name_rule(minimum, what):
 
 
 class ProfileForm(FlaskForm):
-    first_name = StringField("First name", validators=[InputRequired(), Length(max=100),
-                                                       _name_rule(2, "First name")],
-                             render_kw={"autocomplete": "given-name"})
-    last_name = StringField("Last name", validators=[InputRequired(), Length(max=100),
-                                                     _name_rule(1, "Last name")],
-                            render_kw={"autocomplete": "family-name"})
+    first_name = TrimmedField("First name", validators=[InputRequired(), Length(max=100),
+                                                        _name_rule(2, "First name")],
+                              render_kw={"autocomplete": "given-name"})
+    last_name = TrimmedField("Last name", validators=[InputRequired(), Length(max=100),
+                                                      _name_rule(1, "Last name")],
+                             render_kw={"autocomplete": "family-name"})
     primary_email = TextAreaField(
         "Email addresses", validators=[InputRequired(), Length(max=2000),
-                                       validation.wtf(validation.email_list, optional=False)],
+                                       validation.wtf(validation.primary_emails, optional=False)],
         render_kw={"rows": 2, "autocomplete": "email"})
-    phone = StringField("Phone", validators=[Optional(), Length(max=40),
-                                             validation.wtf(validation.phone)],
-                        render_kw={"type": "tel", "autocomplete": "tel"})
-    address_line1 = StringField("Address", validators=[Optional(), Length(max=200)],
-                                render_kw={"autocomplete": "address-line1"})
-    address_line2 = StringField("Address line 2", validators=[Optional(), Length(max=200)],
-                                render_kw={"autocomplete": "address-line2"})
-    city = StringField("City", validators=[Optional(), Length(max=100)],
-                       render_kw={"autocomplete": "address-level2"})
-    postal_code = StringField("Postal code", validators=[Optional(), Length(max=20)],
-                              render_kw={"autocomplete": "postal-code"})
+    phone = TrimmedField("Phone", validators=[Optional(), Length(max=40),
+                                              validation.wtf(validation.phone)],
+                         render_kw={"type": "tel", "autocomplete": "tel"})
+    address_line1 = TrimmedField("Address", validators=[Optional(), Length(max=200)],
+                                 render_kw={"autocomplete": "address-line1"})
+    address_line2 = TrimmedField("Address line 2", validators=[Optional(), Length(max=200)],
+                                 render_kw={"autocomplete": "address-line2"})
+    city = TrimmedField("City", validators=[Optional(), Length(max=100)],
+                        render_kw={"autocomplete": "address-level2"})
+    postal_code = TrimmedField("Postal code", validators=[Optional(), Length(max=20)],
+                               render_kw={"autocomplete": "postal-code"})
 
 
 EDITABLE = ("first_name", "last_name", "phone", "address_line1", "address_line2", "city",

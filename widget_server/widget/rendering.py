@@ -9,6 +9,7 @@ from flask import g, render_template, request, session
 from ..core.money import format_money
 from ..profiles.tabs import GLOBAL
 from ..tenancy.configuration import EMBEDDING, merchant_settings
+from ..tenancy.merchants import find_by_slug
 from ..web.themes import DEFAULT_THEME, css_variables, template_name
 from . import bp
 
@@ -48,15 +49,15 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     return html, status
 
 
-def frame_ancestors() -> str:
+def frame_ancestors(origins: list[str] | None = None) -> str:
     """'self' plus the merchant's allowed origins: nothing wider (E-3)."""
-    return " ".join(["'self'", *allowed_origins()])
+    return " ".join(["'self'", *(allowed_origins() if origins is None else origins)])
 
 
 SELF, NONE = "'self'", "'none'"
 
 
-def apply_widget_headers(response):
+def apply_widget_headers(response, origins: list[str] | None = None):
     nonce = g.get("csp_nonce")
     style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
     extra = g.get("csp_extra") or {}  # a page's own third party (Stripe.js on pay pages)
@@ -70,11 +71,29 @@ def apply_widget_headers(response):
         f"default-src 'self'; script-src {sources('script-src', SELF)}; "
         f"style-src {style}; img-src 'self' data:; "
         f"frame-src {sources('frame-src', NONE)}; connect-src {sources('connect-src', SELF)}; "
-        f"frame-ancestors {frame_ancestors()}; form-action 'self'; base-uri 'none'; "
+        f"frame-ancestors {frame_ancestors(origins)}; form-action 'self'; base-uri 'none'; "
         "object-src 'none'")
     response.headers["Cache-Control"] = "no-store"
     response.vary.add("Cookie")
     return response
+
+
+WIDGET_PREFIXES = ("/w", "/p")
+
+
+def apply_unrouted_widget_headers(response):
+    """The face's headers on the answers no widget route gave: the router's own 404 and 405
+    under /w/ and /p/ (no route matched, so the blueprint's after_request never ran), which
+    any site could frame before (issue #19-10). The merchant named by the path frames them
+    like its pages; an unknown one, only this site."""
+    if request.blueprint is not None:  # a route matched: its face set its own headers
+        return response
+    parts = request.path.split("/")
+    if "/" + parts[1] not in WIDGET_PREFIXES:
+        return response
+    merchant = find_by_slug(parts[2]) if len(parts) > 2 else None
+    origins = merchant_settings(merchant, EMBEDDING).allowed_origins if merchant else []
+    return apply_widget_headers(response, origins)
 
 
 @bp.app_template_filter("money")
