@@ -27,7 +27,6 @@ CI_SIZE = ["--emails", "300", "--workers", "2", "--duration", "30", "--kills", "
 
 
 @pytest.mark.timeout(170)
-@pytest.mark.xfail(strict=False, reason="passes once #19's delivery and lease fixes are merged")
 def test_the_soak_loses_duplicates_and_double_charges_nothing(tmp_path):
     out = tmp_path / "soak.json"
     run = subprocess.run([sys.executable, "-m", "bench.soak", *CI_SIZE, "--pg", DATABASE,

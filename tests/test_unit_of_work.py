@@ -13,7 +13,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "widget_server"
 # Where a commit may stand: the boundaries, and the documented commit before a gateway call.
 ALLOWED = {
     "core/unit_of_work.py": 1,  # the request's end
-    "jobs/queue.py": 3,  # a job's claim and its end
+    # a job's claim and its end; a batch's claims and its jobs' failures (claim_batch,
+    # fail_claimed: the email handler's batch, #19; its sends are recorded with engine.begin())
+    "jobs/queue.py": 5,
     "cli.py": 1,  # a command's end
     "billing/payments.py": 2,  # before the gateway is called (pay, charge)
     "billing/payment_jobs.py": 1,  # before a scheduled payment's gateway call

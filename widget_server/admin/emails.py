@@ -56,9 +56,10 @@ def email_detail(message_id: int):
 @bp.get("/emails/<id:message_id>/html")
 @permission_required(MANAGE)
 def email_html(message_id: int):
-    """The HTML part alone, sandboxed: framed by the detail page, never run as a document."""
+    """The HTML part alone, sandboxed: framed by the detail page, never run as a document.
+    Secrets (a temporary password, a link's raw token) are masked."""
     message = log.get_message(current_merchant(), message_id) or abort(404)
-    response = current_app.response_class(message.html_body, mimetype="text/html")
+    response = current_app.response_class(message.shown_html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; sandbox; "
         "frame-ancestors 'self'")

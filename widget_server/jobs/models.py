@@ -28,3 +28,7 @@ class Job(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Not a column: how many further jobs the handler ran in this job's run (`claim_batch`),
+    # so the worker counts every job that ran.
+    batched = 0

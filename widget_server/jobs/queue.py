@@ -267,10 +267,60 @@ def on_failure(kind: str):
     return register
 
 
+def claim_batch(kind: str, *, merchant_id: int | None, limit: int,
+                now: datetime | None = None) -> list:
+    """Take up to `limit` further queued, due jobs of one kind and merchant for a handler that
+    runs them in the same run (the email handler sends them over its SMTP connection).
+
+    Claimed like `claim` (a lease each, committed at once; PostgreSQL `FOR UPDATE SKIP LOCKED`,
+    SQLite one atomic `UPDATE … RETURNING`), so two workers never take one job; only queued jobs,
+    never one whose lease expired (`claim` takes those over). Returns rows of (id, lease_until,
+    attempts, payload) in id order; the handler finishes each itself, fenced by its lease, or
+    hands a failure to `fail_claimed`.
+    """
+    now = now or utcnow()
+    lease_until = now + lease_duration()
+    session = db.session
+    due = and_(Job.kind == kind, Job.merchant_id == merchant_id, Job.status == QUEUED,
+               Job.run_at <= now)
+    pick = select(Job.id).where(due).order_by(Job.run_at, Job.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(session.scalars(pick.with_for_update(skip_locked=True)))
+        if not ids:
+            session.rollback()
+            return []
+        pick = ids
+    elif session.scalar(pick) is None:  # nothing due: no write statement, no write lock
+        session.rollback()
+        return []
+    rows = session.execute(update(Job).where(Job.id.in_(pick), due)
+                           .values(status=RUNNING, lease_until=lease_until,
+                                   attempts=Job.attempts + 1)
+                           .returning(Job.id, Job.lease_until, Job.attempts, Job.payload)
+                           .execution_options(synchronize_session=False)).all()
+    session.commit()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def fail_claimed(job_id: int, my_lease: datetime, exc: Exception,
+                 now: datetime | None = None) -> Job | None:
+    """A job taken with `claim_batch` failed with `exc`: the same outcome as a handler raising it
+    in `run_one` (backoff or failed, failure hooks), committed; nothing if the lease was lost."""
+    now = now or utcnow()
+    db.session.rollback()
+    job = db.session.get(Job, job_id, populate_existing=True)
+    if job is None or job.status != RUNNING or job.lease_until != my_lease:
+        return job
+    _failed(job, exc, now, permanent=isinstance(exc, PermanentError))
+    db.session.commit()
+    return job
+
+
 def run_due(now: datetime | None = None, limit: int = 1000) -> int:
-    """Run every job that is due now (the worker's `--once`); returns how many ran."""
+    """Run every job that is due now (the worker's `--once`); returns how many ran, counting
+    those a handler ran in the same run (`Job.batched`: a batch of emails)."""
     count = 0
-    while count < limit and run_one(now) is not None:
-        count += 1
+    while count < limit and (job := run_one(now)) is not None:
+        count += 1 + job.batched
     return count
 

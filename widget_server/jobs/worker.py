@@ -33,8 +33,9 @@ def run_worker(*, once: bool = False, poll: float = 1.0, max_jobs: int | None = 
             if once:
                 raise
         if job is not None:
-            ran += 1
-            log.info("job %s (%s): %s", job.id, job.kind, job.status)
+            ran += 1 + job.batched
+            log.info("job %s (%s): %s%s", job.id, job.kind, job.status,
+                     f" and {job.batched} more in its batch" if job.batched else "")
             continue
         if once:
             break

@@ -34,9 +34,11 @@ def new_message_id() -> str:
 
 
 def queue_email(merchant, email_type: str, addresses: list[str], content: Rendered, *,
-                reply_to: str = "") -> list[EmailMessage]:
+                reply_to: str = "", secrets: tuple[str, ...] = ()) -> list[EmailMessage]:
     """Queue `content` to every address; nothing when the type is switched off. Not committed:
-    the caller's change and its emails commit (or roll back) together."""
+    the caller's change and its emails commit (or roll back) together. `secrets` are values in
+    the content (a temporary password, a link with a raw token) kept only until the message is
+    sent, then masked in the stored texts; the delivery log never shows them."""
     if not type_enabled(merchant, email_type):
         return []
     messages = []
@@ -45,7 +47,8 @@ def queue_email(merchant, email_type: str, addresses: list[str], content: Render
                                to_address=address, reply_to=reply_to,
                                subject=content.subject,
                                text_body=content.text, html_body=content.html,
-                               message_id=new_message_id())
+                               message_id=new_message_id(),
+                               secret_values=[v for v in secrets if v] or None)
         db.session.add(message)
         db.session.flush()
         job = enqueue(JOB_KIND, {"email_message_id": message.id}, merchant_id=merchant.id)

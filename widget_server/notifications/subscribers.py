@@ -4,7 +4,8 @@ Each runs inside the transaction that records its event (`events.record`), so th
 message commits or rolls back with the change. Each returns what it queued (an empty list when
 the type is switched off or there is no address): callers that report "sent" read that from
 `record`'s result. Secrets (links carrying a raw token, a temporary password) arrive as
-transient keyword arguments and are never stored in the event.
+transient keyword arguments and are never stored in the event; they are marked as the
+message's secrets (`secret=`), masked in the delivery log and in the stored message once sent.
 """
 from babel.dates import format_date
 
@@ -25,13 +26,15 @@ def _customer(event) -> Customer:
 
 
 def _queue(merchant, email_type: str, customer: Customer, values: dict, *,
-           subject: str | None = None, body: str | None = None, reply_to: str = ""):
-    """Render `email_type` for the customer and queue it to their primary addresses."""
+           subject: str | None = None, body: str | None = None, reply_to: str = "",
+           secret: tuple[str, ...] = ()):
+    """Render `email_type` for the customer and queue it to their primary addresses; the
+    values named in `secret` are the message's secrets."""
     content = templates.render(merchant, email_type,
                                {"contact_name": customer.contact_name, **values},
                                subject=subject, body=body)
     return queue_email(merchant, email_type, customer.primary_emails, content,
-                       reply_to=reply_to)
+                       reply_to=reply_to, secrets=tuple(values[key] for key in secret))
 
 
 @subscriber("customer.created")
@@ -45,26 +48,29 @@ def invite_new_customer(merchant, event) -> bool:
 @subscriber("credentials.create_requested")
 def credential_create(merchant, event, *, link: str):
     return _queue(merchant, "credential_create", _customer(event),
-                  {"portal_link": enrolment.entry_link(merchant, "/"), "create_link": link})
+                  {"portal_link": enrolment.entry_link(merchant, "/"), "create_link": link},
+                  secret=("create_link",))
 
 
 @subscriber("credentials.reset_requested")
 def password_reset(merchant, event, *, link: str):
     return _queue(merchant, "password_reset", _customer(event),
-                  {"portal_link": enrolment.entry_link(merchant, "/"), "reset_link": link})
+                  {"portal_link": enrolment.entry_link(merchant, "/"), "reset_link": link},
+                  secret=("reset_link",))
 
 
 @subscriber("credentials.temporary_password")
 def temporary_password(merchant, event, *, password: str):
     return _queue(merchant, "temporary_password", _customer(event), {
         "portal_link": enrolment.entry_link(merchant, "/login"),  # the merchant's portal page
-        "temporary_password": password})
+        "temporary_password": password}, secret=("temporary_password",))
 
 
 @subscriber("customer.invited")
 def invitation(merchant, event, *, link: str, subject: str, body: str, reply_to: str):
     return _queue(merchant, "invitation", _customer(event), {"portal_link": link},
-                  subject=subject, body=body, reply_to=reply_to)
+                  subject=subject, body=body, reply_to=reply_to,
+                  secret=("portal_link",))  # carries a raw token unless already signed up
 
 
 @subscriber("invoice.issued")
