@@ -215,6 +215,21 @@ def test_a_worker_sends_a_batch_over_one_connection_with_few_statements(
     assert counter.count <= 2 * 12 + 16, counter.count
 
 
+def test_a_batch_never_sends_what_its_lease_may_not_cover(ctx, merchant_id, faulty,
+                                                          monkeypatch):
+    """The soak of #19: batch jobs have no heartbeat, so with a lease shorter than the slowest
+    answer the server may take, a batch job could be taken over (and sent again) while this
+    worker still waits. Such jobs go back to the queue and each runs with its own heartbeat."""
+    monkeypatch.setitem(ctx.config, "JOB_LEASE_SECONDS", 20)  # < the 30 s network timeout
+    ids = _queue(merchant_id, [f"s{n}@example.test" for n in range(4)])
+    assert queue.run_due() == 4
+    assert sorted(r[0] for r, _ in faulty.messages) == sorted(
+        f"s{n}@example.test" for n in range(4))  # each once
+    assert all(_message(i).status == "sent" and _job(i).status == "done" for i in ids)
+    assert all(_job(i).attempts == 1 for i in ids)  # released, not counted as an attempt
+    assert faulty.connections == 4  # no batch: one job, one connection, one heartbeat
+
+
 def test_a_batch_reconnects_when_the_server_drops_the_connection(ctx, merchant_id, faulty):
     addresses = ["a@example.test", "dropafter-b@example.test", "c@example.test",
                  "dropafter-d@example.test", "e@example.test"]

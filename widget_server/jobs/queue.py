@@ -316,6 +316,19 @@ def fail_claimed(job_id: int, my_lease: datetime, exc: Exception,
     return job
 
 
+def release_claimed(job_ids: list[int], my_lease: datetime) -> int:
+    """Jobs taken with `claim_batch` that this worker will not run after all go back to the
+    queue as they were (the attempt not counted), while their lease is still this worker's."""
+    if not job_ids:
+        return 0
+    with db.engine.begin() as conn:  # on its own connection: the handler's may be in use
+        return conn.execute(update(Job.__table__).where(
+            Job.__table__.c.id.in_(job_ids), Job.__table__.c.status == RUNNING,
+            Job.__table__.c.lease_until == my_lease)
+            .values(status=QUEUED, lease_until=None,
+                    attempts=Job.__table__.c.attempts - 1)).rowcount
+
+
 def run_due(now: datetime | None = None, limit: int = 1000) -> int:
     """Run every job that is due now (the worker's `--once`); returns how many ran, counting
     those a handler ran in the same run (`Job.batched`: a batch of emails)."""

@@ -47,6 +47,7 @@ from ..core.extensions import db
 from ..jobs import queue
 from ..jobs.models import DONE, RUNNING, Job
 from ..jobs.queue import PermanentError, RetryLater, handler, on_failure
+from ..jobs.worker import NETWORK_TIMEOUT
 from ..tenancy.models import Merchant
 from .models import FAILED, KEPT, SENT, EmailMessage, mask
 from .outbox import JOB_KIND
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 BATCH_CHUNK = 20  # jobs claimed at a time
 BATCH_SECONDS = 60.0  # no further chunk after this (at most a fifth of the lease)
-RECORD_TRIES = 4  # recording an accepted message: tries 0.1 s, 0.2 s, 0.4 s apart
+RECORD_TRIES = 6  # recording an accepted message: tries 0.1 s doubling to 1.6 s apart
 
 
 class Unreachable(RetryLater):
@@ -103,7 +104,10 @@ def _send_batch(smtp: "SmtpConnection", merchant_id: int, sender) -> int:
         for message in messages.values():
             db.session.expunge(message)  # read once: a failure's rollback does not expire it
         stop: Exception | None = None
-        for job in claimed:
+        for index, job in enumerate(claimed):
+            if not _time_to_send(job):  # its lease could run out while the server answers:
+                queue.release_claimed([j.id for j in claimed[index:]], job.lease_until)
+                return ran  # another worker (or this one) takes them up, with a heartbeat
             ran += 1
             message = messages.get(job.payload.get("email_message_id"))
             if stop is not None:  # the server is unreachable: the rest wait their backoff
@@ -127,6 +131,14 @@ def _send_batch(smtp: "SmtpConnection", merchant_id: int, sender) -> int:
         if stop is not None:
             break
     return ran
+
+
+def _time_to_send(job) -> bool:
+    """A batch job has no heartbeat (only the job `run_one` runs has one): it is sent only while
+    its lease outlasts the slowest answer the server may take (the worker's network timeout), so
+    no other worker can take it over, and send it again, while this one waits for the answer."""
+    left = (job.lease_until - utcnow()).total_seconds()
+    return left > NETWORK_TIMEOUT + 1
 
 
 def _send(smtp: "SmtpConnection", message: EmailMessage, sender) -> None:
