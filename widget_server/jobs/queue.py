@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, text, update
@@ -199,6 +200,31 @@ class Heartbeat:
             return done.rowcount == 1
 
 
+class BatchHeartbeat(Heartbeat):
+    """One heartbeat for the jobs a handler took together with `claim_batch` (they share one
+    lease): each beat renews those still running with one UPDATE. `current()` gives the leases
+    they may hold now, to fence each finish and to stop sending once the lease is lost."""
+
+    def __init__(self, job_ids: list[int], lease_until: datetime, now: datetime):
+        super().__init__(SimpleNamespace(id=job_ids[0], lease_until=lease_until), now)
+        self.job_ids = list(job_ids)
+
+    def current(self) -> list[datetime]:
+        with self._lock:
+            return list(self._leases)
+
+    def _renew(self, mine: list[datetime], renewed: datetime) -> bool:
+        table = Job.__table__
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SET LOCAL lock_timeout = '5s'"))
+                conn.execute(text("SET LOCAL statement_timeout = '15s'"))
+            done = conn.execute(update(table).where(
+                table.c.id.in_(self.job_ids), table.c.status == RUNNING,
+                table.c.lease_until.in_(mine)).values(lease_until=renewed))
+            return done.rowcount > 0
+
+
 def run_one(now: datetime | None = None) -> Job | None:
     """Claim and run one job; returns it (finished, rescheduled or failed), or None when idle."""
     now = now or utcnow()
@@ -302,31 +328,20 @@ def claim_batch(kind: str, *, merchant_id: int | None, limit: int,
     return sorted(rows, key=lambda row: row.id)
 
 
-def fail_claimed(job_id: int, my_lease: datetime, exc: Exception,
+def fail_claimed(job_id: int, my_lease: datetime | list[datetime], exc: Exception,
                  now: datetime | None = None) -> Job | None:
     """A job taken with `claim_batch` failed with `exc`: the same outcome as a handler raising it
-    in `run_one` (backoff or failed, failure hooks), committed; nothing if the lease was lost."""
+    in `run_one` (backoff or failed, failure hooks), committed; nothing if the lease was lost.
+    `my_lease`: the lease, or the leases its heartbeat may have set."""
     now = now or utcnow()
+    mine = my_lease if isinstance(my_lease, list) else [my_lease]
     db.session.rollback()
     job = db.session.get(Job, job_id, populate_existing=True)
-    if job is None or job.status != RUNNING or job.lease_until != my_lease:
+    if job is None or job.status != RUNNING or job.lease_until not in mine:
         return job
     _failed(job, exc, now, permanent=isinstance(exc, PermanentError))
     db.session.commit()
     return job
-
-
-def release_claimed(job_ids: list[int], my_lease: datetime) -> int:
-    """Jobs taken with `claim_batch` that this worker will not run after all go back to the
-    queue as they were (the attempt not counted), while their lease is still this worker's."""
-    if not job_ids:
-        return 0
-    with db.engine.begin() as conn:  # on its own connection: the handler's may be in use
-        return conn.execute(update(Job.__table__).where(
-            Job.__table__.c.id.in_(job_ids), Job.__table__.c.status == RUNNING,
-            Job.__table__.c.lease_until == my_lease)
-            .values(status=QUEUED, lease_until=None,
-                    attempts=Job.__table__.c.attempts - 1)).rowcount
 
 
 def run_due(now: datetime | None = None, limit: int = 1000) -> int:

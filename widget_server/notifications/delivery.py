@@ -11,8 +11,10 @@ message with its reason; the worker and the other messages go on.
 Batches. The worker that runs an email job sends its message, then takes further due email jobs
 of the same merchant (`queue.claim_batch`: claimed like any job, so two workers never take one)
 a chunk at a time and sends them over the same SMTP connection, reconnecting once when the server
-has dropped it between messages. No chunk is claimed after `BATCH_SECONDS`, so every job is
-finished well inside its lease; when the server cannot be reached the batch stops.
+has dropped it between messages. A chunk's jobs share one lease, renewed by the chunk's own
+heartbeat (`queue.BatchHeartbeat`) while the server answers, however slowly: no other worker
+takes one over meanwhile, and sending stops if the lease is ever lost. No chunk is claimed
+after `BATCH_SECONDS`; when the server cannot be reached the batch stops.
 
 Accepted means sent, once. As soon as the server has accepted a message (its 250 after DATA) the
 message is recorded as sent, with its job when that is one of the batch's, in a transaction of
@@ -47,7 +49,6 @@ from ..core.extensions import db
 from ..jobs import queue
 from ..jobs.models import DONE, RUNNING, Job
 from ..jobs.queue import PermanentError, RetryLater, handler, on_failure
-from ..jobs.worker import NETWORK_TIMEOUT
 from ..tenancy.models import Merchant
 from .models import FAILED, KEPT, SENT, EmailMessage, mask
 from .outbox import JOB_KIND
@@ -55,7 +56,7 @@ from .outbox import JOB_KIND
 log = logging.getLogger(__name__)
 
 BATCH_CHUNK = 20  # jobs claimed at a time
-BATCH_SECONDS = 60.0  # no further chunk after this (at most a fifth of the lease)
+BATCH_SECONDS = 60.0  # no further chunk after this: other merchants' mail gets its turn
 RECORD_TRIES = 6  # recording an accepted message: tries 0.1 s doubling to 1.6 s apart
 
 
@@ -91,7 +92,7 @@ def deliver(job) -> None:
 def _send_batch(smtp: "SmtpConnection", merchant_id: int, sender) -> int:
     """Send the merchant's further due emails over `smtp`; returns how many jobs ran."""
     started, ran = time.monotonic(), 0
-    budget = min(BATCH_SECONDS, queue.lease_duration().total_seconds() / 5)  # no heartbeat
+    budget = BATCH_SECONDS  # each chunk's leases are renewed by its heartbeat
     while time.monotonic() - started < budget:
         now = utcnow()
         claimed = queue.claim_batch(JOB_KIND, merchant_id=merchant_id, limit=BATCH_CHUNK,
@@ -103,42 +104,50 @@ def _send_batch(smtp: "SmtpConnection", merchant_id: int, sender) -> int:
             select(EmailMessage).where(EmailMessage.id.in_(ids)))}
         for message in messages.values():
             db.session.expunge(message)  # read once: a failure's rollback does not expire it
-        stop: Exception | None = None
-        for index, job in enumerate(claimed):
-            if not _time_to_send(job):  # its lease could run out while the server answers:
-                queue.release_claimed([j.id for j in claimed[index:]], job.lease_until)
-                return ran  # another worker (or this one) takes them up, with a heartbeat
-            ran += 1
-            message = messages.get(job.payload.get("email_message_id"))
-            if stop is not None:  # the server is unreachable: the rest wait their backoff
-                queue.fail_claimed(job.id, job.lease_until, stop, now)
-                continue
-            if message is None or message.status in (SENT, KEPT):
-                _finish(job, now)
-                continue
-            try:
-                _send(smtp, message, sender)
-            except RetryLater as exc:
-                queue.fail_claimed(job.id, job.lease_until, exc, now)
-                if isinstance(exc, Unreachable):
-                    stop = exc
-                continue
-            except PermanentError as exc:
-                queue.fail_claimed(job.id, job.lease_until, exc, now)
-                continue
-            if not record_sent(message, job.attempts, now, job=job):
-                return ran  # the database is unreachable: the rest are taken over later
+        beat = queue.BatchHeartbeat([c.id for c in claimed], claimed[0].lease_until,
+                                    now).start()
+        try:
+            ran, stop, lost = _send_chunk(smtp, claimed, messages, sender, beat, now, ran)
+        finally:
+            beat.stop()
+            beat.join()
+        if lost:
+            return ran  # the database is unreachable or the lease gone: taken over later
         if stop is not None:
             break
     return ran
 
 
-def _time_to_send(job) -> bool:
-    """A batch job has no heartbeat (only the job `run_one` runs has one): it is sent only while
-    its lease outlasts the slowest answer the server may take (the worker's network timeout), so
-    no other worker can take it over, and send it again, while this one waits for the answer."""
-    left = (job.lease_until - utcnow()).total_seconds()
-    return left > NETWORK_TIMEOUT + 1
+def _send_chunk(smtp, claimed, messages, sender, beat, now, ran):
+    """One chunk of a batch, kept alive by its heartbeat: each job is finished or failed fenced
+    by the leases the heartbeat may have set, and sending stops once they are lost (another
+    worker may own the jobs then). Returns (jobs run, the server's unreachability, stopped)."""
+    stop: Exception | None = None
+    for job in claimed:
+        leases = beat.current()
+        if not leases:
+            return ran, stop, True
+        ran += 1
+        message = messages.get(job.payload.get("email_message_id"))
+        if stop is not None:  # the server is unreachable: the rest wait their backoff
+            queue.fail_claimed(job.id, leases, stop, now)
+            continue
+        if message is None or message.status in (SENT, KEPT):
+            _finish(job, now, leases)
+            continue
+        try:
+            _send(smtp, message, sender)
+        except RetryLater as exc:
+            queue.fail_claimed(job.id, leases, exc, now)
+            if isinstance(exc, Unreachable):
+                stop = exc
+            continue
+        except PermanentError as exc:
+            queue.fail_claimed(job.id, leases, exc, now)
+            continue
+        if not record_sent(message, job.attempts, now, job=job, leases=beat.current()):
+            return ran, stop, True  # the database is unreachable: taken over later
+    return ran, stop, False
 
 
 def _send(smtp: "SmtpConnection", message: EmailMessage, sender) -> None:
@@ -167,7 +176,8 @@ def _send(smtp: "SmtpConnection", message: EmailMessage, sender) -> None:
         raise PermanentError(f"the message could not be sent: {_describe(exc)}") from exc
 
 
-def record_sent(message: EmailMessage, attempts: int, now, *, job=None) -> bool:
+def record_sent(message: EmailMessage, attempts: int, now, *, job=None,
+                leases: list | None = None) -> bool:
     """Record an accepted message as sent (its secrets masked), with its batch job when given,
     in a transaction of its own on a fresh connection; False when every try failed."""
     values = {"status": SENT, "sent_at": utcnow(), "last_error": "", "attempts": attempts}
@@ -182,7 +192,7 @@ def record_sent(message: EmailMessage, attempts: int, now, *, job=None) -> bool:
                 conn.execute(update(EmailMessage).where(EmailMessage.id == message.id)
                              .values(values))
                 if job is not None:
-                    conn.execute(_done(job, now))
+                    conn.execute(_done(job, now, leases))
             return True
         except DBAPIError:
             log.warning("email %s: accepted, recording it failed (try %s)", message.id,
@@ -193,16 +203,17 @@ def record_sent(message: EmailMessage, attempts: int, now, *, job=None) -> bool:
     return False
 
 
-def _finish(job, now) -> None:
+def _finish(job, now, leases: list) -> None:
     """A batch job with nothing to send (its message was sent already, or is gone)."""
     with db.engine.begin() as conn:
-        conn.execute(_done(job, now))
+        conn.execute(_done(job, now, leases))
 
 
-def _done(job, now):
-    """Fenced like run_one's: only while this worker still holds the job's lease."""
+def _done(job, now, leases: list | None = None):
+    """Fenced like run_one's: only while this worker still holds the job's lease (one its
+    batch heartbeat set)."""
     return (update(Job).where(Job.id == job.id, Job.status == RUNNING,
-                              Job.lease_until == job.lease_until)
+                              Job.lease_until.in_(leases or [job.lease_until]))
             .values(status=DONE, finished_at=now, lease_until=None, last_error=""))
 
 
