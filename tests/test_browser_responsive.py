@@ -6,8 +6,11 @@ from datetime import date, timedelta
 import pytest
 
 from tests.payment_support import CARD, pay_form, set_payment
+from widget_server.billing import issuing
+from widget_server.billing.models import Invoice
 from widget_server.core.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
+from widget_server.tenancy.models import Merchant
 from widget_server.widget import STANDALONE
 from widget_server.widget.capabilities import ROUTES
 
@@ -15,10 +18,10 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (320, 360, 768, 1280)
 THEMES = ("default", "classic")
-SIGNED_OUT = ("login", "forgot", "enrol")
-# GET routes that are not a page of their own here: files, JSON, a redirect, and the pages
-# reached only through a link with a token (an email's, the admin's preview)
-NOT_PAGES = {"invoice_pdf", "invoices_pdf", "cookie_check", "index", "pay", "guest_pay",
+SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay")
+# GET routes that are not a page of their own here: files, JSON, redirects (index, an
+# invoice's Pay link), and pages reached only with a token from an email or the admin's preview
+NOT_PAGES = {"invoice_pdf", "invoices_pdf", "cookie_check", "index", "pay",
              "create_credentials", "reset", "preview_page"}
 
 
@@ -34,14 +37,23 @@ def _pages(app, billed) -> list[str]:
         values = {"merchant_slug": billed.slug}
         if "invoice_id" in rule.arguments:
             values["invoice_id"] = billed.invoice_ids[0]
+        if name == "guest_pay":
+            values["token"] = billed.token
         assert rule.arguments <= values.keys(), f"give {name} its arguments"
         paths.append((name, app.url_map.bind("localhost").build(rule.endpoint, values)))
     return sorted(paths, key=lambda np: np[0] not in SIGNED_OUT)  # signed-out ones first
 
 
 def _history(app, billed):
-    """Invoices, payments (succeeded, failed, scheduled) and a saved card to list."""
+    """Invoices, payments (succeeded, failed, scheduled) and a saved card to list; a guest's
+    Pay link to the invoice still open."""
     set_payment(app, billed, {"edit_effective_date": True})
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        merchant.config = {**(merchant.config or {}),
+                           "portal": {"allow_guest_invoice_payment": True}}
+        billed.token = issuing.pay_token(db.session.get(Invoice, billed.invoice_ids[1]))
+        db.session.commit()
     with app.app_context():
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
         profile.settings = {**profile.settings, "invoice": {"allow_new_invoice": True}}
@@ -83,7 +95,8 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
                 page.get_by_label("Username or email").fill(billed.username)
                 page.get_by_label("Password").fill(billed.password)
                 page.get_by_role("button", name="Sign in").click()
-                page.get_by_role("heading", name="Hello, Jane").wait_for()
+                # to the overview, or to the guest's Pay link opened before
+                page.get_by_role("button", name="Sign out").wait_for()
                 signed_in = True
             page.set_viewport_size({"width": WIDTHS[-1], "height": 800})
             answer = page.goto(f"{live_server}{path}")
