@@ -101,15 +101,15 @@ def test_billing_pages_pass_axe(app, page, live_server, billed):
         assert (path, _serious(page)) == (path, [])
 
 
-def test_on_a_phone_wide_tables_scroll_in_their_box_not_off_the_page(app, page, live_server,
-                                                                      billed):
-    """The loader's iframe never scrolls sideways: a table wider than a phone must scroll
-    inside its own box, and keep every cell (a scheduled payment's Cancel) reachable."""
+def test_on_a_phone_tables_become_labelled_rows(app, page, live_server, billed):
+    """Issue #20: the loader's iframe never scrolls sideways, and a table scrolling in its own
+    box hid columns behind an unhinted scroller. At phone widths each row is a stack of its
+    values, each under its column's name; wide, the table is a table again."""
+    from datetime import date, timedelta
+
     from tests.payment_support import CARD, pay_form, set_payment
 
     set_payment(app, billed, {"edit_effective_date": True})
-    from datetime import date, timedelta
-
     billed.client.post(f"{billed.base}/pay", data={
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]),
         "payment_date": (date.today() + timedelta(days=3)).isoformat()})
@@ -119,14 +119,28 @@ def test_on_a_phone_wide_tables_scroll_in_their_box_not_off_the_page(app, page, 
     page.get_by_label("Password").fill(billed.password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Hello, Jane").wait_for()
-    for path in ("/account", "/payments", "/invoices", "/pay", "/methods", "/profile"):
+    cells = """() => [...document.querySelectorAll('td[data-label]')].map(td => {
+        const box = td.getBoundingClientRect();
+        return [td.dataset.label, getComputedStyle(td, '::before').content,
+                box.left >= 0 && box.right <= innerWidth];
+    })"""
+    for path in ("/account", "/payments", "/invoices", f"/invoices/{billed.invoice_ids[1]}"):
         page.goto(f"{live_server}{billed.standalone}{path}")
-        overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
-        assert (path, overflow) == (path, 0)
+        assert page.evaluate("document.documentElement.scrollWidth - innerWidth") == 0, path
+        shown = page.evaluate(cells)
+        assert shown and all(content == f'"{label}"' and inside
+                             for label, content, inside in shown), (path, shown)
+        # the header row is left to screen readers: its names are on the rows
+        assert page.evaluate("document.querySelector('thead').getBoundingClientRect().height") <= 1
     page.goto(f"{live_server}{billed.standalone}/payments")
-    cancel = page.get_by_role("button", name="Cancel")
-    cancel.scroll_into_view_if_needed()
-    assert cancel.is_visible()
+    assert page.get_by_role("button", name="Cancel").is_visible()
+    assert page.locator(".table-scroll").count() == 0
+    page.set_viewport_size({"width": 1024, "height": 700})  # wide: a table, with its header
+    assert page.evaluate("getComputedStyle(document.querySelector('td')).display") == \
+        "table-cell"
+    assert page.evaluate("getComputedStyle(document.querySelector('td'), '::before').content") \
+        == "none"
+    assert page.get_by_role("columnheader", name="Amount").is_visible()
 
 
 def test_profile_page_with_yes_no_fields_passes_axe_and_keeps_no(app, page, live_server,

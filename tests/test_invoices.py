@@ -119,7 +119,7 @@ def test_invoice_list_is_keyset_paginated_with_constant_queries(app, shop, count
         db.session.commit()
     outstanding = client.get(f"{shop.base}/invoices?show=outstanding").get_data(as_text=True)
     assert f"/invoices/{ids[-1]}" not in outstanding and f"/invoices/{ids[-2]}" in outstanding
-    first_link = re.search(r'<td><a href="([^"]+)">', outstanding)[1]
+    first_link = re.search(r'<td[^>]*><a href="([^"]+)">', outstanding)[1]
     assert first_link == f"{shop.base}/invoices/{ids[-2]}"
     assert client.get(first_link).status_code == 200  # each row's link opens its invoice
 

@@ -402,12 +402,16 @@ def test_account_credit_pays_the_next_invoice_first(app, billed):
     assert "Account credit" in history and "$30.00" in history
 
 
-def test_the_payment_date_picker_offers_today_to_a_year(app, billed):
+def test_the_payment_date_is_typed_today_to_a_year(app, billed):
+    """Issue #20: a text input in the merchant's format (the browser's date picker followed the
+    browser's locale), so the window is the server's to keep: beyond a year is refused."""
     set_payment(app, billed, {"edit_effective_date": True})
     page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
     field = re.search(r'<input[^>]*name="payment_date"[^>]*>', page)[0]
-    assert f'min="{date.today().isoformat()}"' in field
-    assert f'max="{(date.today() + timedelta(days=365)).isoformat()}"' in field
+    assert 'type="text"' in field and f'value="{date.today():%m/%d/%Y}"' in field
+    far = _pay(billed, {**CARD, "invoice": str(billed.invoice_ids[1]),
+                        "payment_date": (date.today() + timedelta(days=366)).isoformat()})
+    assert "Choose a date within a year." in far.get_data(as_text=True)
 
 
 def _hold_claim(app, p, invoice_id) -> int:

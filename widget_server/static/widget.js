@@ -67,6 +67,77 @@
     });
   }
 
+  // Card fields as people type them (issue #20): the number in groups (Amex 4-6-5) with its
+  // brand beside it, the expiry with its slash. The server reads digits, spaces or not.
+  var BRANDS = [
+    ["Amex", /^3[47]/, [4, 6, 5]], ["Visa", /^4/, [4, 4, 4, 4, 3]],
+    ["Mastercard", /^(5[1-5]|2(2[2-9]|[3-6]\d|7[01]|720))/, [4, 4, 4, 4]],
+    ["Discover", /^(6011|65|64[4-9])/, [4, 4, 4, 4, 3]], ["Diners Club", /^3(0[0-5]|[689])/, [4, 6, 9]],
+    ["JCB", /^35/, [4, 4, 4, 4, 3]], ["UnionPay", /^62/, [4, 4, 4, 4, 3]]
+  ];
+  function brandOf(digits) {
+    for (var i = 0; i < BRANDS.length; i++) if (BRANDS[i][1].test(digits)) return BRANDS[i];
+    return null;
+  }
+  function grouped(digits, groups) {
+    var out = [], at = 0;
+    for (var i = 0; i < groups.length && at < digits.length; i++) {
+      out.push(digits.slice(at, at + groups[i])); at += groups[i];
+    }
+    if (at < digits.length) out.push(digits.slice(at));
+    return out.join(" ");
+  }
+  // Rewrite a field's value, keeping the caret after the same number of digits as before.
+  function reformat(input, format) {
+    var caret = input.selectionStart == null ? input.value.length : input.selectionStart;
+    var atEnd = caret >= input.value.length;
+    var before = input.value.slice(0, caret).replace(/\D/g, "").length;
+    var value = format(input.value.replace(/\D/g, ""));
+    if (value === input.value) return;
+    input.value = value;
+    if (atEnd) before = Infinity;
+    var pos = 0, seen = 0;
+    while (pos < value.length && seen < before) {
+      if (/\d/.test(value[pos])) seen++;
+      pos++;
+    }
+    if (document.activeElement === input) input.setSelectionRange(pos, pos);
+  }
+  var cardNumber = document.querySelector('input[name="card_number"]');
+  if (cardNumber) {
+    var brand = document.createElement("span");
+    brand.className = "card-brand"; brand.id = "card-brand";
+    brand.setAttribute("aria-live", "polite");
+    var box = document.createElement("div");
+    box.className = "card-input";
+    cardNumber.parentNode.insertBefore(box, cardNumber);
+    box.appendChild(cardNumber); box.appendChild(brand);
+    var described = cardNumber.getAttribute("aria-describedby");
+    cardNumber.setAttribute("aria-describedby", (described ? described + " " : "") + "card-brand");
+    var showBrand = function () {
+      var digits = cardNumber.value.replace(/\D/g, "").slice(0, 19), found = brandOf(digits);
+      brand.textContent = found ? found[0] : "";
+      reformat(cardNumber, function (d) {
+        return grouped(d.slice(0, 19), found ? found[2] : [4, 4, 4, 4, 3]);
+      });
+    };
+    cardNumber.addEventListener("input", showBrand);
+    showBrand();
+  }
+  var expiry = document.querySelector('input[name="expiry"]');
+  if (expiry) {
+    expiry.setAttribute("inputmode", "numeric");
+    expiry.addEventListener("input", function (e) {
+      var deleting = e.inputType && e.inputType.indexOf("delete") === 0;
+      reformat(expiry, function (d) {
+        d = d.slice(0, 4);
+        if (/^[2-9]$/.test(d)) d = "0" + d;  // "4" can only be April
+        if (d.length > 2 || (d.length === 2 && !deleting)) return d.slice(0, 2) + "/" + d.slice(2);
+        return d;
+      });
+    });
+  }
+
   // A form sent back with errors: the keyboard starts at the first field to fix.
   var invalid = document.querySelector('[aria-invalid="true"]');
   if (invalid) invalid.focus({ preventScroll: false });

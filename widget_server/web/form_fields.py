@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from wtforms import EmailField, SelectChoice, StringField, URLField
 
+from ..core import dates
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.validation import SINGLE_LINE_MESSAGE, is_single_line
@@ -33,6 +34,35 @@ class TrimmedEmailField(SingleLine, EmailField):
 
 class TrimmedURLField(SingleLine, URLField):
     """A single-line URL input."""
+
+
+class LocalDateField(SingleLine, StringField):
+    """A date typed as text in the merchant's pattern (de_DE 05.12.2026) rather than an
+    `<input type="date">`, whose display follows the browser's locale, not the merchant's
+    (issue #20). ISO (2026-12-05) is accepted too. `locale` is a callable: the merchant is
+    known only per request."""
+
+    def __init__(self, label=None, validators=None, *, locale, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.locale = locale
+
+    @property
+    def format_hint(self) -> str:
+        return dates.format_hint(self.locale())
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)  # trimmed, single line: self.data is the text
+        text, self.data = self.data, None
+        if text:
+            try:
+                self.data = dates.parse_input(text, self.locale())
+            except ValueError:
+                raise ValueError(f"Enter the date as {self.format_hint}.") from None
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return dates.format_input(self.data, self.locale()) if self.data else ""
 
 
 def select_choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:

@@ -1,16 +1,15 @@
 """Paying in the widget (W-3, P-2): by the profile's rules, enforced here on the server (P-8):
 a form loaded before a switch was turned off is refused like one crafted by hand."""
 import secrets
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, RadioField
+from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import Length, Optional
 
-from ..billing import checkout, claims, methods, payment_history, payments, schedules
+from ..billing import checkout, claims, methods, payment_history, schedules
 from ..billing import invoices as billing_invoices
 from ..billing.gateways import (
     GatewayUnavailable,
@@ -21,7 +20,7 @@ from ..billing.gateways import (
 from ..billing.providers import gateway_for
 from ..core.domain import DomainError
 from ..core.money import to_minor
-from ..web.form_fields import TrimmedField, select_choices, show_errors
+from ..web.form_fields import LocalDateField, TrimmedField, select_choices, show_errors
 from . import bp
 from .rendering import merchant_today, render_widget
 
@@ -74,7 +73,10 @@ class NewMethodForm(FlaskForm):
 class PayForm(NewMethodForm):
     amount = TrimmedField("Amount", validators=[Optional(), Length(max=20)],
                           render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    payment_date = DateField("Payment date", validators=[Optional()])
+    # typed in the merchant's date format, not the browser's (issue #20)
+    payment_date = LocalDateField("Payment date", validators=[Optional()],
+                                  locale=lambda: g.merchant.locale,
+                                  render_kw={"autocomplete": "off"})
     save_method = BooleanField("Save this payment method for future payments")
     autopay = BooleanField("Pay future invoices automatically with it on their due date "
                            "(autopay)")
@@ -204,9 +206,6 @@ def pay_invoices():
         [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
          for m in saved] + method_choices(rules, stripe))
     today = merchant_today()
-    form.payment_date.render_kw = {  # the browser's date picker offers only what is allowed
-        "min": today.isoformat(),
-        "max": (today + timedelta(days=payments.MAX_SCHEDULE_DAYS)).isoformat()}
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
         form.payment_date.data = today

@@ -1,0 +1,111 @@
+"""Phones (issue #20): every widget page, in both themes, fits the loader's iframe from a 320 px
+phone to a 1280 px desktop. The iframe never scrolls sideways, so a page wider than its frame
+hides what lies beyond the edge (the Classic theme's tabs did at 360 px)."""
+from datetime import date, timedelta
+
+import pytest
+
+from tests.payment_support import CARD, pay_form, set_payment
+from widget_server.billing import issuing
+from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
+from widget_server.profiles.models import SelfServiceProfile
+from widget_server.tenancy.models import Merchant
+from widget_server.widget import STANDALONE
+from widget_server.widget.capabilities import ROUTES
+
+pytestmark = pytest.mark.browser
+
+WIDTHS = (320, 360, 768, 1280)
+THEMES = ("default", "classic")
+SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay")
+# GET routes that are not a page of their own here: files, JSON, redirects (index, an
+# invoice's Pay link), and pages reached only with a token from an email or the admin's preview
+NOT_PAGES = {"invoice_pdf", "invoices_pdf", "cookie_check", "index", "pay",
+             "create_credentials", "reset", "preview_page"}
+
+
+def _pages(app, billed) -> list[str]:
+    """Every GET page of the standalone portal, from the URL map: a new page is measured too
+    (or must say here why not)."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        blueprint, _, name = rule.endpoint.partition(".")
+        if blueprint != STANDALONE or "GET" not in rule.methods or name in NOT_PAGES:
+            continue
+        assert ROUTES[name].signed_in or name in SIGNED_OUT, f"measure {name} too"
+        values = {"merchant_slug": billed.slug}
+        if "invoice_id" in rule.arguments:
+            values["invoice_id"] = billed.invoice_ids[0]
+        if name == "guest_pay":
+            values["token"] = billed.token
+        assert rule.arguments <= values.keys(), f"give {name} its arguments"
+        paths.append((name, app.url_map.bind("localhost").build(rule.endpoint, values)))
+    return sorted(paths, key=lambda np: np[0] not in SIGNED_OUT)  # signed-out ones first
+
+
+def _history(app, billed):
+    """Invoices, payments (succeeded, failed, scheduled) and a saved card to list; a guest's
+    Pay link to the invoice still open."""
+    set_payment(app, billed, {"edit_effective_date": True})
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        merchant.config = {**(merchant.config or {}),
+                           "portal": {"allow_guest_invoice_payment": True}}
+        billed.token = issuing.pay_token(db.session.get(Invoice, billed.invoice_ids[1]))
+        db.session.commit()
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {**profile.settings, "invoice": {"allow_new_invoice": True}}
+        db.session.commit()
+    one, two = (str(i) for i in billed.invoice_ids)
+    for extra in ({**CARD, "invoice": one, "save_method": "y"},
+                  {**CARD, "invoice": two, "card_number": "4000 0000 0000 0002"},
+                  {**CARD, "invoice": two,
+                   "payment_date": (date.today() + timedelta(days=3)).isoformat()}):
+        billed.client.post(f"{billed.base}/pay", data={**pay_form(billed), **extra})
+    history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
+    assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+
+
+def _set_theme(app, billed, theme):
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {**profile.settings, "global": {"theme": theme}}
+        db.session.commit()
+
+
+def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_server, billed):
+    _history(app, billed)
+    pages = _pages(app, billed)
+    assert {n for n, _ in pages} >= {"overview", "invoices", "invoice_detail", "pay_invoices",
+                                     "payment_history", "payment_methods", "profile",
+                                     "new_invoice", "change_password", *SIGNED_OUT}
+    overflows = []
+    for theme in THEMES:
+        _set_theme(app, billed, theme)
+        context = chromium.new_context()  # one per theme, signed in once
+        context.set_default_timeout(5000)
+        page = context.new_page()
+        signed_in = False
+        for name, path in pages:
+            if name not in SIGNED_OUT and not signed_in:
+                page.goto(f"{live_server}{billed.standalone}/login")
+                page.get_by_label("Username or email").fill(billed.username)
+                page.get_by_label("Password").fill(billed.password)
+                page.get_by_role("button", name="Sign in").click()
+                # to the overview, or to the guest's Pay link opened before
+                page.get_by_role("button", name="Sign out").wait_for()
+                signed_in = True
+            page.set_viewport_size({"width": WIDTHS[-1], "height": 800})
+            answer = page.goto(f"{live_server}{path}")
+            assert answer.status == 200 and f"theme-{theme}" in page.get_attribute(
+                "body", "class"), (theme, path, answer.status)
+            for width in WIDTHS:
+                page.set_viewport_size({"width": width, "height": 800})
+                overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+                if overflow:
+                    overflows.append((theme, width, name, overflow))
+        context.close()
+    assert overflows == []
