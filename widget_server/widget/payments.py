@@ -10,7 +10,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField
 from wtforms.validators import Length, Optional
 
-from ..billing import checkout, claims, methods, payment_history, payments, schedules
+from ..billing import (
+    allocation,
+    checkout,
+    claims,
+    methods,
+    payment_history,
+    payments,
+    schedules,
+)
 from ..billing import invoices as billing_invoices
 from ..billing.gateways import (
     GatewayUnavailable,
@@ -103,8 +111,12 @@ def payment_result(payment, retry_url: str | None = None):
     # and an address to send it to (C-2). The payer may be a guest: ask the payment's customer.
     receipt_emailed = (outcome == "succeeded" and type_enabled(g.merchant, "payment_receipt")
                        and bool(db.session.get(Customer, payment.customer_id).primary_emails))
+    # what it paid (succeeded) or is for (scheduled, pending): no thank-you without the what
+    paid = payment_history.allocations_of(payment) if outcome == "succeeded" else []
+    planned = ([] if paid else
+               [i.number for i in allocation.planned_invoices(g.merchant, payment)])
     return render_widget("widget/paid.html", payment=payment, outcome=outcome,
-                         receipt_emailed=receipt_emailed,
+                         receipt_emailed=receipt_emailed, paid=paid, planned=planned,
                          retry_url=retry_url or url_for(  # the same invoices ticked again
                              ".pay_invoices", invoice=(payment.plan or {}).get("invoice_ids")),
                          navigate=_success_target(outcome) if g.widget_event else None,
