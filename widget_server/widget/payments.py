@@ -224,7 +224,10 @@ def _quote(rules, form: PayForm | None = None) -> int | None:
     """The total the request would charge now, or None while there is none (nothing chosen,
     an amount not understood): then the page offers Review, not Pay."""
     try:
-        return checkout.quote(g.merchant, g.customer, rules, _asked(form))[1]
+        asked = _asked(form)
+        if form is None and rules.invoice_choice != "select":  # a link naming an invoice
+            asked = checkout.PaymentRequest(idempotency_key="")  # pays all of them here
+        return checkout.quote(g.merchant, g.customer, rules, asked)[1]
     except DomainError:
         return None
 
