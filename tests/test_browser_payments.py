@@ -1,4 +1,5 @@
 """Paying inside the cross-site iframe in Chromium; the Success URL takes the top window (E-6)."""
+import re
 import uuid
 from datetime import date, timedelta
 
@@ -10,11 +11,13 @@ from widget_server.billing.invoices import build_invoice
 from widget_server.billing.models import Invoice
 from widget_server.catalogue.models import Product
 from widget_server.core.extensions import db
+from widget_server.core.money import format_money
 from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
 
 pytestmark = pytest.mark.browser
+PAY_BUTTON = re.compile(r"^Pay \S")  # "Pay $42.00": the button says the total (#20)
 
 
 @pytest.fixture
@@ -74,7 +77,7 @@ def _pay_first_invoice(page, shop, card_number, *, save=False):
     frame.get_by_label("Security code").fill("123")
     if save:
         frame.get_by_label("Save this payment method").check()
-    frame.get_by_role("button", name="Pay now").click()
+    frame.get_by_role("button", name=PAY_BUTTON).click()
     return frame
 
 
@@ -109,7 +112,7 @@ def test_pay_all_outstanding_by_ach_inside_the_iframe(app, page, shop):
     frame.get_by_label("New bank account (ACH)").check()
     frame.get_by_label("Routing number").fill("110000000")
     frame.get_by_label("Account number").fill("000123456789")
-    frame.get_by_role("button", name="Pay now").click()
+    frame.get_by_role("button", name=PAY_BUTTON).click()
     expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
     expect(frame.get_by_text("Bank account •••• 6789")).to_be_visible()
     assert _balances(app, shop) == [0, 0]
@@ -125,7 +128,7 @@ def test_any_amount_beyond_the_invoice_becomes_credit(app, page, shop):
     frame.get_by_label("Card number").fill("4242 4242 4242 4242")
     frame.get_by_label("Expiry (MM/YY)").fill("12/39")
     frame.get_by_label("Security code").fill("123")
-    frame.get_by_role("button", name="Pay now").click()
+    frame.get_by_role("button", name=PAY_BUTTON).click()
     expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
     assert _balances(app, shop) == [0, 8400]
     with app.app_context():
@@ -143,7 +146,7 @@ def test_a_saved_card_is_reused_by_keyboard(app, page, shop):
     expect(saved).to_be_checked()  # the default method comes first and is chosen
     frame.get_by_role("checkbox").first.focus()
     page.keyboard.press("Space")  # tick the remaining invoice by keyboard
-    frame.get_by_role("button", name="Pay now").focus()
+    frame.get_by_role("button", name=PAY_BUTTON).focus()
     page.keyboard.press("Enter")
     expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
     assert _balances(app, shop) == [0, 0]
@@ -159,6 +162,39 @@ def test_after_a_refused_card_the_keyboard_starts_at_the_field_to_fix(app, page,
     frame.get_by_label("Card number").fill("4242 4242 4242 4242")
     frame.get_by_label("Expiry (MM/YY)").fill("01/20")
     frame.get_by_label("Security code").fill("123")
-    frame.get_by_role("button", name="Pay now").click()
+    frame.get_by_role("button", name=PAY_BUTTON).click()
     expect(frame.get_by_text("The card has expired")).to_be_visible()
     expect(frame.get_by_label("Expiry (MM/YY)")).to_be_focused()
+
+
+def test_ticked_invoices_show_the_total_on_the_button_then_the_receipt(app, page, shop):
+    """#20 (a) 1, W-12: the button says the total as invoices are ticked, written as the server
+    writes money in the merchant's locale; the payment's receipt opens from the history."""
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _set_payment(app, shop)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        merchant.locale = "de_DE"
+        db.session.commit()
+        both, first = (format_money(12600, "USD", "de_DE"), format_money(4200, "USD", "de_DE"))
+    frame = _open_pay_page(page, shop)
+    expect(frame.get_by_role("button", name=PAY_BUTTON)).to_be_hidden()  # nothing ticked yet
+    frame.get_by_label(shop.invoice_number, exact=False).check()
+    expect(frame.get_by_role("button", name=f"Pay {first}", exact=True)).to_be_visible()
+    frame.locator(f"#invoice-{shop.second_id}").check()
+    pay = frame.get_by_role("button", name=f"Pay {both}", exact=True)
+    expect(pay).to_be_visible()
+    expect(frame.locator("#pay-total")).to_contain_text(both)
+    frame.get_by_label("New credit card").check()
+    frame.get_by_label("Card number").fill("4242 4242 4242 4242")
+    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
+    frame.get_by_label("Security code").fill("123")
+    pay.click()
+    expect(frame.get_by_role("heading", name="Thank you")).to_be_visible()
+    assert _balances(app, shop) == [0, 0]
+    frame.get_by_role("link", name="Payments", exact=True).click()
+    frame.get_by_role("link", name="Receipt PAY-00001").click()
+    expect(frame.get_by_role("heading", name="Receipt PAY-00001")).to_be_visible()
+    expect(frame.get_by_text(f"Invoice {shop.invoice_number}")).to_be_visible()
+    assert errors == []

@@ -4,10 +4,11 @@ hides what lies beyond the edge (the Classic theme's tabs did at 360 px)."""
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from tests.payment_support import CARD, pay_form, set_payment
 from widget_server.billing import issuing
-from widget_server.billing.models import Invoice
+from widget_server.billing.models import Invoice, Payment
 from widget_server.core.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
@@ -21,7 +22,7 @@ THEMES = ("default", "classic")
 SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay")
 # GET routes that are not a page of their own here: files, JSON, redirects (index, an
 # invoice's Pay link), and pages reached only with a token from an email or the admin's preview
-NOT_PAGES = {"invoice_pdf", "invoices_pdf", "cookie_check", "index", "pay",
+NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "cookie_check", "index", "pay",
              "create_credentials", "reset", "preview_page"}
 
 
@@ -39,6 +40,8 @@ def _pages(app, billed) -> list[str]:
             values["invoice_id"] = billed.invoice_ids[0]
         if name == "guest_pay":
             values["token"] = billed.token
+        if "payment_id" in rule.arguments:
+            values["payment_id"] = billed.paid_id  # the receipt of a succeeded payment
         assert rule.arguments <= values.keys(), f"give {name} its arguments"
         paths.append((name, app.url_map.bind("localhost").build(rule.endpoint, values)))
     return sorted(paths, key=lambda np: np[0] not in SIGNED_OUT)  # signed-out ones first
@@ -64,6 +67,9 @@ def _history(app, billed):
                   {**CARD, "invoice": two,
                    "payment_date": (date.today() + timedelta(days=3)).isoformat()}):
         billed.client.post(f"{billed.base}/pay", data={**pay_form(billed), **extra})
+    with app.app_context():
+        billed.paid_id = db.session.scalar(select(Payment.id).where(
+            Payment.status == "succeeded"))
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)

@@ -124,7 +124,10 @@ def test_payment_succeeded_queues_the_receipt_through_its_subscriber(app, billed
                                  "invoice_ids": [billed.invoice_ids[0]]}
         receipts = _emails("payment_receipt")
         assert [m.to_address for m in receipts] == billed.emails
-        assert "$50.00" in receipts[0].text_body and payment.reference in receipts[0].text_body
+        # the number a person can quote, not the gateway's reference (#20, W-12)
+        assert "$50.00" in receipts[0].text_body
+        assert payment.receipt_number in receipts[0].text_body
+        assert payment.reference not in receipts[0].text_body
 
     monkeypatch.setitem(events.SUBSCRIBERS, "payment.succeeded", [])  # no subscriber...
     assert _pay(billed, billed.invoice_ids[1]).status_code == 200

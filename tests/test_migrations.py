@@ -113,6 +113,15 @@ def _money_survives_the_counters_revision(url: str) -> None:
                 assert conn.execute(select(func.count()).select_from(model)).scalar() == 5
             assert conn.execute(select(Invoice.payment_claim_id).where(
                 Invoice.id == open_id)).scalar() == pending_id
+            # revision 6f2d9a4c1e83 (#20): succeeded payments numbered per merchant in order,
+            # the counter after them; a payment still pending has no number yet
+            numbers = conn.execute(select(Payment.merchant_id, Payment.number)
+                                   .order_by(Payment.id)).all()
+            assert numbers == [(ids["a"], 1), (ids["a"], 2), (ids["a"], 3), (ids["b"], 1),
+                               (ids["c"], 1), (ids["c"], None)]
+            assert dict(conn.execute(select(Counter.merchant_id, Counter.next_value)
+                                     .where(Counter.name == "payment")).all()) == {
+                ids["a"]: 4, ids["b"]: 2, ids["c"]: 2}
             accounts = dict(conn.execute(select(Merchant.slug, Merchant.stripe_account_id)).all())
             assert accounts == {"a": "acct_1SharedBetweenTwo", "b": None, "c": None}
             configs = dict(conn.execute(select(Merchant.slug, Merchant.config)).all())

@@ -20,6 +20,8 @@ class Activity:
     amount_minor: int
     currency: str
     status: str
+    item_id: int = 0  # the invoice's or payment's id: the overview links each row (#20)
+    has_receipt: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,12 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
     payments = db.session.scalars(RECENT_PAYMENTS, params).all() if show_payments else []
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
                        f"Invoice {i.number}", i.total_minor, i.currency,
-                       _invoice_status(i, today)) for i in invoices]
+                       _invoice_status(i, today), i.id) for i in invoices]
     recent += [Activity(p.scheduled_for if p.status == "scheduled"
                         else merchant.local_date(p.created_at),
                         "payment", f"Payment · {p.method_label}" if p.method_label else "Payment",
-                        p.amount_minor, p.currency, p.status) for p in payments]
+                        p.amount_minor, p.currency, p.status, p.id,
+                        p.status == "succeeded" and p.number is not None) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)
     # PostgreSQL's SUM is numeric (Decimal): amounts are integer minor units everywhere else
     return AccountSummary(int(balance), int(overdue_total), count, next_due_date,

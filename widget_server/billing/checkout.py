@@ -51,11 +51,8 @@ def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> P
     earlier = payment_history.find_attempt(merchant, customer, request.idempotency_key)
     if earlier is not None:  # the same attempt again (double click, reload): no new charge
         return earlier
-    if request.rules_seen is not None and request.rules_seen != rules_fingerprint(rules):
-        raise DomainError("The payment options have changed. Please review the payment and "
-                          "submit it again.", code="rules_changed")
     guest = request.source == "guest"
-    chosen, amount = _invoices_and_amount(merchant, customer, rules, request, guest)
+    chosen, amount = quote(merchant, customer, rules, request)
     when = None if guest else check_date(rules, request.payment_date, today)
     method, saved = _method(merchant, customer, rules, request)
     save, autopay = (False, False) if guest else _saving(rules, request, saved)
@@ -67,6 +64,19 @@ def submit(merchant, customer, rules, request: PaymentRequest, today: date) -> P
                         client=request.client, saved=saved,
                         source="schedule" if when else request.source,
                         notes={"replaced_autopay": True} if replaced else None)
+
+
+def quote(merchant, customer, rules, request: PaymentRequest) -> tuple[list, int]:
+    """The invoices a request pays and the amount it charges, by the rules, charging nothing:
+    what the Pay page shows before anything is charged (#20, W-12) is what `submit` charges,
+    as both take it from here. Raises `DomainError` as `submit` would (nothing chosen, an
+    amount the rules refuse, rules changed since the page was shown). Only `invoice_ids`,
+    `amount_minor`, `source` and `rules_seen` are read."""
+    if request.rules_seen is not None and request.rules_seen != rules_fingerprint(rules):
+        raise DomainError("The payment options have changed. Please review the payment and "
+                          "submit it again.", code="rules_changed")
+    return _invoices_and_amount(merchant, customer, rules, request,
+                                request.source == "guest")
 
 
 def _invoices_and_amount(merchant, customer, rules, request, guest: bool):

@@ -5,6 +5,7 @@ from sqlalchemy import update
 
 from ..core.extensions import db
 from ..customers.models import Customer
+from . import payments
 from .models import Invoice, Payment, PaymentAllocation
 
 
@@ -26,6 +27,7 @@ def apply_to(merchant, customer: Customer, invoice: Invoice) -> int:
                       source="credit", method_label="Account credit",
                       idempotency_key=f"credit-invoice-{invoice.id}",
                       plan={"invoice_ids": [invoice.id]})
+    payments.number(merchant, payment)
     db.session.add(payment)
     db.session.flush()
     db.session.add(PaymentAllocation(payment_id=payment.id, invoice_id=invoice.id,

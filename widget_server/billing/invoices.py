@@ -132,6 +132,18 @@ def list_for_customer(merchant, customer, *, before_id: int | None = None,
         "before": min(before_id or NO_CURSOR, NO_CURSOR), "limit": limit}))
 
 
+def newer_for_customer(merchant, customer, *, after_id: int, outstanding_only: bool = False,
+                       limit: int = 20) -> list[Invoice]:
+    """The page of invoices just newer than `after_id`, newest first (the "newer" link of the
+    keyset pagination, #20): the `limit` oldest of those above the cursor."""
+    stmt = select(Invoice).where(Invoice.merchant_id == merchant.id,
+                                 Invoice.customer_id == customer.id,
+                                 Invoice.status != "draft", Invoice.id > after_id)
+    if outstanding_only:
+        stmt = stmt.where(Invoice.status == "issued", Invoice.balance_minor > 0)
+    return list(reversed(db.session.scalars(stmt.order_by(Invoice.id).limit(limit)).all()))
+
+
 def void(invoice: Invoice) -> None:
     """Void a draft or an unpaid issued invoice; never one with a payment in flight (the charge
     would land on a void invoice and become credit). One conditional UPDATE, so a payment that

@@ -67,7 +67,9 @@ class Payment(db.Model):
                       # one charge per payment attempt, however often it is submitted (W-3)
                       UniqueConstraint("merchant_id", "idempotency_key"),
                       # the admin and the gateways look payments up by their reference
-                      Index("ix_payment_reference", "merchant_id", "reference"))
+                      Index("ix_payment_reference", "merchant_id", "reference"),
+                      # the receipt number a person quotes (W-12), one per merchant
+                      UniqueConstraint("merchant_id", "number", name="uq_payment_number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
@@ -91,9 +93,18 @@ class Payment(db.Model):
     # What the customer asked for, applied when the charge succeeds, possibly later:
     # {"invoice_ids": [...], "save": bool, "autopay": bool, "kind": "card"}
     plan: Mapped[dict] = mapped_column(JSONType, default=dict, server_default="{}")
+    # The receipt number (W-12, #20): taken from the merchant's "payment" counter when the
+    # payment succeeds, so receipts are numbered without gaps; None until then.
+    number: Mapped[int | None] = mapped_column(BigInteger)
 
     allocations: Mapped[list["PaymentAllocation"]] = relationship(
         back_populates="payment", cascade="all, delete-orphan")
+
+
+    @property
+    def receipt_number(self) -> str:
+        """What a person quotes ("PAY-00001"); never the gateway's reference."""
+        return f"PAY-{self.number:05d}" if self.number is not None else ""
 
 
 class PaymentAllocation(db.Model):
@@ -111,6 +122,7 @@ class PaymentAllocation(db.Model):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
     payment: Mapped[Payment] = relationship(back_populates="allocations")
+    invoice: Mapped[Invoice] = relationship()  # the receipt names what it paid (W-12)
 
 
 class PaymentMethod(db.Model):

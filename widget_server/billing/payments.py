@@ -23,6 +23,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from ..customers.models import Customer
 from ..jobs.queue import enqueue
+from ..tenancy.counters import next_number
 from . import allocation, claims, methods, payment_history, schedules
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
 from .models import Invoice, Payment
@@ -154,6 +155,14 @@ def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult
     return result
 
 
+def number(merchant, payment: Payment) -> None:
+    """Give a succeeded payment its receipt number (W-12) from the merchant's "payment"
+    counter, in the transaction that records its success: a rolled-back success gives the
+    number back, so receipts have no gaps."""
+    if payment.number is None:
+        payment.number = next_number(merchant, "payment")
+
+
 def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult) -> None:
     """Apply a gateway's answer to a pending payment, once: a second answer (a webhook after
     the worker, say) finds the payment no longer pending and changes nothing. A pending answer
@@ -171,6 +180,7 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
         invoices = allocation.planned_invoices(merchant, payment)
         allocation.allocate(merchant, customer, payment, invoices)
         payment.status = "succeeded"
+        number(merchant, payment)
         paid = [i.id for i in invoices if i.status == "paid"]
         if paid:  # what was still scheduled for them (autopay, a chosen date) has nothing to do
             schedules.cancel_for_paid(merchant, customer, paid)

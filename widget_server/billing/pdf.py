@@ -82,3 +82,50 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+def render_receipt(merchant, customer, payment, allocations) -> bytes:
+    """A payment's receipt (W-12): its number, date, method and amount, and what it paid."""
+    _fonts()
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"Receipt {payment.receipt_number}")
+    width, height = A4
+
+    def money(minor):
+        return format_money(minor, payment.currency, merchant.locale)
+
+    y = height - 25 * mm
+    pdf.setFont("DejaVu-Bold", 16)
+    pdf.drawString(20 * mm, y, merchant.name)
+    pdf.setFont("DejaVu", 11)
+    pdf.drawRightString(width - 20 * mm, y, f"Receipt {payment.receipt_number}")
+    y -= 12 * mm
+    paid_on = format_date(merchant.local_date(payment.created_at), format="medium",
+                          locale=merchant.locale)
+    for label, value in (("Customer", customer.contact_name), ("Payment", payment.receipt_number),
+                         ("Date", paid_on), ("Method", payment.method_label or payment.method),
+                         ("Amount", money(payment.amount_minor))):
+        pdf.drawString(20 * mm, y, f"{label}: {value}")
+        y -= 6 * mm
+    y -= 4 * mm
+    pdf.setFont("DejaVu-Bold", 10)
+    pdf.drawString(20 * mm, y, "Paid towards")
+    pdf.drawString(170 * mm, y, "Amount")
+    pdf.setFont("DejaVu", 10)
+    for item in allocations:
+        y -= 6 * mm
+        if y < 30 * mm:
+            pdf.showPage()
+            pdf.setFont("DejaVu", 10)
+            y = height - 25 * mm
+        pdf.drawString(20 * mm, y, f"Invoice {item.invoice.number}")
+        pdf.drawString(170 * mm, y, money(item.amount_minor))
+    credit = payment.amount_minor - sum(a.amount_minor for a in allocations)
+    if credit > 0:
+        y -= 6 * mm
+        pdf.drawString(20 * mm, y, "Account credit")
+        pdf.drawString(170 * mm, y, money(credit))
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()

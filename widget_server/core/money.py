@@ -81,3 +81,16 @@ def _formatter(currency: str, locale: str) -> Callable[[int], str] | None:
     if any(fast(m) != _babel(m, currency, locale) for m in checks):
         return None
     return fast
+
+
+def pattern(currency: str, locale: str) -> dict | None:
+    """How `format_money` writes positive amounts of this currency and locale, for a page's
+    script to write the same (the Pay button's total, #20): prefix, group and decimal
+    separators, digits, suffix. None where the fast formatter does not apply (grouping other
+    than by threes): the page then relies on its server-rendered total."""
+    if _formatter(currency, locale) is None:
+        return None
+    digits = exponent(currency)
+    shape = _PROBE.fullmatch(_babel(int("1234567" + "890"[:digits]), currency, locale))
+    return {"pre": shape["pre"], "group": shape["sep"], "decimal": shape["dec"] or "",
+            "digits": digits, "post": shape["post"]}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..billing.invoices import build_invoice, next_invoice_number
 from ..billing.models import Invoice, Payment, PaymentAllocation
+from ..billing.payments import number as number_payment
 from ..catalogue.models import Product
 from ..commerce.models import Order, OrderLine, SalesAgent
 from ..core.extensions import db
@@ -197,6 +198,7 @@ def _ensure_invoices(merchant, customer, products) -> None:
             payment = Payment(merchant_id=merchant.id, customer_id=customer.id,
                               amount_minor=paid, currency=invoice.currency, status="succeeded",
                               method="card", reference=f"demo-{index}", created_at=paid_on)
+            number_payment(merchant, payment)
             payment.allocations.append(PaymentAllocation(invoice_id=invoice.id,
                                                          merchant_id=merchant.id,
                                                          amount_minor=paid))

@@ -93,7 +93,9 @@ def payment_receipt(merchant, event):
         "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
         "payment_date": format_date(merchant.local_date(utcnow()), format="medium",
                                     locale=merchant.locale),
-        "reference": payment.reference})
+        # the token keeps its name (merchants' templates use it); its value is the number a
+        # person can quote, never the gateway's reference (`sbx_c:…`, `pi_…`) (#20, W-12)
+        "reference": payment.receipt_number})
 
 
 @subscriber("payment.failed")

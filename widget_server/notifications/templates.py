@@ -27,7 +27,7 @@ TOKEN_LABELS = {
     "contact_name": "Contact Name", "merchant_name": "Merchant Name",
     "portal_link": "Customer Portal Link", "create_link": "Create Credentials Link",
     "reset_link": "Reset Password Link", "temporary_password": "Temporary Password",
-    "amount": "Amount", "payment_date": "Payment Date", "reference": "Reference",
+    "amount": "Amount", "payment_date": "Payment Date", "reference": "Payment Number",
     "invoice_number": "Invoice Number", "due_date": "Due Date", "pay_link": "Pay Invoice Link",
     "reason": "Reason",
 }

@@ -51,7 +51,7 @@ EMAIL_TYPES = {t.key: t for t in (
               (*COMMON, "amount", "payment_date", "reference"),
               "Receipt for your payment to {{ merchant_name }}",
               "Hello {{ contact_name }},\n\nThank you: we received {{ amount }} on "
-              "{{ payment_date }} (reference {{ reference }}).\n\nYour account: "
+              "{{ payment_date }} (payment number {{ reference }}).\n\nYour account: "
               "{{ portal_link }}"),
     EmailType("payment_failed", "Payment Failed",
               (*COMMON, "amount", "payment_date", "reason"),

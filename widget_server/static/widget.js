@@ -156,6 +156,61 @@
     showMethod();
   }
 
+  // The Pay page's total (#20, W-12): what the server quoted, kept current as invoices are
+  // ticked or the amount typed, written as the server writes money (the pattern it sends).
+  // The total shown travels with the form: a post whose total is not the one the server
+  // would charge is shown again for review, never charged.
+  var payForm = document.querySelector("form[data-pay-total]");
+  if (payForm && payForm.hasAttribute("data-money-digits")) {
+    var a = function (n) { return payForm.getAttribute("data-money-" + n) || ""; };
+    var digits = parseInt(a("digits"), 10) || 0;
+    var formatMoney = function (minor) {
+      var s = String(minor);
+      while (s.length <= digits) s = "0" + s;
+      var whole = s.slice(0, s.length - digits), frac = s.slice(s.length - digits);
+      whole = whole.replace(/\B(?=(\d{3})+(?!\d))/g, a("group"));
+      return a("pre") + whole + (digits ? a("decimal") + frac : "") + a("post");
+    };
+    var toMinor = function (raw) {  // as the server: "," or "." decimals, rounded half up
+      var m = /^(\d{1,15})(?:[.,](\d*))?$/.exec(raw.trim());
+      if (!m) return null;
+      var frac = (m[2] || "") + "0".repeat(digits + 1);
+      var minor = parseInt(m[1] + frac.slice(0, digits), 10);
+      return frac.charAt(digits) >= "5" ? minor + 1 : minor;
+    };
+    var totalBox = document.getElementById("pay-total");
+    var totalText = payForm.querySelector("[data-total]");
+    var payButton = payForm.querySelector("[data-pay-button]");
+    var shown = payForm.querySelector('input[name="total_shown"]');
+    var amountInput = payForm.querySelector('input[name="amount"]');
+    var review = payForm.querySelector("[data-review]");
+    var update = function () {
+      var total = null, raw = amountInput ? amountInput.value.trim() : "";
+      if (raw) {
+        total = toMinor(raw);
+        if (total !== null && total <= 0) total = null;
+      } else if (payForm.hasAttribute("data-pay-all")) {
+        total = parseInt(payForm.getAttribute("data-pay-all"), 10) || null;
+      } else {
+        var ticked = payForm.querySelectorAll('input[name="invoice"]:checked');
+        if (ticked.length) {
+          total = 0;
+          ticked.forEach(function (box) { total += parseInt(box.getAttribute("data-balance"), 10) || 0; });
+        }
+      }
+      var known = total !== null;
+      totalBox.hidden = !known;
+      payButton.hidden = !known;
+      totalText.textContent = known ? formatMoney(total) : "";
+      payButton.textContent = known ? "Pay " + formatMoney(total) : "Pay";
+      shown.value = known ? String(total) : "";
+      if (review) review.hidden = known;  // the button says the total: nothing to review
+    };
+    payForm.addEventListener("change", update);
+    payForm.addEventListener("input", update);
+    update();
+  }
+
   function blocked() {
     var panel = document.getElementById("storage-blocked");
     if (!panel) return;

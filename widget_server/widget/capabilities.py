@@ -102,6 +102,8 @@ ROUTES: dict[str, Capability] = {
     "pay_invoices": page("payment.allow_payments"),
     "payment_history": page("payment.show_payments"),
     "cancel_payment": page("payment.show_payments"),
+    "payment_receipt": page("payment.show_payments"),  # W-12, #20
+    "payment_receipt_pdf": page("payment.show_payments"),
     # what a customer keeps on file stays theirs to see and remove, and autopay theirs to
     # turn off, with payments switched off; the page is closed only to those with nothing
     "payment_methods": page(when=lambda: g.profile.payment.allow_payments or has_on_file()),
@@ -124,7 +126,7 @@ NAVIGATION = (
     NavItem("overview", "Overview"),
     NavItem("invoices", "Invoices", ("invoice_detail", "new_invoice")),
     NavItem("pay_invoices", "Pay"),
-    NavItem("payment_history", "Payments"),
+    NavItem("payment_history", "Payments", ("payment_receipt",)),
     # removing an old method stays possible under "no save", but it is not a section then
     NavItem("payment_methods", "Payment methods",
             extra=(Requirement.parse("payment.allow_payments"),

@@ -22,12 +22,25 @@ def _own_invoice(invoice_id: int):
 def invoices():
     outstanding = request.args.get("show") == "outstanding"
     before = optional_id(request.args.get("before"))
-    items = billing.list_for_customer(g.merchant, g.customer, before_id=before,
-                                      outstanding_only=outstanding, limit=PAGE + 1)
-    more = len(items) > PAGE
+    after = optional_id(request.args.get("after")) if before is None else None
+    if after is not None:  # the "newer" link: a page above the cursor (#20)
+        items = billing.newer_for_customer(g.merchant, g.customer, after_id=after,
+                                           outstanding_only=outstanding, limit=PAGE + 1)
+        newer = len(items) > PAGE
+        items = items[-PAGE:]
+        more = bool(items) and bool(billing.list_for_customer(
+            g.merchant, g.customer, before_id=items[-1].id, outstanding_only=outstanding,
+            limit=1))
+    else:
+        items = billing.list_for_customer(g.merchant, g.customer, before_id=before,
+                                          outstanding_only=outstanding, limit=PAGE + 1)
+        more = len(items) > PAGE
+        newer = before is not None and bool(items) and bool(billing.newer_for_customer(
+            g.merchant, g.customer, after_id=items[0].id, outstanding_only=outstanding,
+            limit=1))
     # One url_for for every row: ".../invoices/0" less its last digit, then each row's id.
     row_url = url_for(".invoice_detail", invoice_id=0)[:-1]
-    return render_widget("widget/invoices.html", invoices=items[:PAGE], more=more,
+    return render_widget("widget/invoices.html", invoices=items[:PAGE], more=more, newer=newer,
                          row_url=row_url,
                          outstanding=outstanding, today=merchant_today(),
                          pdf_only=g.profile.invoice.enable_pdf_mode_only)
@@ -36,7 +49,11 @@ def invoices():
 @bp.get("/invoices/<id:invoice_id>")
 def invoice_detail(invoice_id: int):
     invoice = _own_invoice(invoice_id)
-    return render_widget("widget/invoice.html", invoice=invoice)
+    # no dead end (#20): a payable invoice offers Pay where the profile takes payments and no
+    # payment for it is in flight
+    payable = (invoice.status == "issued" and invoice.balance_minor > 0
+               and invoice.payment_claim_id is None and g.profile.payment.allow_payments)
+    return render_widget("widget/invoice.html", invoice=invoice, payable=payable)
 
 
 def _pdf(invoices, filename: str) -> Response:

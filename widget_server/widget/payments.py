@@ -9,7 +9,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import Length, Optional
 
-from ..billing import checkout, claims, methods, payment_history, schedules
+from ..billing import (
+    allocation,
+    checkout,
+    claims,
+    methods,
+    payment_history,
+    schedules,
+)
 from ..billing import invoices as billing_invoices
 from ..billing.gateways import (
     GatewayUnavailable,
@@ -19,6 +26,7 @@ from ..billing.gateways import (
 )
 from ..billing.providers import gateway_for
 from ..core.domain import DomainError
+from ..core.money import pattern as money_pattern
 from ..core.money import to_minor
 from ..web.form_fields import LocalDateField, TrimmedField, select_choices, show_errors
 from . import bp
@@ -77,6 +85,9 @@ class PayForm(NewMethodForm):
     payment_date = LocalDateField("Payment date", validators=[Optional()],
                                   locale=lambda: g.merchant.locale,
                                   render_kw={"autocomplete": "off"})
+    # The total the page showed, in minor units (#20, W-12): a Pay post whose total is not the
+    # one about to be charged is shown again for review, never charged.
+    total_shown = HiddenField()
     save_method = BooleanField("Save this payment method for future payments")
     autopay = BooleanField("Pay future invoices automatically with it on their due date "
                            "(autopay)")
@@ -105,8 +116,12 @@ def payment_result(payment, retry_url: str | None = None):
     # and an address to send it to (C-2). The payer may be a guest: ask the payment's customer.
     receipt_emailed = (outcome == "succeeded" and type_enabled(g.merchant, "payment_receipt")
                        and bool(db.session.get(Customer, payment.customer_id).primary_emails))
+    # what it paid (succeeded) or is for (scheduled, pending): no thank-you without the what
+    paid = payment_history.allocations_of(payment) if outcome == "succeeded" else []
+    planned = ([] if paid else
+               [i.number for i in allocation.planned_invoices(g.merchant, payment)])
     return render_widget("widget/paid.html", payment=payment, outcome=outcome,
-                         receipt_emailed=receipt_emailed,
+                         receipt_emailed=receipt_emailed, paid=paid, planned=planned,
                          retry_url=retry_url or url_for(  # the same invoices ticked again
                              ".pay_invoices", invoice=(payment.plan or {}).get("invoice_ids")),
                          navigate=_success_target(outcome) if g.widget_event else None,
@@ -195,6 +210,29 @@ def _payment_request(form: PayForm, rules, saved) -> checkout.PaymentRequest:
         rules_seen=form.rules_version.data or "")
 
 
+def _asked(form: PayForm | None = None) -> checkout.PaymentRequest:
+    """The invoices and amount of the form (or the page's query), for a quote: no method."""
+    raw_amount = (form.amount.data or "").strip() if form is not None else ""
+    return checkout.PaymentRequest(
+        idempotency_key="",
+        invoice_ids=tuple(int(v) for v in request.values.getlist("invoice")
+                          if v.isascii() and v.isdecimal() and len(v) < 12),
+        amount_minor=parse_amount(raw_amount) if raw_amount else None,
+        rules_seen=(form.rules_version.data or "") if form is not None else None)
+
+
+def _quote(rules, form: PayForm | None = None) -> int | None:
+    """The total the request would charge now, or None while there is none (nothing chosen,
+    an amount not understood): then the page offers Review, not Pay."""
+    try:
+        asked = _asked(form)
+        if form is None and rules.invoice_choice != "select":  # a link naming an invoice
+            asked = checkout.PaymentRequest(idempotency_key="")  # pays all of them here
+        return checkout.quote(g.merchant, g.customer, rules, asked)[1]
+    except DomainError:
+        return None
+
+
 @bp.route("/pay", methods=["GET", "POST"])
 def pay_invoices():
     rules = g.profile.payment
@@ -209,20 +247,32 @@ def pay_invoices():
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
         form.payment_date.data = today
-    error, closed, status = None, unavailable(), 200
+    error, closed, status, review = None, unavailable(), 200, None
     if closed is None and form.validate_on_submit():
         earlier = payment_history.find_attempt(g.merchant, g.customer, form.attempt_key())
         if earlier is not None:  # the same attempt again (double click, reload): no new charge
             return payment_result(earlier)
         try:
-            payment = checkout.submit(g.merchant, g.customer, rules,
-                                      _payment_request(form, rules, saved), today)
+            # what would be charged, by the code that charges (#20): Review shows it; a Pay
+            # post that showed another total is shown again, never charged
+            total = checkout.quote(g.merchant, g.customer, rules, _asked(form))[1]
+            shown = (form.total_shown.data or "").strip()
+            if "review" in request.form:
+                review = "reviewed"
+            elif shown and shown != str(total):
+                review = "changed"
+            else:
+                payment = checkout.submit(g.merchant, g.customer, rules,
+                                          _payment_request(form, rules, saved), today)
         except DomainError as exc:
             error = " ".join(show_errors(form, exc, hidden=_not_shown(rules))) or None
             status = exc.status
         else:
-            return payment_result(payment)
+            if review is None:
+                return payment_result(payment)
     form.prepare(rules)
+    total = _quote(rules, form if request.method == "POST" else None)
+    form.total_shown.data = "" if total is None else str(total)
     invoices = billing_invoices.outstanding(g.merchant, g.customer)
     busy = claims.in_progress(invoices)
     return render_widget("widget/pay.html", form=form, rules=rules, error=error, busy=busy,
@@ -230,5 +280,7 @@ def pay_invoices():
                          closed=closed, invoices=invoices, stripe=stripe,
                          due_minor=sum(i.balance_minor for i in invoices if i.id not in busy),
                          selected=set(request.values.getlist("invoice")), today=today,
+                         total=total, review=review,
+                         money_pattern=money_pattern(g.merchant.currency, g.merchant.locale),
                          status=503 if closed else
                          max(status, 400) if (form.errors or error) else 200)

@@ -2,9 +2,10 @@
 saved methods can always be seen and removed by their owner and autopay turned off, even with
 payments switched off; made default or used for autopay only while the profile takes payments
 and its Credit Card/ACH Mode keeps methods on file."""
-from flask import abort, flash, g, redirect, request, url_for
+from flask import Response, abort, flash, g, redirect, request, url_for
 
-from ..billing import methods, schedules
+from ..billing import methods, pdf, schedules
+from ..billing import payment_history as billing_history
 from ..billing.gateways import GatewayUnavailable
 from ..billing.payment_history import history
 from ..core.domain import DomainError
@@ -23,6 +24,30 @@ def payment_history():
                     limit=PAGE + 1)
     return render_widget("widget/payments.html", payments=items[:PAGE], more=len(items) > PAGE,
                          form=ActionForm())
+
+
+def _receipt(payment_id: int):
+    payment = billing_history.receipt(g.merchant, g.customer, payment_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@bp.get("/payments/<id:payment_id>")
+def payment_receipt(payment_id: int):
+    """A payment's receipt (W-12): its number, and the invoices it paid."""
+    payment = _receipt(payment_id)
+    return render_widget("widget/receipt.html", payment=payment,
+                         paid=billing_history.paid_invoices(payment))
+
+
+@bp.get("/payments/<id:payment_id>.pdf")
+def payment_receipt_pdf(payment_id: int):
+    payment = _receipt(payment_id)
+    body = pdf.render_receipt(g.merchant, g.customer, payment,
+                              billing_history.paid_invoices(payment))
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{payment.receipt_number}.pdf"'})
 
 
 @bp.post("/payments/<id:payment_id>/cancel")
