@@ -37,7 +37,11 @@
 
   send("loaded", { page: body.getAttribute("data-page") });
   var event = body.getAttribute("data-event");
-  if (event) send(event, {});
+  if (event) {
+    var eventDetail = {};
+    try { eventDetail = JSON.parse(body.getAttribute("data-event-detail") || "{}"); } catch (e) { /* keep {} */ }
+    send(event, eventDetail);
+  }
   var navigate = body.getAttribute("data-navigate");
   if (navigate) send("navigate", { url: navigate });
 

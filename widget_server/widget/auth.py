@@ -16,7 +16,7 @@ from . import bp
 from .context import SESSION_KEY, load_portal
 from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
 from .pay_links import AFTER_LOGIN, guest_link
-from .rendering import EVENT_KEY, render_widget
+from .rendering import EVENT_KEY, render_widget, widget_event
 
 BAD_CREDENTIALS = "Username/email or password is incorrect."
 PROBLEMS = {
@@ -62,7 +62,7 @@ def login():
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = token
-            session[EVENT_KEY] = "logged-in"
+            session[EVENT_KEY] = widget_event("logged-in", customer_id=customer.id)
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
             return redirect(target)
@@ -133,6 +133,6 @@ def logout():
     if ActionForm().validate_on_submit():
         portal_sessions.end(session.get(SESSION_KEY))
         session.clear()
-        session[EVENT_KEY] = "logged-out"
+        session[EVENT_KEY] = widget_event("logged-out")
         flash("You are signed out.", "info")
     return redirect(url_for(".login"))

@@ -16,6 +16,22 @@ from . import bp
 EVENT_KEY = "widget_event"
 
 
+def widget_event(type_: str, **detail) -> dict:
+    """An event for the host page (issue #20-6): its type and what it is about, sent by
+    widget.js to the loader with postMessage, only to the merchant's exact allowed origins."""
+    return {"type": type_, "detail": detail}
+
+
+def _as_event(value) -> dict | None:
+    """An event as stored: a dict from widget_event(), or a bare type (sessions written before
+    events carried content)."""
+    if isinstance(value, str) and value:
+        return widget_event(value)
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        return {"type": value["type"], "detail": dict(value.get("detail") or {})}
+    return None
+
+
 def _look():
     return g.profile.global_ if g.get("profile") is not None else GLOBAL.view(None)
 
@@ -37,7 +53,7 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
     g.csp_nonce = secrets.token_urlsafe(16)
     event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
-    event = g.get("widget_event") or event
+    event = _as_event(g.get("widget_event")) or _as_event(event)
     html = render_template(template_name(theme, path), look=look, theme=theme,
                            embed_origins=allowed_origins(), widget_event=event,
                            navigate=navigate,
