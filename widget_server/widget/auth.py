@@ -10,7 +10,7 @@ from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
 from ..tenancy.configuration import SECURITY, merchant_settings
-from ..web.errors import MESSAGES, render_error
+from ..web.errors import render_error
 from ..web.form_fields import show_errors
 from . import bp
 from .context import SESSION_KEY, load_portal
@@ -68,12 +68,6 @@ def login():
             return redirect(target)
     return render_widget("widget/login.html", form=form, guest_url=guest_link(),
                          status=400 if form.errors else 200)
-
-
-@bp.errorhandler(429)
-def too_many(error):
-    """A rate limit inside the widget leads back to its own sign-in, not the server's root."""
-    return render_error(429, MESSAGES[429], url_for(".login"))
 
 
 @bp.errorhandler(HashingBusy)
