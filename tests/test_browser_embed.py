@@ -215,10 +215,17 @@ def test_payment_events_carry_the_payment_to_the_host_page(app, shop):
         db.session.commit()
     page = shop.open_host()
     frame = page.frame_locator("#box-0 iframe")
+    frame.get_by_role("heading", name="Sign in").wait_for()
+    assert page.evaluate("document.activeElement.tagName") == "BODY"  # the host keeps focus
     _sign_in(frame, shop.username, shop.password)
     frame.get_by_role("heading", name="Hello, Jane").wait_for()
     frame.get_by_role("link", name="Pay", exact=True).click()
     frame.get_by_role("heading", name="Make a payment").wait_for()
+    # issue #20-7: a page change inside the iframe puts the focus on the new page's heading
+    assert frame.locator("h1").evaluate(
+        "h => new Promise(ok => { const end = Date.now() + 3000; const t = () =>"
+        " document.activeElement === h || Date.now() > end ? ok(document.activeElement === h)"
+        " : setTimeout(t, 20); t(); })")
     frame.locator(f"#invoice-{second}").check()
     frame.get_by_label("Card number").fill("4000 0000 0000 0002")  # declined
     frame.get_by_label("Expiry (MM/YY)").fill("12/39")
