@@ -79,6 +79,27 @@ def test_preview_follows_unsaved_global_changes(page, live_server, portal):
     assert page.get_by_label("Theme").input_value() == "default"
 
 
+def test_preview_sizes_itself_like_the_real_widget(page, live_server, portal):
+    """Issue #20-9: the preview frame follows its content's height (as the loader does on a
+    merchant's site): nothing is clipped, nothing scrolls inside it."""
+    p = portal()
+    page.goto(f"{live_server}/admin/login")
+    page.get_by_label("Email").fill("owner@acme.test")
+    page.get_by_label("Password").fill("owner-pass-123")
+    page.get_by_role("button", name="Sign in").click()
+    for path in (f"/admin/profiles/{p.profile_id}", f"/admin/profiles/{p.profile_id}/tabs/global"):
+        page.goto(f"{live_server}{path}")
+        preview = page.frame_locator("iframe.preview")
+        preview.get_by_text("Hello, Alex").wait_for()
+        assert [n.strip() for n in preview.locator("nav li a").all_inner_texts()] == [
+            "Overview", "Invoices", "Pay", "Payments", "Payment methods", "Profile"]
+        page.wait_for_function("() => { const f = document.querySelector('iframe.preview');"
+                               " const w = f.contentDocument.getElementById('widget');"
+                               " return w && Math.abs(f.getBoundingClientRect().height"
+                               " - w.getBoundingClientRect().height) <= 3; }")
+        assert preview.locator("html").evaluate("el => el.scrollHeight <= el.clientHeight + 1")
+
+
 def test_billing_pages_pass_axe(app, page, live_server, billed):
     """Pay (every option shown), payment history, saved methods and invoices."""
     from tests.payment_support import CARD, pay_form, set_payment

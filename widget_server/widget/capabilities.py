@@ -122,7 +122,7 @@ class NavItem:
 
 
 NAVIGATION = (
-    NavItem("overview", "Overview"),
+    NavItem("overview", "Overview", ("preview_page",)),  # the admin's preview shows it
     NavItem("invoices", "Invoices", ("invoice_detail", "new_invoice")),
     NavItem("pay_invoices", "Pay"),
     NavItem("payment_history", "Payments"),

@@ -43,11 +43,13 @@ def allowed_origins() -> list[str]:
 
 
 def render_widget(path: str, status: int = 200, *, navigate: str | None = None, look=None,
-                  **context):
+                  origins: list[str] | None = None, **context):
     """Render a page of the widget in the profile's theme.
 
     `navigate` asks the loader to send the top window to a URL (E-6); the one-shot event left in
     the session by the previous request (logged-in, logged-out…) is handed to the page's script.
+    `origins`: where the page's script may post its messages, when not the merchant's allowed
+    origins (the admin's preview posts its height to the admin page, this very origin).
     """
     look = look or _look()
     theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
@@ -55,7 +57,8 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
     event = _as_event(g.get("widget_event")) or _as_event(event)
     html = render_template(template_name(theme, path), look=look, theme=theme,
-                           embed_origins=allowed_origins(), widget_event=event,
+                           embed_origins=allowed_origins() if origins is None else origins,
+                           widget_event=event,
                            navigate=navigate,
                            theme_base=template_name(theme, "widget/base.html"),
                            theme_prefix=template_name(theme, ""),
