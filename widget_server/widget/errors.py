@@ -1,8 +1,8 @@
 """The widget's own error pages (issue #20-8): a refusal, a missing page or a rate limit inside
 the iframe wears the merchant's theme and navigation, says what happened and leads back into the
 account (or to sign-in), instead of the server's bare error page and its link to "/"."""
-from flask import abort, g, url_for
-from werkzeug.exceptions import HTTPException
+from flask import abort, current_app, g, request, url_for
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import bp
 from .context import identify
@@ -48,5 +48,10 @@ for _code in PAGES:
 
 @bp.get("/<path:unknown>")
 def not_found(unknown):
-    """Any other address under the widget: its own 404 page, not the router's bare one."""
+    """Any other address under the widget: its own 404 page, not the router's bare one. A GET
+    of a page that only takes a POST (sign-out) stays a 405, as before this route."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    others = set(adapter.allowed_methods()) - {"GET", "HEAD", "OPTIONS"}
+    if others:
+        raise MethodNotAllowed(valid_methods=sorted(others))
     abort(404)
