@@ -60,6 +60,11 @@ def test_login_by_keyboard_alone(page, live_server, portal):
             break
     page.keyboard.press("Enter")
     page.get_by_text("You are signed out.").wait_for()
+    # the focus is on the sign-in heading, which carries the notice for a screen reader
+    page.wait_for_function("() => document.activeElement.tagName === 'H1'")
+    assert page.evaluate("document.getElementById(document.activeElement"
+                         ".getAttribute('aria-describedby')).textContent") == \
+        "You are signed out."
 
 
 def test_preview_follows_unsaved_global_changes(page, live_server, portal):

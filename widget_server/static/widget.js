@@ -81,6 +81,10 @@
   if (invalid) {
     invalid.focus({ preventScroll: false });
   } else if (heading && cameFromWidget()) {
+    // a message left by the previous page ("You are signed out.") is read with the heading
+    var flashes = Array.prototype.map.call(document.querySelectorAll("[data-flash]"),
+      function (p) { return p.id; });
+    if (flashes.length) heading.setAttribute("aria-describedby", flashes.join(" "));
     heading.setAttribute("tabindex", "-1");
     heading.focus({ preventScroll: false });
   }
