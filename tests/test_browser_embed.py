@@ -2,6 +2,7 @@
 (E-1…E-7). Debian's Chromium keeps only partitioned cookies in a cross-site iframe, so these
 tests fail if the widget's cookie loses `Partitioned`."""
 import json
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,7 +17,8 @@ HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 <ol id="log"></ol>
 <script>
   document.querySelectorAll("[data-box]").forEach(function (box) {{
-    ["loaded", "resized", "logged-in", "logged-out", "storage-blocked"].forEach(function (t) {{
+    ["loaded", "resized", "logged-in", "logged-out", "storage-blocked", "payment-succeeded",
+     "payment-failed"].forEach(function (t) {{
       box.addEventListener("myaccount:" + t, function (e) {{
         var li = document.createElement("li");
         li.textContent = box.id + " " + t + " " + JSON.stringify(e.detail);
@@ -77,7 +79,7 @@ def test_customer_signs_in_inside_the_cross_site_iframe(shop):
     page.wait_for_function("document.querySelectorAll('#log li').length >= 4")
     log = _log(page)
     assert any(line.startswith("box-0 loaded") for line in log)
-    assert "box-0 logged-in {}" in log
+    assert f'box-0 logged-in {{"customer_id":{shop.customer_id}}}' in log  # issue #20-6
     assert any(line.startswith("box-0 resized") for line in log)
     page.wait_for_timeout(300)
     assert _no_inner_scrollbar(page)
@@ -183,3 +185,71 @@ def test_blocked_iframe_cookies_fall_back_to_a_new_tab(shop, tmp_path, live_serv
         tab.get_by_role("heading", name="Hello, Jane").wait_for()
     finally:
         context.close()
+
+
+def _events_of(page, box, type_):
+    prefix = f"{box} {type_} "
+    return [json.loads(line[len(prefix):]) for line in _log(page) if line.startswith(prefix)]
+
+
+def test_payment_events_carry_the_payment_to_the_host_page(app, shop):
+    """Issue #20-6: payment-succeeded and payment-failed tell the host page which payment, how
+    much, in which currency and for which invoices; postMessage goes only to the host."""
+    from datetime import date, timedelta
+
+    from widget_server.billing.invoices import build_invoice
+    from widget_server.catalogue.models import Product
+    from widget_server.customers.models import Customer
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        product = Product(merchant_id=merchant.id, sku="S", name="Service",
+                          unit_price_minor=5000, currency="USD")
+        db.session.add(product)
+        db.session.flush()
+        invoices = [build_invoice(merchant, db.session.get(Customer, shop.customer_id),
+                                  [(product, qty)], number=f"EV-{qty}", issue_date=date.today(),
+                                  due_date=date.today() + timedelta(days=qty))
+                    for qty in (1, 2)]
+        db.session.flush()
+        first, second = (i.id for i in invoices)
+        db.session.commit()
+    page = shop.open_host()
+    frame = page.frame_locator("#box-0 iframe")
+    frame.get_by_role("heading", name="Sign in").wait_for()
+    assert page.evaluate("document.activeElement.tagName") == "BODY"  # the host keeps focus
+    _sign_in(frame, shop.username, shop.password)
+    frame.get_by_role("heading", name="Hello, Jane").wait_for()
+    frame.get_by_role("link", name="Pay", exact=True).click()
+    frame.get_by_role("heading", name="Make a payment").wait_for()
+    # issue #20-7: a page change inside the iframe puts the focus on the new page's heading
+    assert frame.locator("h1").evaluate(
+        "h => new Promise(ok => { const end = Date.now() + 3000; const t = () =>"
+        " document.activeElement === h || Date.now() > end ? ok(document.activeElement === h)"
+        " : setTimeout(t, 20); t(); })")
+    frame.locator(f"#invoice-{second}").check()
+    frame.get_by_label("Card number").fill("4000 0000 0000 0002")  # declined
+    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
+    frame.get_by_label("Security code").fill("123")
+    frame.get_by_role("button", name=re.compile(r"^Pay .*\d")).click()
+    page.wait_for_function("[...document.querySelectorAll('#log li')]"
+                           ".some(li => li.textContent.startsWith('box-0 payment-failed'))")
+    [failed] = _events_of(page, "box-0", "payment-failed")
+    assert failed == {"payment_id": failed["payment_id"], "status": "failed", "amount": "100.00",
+                      "amount_minor": 10000, "currency": "USD",
+                      "invoices": [{"id": second, "number": "EV-2"}]}
+    frame.get_by_role("link", name="Pay", exact=True).click()
+    frame.get_by_role("heading", name="Make a payment").wait_for()
+    frame.locator(f"#invoice-{first}").check()
+    frame.get_by_label("Card number").fill("4242 4242 4242 4242")
+    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
+    frame.get_by_label("Security code").fill("123")
+    frame.get_by_role("button", name=re.compile(r"^Pay .*\d")).click()
+    page.wait_for_function("[...document.querySelectorAll('#log li')]"
+                           ".some(li => li.textContent.startsWith('box-0 payment-succeeded'))")
+    [paid] = _events_of(page, "box-0", "payment-succeeded")
+    assert paid["payment_id"] != failed["payment_id"]
+    assert paid == {"payment_id": paid["payment_id"], "status": "succeeded", "amount": "50.00",
+                    "amount_minor": 5000, "currency": "USD",
+                    "invoices": [{"id": first, "number": "EV-1"}]}
+    assert frame.locator("body").evaluate("() => myAccount.targets()") == [shop.host_origin]

@@ -69,6 +69,7 @@ VOCABULARY = {
     "tab_key": _tabs,
     "section_key": _sections,
     "type_key": _email_types,
+    "unknown": lambda: ["no-such-page"],  # the widget's own 404 page (issue #20-8)
 }
 # Set by the test itself (the face's prefix), never a row id.
 PREFIX = {"merchant_slug", "profile_slug"}

@@ -163,3 +163,30 @@ def test_widget_pages_stay_under_30_kb(app, portal, path):
     assert total < 30 * 1024, total
     assert not re.search(r'(?:href|src)="https?://', html)  # no third-party requests
     assert re.search(r'<script src="[^"]+" defer>', html)  # no render-blocking script
+
+
+@pytest.mark.parametrize("settings, sections", [
+    ({}, ["Overview", "Invoices", "Pay", "Payments", "Payment methods", "Profile"]),
+    ({"invoice": {"show_invoices": False}, "payment": {"allow_payments": False}},
+     ["Overview", "Payments", "Profile"]),
+    ({"payment": {"show_payments": False, "card_ach_mode": "no_save"}},
+     ["Overview", "Invoices", "Pay", "Profile"]),
+])
+def test_preview_shows_the_navigation_the_profiles_tabs_allow(app, admin_portal, settings,
+                                                                sections):
+    """Issue #20-9: the preview's navigation is the real widget's for this profile, with
+    Overview as the current page."""
+    p = admin_portal
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, p.profile_id)
+        profile.settings = {**(profile.settings or {}), **settings}
+        db.session.commit()
+    detail = p.admin.client.get(f"/admin/profiles/{p.profile_id}").get_data(as_text=True)
+    src = re.search(r'<iframe class="preview" src="([^"]+)"', detail).group(1).replace(
+        "&amp;", "&")
+    html = app.test_client().get(src).get_data(as_text=True)
+    nav = html[html.index("<nav"):html.index("</nav>")]
+    assert re.findall(r"<li><a [^>]*>([^<]+)</a></li>", nav) == sections
+    assert '<a href="#" aria-current="page">Overview</a>' in nav
+    # the preview reports its height to the admin page (this origin), like the real widget
+    assert 'data-origins="[&#34;http://localhost&#34;]"' in html

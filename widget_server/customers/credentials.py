@@ -165,7 +165,7 @@ def set_credentials(merchant, token: CredentialToken, customer: Customer, *, use
         db.session.rollback()
         raise DomainError(f"The username “{username}” is taken. Please choose another.",
                               "username") from exc
-    portal_sessions.end_all(customer)
+    portal_sessions.end_all(customer, portal_sessions.PASSWORD_CHANGED)
 
 
 def revoke_open_links(customer: Customer) -> None:
@@ -199,7 +199,7 @@ def reset_password(merchant, token: CredentialToken, customer: Customer, passwor
     _consume(token)
     set_password(customer, password)
     db.session.flush()
-    portal_sessions.end_all(customer)
+    portal_sessions.end_all(customer, portal_sessions.PASSWORD_CHANGED)
 
 
 def change_password(merchant, customer: Customer, password: str,
@@ -219,4 +219,4 @@ def change_password(merchant, customer: Customer, password: str,
         raise DomainError.of(problems)
     set_password(customer, password)
     db.session.flush()
-    portal_sessions.end_all(customer)
+    portal_sessions.end_all(customer, portal_sessions.PASSWORD_CHANGED)

@@ -127,6 +127,9 @@ class PortalSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it ended, when the customer should be told on the next visit (issue #20-8):
+    # "password" when a new password ended every session.
+    ended_because: Mapped[str | None] = mapped_column(String(20))
 
 
 class CredentialToken(db.Model):

@@ -105,6 +105,6 @@ def send_temporary_password(merchant, customer: Customer) -> bool:
         db.session.rollback()  # never leave a password nobody was told
         return False
     db.session.flush()
-    portal_sessions.end_all(customer)
+    portal_sessions.end_all(customer, portal_sessions.PASSWORD_CHANGED)
     return True
 

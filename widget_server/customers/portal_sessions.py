@@ -69,9 +69,23 @@ def end(token: str | None) -> None:
         db.session.flush()
 
 
-def end_all(customer: Customer) -> None:
-    """Revoke every session of this customer (password change, reset, admin action)."""
+PASSWORD_CHANGED = "password"  # noqa: S105 (a reason, not a secret)
+
+
+def end_all(customer: Customer, because: str | None = None) -> None:
+    """Revoke every session of this customer (password change, reset, admin action);
+    `because` (PASSWORD_CHANGED) lets the widget tell a browser signed out this way why."""
     db.session.execute(update(PortalSession).where(PortalSession.customer_id == customer.id,
                                                    PortalSession.revoked_at.is_(None))
-                       .values(revoked_at=utcnow()))
+                       .values(revoked_at=utcnow(), ended_because=because))
     db.session.flush()
+
+
+def ended_because(token: str | None, merchant_id: int) -> str | None:
+    """Why this token's session was ended (PASSWORD_CHANGED), or None: asked only once
+    resolve() found no customer for a token the browser still sends."""
+    if not token or not isinstance(token, str):
+        return None
+    return db.session.scalar(select(PortalSession.ended_because).where(
+        PortalSession.token_hash == _hash(token), PortalSession.merchant_id == merchant_id,
+        PortalSession.revoked_at.is_not(None)))

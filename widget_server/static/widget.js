@@ -37,7 +37,11 @@
 
   send("loaded", { page: body.getAttribute("data-page") });
   var event = body.getAttribute("data-event");
-  if (event) send(event, {});
+  if (event) {
+    var eventDetail = {};
+    try { eventDetail = JSON.parse(body.getAttribute("data-event-detail") || "{}"); } catch (e) { /* keep {} */ }
+    send(event, eventDetail);
+  }
   var navigate = body.getAttribute("data-navigate");
   if (navigate) send("navigate", { url: navigate });
 
@@ -138,9 +142,30 @@
     });
   }
 
-  // A form sent back with errors: the keyboard starts at the first field to fix.
+  // A form sent back with errors: the keyboard starts at the first field to fix, and a screen
+  // reader reads its label and error (aria-describedby). After any other page change inside
+  // the widget, focus moves to the new page's heading (issue #20-7), so keyboard and screen
+  // reader users start where the page starts instead of at the top of the frame. Not on the
+  // first page the host site opens: that would take the focus away from the host page.
   var invalid = document.querySelector('[aria-invalid="true"]');
-  if (invalid) invalid.focus({ preventScroll: false });
+  var heading = document.querySelector("#main h1");
+  if (invalid) {
+    invalid.focus({ preventScroll: false });
+  } else if (heading && cameFromWidget()) {
+    // a message left by the previous page ("You are signed out.") is read with the heading
+    var flashes = Array.prototype.map.call(document.querySelectorAll("[data-flash]"),
+      function (p) { return p.id; });
+    if (flashes.length) heading.setAttribute("aria-describedby", flashes.join(" "));
+    heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: false });
+  }
+  function cameFromWidget() {
+    try {
+      return !!document.referrer && new URL(document.referrer).origin === window.location.origin;
+    } catch (e) {
+      return false;
+    }
+  }
 
   // Pay pages: only the fields of the chosen method show (without script, all of them do).
   var methodRadios = document.querySelectorAll('input[name="method"]');

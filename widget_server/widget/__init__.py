@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     auth,
     context,
     credentials,
+    errors,
     guest,
     invoices,
     new_invoice,

@@ -10,13 +10,13 @@ from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
 from ..tenancy.configuration import SECURITY, merchant_settings
-from ..web.errors import MESSAGES, render_error
+from ..web.errors import render_error
 from ..web.form_fields import show_errors
 from . import bp
 from .context import SESSION_KEY, load_portal
 from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
 from .pay_links import AFTER_LOGIN, guest_link
-from .rendering import EVENT_KEY, render_widget
+from .rendering import EVENT_KEY, render_widget, widget_event
 
 BAD_CREDENTIALS = "Username/email or password is incorrect."
 PROBLEMS = {
@@ -62,18 +62,12 @@ def login():
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = token
-            session[EVENT_KEY] = "logged-in"
+            session[EVENT_KEY] = widget_event("logged-in", customer_id=customer.id)
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
             return redirect(target)
     return render_widget("widget/login.html", form=form, guest_url=guest_link(),
                          status=400 if form.errors else 200)
-
-
-@bp.errorhandler(429)
-def too_many(error):
-    """A rate limit inside the widget leads back to its own sign-in, not the server's root."""
-    return render_error(429, MESSAGES[429], url_for(".login"))
 
 
 @bp.errorhandler(HashingBusy)
@@ -133,6 +127,6 @@ def logout():
     if ActionForm().validate_on_submit():
         portal_sessions.end(session.get(SESSION_KEY))
         session.clear()
-        session[EVENT_KEY] = "logged-out"
+        session[EVENT_KEY] = widget_event("logged-out")
         flash("You are signed out.", "info")
     return redirect(url_for(".login"))

@@ -82,6 +82,7 @@ PUBLIC = page(signed_in=False)
 # endpoint (without the blueprint's name) -> what it needs
 ROUTES: dict[str, Capability] = {
     "index": PUBLIC,
+    "not_found": PUBLIC,  # any other address: the widget's own 404 page (issue #20-8)
     "login": PUBLIC,
     "cookie_check": PUBLIC,
     "create_credentials": PUBLIC,
@@ -123,7 +124,7 @@ class NavItem:
 
 
 NAVIGATION = (
-    NavItem("overview", "Overview"),
+    NavItem("overview", "Overview", ("preview_page",)),  # the admin's preview shows it
     NavItem("invoices", "Invoices", ("invoice_detail", "new_invoice")),
     NavItem("pay_invoices", "Pay"),
     NavItem("payment_history", "Payments", ("payment_receipt",)),

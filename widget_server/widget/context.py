@@ -1,6 +1,6 @@
 """Who and where: the merchant and profile named by the URL, the signed-in customer, and the
 portal-unavailable answer when the portal, the profile or the merchant is missing or off."""
-from flask import g, redirect, request, session, url_for
+from flask import flash, g, redirect, request, session, url_for
 
 from ..customers import portal_sessions
 from ..customers.models import TEMP_USED
@@ -28,6 +28,22 @@ def _add_slugs(endpoint, values):
 
 @bp.before_request
 def load_portal():
+    unavailable = identify()
+    if unavailable is not None:
+        return unavailable
+    if (g.customer is not None and g.customer.temp_password_state == TEMP_USED
+            and request.endpoint.rpartition(".")[2] not in MAY_PASS_FORCED_CHANGE):
+        return redirect(url_for(".change_password"))  # C-7: a new password before anything
+    return capabilities.enforce()
+
+
+SIGNED_OUT_ELSEWHERE = ("You were signed out because your password was changed. Please sign in "
+                        "with your new password.")
+
+
+def identify():
+    """The merchant, profile and signed-in customer (g), or the "unavailable" page. Also what
+    the widget's error pages need to wear the merchant's theme."""
     g.customer = None
     g.merchant, g.profile = profile_services.portal_for(
         g.merchant_slug or "", (g.profile_slug or "") if request.blueprint == EMBEDDED else None)
@@ -37,11 +53,14 @@ def load_portal():
         return render_widget("widget/unavailable.html", status=404)
     if not g.profile.enabled or not merchant_settings(g.merchant, PORTAL).enable_customer_portal:
         return render_widget("widget/unavailable.html", status=403)
-    g.customer = portal_sessions.resolve(session.get(SESSION_KEY), g.merchant.id)
-    if (g.customer is not None and g.customer.temp_password_state == TEMP_USED
-            and request.endpoint.rpartition(".")[2] not in MAY_PASS_FORCED_CHANGE):
-        return redirect(url_for(".change_password"))  # C-7: a new password before anything
-    return capabilities.enforce()
+    token = session.get(SESSION_KEY)
+    g.customer = portal_sessions.resolve(token, g.merchant.id)
+    if (g.customer is None and token and portal_sessions.ended_because(token, g.merchant.id)
+            == portal_sessions.PASSWORD_CHANGED):
+        # Signed out by a new password set elsewhere (issue #20-8): say so once, on sign-in.
+        session.pop(SESSION_KEY, None)
+        flash(SIGNED_OUT_ELSEWHERE, "warning")
+    return None
 
 
 MAY_PASS_FORCED_CHANGE = {"change_password", "logout", "cookie_check"}

@@ -30,7 +30,7 @@ from ..core.money import pattern as money_pattern
 from ..core.money import to_minor
 from ..web.form_fields import LocalDateField, TrimmedField, select_choices, show_errors
 from . import bp
-from .rendering import merchant_today, render_widget
+from .rendering import merchant_today, render_widget, widget_event
 
 METHOD_LABELS = {"card": "New credit card", "ach": "New bank account (ACH)"}
 SAVED = "saved-"
@@ -111,7 +111,8 @@ def payment_result(payment, retry_url: str | None = None):
 
     outcome = {"succeeded": "succeeded", "failed": "failed",
                "scheduled": "scheduled"}.get(payment.status, "pending")
-    g.widget_event = (f"payment-{outcome}" if outcome in ("succeeded", "failed") else None)
+    g.widget_event = (payment_event(payment, f"payment-{outcome}")
+                      if outcome in ("succeeded", "failed") else None)
     # A receipt is promised only when one is sent: the Payment Receipt email switched on (N-2)
     # and an address to send it to (C-2). The payer may be a guest: ask the payment's customer.
     receipt_emailed = (outcome == "succeeded" and type_enabled(g.merchant, "payment_receipt")
@@ -126,6 +127,28 @@ def payment_result(payment, retry_url: str | None = None):
                              ".pay_invoices", invoice=(payment.plan or {}).get("invoice_ids")),
                          navigate=_success_target(outcome) if g.widget_event else None,
                          status=402 if outcome == "failed" else 200)
+
+
+def payment_event(payment, type_: str) -> dict:
+    """payment-succeeded / payment-failed for the host page (issue #20-6): which payment, how
+    much, and the invoices it was for (those it paid, else those the customer chose)."""
+    from sqlalchemy import select
+
+    from ..billing.models import Invoice
+    from ..core.extensions import db
+    from ..core.money import from_minor
+
+    ids = [a.invoice_id for a in payment.allocations] or [
+        int(i) for i in (payment.plan or {}).get("invoice_ids") or []]
+    numbers = dict(db.session.execute(
+        select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids),
+                                                 Invoice.merchant_id == payment.merchant_id))
+        .all()) if ids else {}
+    return widget_event(
+        type_, payment_id=payment.id, status=payment.status,
+        amount=str(from_minor(payment.amount_minor, payment.currency)),
+        amount_minor=payment.amount_minor, currency=payment.currency,
+        invoices=[{"id": i, "number": numbers[i]} for i in dict.fromkeys(ids) if i in numbers])
 
 
 def parse_amount(raw: str) -> int:

@@ -34,5 +34,8 @@ def preview_page():
     look = GLOBAL.view({**stored, **overrides})  # values that do not fit fall back to defaults
     g.customer = SimpleNamespace(first_name="Alex", last_name="Sample", credit_minor=0,
                                  autopay=False)
+    # The admin page frames the preview from this origin: the preview reports its height there,
+    # as the real widget does to the merchant's site, so it is never clipped (issue #20-9).
     return render_widget("widget/overview.html", look=look, preview=True,
+                         origins=[request.host_url.rstrip("/")],
                          summary=sample_summary(g.merchant.currency), action_form=ActionForm())

@@ -16,6 +16,22 @@ from . import bp
 EVENT_KEY = "widget_event"
 
 
+def widget_event(type_: str, **detail) -> dict:
+    """An event for the host page (issue #20-6): its type and what it is about, sent by
+    widget.js to the loader with postMessage, only to the merchant's exact allowed origins."""
+    return {"type": type_, "detail": detail}
+
+
+def _as_event(value) -> dict | None:
+    """An event as stored: a dict from widget_event(), or a bare type (sessions written before
+    events carried content)."""
+    if isinstance(value, str) and value:
+        return widget_event(value)
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        return {"type": value["type"], "detail": dict(value.get("detail") or {})}
+    return None
+
+
 def _look():
     return g.profile.global_ if g.get("profile") is not None else GLOBAL.view(None)
 
@@ -27,19 +43,22 @@ def allowed_origins() -> list[str]:
 
 
 def render_widget(path: str, status: int = 200, *, navigate: str | None = None, look=None,
-                  **context):
+                  origins: list[str] | None = None, **context):
     """Render a page of the widget in the profile's theme.
 
     `navigate` asks the loader to send the top window to a URL (E-6); the one-shot event left in
     the session by the previous request (logged-in, logged-out…) is handed to the page's script.
+    `origins`: where the page's script may post its messages, when not the merchant's allowed
+    origins (the admin's preview posts its height to the admin page, this very origin).
     """
     look = look or _look()
     theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
     g.csp_nonce = secrets.token_urlsafe(16)
     event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
-    event = g.get("widget_event") or event
+    event = _as_event(g.get("widget_event")) or _as_event(event)
     html = render_template(template_name(theme, path), look=look, theme=theme,
-                           embed_origins=allowed_origins(), widget_event=event,
+                           embed_origins=allowed_origins() if origins is None else origins,
+                           widget_event=event,
                            navigate=navigate,
                            theme_base=template_name(theme, "widget/base.html"),
                            theme_prefix=template_name(theme, ""),

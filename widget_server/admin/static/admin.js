@@ -59,3 +59,21 @@ document.querySelectorAll("[data-select-all]").forEach(function (all) {
     });
   });
 });
+
+// The preview sizes itself like the real widget (issue #20-9): the widget page reports its
+// height (widget.js) and the frame follows it, so nothing is clipped and nothing scrolls
+// inside. Only messages from the preview frame, from this very origin, are taken.
+(function () {
+  var frames = document.querySelectorAll("iframe.preview");
+  if (!frames.length) return;
+  window.addEventListener("message", function (e) {
+    var m = e.data;
+    if (e.origin !== window.location.origin || !m || m.source !== "my-account" ||
+        m.type !== "resize" || !m.detail) return;
+    frames.forEach(function (frame) {
+      if (e.source !== frame.contentWindow) return;
+      var h = Math.round(Number(m.detail.height));
+      if (isFinite(h)) frame.style.height = Math.min(Math.max(h, 120), 20000) + "px";
+    });
+  });
+})();
