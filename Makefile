@@ -6,7 +6,7 @@ PORT   ?= 5000
 export FLASK_APP := wsgi
 export PORT
 
-.PHONY: install run test lint migrate seed worker clean bench soak
+.PHONY: install run test lint migrate seed worker clean bench soak screenshots
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench: install
 SOAK_PG ?= postgresql://postgres@127.0.0.1:5432/postgres
 soak: install
 	$(BIN)/python -m bench.soak --pg $(SOAK_PG) $(SOAK_ARGS)
+
+## The README's pictures (#20 item 10), taken by Chromium from a fresh demo on a free port:
+## docs/screenshots/*.png. Run it again when a page changes and commit the PNGs.
+screenshots: install
+	$(BIN)/python -m bench.screenshots $(SCREENSHOTS_ARGS)
 
 worker: migrate
 	$(BIN)/flask worker
