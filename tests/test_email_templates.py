@@ -140,3 +140,32 @@ def test_staff_cannot_see_the_delivery_log(app, client, browser_like, make_merch
     merchant_id, _ = make_merchant("acme")
     browser_like.login(make_admin(merchant_id, "staff@acme.test"), "staff-pass-123")
     assert client.get("/admin/emails").status_code == 403
+
+
+def test_emails_take_the_default_profiles_logo_and_colour(app, ctx, portal):
+    """Issue #20 item 9: branding is set in one place. The default profile's uploaded logo and
+    primary colour are the emails' too; Configuration → Branding only overrides them."""
+    from widget_server.profiles.models import SelfServiceProfile
+
+    p = portal()
+    merchant = db.session.get(Merchant, p.merchant_id)
+    profile = db.session.get(SelfServiceProfile, p.profile_id)
+    assert profile.is_default
+    profile.settings = {"global": {"primary_color": "#2f5d3a", "logo": "7/0123456789abcdef"}}
+    db.session.flush()
+    values = {"contact_name": "Jane", "reset_link": "https://p.example.test/r/1"}
+
+    html = templates.render(merchant, "password_reset", values).html
+    assert "#2f5d3a" in html and "#0b5cad" not in html
+    assert 'src="https://portal.example.test/media/7/0123456789abcdef"' in html
+
+    merchant.config = {**merchant.config, "branding": {
+        "logo_url": "https://cdn.example.test/mail-logo.png", "brand_color": "#7a1f5c"}}
+    html = templates.render(merchant, "password_reset", values).html
+    assert "#7a1f5c" in html and "#2f5d3a" not in html
+    assert 'src="https://cdn.example.test/mail-logo.png"' in html
+
+    # a profile colour that would fail 4.5:1 on a customised email background is not taken
+    merchant.config = {**merchant.config, "branding": {"background_color": "#2f5d3a"}}
+    html = templates.render(merchant, "password_reset", values).html
+    assert "border-bottom:4px solid #0b5cad" in html

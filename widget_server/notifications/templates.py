@@ -6,14 +6,17 @@ refused when the text is saved (Jinja's sandbox bounds neither loops nor output,
 `{{ config }}` as an empty string instead of refusing it). Only the project's own layout is Jinja.
 """
 import re
+from types import SimpleNamespace
 
-from flask import render_template
+from flask import current_app, render_template
 
+from ..core.colors import contrast_ratio
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.sanitize import clean_html, to_text
 from ..core.tokens import check_template, substitute
 from ..core.validation import require_single_line
+from ..settings.kinds import MEDIA_REFERENCE
 from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
 from .outbox import Rendered
 from .types import EMAIL_TYPES, EmailType
@@ -59,6 +62,29 @@ def texts_for(merchant, email_type: EmailType) -> tuple[str, str]:
     return override.get("subject") or email_type.subject, override.get("body") or email_type.body
 
 
+def email_branding(merchant) -> SimpleNamespace:
+    """The logo and colours of the emails (issue #20 item 9): branding is set in one place, the
+    default profile's Global tab (its uploaded logo, its primary colour), as the portal shows
+    it. Configuration → Branding only overrides: its logo URL when one is given, its brand
+    colour when changed from the default. The profile's colour is taken only where it keeps
+    4.5:1 against the email's background (the profile checks it against its own background)."""
+    from ..profiles.services import default_profile
+
+    branding = merchant_settings(merchant, BRANDING)
+    logo_url, color = branding.logo_url, branding.brand_color
+    profile = default_profile(merchant)
+    if profile is not None:
+        look = profile.global_
+        if not logo_url and MEDIA_REFERENCE.fullmatch(look.logo or ""):
+            logo_url = f"{current_app.config['PUBLIC_URL']}/media/{look.logo}"  # absolute
+        default_color = BRANDING.setting("brand_color").default
+        if (color.lower() == default_color.lower() and look.primary_color
+                and contrast_ratio(look.primary_color, branding.background_color) >= 4.5):
+            color = look.primary_color
+    return SimpleNamespace(logo_url=logo_url, brand_color=color,
+                           background_color=branding.background_color)
+
+
 def render(merchant, type_key: str, values: dict[str, str], *, subject: str | None = None,
            body: str | None = None) -> Rendered:
     """The subject, text part and branded, sanitised HTML part of one email."""
@@ -73,7 +99,7 @@ def render(merchant, type_key: str, values: dict[str, str], *, subject: str | No
         body_html = "".join(f"<p>{para.replace(chr(10), '<br>')}</p>"
                             for para in body_html.split("\n\n") if para.strip())
     body_html = clean_html(body_html)
-    branding = merchant_settings(merchant, BRANDING)
+    branding = email_branding(merchant)
     layout = render_template("email/layout.html", body=body_html, subject=subject_text,
                              merchant=merchant, branding=branding, lang=TEXT_LANGUAGE)
     return Rendered(subject_text, to_text(body_html), layout)

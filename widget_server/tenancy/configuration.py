@@ -34,12 +34,19 @@ PORTAL = Group("portal", "Customer portal", (
                                            "invoice payment” switched on."}
            if v["skip_login_screen"] and not v["allow_guest_invoice_payment"] else {},))
 
-BRANDING = Group("branding", "Branding", (
-    Setting("logo_url", Url(), "", "Logo URL", "An https image used in emails and the portal."),
-    Setting("brand_color", Color(), "#0b5cad", "Brand colour",
-            "Used for buttons and links in emails; needs 4.5:1 contrast against white."),
+# Emails take the default profile's logo and primary colour (its Global tab, where the portal's
+# look is set); these only override them for emails (issue #20 item 9).
+BRANDING = Group("branding", "Email branding", (
+    Setting("logo_url", Url(), "", "Email logo URL",
+            "Leave empty: emails show the logo uploaded on the default profile's Global tab. "
+            "An https image here replaces it in emails only."),
+    Setting("brand_color", Color(), "#0b5cad", "Email brand colour",
+            "Left at #0b5cad: emails use the default profile's primary colour. Any other colour "
+            "replaces it in emails only; needs 4.5:1 contrast against the email background."),
     Setting("background_color", Color(), "#ffffff", "Email background colour", ""),
-), checks=(contrast_check("brand_color", "background_color", "The brand colour"),))
+), description="Your logo and colours are set once, on the default profile's Global tab, and "
+                "emails use them. Set these only to give emails a different look.",
+   checks=(contrast_check("brand_color", "background_color", "The brand colour"),))
 
 INVITATIONS = Group("invitations", "Invitations", (
     Setting("invitation_subject", Text(max_length=200, required=True),
