@@ -170,3 +170,55 @@ def test_french_with_a_german_merchants_territory(app, billed):
     html = billed.client.get(f"{billed.base}/account", headers={"Accept-Language": "fr-FR"}
                              ).get_data(as_text=True)
     assert '<html lang="fr">' in html and "En retard" in html and ">Aperçu<" in html
+
+
+@pytest.mark.browser
+def test_a_german_chromium_signs_in_and_reads_german_dates_and_amounts(app, live_server,
+                                                                        chromium, billed,
+                                                                        monkeypatch):
+    """Playwright's locale="de-DE" sends Accept-Language: de-DE, as a German browser does."""
+    from babel.dates import format_date
+
+    from widget_server.core.extensions import limiter
+
+    # an earlier test of the run may leave the shared limiter on with its counters
+    monkeypatch.setattr(limiter, "enabled", False)
+    _set(app, billed, currency="EUR", languages=["de", "fr"], overdue=True)
+    context = chromium.new_context(locale="de-DE")
+    context.set_default_timeout(5000)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}{billed.standalone}/login")
+        page.locator("input[name=login]").fill(billed.username)
+        page.locator("input[name=password]").fill(billed.password)
+        page.locator("form[data-needs-storage] button[type=submit]").click()
+        try:
+            page.wait_for_url("**/account")
+        except Exception:
+            raise AssertionError(page.locator("main").inner_text()) from None
+        assert page.locator("h1").first.text_content() == "Hallo Jane", page.content()
+        assert page.locator("html").get_attribute("lang") == "de"
+        balance = page.get_by_test_id("balance").text_content()
+        assert balance == "150,00\xa0€"
+        body = page.locator("main").inner_text()
+        assert "Überfällig" in body and "Kontostatus" in body
+        assert format_date(date.today(), format="medium", locale="de") in body
+        assert page.get_by_role("link", name="Rechnungen").is_visible()
+    finally:
+        context.close()
+
+
+def test_sign_in_and_error_pages_in_german(app, portal, client):
+    p = portal()
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        merchant.locale = "de_DE"
+        db.session.commit()
+    login = client.get(f"{p.base}/login").get_data(as_text=True)
+    assert '<html lang="de">' in login
+    assert "Benutzername oder E-Mail" in login and ">Anmelden<" in login
+    assert "Passwort vergessen?" in login
+    missing = client.get(f"{p.base}/no-such-page")
+    assert missing.status_code == 404
+    text = missing.get_data(as_text=True)
+    assert "Seite nicht gefunden" in text and "Zurück zur Anmeldung" in text
