@@ -222,3 +222,4 @@ def test_sign_in_and_error_pages_in_german(app, portal, client):
     assert missing.status_code == 404
     text = missing.get_data(as_text=True)
     assert "Seite nicht gefunden" in text and "Zurück zur Anmeldung" in text
+
