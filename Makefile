@@ -6,7 +6,7 @@ PORT   ?= 5000
 export FLASK_APP := wsgi
 export PORT
 
-.PHONY: install run test lint migrate seed worker clean bench soak screenshots
+.PHONY: install run test lint migrate seed worker clean bench soak screenshots translations
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,16 @@ soak: install
 ## docs/screenshots/*.png. Run it again when a page changes and commit the PNGs.
 screenshots: install
 	$(BIN)/python -m bench.screenshots $(SCREENSHOTS_ARGS)
+
+## Languages (B-5): extract the marked strings, update the de/fr catalogues, compile them. Fill
+## every new msgstr (the suite fails on a missing or fuzzy one) and commit the .po and .mo.
+TRANSLATIONS := widget_server/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	    --omit-header -o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+	    --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 worker: migrate
 	$(BIN)/flask worker

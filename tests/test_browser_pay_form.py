@@ -12,9 +12,14 @@ from widget_server.core.extensions import db
 from widget_server.tenancy.models import Merchant
 
 
-def _german(app, billed):
+def _german(app, billed, *, english_too=False):
+    """A German merchant; `english_too`: English enabled beside German (B-5), so an en-US
+    browser reads English while dates are still typed the merchant's way."""
     with app.app_context():
-        db.session.get(Merchant, billed.merchant_id).locale = "de_DE"
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        merchant.locale = "de_DE"
+        if english_too:
+            merchant.config = {**merchant.config, "portal": {"languages": ["de", "en"]}}
         db.session.commit()
     set_payment(app, billed, {"edit_effective_date": True})
 
@@ -69,7 +74,7 @@ def test_a_us_merchant_reads_month_first(app, billed):
 @pytest.mark.browser
 def test_card_fields_format_as_typed_and_a_german_date_schedules(app, page, live_server,
                                                                   billed):
-    _german(app, billed)
+    _german(app, billed, english_too=True)
     page.set_viewport_size({"width": 360, "height": 800})
     page.goto(f"{live_server}{billed.standalone}/login")
     page.get_by_label("Username or email").fill(billed.username)

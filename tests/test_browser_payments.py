@@ -169,15 +169,17 @@ def test_after_a_refused_card_the_keyboard_starts_at_the_field_to_fix(app, page,
 
 def test_ticked_invoices_show_the_total_on_the_button_then_the_receipt(app, page, shop):
     """#20 (a) 1, W-12: the button says the total as invoices are ticked, written as the server
-    writes money in the merchant's locale; the payment's receipt opens from the history."""
+    writes money in the customer's language with the merchant's territory (B-5: English
+    enabled beside German, an en-US browser, en_DE); the receipt opens from the history."""
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     _set_payment(app, shop)
     with app.app_context():
         merchant = db.session.get(Merchant, shop.merchant_id)
         merchant.locale = "de_DE"
+        merchant.config = {**merchant.config, "portal": {"languages": ["de", "en"]}}
         db.session.commit()
-        both, first = (format_money(12600, "USD", "de_DE"), format_money(4200, "USD", "de_DE"))
+        both, first = (format_money(12600, "USD", "en_DE"), format_money(4200, "USD", "en_DE"))
     frame = _open_pay_page(page, shop)
     expect(frame.get_by_role("button", name=PAY_BUTTON)).to_be_hidden()  # nothing ticked yet
     frame.get_by_label(shop.invoice_number, exact=False).check()

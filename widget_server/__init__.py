@@ -46,6 +46,9 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app, add_context_processor=False)
     init_password_hashing(app)  # the bound on concurrent hashing (issue #19)
+    from .core.i18n import init_app as init_languages
+
+    init_languages(app)  # the customer's language (issue #20-5, B-5)
 
 
 def register_unit_of_work(app: Flask) -> None:

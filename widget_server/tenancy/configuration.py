@@ -5,9 +5,10 @@ Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant
 import re
 
 from ..core.colors import contrast_check
+from ..core.i18n import LANGUAGES
 from ..core.tokens import COMMON, check_template
 from ..notifications.types import SWITCHABLE
-from ..settings import Boolean, Color, Group, Integer, OriginList, Setting, Text, Url
+from ..settings import Boolean, Color, Group, Integer, MultiChoice, OriginList, Setting, Text, Url
 
 
 def _token_errors(values: dict, keys: tuple[str, ...]) -> dict[str, str]:
@@ -30,6 +31,10 @@ PORTAL = Group("portal", "Customer portal", (
             "payment methods on file and receive receipts at verified addresses."),
     Setting("skip_login_screen", Boolean(), False, "Skip the login screen",
             "With guest payment allowed, “Pay invoice” links go straight to the payment page."),
+    Setting("languages", MultiChoice(LANGUAGES), [], "Customer languages",
+            "The languages the portal and its emails may speak: each customer gets the one "
+            "their browser prefers among these. Your locale's language is always included and "
+            "is used when the browser wants none of them."),
 ), checks=(lambda v: {"skip_login_screen": "Skipping the login screen needs “Allow guest "
                                            "invoice payment” switched on."}
            if v["skip_login_screen"] and not v["allow_guest_invoice_payment"] else {},))

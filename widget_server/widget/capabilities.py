@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import abort, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from ..billing import methods
 from ..tenancy.configuration import PORTAL, merchant_settings
@@ -118,21 +119,21 @@ ROUTES: dict[str, Capability] = {
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: str
+    label: object  # a lazy string: read in the customer's language
     also_current: tuple[str, ...] = ()
     extra: tuple[Requirement, ...] = field(default=())  # shown only where these hold too
 
 
 NAVIGATION = (
-    NavItem("overview", "Overview", ("preview_page",)),  # the admin's preview shows it
-    NavItem("invoices", "Invoices", ("invoice_detail", "new_invoice")),
-    NavItem("pay_invoices", "Pay"),
-    NavItem("payment_history", "Payments", ("payment_receipt",)),
+    NavItem("overview", _l("Overview"), ("preview_page",)),  # the admin's preview shows it
+    NavItem("invoices", _l("Invoices"), ("invoice_detail", "new_invoice")),
+    NavItem("pay_invoices", _l("Pay")),
+    NavItem("payment_history", _l("Payments"), ("payment_receipt",)),
     # removing an old method stays possible under "no save", but it is not a section then
-    NavItem("payment_methods", "Payment methods",
+    NavItem("payment_methods", _l("Payment methods"),
             extra=(Requirement.parse("payment.allow_payments"),
                    Requirement.parse("payment.card_ach_mode!=no_save"))),
-    NavItem("profile", "Profile"),
+    NavItem("profile", _l("Profile")),
 )
 
 

@@ -1,6 +1,8 @@
 """Who and where: the merchant and profile named by the URL, the signed-in customer, and the
 portal-unavailable answer when the portal, the profile or the merchant is missing or off."""
 from flask import flash, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh as refresh_language
 
 from ..customers import portal_sessions
 from ..customers.models import TEMP_USED
@@ -37,8 +39,8 @@ def load_portal():
     return capabilities.enforce()
 
 
-SIGNED_OUT_ELSEWHERE = ("You were signed out because your password was changed. Please sign in "
-                        "with your new password.")
+SIGNED_OUT_ELSEWHERE = _l("You were signed out because your password was changed. Please sign "
+                          "in with your new password.")
 
 
 def identify():
@@ -47,6 +49,7 @@ def identify():
     g.customer = None
     g.merchant, g.profile = profile_services.portal_for(
         g.merchant_slug or "", (g.profile_slug or "") if request.blueprint == EMBEDDED else None)
+    refresh_language()  # chosen anew now that the merchant (and its languages) is known
     if g.merchant is None:
         return render_widget("widget/unavailable.html", status=404)
     if g.profile is None:
@@ -59,7 +62,7 @@ def identify():
             == portal_sessions.PASSWORD_CHANGED):
         # Signed out by a new password set elsewhere (issue #20-8): say so once, on sign-in.
         session.pop(SESSION_KEY, None)
-        flash(SIGNED_OUT_ELSEWHERE, "warning")
+        flash(str(SIGNED_OUT_ELSEWHERE), "warning")
     return None
 
 

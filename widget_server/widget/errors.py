@@ -2,6 +2,8 @@
 the iframe wears the merchant's theme and navigation, says what happened and leads back into the
 account (or to sign-in), instead of the server's bare error page and its link to "/"."""
 from flask import abort, current_app, g, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from . import bp
@@ -9,14 +11,15 @@ from .context import identify
 from .rendering import render_widget
 
 PAGES = {
-    403: ("Not available here",
-          "This page or action is not part of your account here. If you think it should be, "
-          "please contact {merchant}."),
-    404: ("Page not found",
-          "There is no such page in your account. The link may be incomplete, or what it "
-          "pointed to is no longer there."),
-    429: ("Too many attempts",
-          "There were too many attempts in a short time. Please wait a minute and try again."),
+    403: (_l("Not available here"),
+          _l("This page or action is not part of your account here. If you think it should "
+             "be, please contact {merchant}.")),
+    404: (_l("Page not found"),
+          _l("There is no such page in your account. The link may be incomplete, or what it "
+             "pointed to is no longer there.")),
+    429: (_l("Too many attempts"),
+          _l("There were too many attempts in a short time. Please wait a minute and try "
+             "again.")),
 }
 
 
@@ -26,12 +29,12 @@ def widget_error(error: HTTPException):
         unavailable = identify()  # a limit hit before the widget's own before_request ran
         if unavailable is not None:
             return unavailable
-    heading, message = PAGES[code]
+    heading, message = (str(text) for text in PAGES[code])
     if code != 429 and error.description != type(error).description:
         message = error.description  # a view's own reason ("No such invoice.")
     signed_in = g.get("customer") is not None
-    back_url, back_label = ((url_for(".overview"), "Back to your account") if signed_in
-                            else (url_for(".login"), "Back to sign-in"))
+    back_url, back_label = ((url_for(".overview"), gettext("Back to your account")) if signed_in
+                            else (url_for(".login"), gettext("Back to sign-in")))
     headers = {}
     retry_after = dict(error.get_headers()).get("Retry-After")
     if retry_after:

@@ -1,4 +1,5 @@
 """Forms of the customer's pages."""
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
@@ -7,10 +8,10 @@ from ..web.form_fields import TrimmedField
 
 
 class LoginForm(FlaskForm):
-    login = TrimmedField("Username or email", validators=[InputRequired(), Length(max=254)],
+    login = TrimmedField(_l("Username or email"), validators=[InputRequired(), Length(max=254)],
                          render_kw={"autocomplete": "username", "autocapitalize": "none",
                                     "spellcheck": "false"})
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "current-password"})
 
 
@@ -19,34 +20,34 @@ class ActionForm(FlaskForm):
 
 
 class CreateCredentialsForm(FlaskForm):
-    username = TrimmedField("Username", validators=[InputRequired(), Length(max=150)],
+    username = TrimmedField(_l("Username"), validators=[InputRequired(), Length(max=150)],
                             render_kw={"autocomplete": "username", "autocapitalize": "none",
                                        "spellcheck": "false"})
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=1024)],
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("Password again", validators=[
-        InputRequired(), EqualTo("password", message="The two passwords are not the same.")],
+    confirm = PasswordField(_l("Password again"), validators=[
+        InputRequired(), EqualTo("password", message=_l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"})
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[InputRequired(), Length(max=1024)],
+    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=1024)],
                              render_kw={"autocomplete": "new-password"})
-    confirm = PasswordField("New password again", validators=[
-        InputRequired(), EqualTo("password", message="The two passwords are not the same.")],
+    confirm = PasswordField(_l("New password again"), validators=[
+        InputRequired(), EqualTo("password", message=_l("The two passwords are not the same."))],
         render_kw={"autocomplete": "new-password"})
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField("Current password", validators=[InputRequired(), Length(max=1024)],
+    current = PasswordField(_l("Current password"), validators=[InputRequired(), Length(max=1024)],
                             render_kw={"autocomplete": "current-password"})
 
 
 class EmailRequestForm(FlaskForm):
-    login = TrimmedField("Email address", validators=[InputRequired(), Length(max=254)],
+    login = TrimmedField(_l("Email address"), validators=[InputRequired(), Length(max=254)],
                          render_kw={"autocomplete": "email", "type": "email"})
 
 
 class ForgotForm(FlaskForm):
-    login = TrimmedField("Username or email", validators=[InputRequired(), Length(max=254)],
+    login = TrimmedField(_l("Username or email"), validators=[InputRequired(), Length(max=254)],
                          render_kw={"autocomplete": "username"})

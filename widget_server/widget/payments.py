@@ -26,6 +26,7 @@ from ..billing.gateways import (
 )
 from ..billing.providers import gateway_for
 from ..core.domain import DomainError
+from ..core.i18n import widget_formatting_locale
 from ..core.money import pattern as money_pattern
 from ..core.money import to_minor
 from ..web.form_fields import LocalDateField, TrimmedField, select_choices, show_errors
@@ -304,6 +305,7 @@ def pay_invoices():
                          due_minor=sum(i.balance_minor for i in invoices if i.id not in busy),
                          selected=set(request.values.getlist("invoice")), today=today,
                          total=total, review=review,
-                         money_pattern=money_pattern(g.merchant.currency, g.merchant.locale),
+                         money_pattern=money_pattern(g.merchant.currency,
+                                                       widget_formatting_locale(g.merchant)),
                          status=503 if closed else
                          max(status, 400) if (form.errors or error) else 200)

@@ -5,7 +5,9 @@ from functools import lru_cache
 
 from babel.dates import format_date
 from flask import g, render_template, request, session
+from flask_babel import lazy_gettext as _l
 
+from ..core.i18n import widget_formatting_locale
 from ..core.money import format_money
 from ..profiles.tabs import GLOBAL
 from ..tenancy.configuration import EMBEDDING, merchant_settings
@@ -118,17 +120,18 @@ def apply_unrouted_widget_headers(response):
 @bp.app_template_filter("money")
 def money_filter(minor: int, currency: str | None = None) -> str:
     merchant = g.get("merchant")
-    return format_money(minor, currency or merchant.currency, merchant.locale)
+    return format_money(minor, currency or merchant.currency, widget_formatting_locale(merchant))
 
 
 @bp.app_template_filter("local_date")
 def local_date_filter(value) -> str:
-    """A date, or a stored moment as the merchant's calendar day, in the merchant's locale."""
+    """A date, or a stored moment as the merchant's calendar day, in the customer's language
+    with the merchant's territory."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = g.merchant.local_date(value)
-    return _medium_date(value, g.merchant.locale)
+    return _medium_date(value, widget_formatting_locale(g.merchant))
 
 
 @lru_cache(maxsize=4096)
@@ -144,3 +147,27 @@ def merchant_today():
 
 def wants_embedded() -> bool:
     return request.blueprint == "widget"
+
+
+# Statuses as the customer reads them, in their language (B-5): invoices and payments.
+STATUS_LABELS = {
+    "overdue": _l("Overdue"),
+    "due": _l("Due"),
+    "issued": _l("Due"),
+    "partly paid": _l("Partly paid"),
+    "paid": _l("Paid"),
+    "void": _l("Void"),
+    "draft": _l("Draft"),
+    "succeeded": _l("Paid"),
+    "failed": _l("Failed"),
+    "pending": _l("Pending"),
+    "scheduled": _l("Scheduled"),
+    "cancelled": _l("Cancelled"),
+    "refunded": _l("Refunded"),
+}
+
+
+@bp.app_template_global("status_label")
+def status_label(status: str) -> str:
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else (status or "").capitalize()

@@ -1,0 +1,225 @@
+"""Languages (issue #20 item 5, spec B-5): every marked string translated in the shipped
+catalogues; the widget in the customer's language among the merchant's enabled ones."""
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
+from widget_server.core.i18n import choose_language, formatting_locale
+from widget_server.tenancy.models import Merchant
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSLATIONS = ROOT / "widget_server" / "translations"
+SHIPPED = ("de", "fr")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "lazy_ngettext": (1, 2)}
+
+
+def _marked() -> set[str]:
+    """Every string marked in the code and templates, as `make translations` extracts them."""
+    with open(ROOT / "babel.cfg") as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=KEYWORDS):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def _catalogue(language: str):
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f, locale=language)
+
+
+def test_the_extraction_finds_the_widgets_strings():
+    marked = _marked()
+    assert {"Overdue", "Paid", "Sign out", "Skip to content"} <= marked
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_every_marked_string_is_translated(language):
+    catalogue = _catalogue(language)
+    problems = []
+    for msgid in sorted(_marked()):
+        message = catalogue.get(msgid)
+        if message is None:
+            problems.append(f"missing: {msgid!r}")
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if not all(s and s.strip() for s in strings):
+            problems.append(f"untranslated: {msgid!r}")
+        if message.fuzzy:
+            problems.append(f"fuzzy: {msgid!r}")
+    assert not problems, (f"{language}: run `make translations` and translate:\n"
+                          + "\n".join(problems))
+
+
+@pytest.mark.parametrize("language", SHIPPED)
+def test_the_compiled_catalogue_matches_its_source(language):
+    """The .mo is committed (a fresh clone works without compiling): it must say what the .po
+    says."""
+    source = _catalogue(language)
+    with open(TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo", "rb") as f:
+        compiled = read_mo(f)
+    def table(catalogue, fuzzy_too=False):
+        return {_key(m.id): _key(m.string) for m in catalogue
+                if m.id and (fuzzy_too or not m.fuzzy)}
+
+    want, have = table(source), table(compiled, fuzzy_too=True)
+    assert have == want, "run `make translations` (pybabel compile) and commit the .mo"
+
+
+def _key(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+class _Accept:
+    def __init__(self, value):
+        from werkzeug.datastructures import LanguageAccept
+        from werkzeug.http import parse_accept_header
+
+        self.accept = parse_accept_header(value, LanguageAccept)
+
+    def best_match(self, *args):
+        return self.accept.best_match(*args)
+
+
+def _merchant(locale, languages=None):
+    config = {"portal": {"languages": languages}} if languages is not None else {}
+    return Merchant(slug="x", name="X", currency="EUR", locale=locale, timezone="UTC",
+                    config=config)
+
+
+@pytest.mark.parametrize("locale, languages, accept, expected", [
+    ("de_DE", None, "en-US,en;q=0.9", "de"),     # nothing enabled but the merchant's own
+    ("de_DE", ["en"], "en-US,en;q=0.9", "en"),
+    ("de_DE", ["fr"], "fr-CA", "fr"),             # the primary tag matches
+    ("en_US", ["de"], "de-DE", "de"),
+    ("en_US", ["de"], "fr-FR,fr", "en"),          # not enabled: the merchant's language
+    ("fr_FR", ["de", "en"], "it,de;q=0.5", "de"),
+    ("en_US", None, None, "en"),
+    ("it_IT", None, "it", "en"),                  # no Italian catalogue: English
+])
+def test_the_language_choice(ctx, locale, languages, accept, expected):
+    accept = _Accept(accept).accept if accept is not None else None
+    assert choose_language(_merchant(locale, languages), accept) == expected
+
+
+def test_the_formatting_locale_keeps_the_merchants_territory():
+    assert formatting_locale("de", "de_DE") == "de_DE"
+    assert formatting_locale("en", "de_DE") == "en_DE"
+    assert formatting_locale("fr", "de_CH") == "fr_CH"
+    # CLDR has no fr_DE (nor de_US): the language alone, the merchant's currency unchanged
+    assert formatting_locale("fr", "de_DE") == "fr"
+    assert formatting_locale("de", "en_US") == "de"
+    assert formatting_locale("de", "de_CH") == "de_CH"
+    assert formatting_locale("en", "fr_FR") == "en_FR"
+
+
+def _set(app, p, *, locale=None, currency=None, languages=None, overdue=False):
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        if locale:
+            merchant.locale = locale
+        if currency:
+            merchant.currency = currency
+        if languages is not None:
+            merchant.config = {**(merchant.config or {}), "portal": {"languages": languages}}
+        if overdue:
+            invoice = db.session.get(Invoice, p.invoice_ids[0])
+            invoice.due_date = date.today() - timedelta(days=10)
+        db.session.commit()
+
+
+def test_a_german_browser_gets_german_where_the_merchant_enabled_it(app, billed):
+    _set(app, billed, languages=["de"], overdue=True)
+    html = billed.client.get(f"{billed.base}/account", headers={"Accept-Language": "de-DE,de;q=0.9"}
+                             ).get_data(as_text=True)
+    assert '<html lang="de">' in html
+    assert ">Übersicht<" in html and ">Rechnungen<" in html and ">Abmelden<" in html
+    assert "Überfällig" in html and "Fällig" in html
+    assert "Zum Inhalt springen" in html
+    assert "50,00" in html  # the amount follows the language too
+
+
+def test_a_language_the_merchant_did_not_enable_falls_back_to_the_merchants(app, billed):
+    _set(app, billed, languages=[], overdue=True)
+    html = billed.client.get(f"{billed.base}/account", headers={"Accept-Language": "de-DE,de;q=0.9"}
+                             ).get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert ">Overview<" in html and "Overdue" in html and "Übersicht" not in html
+    assert "$50.00" in html
+
+
+def test_a_german_merchant_speaks_german_by_default(app, billed):
+    _set(app, billed, locale="de_DE", currency="USD")
+    html = billed.client.get(f"{billed.base}/invoices", headers={"Accept-Language": "fr"}
+                             ).get_data(as_text=True)
+    assert '<html lang="de">' in html and "Fällig" in html
+    assert "50,00\xa0$" in html
+
+
+def test_french_with_a_german_merchants_territory(app, billed):
+    _set(app, billed, locale="de_DE", languages=["de", "fr"], overdue=True)
+    html = billed.client.get(f"{billed.base}/account", headers={"Accept-Language": "fr-FR"}
+                             ).get_data(as_text=True)
+    assert '<html lang="fr">' in html and "En retard" in html and ">Aperçu<" in html
+
+
+@pytest.mark.browser
+def test_a_german_chromium_signs_in_and_reads_german_dates_and_amounts(app, live_server,
+                                                                        chromium, billed,
+                                                                        monkeypatch):
+    """Playwright's locale="de-DE" sends Accept-Language: de-DE, as a German browser does."""
+    from babel.dates import format_date
+
+    from widget_server.core.extensions import limiter
+
+    # an earlier test of the run may leave the shared limiter on with its counters
+    monkeypatch.setattr(limiter, "enabled", False)
+    _set(app, billed, currency="EUR", languages=["de", "fr"], overdue=True)
+    context = chromium.new_context(locale="de-DE")
+    context.set_default_timeout(5000)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}{billed.standalone}/login")
+        page.locator("input[name=login]").fill(billed.username)
+        page.locator("input[name=password]").fill(billed.password)
+        page.locator("form[data-needs-storage] button[type=submit]").click()
+        try:
+            page.wait_for_url("**/account")
+        except Exception:
+            raise AssertionError(page.locator("main").inner_text()) from None
+        assert page.locator("h1").first.text_content() == "Hallo Jane", page.content()
+        assert page.locator("html").get_attribute("lang") == "de"
+        balance = page.get_by_test_id("balance").text_content()
+        assert balance == "150,00\xa0€"
+        body = page.locator("main").inner_text()
+        assert "Überfällig" in body and "Kontostatus" in body
+        assert format_date(date.today(), format="medium", locale="de") in body
+        assert page.get_by_role("link", name="Rechnungen").is_visible()
+    finally:
+        context.close()
+
+
+def test_sign_in_and_error_pages_in_german(app, portal, client):
+    p = portal()
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        merchant.locale = "de_DE"
+        db.session.commit()
+    login = client.get(f"{p.base}/login").get_data(as_text=True)
+    assert '<html lang="de">' in login
+    assert "Benutzername oder E-Mail" in login and ">Anmelden<" in login
+    assert "Passwort vergessen?" in login
+    missing = client.get(f"{p.base}/no-such-page")
+    assert missing.status_code == 404
+    text = missing.get_data(as_text=True)
+    assert "Seite nicht gefunden" in text and "Zurück zur Anmeldung" in text
+

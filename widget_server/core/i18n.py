@@ -1,0 +1,96 @@
+"""Languages (issue #20 item 5, spec B-5): the widget and its emails speak the customer's
+language, chosen among the merchant's enabled languages.
+
+The choice: the browser's `Accept-Language`, best match within the merchant's enabled languages;
+none of them wanted, the language of the merchant's locale. Dates and amounts are then formatted
+in that language with the merchant's territory (de + DE → de_DE, fr + DE → fr_DE), the
+merchant's currency unchanged. Outside the widget (the admin, the demo) it is English.
+"""
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from flask import g, has_request_context, request
+from flask_babel import Babel, get_locale
+
+# The languages with a shipped catalogue (English is the source language).
+LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("de", "Deutsch"),
+                                          ("fr", "Français"))
+LANGUAGE_CODES = tuple(code for code, _ in LANGUAGES)
+DEFAULT_LANGUAGE = "en"
+WIDGET_BLUEPRINTS = {"widget", "portal"}
+
+babel = Babel()
+
+
+def language_of(locale: str | None) -> str:
+    """The shipped language of a locale name ('de_DE' → 'de'); English when not shipped."""
+    language = (locale or "").replace("-", "_").split("_")[0].lower()
+    return language if language in LANGUAGE_CODES else DEFAULT_LANGUAGE
+
+
+def enabled_languages(merchant) -> list[str]:
+    """The merchant's enabled languages, the merchant locale's language always among them
+    (the default when nothing is picked)."""
+    from ..tenancy.configuration import PORTAL, merchant_settings
+
+    picked = list(merchant_settings(merchant, PORTAL).languages or [])
+    own = language_of(merchant.locale)
+    return picked if own in picked else [own, *picked]
+
+
+def choose_language(merchant, accept_languages=None) -> str:
+    """The customer's language: the browser's best match within the merchant's enabled
+    languages, else the merchant's own."""
+    enabled = enabled_languages(merchant)
+    if accept_languages is not None:
+        # Werkzeug falls back to the primary tag: 'de-DE' matches 'de'.
+        match = accept_languages.best_match(enabled)
+        if match:
+            return match
+    return language_of(merchant.locale)
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector: the widget's (and its error pages') customer language."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    merchant = g.get("merchant")
+    if merchant is None:
+        return DEFAULT_LANGUAGE
+    return choose_language(merchant, request.accept_languages)
+
+
+def current_language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=256)
+def formatting_locale(language: str, merchant_locale: str) -> str:
+    """The language with the merchant's territory when Babel knows the pair (fr + DE → fr_DE),
+    else the language alone; the merchant's locale itself when its language is the one."""
+    if language_of(merchant_locale) == language and merchant_locale:
+        return merchant_locale
+    try:
+        territory = Locale.parse(merchant_locale).territory
+    except (UnknownLocaleError, ValueError, TypeError):
+        territory = None
+    if territory:
+        try:
+            Locale.parse(f"{language}_{territory}")
+            return f"{language}_{territory}"
+        except (UnknownLocaleError, ValueError):
+            pass
+    return language
+
+
+def widget_formatting_locale(merchant) -> str:
+    """The locale dates and amounts are written in on this request."""
+    return formatting_locale(current_language(), merchant.locale or "en_US")
+
+
+def init_app(app) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["current_language"] = current_language
