@@ -62,6 +62,9 @@ def _reset_schema():
 
 @pytest.fixture(autouse=True)
 def _clean_tables(app):
+    # the limiter is one object for every app: an app built by a test (create_app reads the
+    # environment's RATELIMIT_ENABLED) must not leave it on for the tests after
+    limiter.enabled = False
     yield
     with app.app_context():
         db.session.remove()
