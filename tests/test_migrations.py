@@ -44,7 +44,7 @@ def test_migrations_build_the_models_on_empty_postgresql():
         admin.dispose()
 
 
-def _money_survives_the_counters_revision(url: str) -> None:
+def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
     """Rows made before revision 9b22db012c24 come through it: SQLite's batch rebuild of
     invoice and payment must not cascade to their lines and allocations, and each merchant's
     invoice counter starts above its highest INV-<digits> number, drafts included."""
@@ -131,11 +131,15 @@ def _money_survives_the_counters_revision(url: str) -> None:
                    for t in ("invoice", "payment", "payment_method", "sales_order")}
             assert fks == {"invoice": ["RESTRICT"], "payment": ["RESTRICT"],
                            "payment_method": ["RESTRICT"], "sales_order": ["RESTRICT"]}
+            kept = {model.__tablename__: conn.execute(select(func.count()).select_from(model))
+                    .scalar() for model in (InvoiceLine, PaymentAllocation)}
         db.engine.dispose()
+    return kept
 
 
 def test_money_survives_the_counters_revision_on_sqlite(tmp_path):
-    _money_survives_the_counters_revision(f"sqlite:///{tmp_path / 'old.db'}")
+    kept = _money_survives_the_counters_revision(f"sqlite:///{tmp_path / 'old.db'}")
+    assert kept == {"invoice_line": 5, "payment_allocation": 5}
 
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
@@ -147,7 +151,9 @@ def test_money_survives_the_counters_revision_on_postgresql():
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        _money_survives_the_counters_revision(base.set(database=name).render_as_string(False))
+        kept = _money_survives_the_counters_revision(
+            base.set(database=name).render_as_string(False))
+        assert kept == {"invoice_line": 5, "payment_allocation": 5}
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

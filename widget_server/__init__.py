@@ -110,7 +110,11 @@ def register_domain_checks(app: Flask) -> None:
     """What tenancy asks of the other domains without importing them: a currency in use."""
     from .billing.account import has_money_records
     from .catalogue.services import has_products
+    from .core import i18n
+    from .tenancy.configuration import picked_languages
     from .tenancy.services import CURRENCY_IN_USE
+
+    i18n.picked_languages = picked_languages  # the languages tenancy declares, for core.i18n
 
     for check in (has_products, has_money_records):
         if check not in CURRENCY_IN_USE:

@@ -11,8 +11,7 @@ A payment's life: scheduled (Edit Effective Date, autopay) -> pending -> succeed
 scheduled -> cancelled. A pending payment whose gateway answer was lost is resolved by the
 worker (`payment_jobs`), asking the gateway with the same idempotency key.
 """
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +27,8 @@ from . import allocation, claims, methods, payment_history, schedules
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
 from .models import Invoice, Payment
 from .providers import gateway_for
+from .schedules import SCHEDULED_JOB, start_of
 
-SCHEDULED_JOB = "payments.scheduled"
 RESOLVE_JOB = "payments.resolve"
 RESOLVE_AFTER = timedelta(minutes=2)
 # Asked again with backoff (30 s doubling to every 2 h) for about a week: a bank debit takes
@@ -112,12 +111,6 @@ def queue_resolution(merchant, payment: Payment) -> None:
     it. The job does nothing once the payment has settled."""
     enqueue(RESOLVE_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,
             run_at=utcnow() + RESOLVE_AFTER, max_attempts=RESOLVE_ATTEMPTS)
-
-
-def start_of(merchant, day: date) -> datetime:
-    """The first moment of `day` in the merchant's time zone: a payment for the 3rd runs on the
-    merchant's 3rd."""
-    return datetime.combine(day, time(0, 5), ZoneInfo(merchant.timezone))
 
 
 def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult:

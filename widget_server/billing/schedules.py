@@ -2,6 +2,9 @@
 the customer picks replaces the invoice's autopay, and cancelling it brings the autopay back;
 an invoice paid meanwhile cancels whatever was still scheduled for it, so nothing is charged
 twice on the day."""
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select, update
 
 from ..core.extensions import db
@@ -9,6 +12,13 @@ from ..jobs.queue import enqueue
 from .models import Invoice, Payment
 
 REPLACED = "Replaced by the payment you scheduled."
+SCHEDULED_JOB = "payments.scheduled"  # the worker's job that charges a scheduled payment
+
+
+def start_of(merchant, day: date) -> datetime:
+    """The first moment of `day` in the merchant's time zone: a payment for the 3rd runs on the
+    merchant's 3rd."""
+    return datetime.combine(day, time(0, 5), ZoneInfo(merchant.timezone))
 
 
 def scheduled(merchant, customer) -> list[Payment]:
@@ -67,8 +77,6 @@ def cancel(merchant, customer, payment_id: int) -> str | None:
 def _restore_autopay(merchant, customer, payment: Payment) -> int:
     """Schedule again the autopay payments this one replaced, for invoices still open, while
     the customer's autopay is on."""
-    from .payments import SCHEDULED_JOB, start_of
-
     if not customer.autopay:
         return 0
     ids = (payment.plan or {}).get("invoice_ids", [])

@@ -6,7 +6,9 @@ none of them wanted, the language of the merchant's locale. Dates and amounts ar
 in that language with the merchant's territory (de + DE → de_DE, fr + DE → fr_DE), the
 merchant's currency unchanged. Outside the widget (the admin, the demo) it is English.
 """
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from flask import g, has_request_context, request
@@ -28,12 +30,19 @@ def language_of(locale: str | None) -> str:
     return language if language in LANGUAGE_CODES else DEFAULT_LANGUAGE
 
 
+def _none_picked(merchant) -> list[str]:
+    return []
+
+
+# The languages a merchant picked, as tenancy's configuration declares them: registered by the
+# app factory (`create_app`), so this core module imports no domain package.
+picked_languages: Callable[[Any], list[str]] = _none_picked
+
+
 def enabled_languages(merchant) -> list[str]:
     """The merchant's enabled languages, the merchant locale's language always among them
     (the default when nothing is picked)."""
-    from ..tenancy.configuration import PORTAL, merchant_settings
-
-    picked = list(merchant_settings(merchant, PORTAL).languages or [])
+    picked = list(picked_languages(merchant) or [])
     own = language_of(merchant.locale)
     return picked if own in picked else [own, *picked]
 

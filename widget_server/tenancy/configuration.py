@@ -119,6 +119,11 @@ SECTIONS: tuple[Group, ...] = (PORTAL, BRANDING, INVITATIONS, NOTIFICATIONS, EMB
 SECTIONS_BY_KEY = {s.key: s for s in SECTIONS}
 
 
+def picked_languages(merchant) -> list[str]:
+    """The customer languages the merchant enabled in the portal section (B-5)."""
+    return list(merchant_settings(merchant, PORTAL).languages or [])
+
+
 def merchant_settings(merchant, section: Group):
     """The typed view of one configuration section: `merchant_settings(m, PORTAL).enable_…`."""
     return section.view((merchant.config or {}).get(section.key))
