@@ -73,6 +73,8 @@ def _clean_tables(app):
             if conn.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
+                # invoices and orders name each other (invoice.order_id RESTRICT, #21)
+                conn.execute(text("UPDATE invoice SET order_id = NULL"))
                 for name in tables:
                     conn.execute(text(f"DELETE FROM {name}"))
 

@@ -26,8 +26,13 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert "admin@demo.test / demo-admin-pass" in first.output
     assert "local use only" in first.output
     counts = _counts()
-    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 2, "Product": 6,
-                      "SalesAgent": 2, "Invoice": 12, "Order": 1}
+    # two subscriptions (#21), each with its first invoice
+    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 2, "Product": 7,
+                      "SalesAgent": 2, "Invoice": 14, "Order": 2}
+    recurring = db.session.scalars(select(Product).where(Product.interval.is_not(None))).all()
+    assert {p.interval for p in recurring} == {"month", "year"}
+    active = db.session.scalars(select(Order).where(Order.status == "active")).all()
+    assert len(active) == 2 and all(o.next_billing_date > date.today() for o in active)
 
     customer = db.session.scalar(select(Customer).where(Customer.username == "demo"))
     assert customer.username == "demo"

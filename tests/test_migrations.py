@@ -61,6 +61,11 @@ def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
 
     old_payment = sa_table("payment", *(sa_column(c.name, c.type) for c in Payment.__table__.c
                                         if c.name != "source"))
+    # invoice lines before tax (revision b3f1c7d2e8a4, #21)
+    old_line = sa_table("invoice_line", *(sa_column(c.name, c.type)
+                                          for c in InvoiceLine.__table__.c
+                                          if c.name not in ("net_minor", "tax_rate_bp",
+                                                            "tax_minor")))
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
                       "RATELIMIT_ENABLED": False})
     with app.app_context():
@@ -82,7 +87,7 @@ def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
                     merchant_id=ids[slug], customer_id=customers[slug], number=number,
                     status=status, currency="USD", total_minor=100, balance_minor=0,
                     issue_date=date(2026, 1, 1)).returning(Invoice.id)).scalar()
-                conn.execute(insert(InvoiceLine.__table__).values(
+                conn.execute(insert(old_line).values(
                     merchant_id=ids[slug], invoice_id=invoice_id, position=0,
                     description="x", quantity=1, unit_price_minor=100, amount_minor=100))
                 payment_id = conn.execute(insert(old_payment).values(  # the columns of then
@@ -111,6 +116,9 @@ def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
                 ids["a"]: 901, ids["b"]: 3}
             for model in (InvoiceLine, PaymentAllocation):
                 assert conn.execute(select(func.count()).select_from(model)).scalar() == 5
+            # lines from before tax: rate 0, net = gross (#21)
+            assert set(conn.execute(select(InvoiceLine.net_minor, InvoiceLine.tax_minor,
+                                           InvoiceLine.amount_minor)).all()) == {(100, 0, 100)}
             assert conn.execute(select(Invoice.payment_claim_id).where(
                 Invoice.id == open_id)).scalar() == pending_id
             # revision 6f2d9a4c1e83 (#20): succeeded payments numbered per merchant in order,

@@ -16,6 +16,8 @@ ALLOWED = {
     # a job's claim and its end; a batch's claims and its jobs' failures (claim_batch,
     # fail_claimed: the email handler's batch, #19; its sends are recorded with engine.begin())
     "jobs/queue.py": 5,
+    "jobs/periodic.py": 1,  # the daily jobs enqueued by a worker
+    "commerce/billing_run.py": 1,  # each batch of the billing run (#21): bounded transactions
     "cli.py": 1,  # a command's end
     "billing/payments.py": 2,  # before the gateway is called (pay, charge)
     "billing/payment_jobs.py": 1,  # before a scheduled payment's gateway call

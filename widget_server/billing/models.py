@@ -29,6 +29,8 @@ class Invoice(db.Model):
         CheckConstraint("balance_minor <= total_minor", name="balance_within_total"),
         # a customer's "Create invoice" form, posted twice, makes one invoice
         UniqueConstraint("merchant_id", "customer_id", "request_key"),
+        # an order's period is invoiced once, whatever crashes or races (issue #21)
+        UniqueConstraint("order_id", "period_start", name="uq_invoice_order_period"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,6 +48,12 @@ class Invoice(db.Model):
     # The payment in flight for this invoice (W-3): taken by one conditional UPDATE before the
     # gateway is called and released when it settles, so two tabs never charge it twice.
     payment_claim_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The order and billing period this invoice bills (issue #21); None for other invoices.
+    # RESTRICT: money history is never deleted with its order.
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sales_order.id", ondelete="RESTRICT", use_alter=True), index=True)
+    period_start: Mapped[date | None]
+    period_end: Mapped[date | None]
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")

@@ -1,17 +1,27 @@
-"""Order, OrderLine and SalesAgent tables."""
-from datetime import datetime
+"""Order, OrderLine and SalesAgent tables (issue #21, SPEC W-7, P-4).
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
+An order associates catalogue items with a customer from a start date, optionally until an end
+date, billed every period of its recurring lines (a subscription); its one-time lines are billed
+once, with the first period. Each billed period is an invoice carrying `order_id` and
+`period_start`, unique together: a period is invoiced once, whatever crashes or races.
+"""
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..billing.lines import LineItem
 from ..core.database import UTCDateTime, utcnow
 from ..core.extensions import db
 
-ORDER_STATUSES = ("open", "cancelled", "invoiced")
+ACTIVE, CANCELLED, ENDED = "active", "cancelled", "ended"
+ORDER_STATUSES = (ACTIVE, CANCELLED, ENDED)
 
 
 class SalesAgent(db.Model):
+    """One of the merchant's sales agents: a customer may attach one to their account (P-4),
+    an order may name one."""
+
     __tablename__ = "sales_agent"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,23 +35,42 @@ class SalesAgent(db.Model):
 class Order(db.Model):
     __tablename__ = "sales_order"  # "order" is an SQL keyword
     __table_args__ = (UniqueConstraint("merchant_id", "number"),
-                      Index("ix_order_customer_keyset", "merchant_id", "customer_id", "id"))
+                      Index("ix_order_customer_keyset", "merchant_id", "customer_id", "id"),
+                      # the billing run's scan: due active orders, in id order
+                      Index("ix_order_due", "status", "next_billing_date", "id"),
+                      CheckConstraint("interval_count >= 1", name="interval_count_positive"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
     # an order is money history: never deleted with its customer (RESTRICT; archive instead)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"))
     number: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ACTIVE)
     currency: Mapped[str] = mapped_column(String(3))
+    # what one period of the recurring lines costs (gross), for lists; invoices hold the truth
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     sales_agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("sales_agent.id", ondelete="SET NULL"))
+    # the order's first invoice (kept for orders from before billing periods)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    start_date: Mapped[date | None]
+    end_date: Mapped[date | None]  # the order ends (is no longer billed) on this day
+    # the billing period: every `interval_count` `interval`s; None for a one-time order
+    interval: Mapped[str | None] = mapped_column(String(8))
+    interval_count: Mapped[int] = mapped_column(default=1, server_default="1")
+    # the day of month periods start on (31 Jan → 28/29 Feb → 31 Mar): `commerce.periods`
+    anchor_day: Mapped[int] = mapped_column(default=1, server_default="1")
+    # the start of the next period to bill; None once nothing more is to be billed
+    next_billing_date: Mapped[date | None]
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position")
+
+    @property
+    def recurring(self) -> bool:
+        return self.interval is not None
 
 
 class OrderLine(LineItem, db.Model):
@@ -49,5 +78,7 @@ class OrderLine(LineItem, db.Model):
 
     order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"),
                                           index=True)
+    # billed every period (a recurring price) or once, with the first period
+    recurring: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")

@@ -33,6 +33,9 @@ NAMES = frozenset({
     "invoice.issued",
     "payment.succeeded",
     "payment.failed",
+    "order.created",  # an order placed, by the customer or the admin (#21)
+    "order.cancelled",  # cancelled at once or at its period's end (#21)
+    "order.changed",  # its quantity or plan changed (#21)
 })
 
 Subscriber = Callable[..., Any]

@@ -12,13 +12,15 @@ from ..billing.invoices import build_invoice, next_invoice_number
 from ..billing.models import Invoice, Payment, PaymentAllocation
 from ..billing.payments import number as number_payment
 from ..catalogue.models import Product
-from ..commerce.models import Order, OrderLine, SalesAgent
+from ..commerce import orders
+from ..commerce.models import Order, SalesAgent
 from ..core.extensions import db
 from ..core.passwords import hash_password
 from ..customers import fields as custom_fields
 from ..customers.models import Customer, CustomerEmail
 from ..profiles import services as profiles
 from ..tenancy import admins
+from ..tenancy.configuration import BUSINESS as BUSINESS_GROUP
 from ..tenancy.configuration import EMBEDDING
 from ..tenancy.models import Merchant
 
@@ -32,14 +34,17 @@ CUSTOMER_EMAILS = ("customer@demo.test", "accounts@demo.test")
 CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105
 INVITEE_EMAIL = "lena@demo.test"
 
-CATALOGUE = (  # sku, name, price in cents
-    ("HIKE-BOOT", "Trail hiking boots", 14900),
-    ("RAIN-JKT", "Waterproof rain jacket", 18950),
-    ("TENT-2P", "Two-person tent", 32900),
-    ("STOVE", "Camping stove", 5990),
-    ("MAP-SUB", "Trail map subscription (monthly)", 990),
-    ("SERVICE", "Gear servicing", 4500),
+CATALOGUE = (  # sku, name, price in cents (tax included), tax rate (bp), billed every (None: once)
+    ("HIKE-BOOT", "Trail hiking boots", 14900, 1900, None),
+    ("RAIN-JKT", "Waterproof rain jacket", 18950, 1900, None),
+    ("TENT-2P", "Two-person tent", 32900, 1900, None),
+    ("STOVE", "Camping stove", 5990, 1900, None),
+    ("MAP-SUB", "Trail map subscription (monthly)", 990, 700, "month"),
+    ("SERVICE", "Gear servicing", 4500, 1900, None),
+    ("CARE-PLAN", "Gear care plan (yearly)", 4900, 1900, "year"),
 )
+BUSINESS = {"legal_name": "Demo Outfitters GmbH", "tax_number": "DE123456789",
+            "address": "Bergstraße 12\n80331 München\nDeutschland", "prices_include_tax": True}
 AGENTS = (("Mia Fischer", "mia@demo.test"), ("Jonas Weber", "jonas@demo.test"))
 
 
@@ -60,12 +65,13 @@ def seed_demo() -> list[str]:
                             "invoice": {"allow_new_invoice": True}}
         db.session.flush()
     _ensure_custom_fields(merchant)
+    _ensure_business(merchant)
     products = _ensure_products(merchant)
     agents = _ensure_agents(merchant)
     customer = _ensure_customer(merchant, agents[0])
     _ensure_contact_to_invite(merchant)
     _ensure_invoices(merchant, customer, products)
-    _ensure_order(merchant, customer, products, agents[0])
+    _ensure_orders(merchant, customer, products, agents[0])
     shop_origin = _ensure_shop_origin(merchant)
     db.session.flush()  # the command commits
     base = current_app.config["PUBLIC_URL"]
@@ -114,11 +120,14 @@ def _ensure_custom_fields(merchant) -> None:
 def _ensure_products(merchant) -> dict[str, Product]:
     have = {p.sku: p for p in db.session.scalars(
         select(Product).where(Product.merchant_id == merchant.id))}
-    for sku, name, price in CATALOGUE:
+    for sku, name, price, rate, interval in CATALOGUE:
         if sku not in have:
             have[sku] = Product(merchant_id=merchant.id, sku=sku, name=name,
-                                unit_price_minor=price, currency=merchant.currency)
+                                unit_price_minor=price, currency=merchant.currency,
+                                tax_rate_bp=rate, interval=interval)
             db.session.add(have[sku])
+        elif not have[sku].tax_rate_bp:  # a demo seeded before tax and recurring prices
+            have[sku].tax_rate_bp, have[sku].interval = rate, interval
     db.session.flush()
     return have
 
@@ -207,12 +216,24 @@ def _ensure_invoices(merchant, customer, products) -> None:
             invoice.status = "paid" if invoice.balance_minor == 0 else "issued"
 
 
-def _ensure_order(merchant, customer, products, agent) -> None:
+BUSINESS_SECTION = BUSINESS_GROUP.key
+
+
+def _ensure_business(merchant) -> None:
+    config = dict(merchant.config or {})
+    if BUSINESS_SECTION not in config:
+        config[BUSINESS_SECTION] = dict(BUSINESS)
+        merchant.config = config
+
+
+def _ensure_orders(merchant, customer, products, agent) -> None:
+    """Two active subscriptions: the monthly map subscription started three weeks ago (its
+    next period comes in about a week) and a yearly care plan with a one-time tent."""
     if db.session.scalar(select(Order.id).where(Order.merchant_id == merchant.id)):
         return
-    order = Order(merchant_id=merchant.id, customer_id=customer.id, number="ORD-00001",
-                  status="open", currency=merchant.currency, sales_agent_id=agent.id)
-    order.lines = [OrderLine.for_product(merchant, products[sku], qty, position)
-                   for position, (sku, qty) in enumerate((("TENT-2P", 1), ("STOVE", 1)))]
-    order.total_minor = sum(line.amount_minor for line in order.lines)
-    db.session.add(order)
+    today = date.today()
+    for started, items in ((today - timedelta(days=21), [("MAP-SUB", 1)]),
+                           (today - timedelta(days=60), [("CARE-PLAN", 1), ("TENT-2P", 1)])):
+        orders.place(merchant, customer,
+                     [orders.Item(products[sku].id, qty) for sku, qty in items], started,
+                     sales_agent_id=agent.id)

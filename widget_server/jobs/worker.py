@@ -5,6 +5,7 @@ import socket
 import time
 
 from ..core.extensions import db
+from .periodic import Clock
 from .queue import run_one
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,11 @@ def run_worker(*, once: bool = False, poll: float = 1.0, max_jobs: int | None = 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     ran = 0
+    clock = Clock()
     while not stopping and (max_jobs is None or ran < max_jobs):
         try:
+            if not once:  # `--once` runs what is queued; a running worker adds the daily jobs
+                clock.tick()
             job = run_one()
         except Exception:  # a database hiccup must not kill the worker
             log.exception("worker: claiming or finishing a job failed")

@@ -114,14 +114,32 @@ PAYMENTS = Group("payments", "Payments", (
 ), checks=(_stripe_account_errors,),
     description="Used when this portal takes payments through Stripe.")
 
+# What an invoice must carry for a German (EU) merchant to send it as one, and how its prices
+# are read for tax (issue #21 item 2).
+BUSINESS = Group("business", "Business and tax", (
+    Setting("legal_name", Text(max_length=200), "", "Legal name",
+            "As it appears on invoices. Left empty: your portal name."),
+    Setting("address", Text(max_length=500, multiline=True), "", "Address",
+            "Printed on every invoice, one line per line."),
+    Setting("tax_number", Text(max_length=40), "", "Tax number",
+            "Your VAT ID or tax number, printed on every invoice."),
+    Setting("prices_include_tax", Boolean(), False, "Prices include tax",
+            "On: catalogue prices are what the customer pays, tax included (EU consumer prices). "
+            "Off: tax is added on top of the prices."),
+), description="Printed on invoices and their PDFs; decides how tax is computed on new lines.")
+
 SECTIONS: tuple[Group, ...] = (PORTAL, BRANDING, INVITATIONS, NOTIFICATIONS, EMBEDDING, SECURITY,
-                               PAYMENTS)
+                               PAYMENTS, BUSINESS)
 SECTIONS_BY_KEY = {s.key: s for s in SECTIONS}
 
 
 def picked_languages(merchant) -> list[str]:
     """The customer languages the merchant enabled in the portal section (B-5)."""
     return list(merchant_settings(merchant, PORTAL).languages or [])
+
+
+def prices_include_tax(merchant) -> bool:
+    return bool(merchant_settings(merchant, BUSINESS).prices_include_tax)
 
 
 def merchant_settings(merchant, section: Group):

@@ -1,0 +1,194 @@
+"""Orders as subscriptions (issue #21, SPEC W-7, P-4): placing, billing a period, cancelling.
+
+Billing a period is claimed by one conditional UPDATE of the order's `next_billing_date` (from
+the period's start to the next one), the first write of the transaction: of two requests (a
+double click on "Bill now", two tabs, two workers of the billing run) exactly one moves the date
+and bills; the other finds the date moved and bills nothing. The invoice's unique
+(order_id, period_start) is the backstop: a period is never invoiced twice. Everything of a
+period (the claim, the invoice, its number, its email, its autopay) commits together or not at
+all, so a crash in the middle leaves the period to bill again.
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
+
+from ..billing.invoices import next_invoice_number
+from ..billing.issuing import issue
+from ..billing.models import Invoice, InvoiceLine
+from ..catalogue.services import active_products
+from ..core import events
+from ..core.database import utcnow
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..tenancy.configuration import prices_include_tax
+from ..tenancy.counters import next_number
+from .models import ACTIVE, CANCELLED, ENDED, Order, OrderLine, SalesAgent
+from .periods import advance
+
+ORDER_SEQUENCE = "order"
+MAX_QUANTITY = 10000
+
+
+@dataclass(frozen=True)
+class Item:
+    product_id: int
+    quantity: int
+
+
+def next_order_number(merchant) -> str:
+    return f"ORD-{next_number(merchant, ORDER_SEQUENCE):05d}"
+
+
+def place(merchant, customer, items: list[Item], today: date, *,
+          sales_agent_id: int | None = None) -> Order:
+    """A new order from the merchant's active catalogue, its first period billed at once.
+
+    Recurring products of one order share one billing period (Stripe's rule for one
+    subscription): products billed at different periods are ordered separately.
+    """
+    wanted = [item for item in items if item.product_id]
+    if not wanted:
+        raise DomainError("Choose at least one product.", "product")
+    if any(not 1 <= item.quantity <= MAX_QUANTITY for item in wanted):
+        raise DomainError("Quantities are whole numbers from 1 to 10,000.", "quantity")
+    offered = {p.id: p for p in active_products(merchant)}
+    if any(item.product_id not in offered for item in wanted):
+        raise DomainError("Choose products from the catalogue.", "product")
+    periods = {(offered[i.product_id].interval, offered[i.product_id].interval_count)
+               for i in wanted if offered[i.product_id].recurring}
+    if len(periods) > 1:
+        raise DomainError("Products billed at different periods are ordered separately.",
+                          "product")
+    interval, count = next(iter(periods)) if periods else (None, 1)
+    agent = _agent(merchant, sales_agent_id)
+    inclusive = prices_include_tax(merchant)
+    order = Order(merchant_id=merchant.id, customer_id=customer.id,
+                  number=next_order_number(merchant), status=ACTIVE, currency=merchant.currency,
+                  start_date=today, interval=interval, interval_count=count,
+                  anchor_day=today.day, next_billing_date=today,
+                  sales_agent_id=agent.id if agent else None)
+    for position, item in enumerate(wanted):
+        product = offered[item.product_id]
+        line = OrderLine.for_product(merchant, product, item.quantity, position,
+                                     prices_include_tax=inclusive)
+        line.recurring = product.recurring
+        order.lines.append(line)
+    order.total_minor = period_total(order)
+    db.session.add(order)
+    db.session.flush()
+    events.record(merchant, "order.created", order_id=order.id, customer_id=customer.id)
+    invoice = bill_due_period(merchant, order, today)
+    if invoice is not None:
+        order.invoice_id = invoice.id
+    db.session.flush()
+    return order
+
+
+def period_total(order: Order) -> int:
+    """What one period costs (gross): the recurring lines, or every line of a one-time order."""
+    lines = [line for line in order.lines if line.recurring] or list(order.lines)
+    return sum(line.amount_minor for line in lines)
+
+
+def _agent(merchant, agent_id: int | None) -> SalesAgent | None:
+    if not agent_id:
+        return None
+    agent = db.session.get(SalesAgent, agent_id)
+    if agent is None or agent.merchant_id != merchant.id or not agent.active:
+        raise DomainError("Choose one of the listed sales agents.", "sales_agent")
+    return agent
+
+
+def _after(order: Order, start: date) -> tuple[date | None, str]:
+    """The next period's start and the order's status once the period starting at `start` is
+    billed: a one-time order is done; one reaching its end date ends (or stays cancelled)."""
+    if not order.recurring:
+        return None, ENDED
+    following = advance(start, order.interval, order.interval_count, order.anchor_day)
+    if order.end_date is not None and following >= order.end_date:
+        return None, CANCELLED if order.cancelled_at else ENDED
+    return following, ACTIVE
+
+
+def _claim_period(order: Order, start: date, following: date | None, status: str) -> bool:
+    """Move the order's next billing date from `start`: true for the one caller that did."""
+    moved = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == ACTIVE,
+                            Order.next_billing_date == start)
+        .values(next_billing_date=following, status=status)
+        .execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        return False
+    db.session.refresh(order, ["next_billing_date", "status"])
+    return True
+
+
+def bill_due_period(merchant, order: Order, today: date) -> Invoice | None:
+    """Invoice the order's period that has come (its next billing date is today or past) and
+    issue the invoice; None when nothing is due or another request billed it first."""
+    start = order.next_billing_date
+    if order.status != ACTIVE or start is None or start > today:
+        return None
+    if order.end_date is not None and start >= order.end_date:
+        # its end came before this period: nothing more to bill
+        _claim_period(order, start, None, CANCELLED if order.cancelled_at else ENDED)
+        return None
+    following, status = _after(order, start)
+    if not _claim_period(order, start, following, status):
+        return None
+    first = start == order.start_date
+    lines = [line for line in order.lines if line.recurring or first]
+    if not lines:
+        return None
+    invoice = Invoice(merchant_id=merchant.id, customer_id=order.customer_id,
+                      number=next_invoice_number(merchant), status="draft",
+                      currency=order.currency, order_id=order.id, period_start=start,
+                      period_end=following if order.recurring else None)
+    invoice.lines = [InvoiceLine(merchant_id=merchant.id, product_id=line.product_id,
+                                 position=position, description=line.description,
+                                 quantity=line.quantity, unit_price_minor=line.unit_price_minor,
+                                 amount_minor=line.amount_minor, net_minor=line.net_minor,
+                                 tax_rate_bp=line.tax_rate_bp, tax_minor=line.tax_minor)
+                     for position, line in enumerate(lines)]
+    invoice.total_minor = invoice.balance_minor = sum(line.amount_minor for line in invoice.lines)
+    db.session.add(invoice)
+    db.session.flush()
+    issue(merchant, invoice, today)
+    return invoice
+
+
+def cancel(merchant, order: Order, today: date, *, at_period_end: bool) -> Order:
+    """Cancel at the end of the current period (billing stops; the order runs until then) or
+    at once (nothing more is billed; the current period is not refunded)."""
+    if order.status != ACTIVE or order.cancelled_at is not None:
+        raise DomainError("This order is already cancelled or has ended.", status=409)
+    order.cancelled_at = utcnow()
+    if at_period_end and order.recurring and order.next_billing_date is not None:
+        order.end_date = order.next_billing_date
+    else:
+        order.status = CANCELLED
+        order.end_date = today
+        order.next_billing_date = None
+    db.session.flush()
+    events.record(merchant, "order.cancelled", order_id=order.id, customer_id=order.customer_id,
+                  at_period_end=order.status == ACTIVE)
+    return order
+
+
+def current_period_end(order: Order) -> date | None:
+    """When the period being used ends (the next billing date), if the order is billed again."""
+    return order.next_billing_date if order.status == ACTIVE else None
+
+
+def get_order(merchant, order_id: int, customer_id: int | None = None) -> Order | None:
+    stmt = select(Order).where(Order.merchant_id == merchant.id, Order.id == order_id)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    return db.session.scalar(stmt)
+
+
+def invoices_of(merchant, order: Order) -> list[Invoice]:
+    return list(db.session.scalars(select(Invoice).where(
+        Invoice.merchant_id == merchant.id, Invoice.order_id == order.id)
+        .order_by(Invoice.id.desc())))

@@ -1,0 +1,29 @@
+"""Billing periods (issue #21): where the period after a given one starts.
+
+Monthly and yearly periods keep the order's anchor day, clamped to the month's end: an order
+started on 31 January is billed on 28 (or 29) February, 31 March, 30 April, 31 May… — the
+anchor is never lost to a short month. Daily and weekly periods simply add days.
+"""
+import calendar
+from datetime import date, timedelta
+
+from ..catalogue.models import INTERVALS
+
+
+def advance(start: date, interval: str, count: int, anchor_day: int) -> date:
+    """The start of the period after the one starting on `start`."""
+    if interval not in INTERVALS or count < 1:
+        raise ValueError(f"bad billing period: every {count} {interval}")
+    if interval == "day":
+        return start + timedelta(days=count)
+    if interval == "week":
+        return start + timedelta(weeks=count)
+    months = count * (12 if interval == "year" else 1)
+    index = start.year * 12 + (start.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))
+
+
+def period_days(start: date, end: date) -> int:
+    return (end - start).days
