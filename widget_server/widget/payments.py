@@ -53,7 +53,7 @@ class NewMethodForm(FlaskForm):
     card_number = TrimmedField(_l("Card number"), validators=[Optional(), Length(max=30)],
                                render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
     expiry = TrimmedField(_l("Expiry (MM/YY)"), validators=[Optional(), Length(max=7)],
-                          render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"})
+                          render_kw={"autocomplete": "cc-exp", "placeholder": _l("MM/YY")})
     cvc = TrimmedField(_l("Security code"), validators=[Optional(), Length(max=4)],
                        render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
     routing_number = TrimmedField(_l("Routing number"), validators=[Optional(), Length(max=9)],
