@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
+
 from ..core.domain import DomainError
 from . import claims, invoices, methods, payment_history, payments, schedules
 from .gateways import MethodToken
@@ -73,8 +75,8 @@ def quote(merchant, customer, rules, request: PaymentRequest) -> tuple[list, int
     amount the rules refuse, rules changed since the page was shown). Only `invoice_ids`,
     `amount_minor`, `source` and `rules_seen` are read."""
     if request.rules_seen is not None and request.rules_seen != rules_fingerprint(rules):
-        raise DomainError("The payment options have changed. Please review the payment and "
-                          "submit it again.", code="rules_changed")
+        raise DomainError(_("The payment options have changed. Please review the payment and "
+                          "submit it again."), code="rules_changed")
     return _invoices_and_amount(merchant, customer, rules, request,
                                 request.source == "guest")
 
@@ -85,27 +87,27 @@ def _invoices_and_amount(merchant, customer, rules, request, guest: bool):
     if asked & {i.id for i in open_invoices if i.payment_claim_id is not None}:
         raise claims.in_progress_error()
     if request.amount_minor is not None and (guest or rules.payment_amount != "any"):
-        raise DomainError("The amount paid here is your invoices' balance; it cannot be "
-                           "changed.", "amount")
+        raise DomainError(_("The amount paid here is your invoices' balance; it cannot be "
+                           "changed."), "amount")
     if guest or rules.invoice_choice == "select":
         chosen = [i for i in open_invoices if i.id in asked]
         if len(chosen) != len(asked):
             if invoices.any_paid(merchant, customer, asked - {i.id for i in chosen}):
-                raise DomainError("This invoice is already paid: nothing more is due.",
+                raise DomainError(_("This invoice is already paid: nothing more is due."),
                                    "invoices", code="nothing_due", status=409)
-            raise DomainError("Choose among your outstanding invoices.", "invoices")
+            raise DomainError(_("Choose among your outstanding invoices."), "invoices")
     else:  # "must pay all": every outstanding invoice not already being paid, nothing else
         chosen = [i for i in open_invoices if i.payment_claim_id is None]
         if asked and asked != {i.id for i in chosen}:
-            raise DomainError("All outstanding invoices are paid together here.", "invoices")
+            raise DomainError(_("All outstanding invoices are paid together here."), "invoices")
     if request.amount_minor is None:
         if not chosen:
-            raise DomainError("Choose at least one invoice to pay.", "invoices")
+            raise DomainError(_("Choose at least one invoice to pay."), "invoices")
         return chosen, sum(i.balance_minor for i in chosen)
     if request.amount_minor <= 0:
-        raise DomainError("Enter an amount above zero.", "amount")
+        raise DomainError(_("Enter an amount above zero."), "amount")
     if request.amount_minor > MAX_AMOUNT_MINOR:
-        raise DomainError("That amount is too large.", "amount")
+        raise DomainError(_("That amount is too large."), "amount")
     return chosen, request.amount_minor
 
 
@@ -115,12 +117,12 @@ def check_date(rules, chosen: date | None, today: date) -> date | None:
     if chosen is None or chosen == today:
         return None
     if not rules.edit_effective_date:
-        raise DomainError("Payments cannot be scheduled here; they are made today.",
+        raise DomainError(_("Payments cannot be scheduled here; they are made today."),
                            "payment_date")
     if chosen < today:
-        raise DomainError("Choose today or a later date.", "payment_date")
+        raise DomainError(_("Choose today or a later date."), "payment_date")
     if chosen > today + timedelta(days=payments.MAX_SCHEDULE_DAYS):
-        raise DomainError("Choose a date within a year.", "payment_date")
+        raise DomainError(_("Choose a date within a year."), "payment_date")
     return chosen
 
 
@@ -130,10 +132,10 @@ def _method(merchant, customer, rules, request) -> tuple[MethodToken, bool]:
         kept = (methods.owned(merchant, customer, request.saved_method_id)
                 if rules.card_ach_mode != "no_save" else None)
         if kept is None or kept.kind not in rules.payment_methods:
-            raise DomainError("Choose one of the payment methods offered.", "method")
+            raise DomainError(_("Choose one of the payment methods offered."), "method")
         return MethodToken(kept.token, kept.label, kept.kind, kept.expires), True
     if request.method is None or request.method.kind not in rules.payment_methods:
-        raise DomainError("This payment method is not accepted here.", "method")
+        raise DomainError(_("This payment method is not accepted here."), "method")
     return request.method, False
 
 
@@ -144,7 +146,7 @@ def _saving(rules, request, saved: bool) -> tuple[bool, bool]:
         return (not saved), True
     if mode == "no_save":
         if request.save or request.autopay:
-            raise DomainError("Saving a payment method is not offered here.", "save_method")
+            raise DomainError(_("Saving a payment method is not offered here."), "save_method")
         return False, False
     return (request.save or request.autopay) and not saved, request.autopay
 
@@ -157,6 +159,6 @@ def _one_schedule_per_invoice(merchant, customer, invoice_ids: list[int]) -> int
         return 0
     if set(invoice_ids) & set(schedules.by_invoice(merchant, customer)):
         raise DomainError(
-            "A payment for this invoice is already scheduled. Cancel it under Payments to "
-            "choose another date.", "invoices", code="already_scheduled", status=409)
+            _("A payment for this invoice is already scheduled. Cancel it under Payments to "
+            "choose another date."), "invoices", code="already_scheduled", status=409)
     return methods.cancel_autopay(merchant, customer, invoice_ids, reason=schedules.REPLACED)

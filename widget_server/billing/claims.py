@@ -2,6 +2,7 @@
 UPDATE before the gateway is called and releases them when it settles. Two tabs, a tab and the
 worker, or the API and a tab cannot charge one invoice twice: the second claim waits on the
 first (PostgreSQL's row lock, SQLite's write lock), then finds the invoice taken."""
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from ..core.domain import DomainError
@@ -10,8 +11,8 @@ from .models import Invoice, Payment
 
 
 def in_progress_error() -> DomainError:
-    return DomainError("A payment for this invoice is being processed; it is not offered "
-                        "again until it completes.", "invoices", code="payment_in_progress",
+    return DomainError(_("A payment for this invoice is being processed; it is not offered "
+                        "again until it completes."), "invoices", code="payment_in_progress",
                         status=409)
 
 

@@ -14,6 +14,8 @@ preparatory call such as `ensure_customer` that could not be made), so callers c
 from dataclasses import dataclass
 from typing import Protocol
 
+from flask_babel import gettext
+
 from ..core.domain import DomainError
 
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
@@ -84,8 +86,10 @@ class GatewayUnavailable(DomainError):
     up (no connected account, no platform key) or the provider could not be reached for a call
     that comes before any charge. `str(exc)` is a message a customer can be shown."""
 
-    def __init__(self, message: str = NOT_SET_UP):
-        super().__init__(message, code="payments_unavailable", status=503)
+    def __init__(self, message: str | None = None):
+        # NOT_SET_UP, in the customer's language
+        super().__init__(message or gettext("Payments are not set up for this merchant yet."),
+                         code="payments_unavailable", status=503)
 
 
 def _raise_all(errors: dict[str, str]) -> None:
@@ -107,16 +111,16 @@ def tokenize_card(number: str, expiry: str, cvc: str, today) -> MethodToken:
     errors: dict[str, str] = {}
     digits = "".join(ch for ch in number or "" if ch.isdigit())
     if not 12 <= len(digits) <= 19 or not _luhn(digits):
-        errors["card_number"] = "Enter a valid card number."
+        errors["card_number"] = gettext("Enter a valid card number.")
     month, _, year = (expiry or "").strip().partition("/")
     if not (month.strip().isdigit() and year.strip().isdigit()):
-        errors["expiry"] = "Enter the expiry as MM/YY."
+        errors["expiry"] = gettext("Enter the expiry as MM/YY.")
     else:
         month_n, year_n = int(month), 2000 + int(year) % 100
         if not 1 <= month_n <= 12 or (year_n, month_n) < (today.year, today.month):
-            errors["expiry"] = "The card has expired or the date is not valid."
+            errors["expiry"] = gettext("The card has expired or the date is not valid.")
     if not (cvc or "").strip().isdigit() or len(cvc.strip()) not in (3, 4):
-        errors["cvc"] = "Enter the 3 or 4 digits on the back of the card."
+        errors["cvc"] = gettext("Enter the 3 or 4 digits on the back of the card.")
     _raise_all(errors)
     outcome = TEST_CARDS.get(digits, "declined")
     brand = "Visa" if digits.startswith("4") else "Card"
@@ -128,9 +132,9 @@ def tokenize_ach(routing: str, account: str) -> MethodToken:
     routing, account = (routing or "").strip(), (account or "").strip()
     errors: dict[str, str] = {}
     if not (routing.isdigit() and len(routing) == 9):
-        errors["routing_number"] = "Enter the 9-digit routing number."
+        errors["routing_number"] = gettext("Enter the 9-digit routing number.")
     if not (account.isdigit() and 4 <= len(account) <= 17):
-        errors["account_number"] = "Enter the account number (4 to 17 digits)."
+        errors["account_number"] = gettext("Enter the account number (4 to 17 digits).")
     _raise_all(errors)
     outcome = TEST_ACCOUNTS.get(account, "declined")
     return MethodToken(f"sandbox:{outcome}:{account[-4:]}", f"Bank account •••• {account[-4:]}",

@@ -1,6 +1,7 @@
 """Building invoices from catalogue lines; totals are computed here and only here."""
 from datetime import date
 
+from flask_babel import gettext
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -70,12 +71,13 @@ def create_draft(merchant, customer, lines: list[tuple[int, int]], due_date: dat
         return made
     wanted = [(pid, qty) for pid, qty in lines if pid]
     if not wanted:
-        raise DomainError("Add at least one line with a product and a quantity.", "lines")
+        raise DomainError(gettext("Add at least one line with a product and a quantity."),
+                          "lines")
     if any(not 1 <= qty <= 10000 for _, qty in wanted):
-        raise DomainError("Quantities are whole numbers from 1 to 10,000.", "lines")
+        raise DomainError(gettext("Quantities are whole numbers from 1 to 10,000."), "lines")
     offered = {p.id: p for p in active_products(merchant)}
     if any(pid not in offered for pid, _ in wanted):
-        raise DomainError("Choose products from your catalogue.", "lines")
+        raise DomainError(gettext("Choose products from your catalogue."), "lines")
     invoice = build_invoice(merchant, customer, [(offered[pid], qty) for pid, qty in wanted],
                             number=next_draft_number(merchant), issue_date=None,
                             due_date=due_date, status="draft")

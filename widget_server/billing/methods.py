@@ -4,6 +4,7 @@ A customer has at most one default method; autopay charges it. Removing the defa
 the newest remaining method; removing the last one ends autopay, and payments scheduled with
 a removed method are cancelled rather than charged to a method the customer took away.
 """
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..core.domain import DomainError
@@ -89,17 +90,19 @@ def remove(merchant, customer, method_id: int) -> str | None:
     db.session.delete(method)
     db.session.flush()
     remaining = on_file(merchant, customer)
-    message = f"{method.label} was removed."
+    messages = [_("%(method)s was removed.", method=method.label)]
     if was_default and remaining:
         _make_default(merchant, customer, remaining[0])
-        message += f" {remaining[0].label} is now your default" + (
-            ", used for autopay." if customer.autopay else ".")
+        messages.append(
+            _("%(method)s is now your default, used for autopay.", method=remaining[0].label)
+            if customer.autopay else
+            _("%(method)s is now your default.", method=remaining[0].label))
     if not remaining and customer.autopay:
         customer.autopay = False
         cancel_autopay(merchant, customer)
-        message += " Autopay is off: no payment method is left."
+        messages.append(_("Autopay is off: no payment method is left."))
     db.session.flush()
-    return message
+    return " ".join(messages)
 
 
 def set_autopay(merchant, customer, on: bool, rules) -> str:
@@ -107,18 +110,18 @@ def set_autopay(merchant, customer, on: bool, rules) -> str:
     customer is told. On needs payments allowed, methods kept and a default method; off is
     always the customer's right, unless the merchant requires autopay (and takes payments)."""
     if on and (not rules.allow_payments or rules.card_ach_mode == "no_save"):
-        raise DomainError("Autopay is not offered here.", code="not_offered", status=403)
+        raise DomainError(_("Autopay is not offered here."), code="not_offered", status=403)
     if not on and rules.allow_payments and rules.card_ach_mode == "force_autopay":
-        raise DomainError("Autopay is required for this account.", code="required",
+        raise DomainError(_("Autopay is required for this account."), code="required",
                           status=403)
     if on and default_method(merchant, customer) is None:
-        raise DomainError("Save a payment method first: autopay charges your default method.",
+        raise DomainError(_("Save a payment method first: autopay charges your default method."),
                           code="no_method", status=409)
     customer.autopay = on
     if not on:
         cancel_autopay(merchant, customer)
     db.session.flush()
-    return "Autopay is on." if on else "Autopay is off."
+    return _("Autopay is on.") if on else _("Autopay is off.")
 
 
 def cancel_autopay(merchant, customer, invoice_ids=None, *, reason: str = "") -> int:

@@ -13,6 +13,7 @@ worker (`payment_jobs`), asking the gateway with the same idempotency key.
 """
 from datetime import date, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -59,7 +60,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     existing = payment_history.by_key(merchant, idempotency_key)
     if existing is not None:
         if existing.customer_id != customer.id:
-            raise DomainError("This payment form has expired; please reload the page.") \
+            raise DomainError(gettext("This payment form has expired; please reload the page.")) \
                 from None
         return existing  # a double submit or a retry: charged once
     gw = gateway_for(merchant)
@@ -80,7 +81,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
         db.session.rollback()
         existing = payment_history.by_key(merchant, idempotency_key)
         if existing is None or existing.customer_id != customer.id:
-            raise DomainError("This payment form has expired; please reload the page.") \
+            raise DomainError(gettext("This payment form has expired; please reload the page.")) \
                 from None
         return existing
     if not scheduled_for:
@@ -92,7 +93,7 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
             payment.amount_minor = claims.claimed_balance(payment)
             if payment.amount_minor <= 0:
                 db.session.rollback()
-                raise DomainError("These invoices are already paid: nothing more is due.",
+                raise DomainError(gettext("These invoices are already paid: nothing more is due."),
                                    "invoices", code="nothing_due", status=409)
     if scheduled_for:
         enqueue(SCHEDULED_JOB, {"payment_id": payment.id}, merchant_id=merchant.id,

@@ -4,6 +4,7 @@ from io import BytesIO
 from pathlib import Path
 
 from babel.dates import format_date
+from flask_babel import gettext as _
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -89,7 +90,7 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
     _fonts()
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
-    pdf.setTitle(f"Receipt {payment.receipt_number}")
+    pdf.setTitle(_("Receipt %(number)s", number=payment.receipt_number))
     width, height = A4
 
     def money(minor):
@@ -99,19 +100,20 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
     pdf.setFont("DejaVu-Bold", 16)
     pdf.drawString(20 * mm, y, merchant.name)
     pdf.setFont("DejaVu", 11)
-    pdf.drawRightString(width - 20 * mm, y, f"Receipt {payment.receipt_number}")
+    pdf.drawRightString(width - 20 * mm, y, _("Receipt %(number)s", number=payment.receipt_number))
     y -= 12 * mm
     paid_on = format_date(merchant.local_date(payment.created_at), format="medium",
                           locale=merchant.locale)
-    for label, value in (("Customer", customer.contact_name), ("Payment", payment.receipt_number),
-                         ("Date", paid_on), ("Method", payment.method_label or payment.method),
-                         ("Amount", money(payment.amount_minor))):
-        pdf.drawString(20 * mm, y, f"{label}: {value}")
+    for label, value in ((_("Customer"), customer.contact_name),
+                         (_("Payment"), payment.receipt_number), (_("Date"), paid_on),
+                         (_("Method"), payment.method_label or payment.method),
+                         (_("Amount"), money(payment.amount_minor))):
+        pdf.drawString(20 * mm, y, _("%(label)s: %(value)s", label=label, value=value))
         y -= 6 * mm
     y -= 4 * mm
     pdf.setFont("DejaVu-Bold", 10)
-    pdf.drawString(20 * mm, y, "Paid towards")
-    pdf.drawString(170 * mm, y, "Amount")
+    pdf.drawString(20 * mm, y, _("Paid towards"))
+    pdf.drawString(170 * mm, y, _("Amount"))
     pdf.setFont("DejaVu", 10)
     for item in allocations:
         y -= 6 * mm
@@ -119,12 +121,12 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
             pdf.showPage()
             pdf.setFont("DejaVu", 10)
             y = height - 25 * mm
-        pdf.drawString(20 * mm, y, f"Invoice {item.invoice.number}")
+        pdf.drawString(20 * mm, y, _("Invoice %(number)s", number=item.invoice.number))
         pdf.drawString(170 * mm, y, money(item.amount_minor))
     credit = payment.amount_minor - sum(a.amount_minor for a in allocations)
     if credit > 0:
         y -= 6 * mm
-        pdf.drawString(20 * mm, y, "Account credit")
+        pdf.drawString(20 * mm, y, _("Account credit"))
         pdf.drawString(170 * mm, y, money(credit))
     pdf.showPage()
     pdf.save()

@@ -5,6 +5,7 @@ twice on the day."""
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..core.extensions import db
@@ -69,9 +70,9 @@ def cancel(merchant, customer, payment_id: int) -> str | None:
     db.session.refresh(payment)
     if (payment.plan or {}).get("replaced_autopay") and _restore_autopay(merchant, customer,
                                                                           payment):
-        return ("The scheduled payment was cancelled. Autopay pays the invoice on its due date "
-                "again.")
-    return "The scheduled payment was cancelled."
+        return _("The scheduled payment was cancelled. Autopay pays the invoice on its due "
+                 "date again.")
+    return _("The scheduled payment was cancelled.")
 
 
 def _restore_autopay(merchant, customer, payment: Payment) -> int:

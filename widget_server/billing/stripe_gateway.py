@@ -17,6 +17,7 @@ import re
 
 import stripe
 from flask import current_app
+from flask_babel import gettext
 
 from ..core.domain import DomainError
 from ..tenancy.configuration import STRIPE_ACCOUNT_RE
@@ -40,6 +41,11 @@ TIMEOUT = (3.05, 10)
 UNREACHABLE = "The payment provider could not be reached. Please try again in a moment."
 PROCESSING = "The payment is being processed; a bank payment can take a few days."
 GENERIC_DECLINE = "The payment was declined. Please use another payment method."
+
+
+def unreachable() -> str:
+    """UNREACHABLE, in the customer's language (raised before any charge, in a request)."""
+    return gettext("The payment provider could not be reached. Please try again in a moment.")
 NEEDS_ACTION = ("Your bank asked to confirm this payment, which cannot be done here. Please use "
                 "another payment method.")
 # Stripe's decline and error codes, in words a customer can act on. Codes that must not be
@@ -229,7 +235,7 @@ class StripeGateway:
         except stripe.StripeError as exc:
             log.warning("stripe: creating the customer of %s failed: %s", customer.id,
                         type(exc).__name__)
-            raise GatewayUnavailable(UNREACHABLE) from exc
+            raise GatewayUnavailable(unreachable()) from exc
         return created.id
 
     def detach(self, token: str) -> None:
@@ -243,24 +249,25 @@ class StripeGateway:
             return
         except stripe.StripeError as exc:
             log.warning("stripe: detaching %s failed: %s", token, type(exc).__name__)
-            raise GatewayUnavailable(UNREACHABLE) from exc
+            raise GatewayUnavailable(unreachable()) from exc
 
     def describe(self, token: str, *, customer_ref: str = "") -> MethodToken:
         """What the customer recognises a `pm_…` by, from Stripe (not from the form): brand,
         last four and expiry of a card, or the bank and last four of an account. A method kept
         on file for another customer than `customer_ref` is refused."""
         if not PM_RE.fullmatch(token or ""):
-            raise DomainError("Enter the payment details again.", "payment_method")
+            raise DomainError(gettext("Enter the payment details again."), "payment_method")
         try:
             method = self.client.v1.payment_methods.retrieve(token).to_dict()
         except stripe.InvalidRequestError as exc:
-            raise DomainError("Enter the payment details again.", "payment_method") from exc
+            raise DomainError(gettext("Enter the payment details again."),
+                              "payment_method") from exc
         except stripe.StripeError as exc:
             log.warning("stripe: retrieving %s failed: %s", token, type(exc).__name__)
-            raise GatewayUnavailable(UNREACHABLE) from exc
+            raise GatewayUnavailable(unreachable()) from exc
         owner = method.get("customer") or ""
         if owner and owner != customer_ref:
-            raise DomainError("Enter the payment details again.", "payment_method")
+            raise DomainError(gettext("Enter the payment details again."), "payment_method")
         if method.get("type") == "card":
             card = method.get("card") or {}
             brand = BRANDS.get(card.get("brand") or "", "Card")
@@ -271,7 +278,8 @@ class StripeGateway:
             bank = method.get("us_bank_account") or {}
             name = (bank.get("bank_name") or "Bank account")[:40]
             return MethodToken(token, f"{name} •••• {bank.get('last4', '')}", "ach")
-        raise DomainError("This payment method is not accepted here.", "payment_method")
+        raise DomainError(gettext("This payment method is not accepted here."),
+                          "payment_method")
 
 
 def merchants_for_account(account_id: str) -> list[Merchant]:

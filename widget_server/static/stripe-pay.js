@@ -37,7 +37,8 @@
       form.setAttribute("data-pm", "1");
       if (form.requestSubmit) form.requestSubmit(); else form.submit();
     }).catch(function (error) {
-      show(error.message || "The payment details could not be checked. Please try again.");
+      show(error.message || box.getAttribute("data-unchecked")
+        || "The payment details could not be checked. Please try again.");
     });
   }, true);
 })();

@@ -227,7 +227,10 @@
       totalBox.hidden = !known;
       payButton.hidden = !known;
       totalText.textContent = known ? formatMoney(total) : "";
-      payButton.textContent = known ? "Pay " + formatMoney(total) : "Pay";
+      // the words come from the page, in the customer's language: "Pay %(amount)s", "Pay"
+      var label = payButton.getAttribute("data-pay-label") || "Pay %(amount)s";
+      payButton.textContent = known ? label.replace("%(amount)s", formatMoney(total))
+        : (payButton.getAttribute("data-pay-empty") || "Pay");
       shown.value = known ? String(total) : "";
       if (review) review.hidden = known;  // the button says the total: nothing to review
     };

@@ -2,6 +2,7 @@
 how a refused change (`DomainError`) is shown on a form."""
 from collections.abc import Iterable
 
+from flask_babel import gettext as _
 from wtforms import EmailField, SelectChoice, StringField, URLField
 
 from ..core import dates
@@ -57,7 +58,8 @@ class LocalDateField(SingleLine, StringField):
             try:
                 self.data = dates.parse_input(text, self.locale())
             except ValueError:
-                raise ValueError(f"Enter the date as {self.format_hint}.") from None
+                raise ValueError(_("Enter the date as %(format)s.",
+                                   format=self.format_hint)) from None
 
     def _value(self):
         if self.raw_data:

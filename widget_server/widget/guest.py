@@ -9,6 +9,8 @@ address and per invoice, as guest card forms attract card testing.
 """
 
 from flask import g, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 
 from ..billing import checkout, issuing, payment_history
@@ -35,8 +37,8 @@ INVOICE_LIMIT = "10 per hour"
 
 
 class GuestPayForm(NewMethodForm):
-    enrol = BooleanField("Email me a link to create a login for this account (if it has "
-                         "none yet)")
+    enrol = BooleanField(_l("Email me a link to create a login for this account (if it has "
+                            "none yet)"))
 
 
 def _invoice_key() -> str:
@@ -60,8 +62,9 @@ def guest_pay(token: str):
     error, closed, status = None, unavailable(), 400
     closed_status = 503
     if closed is None and invoice.payment_claim_id is not None:
-        closed_status, closed = 200, ("A payment for this invoice is being processed. Nothing "
-                                      "more is needed now; the receipt follows by email.")
+        closed_status, closed = 200, _("A payment for this invoice is being processed. "
+                                        "Nothing more is needed now; the receipt follows "
+                                        "by email.")
     if closed is None and form.validate_on_submit():
         key = form.attempt_key()
         earlier = payment_history.find_attempt(g.merchant, customer, key)

@@ -7,6 +7,8 @@ at once, gives back the same invoice.
 import secrets
 
 from flask import g, redirect, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
@@ -33,7 +35,8 @@ def _quantities(products) -> tuple[list[tuple[int, int]], dict[int, str]]:
         if raw in ("", "0"):
             continue
         if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= MAX_QUANTITY:
-            errors[product.id] = f"Enter a whole number from 0 to {MAX_QUANTITY:,}."
+            errors[product.id] = _("Enter a whole number from 0 to %(max)s.",
+                                  max=format_decimal(MAX_QUANTITY))
             continue
         lines.append((product.id, int(raw)))
     return lines, errors

@@ -5,6 +5,8 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import Length, Optional
@@ -33,7 +35,7 @@ from ..web.form_fields import LocalDateField, TrimmedField, select_choices, show
 from . import bp
 from .rendering import merchant_today, render_widget, widget_event
 
-METHOD_LABELS = {"card": "New credit card", "ach": "New bank account (ACH)"}
+METHOD_LABELS = {"card": _l("New credit card"), "ach": _l("New bank account (ACH)")}
 SAVED = "saved-"
 NEW = "new"  # Stripe mode: one Payment Element takes a new card or bank account
 # Stripe mode only, on the pages with Stripe's fields: its script, its frames, its API.
@@ -47,16 +49,16 @@ class NewMethodForm(FlaskForm):
     new card or bank account (sandbox) or the pm_… id Stripe.js made (Stripe mode)."""
 
     idempotency_key = HiddenField()
-    method = RadioField("Pay with")
-    card_number = TrimmedField("Card number", validators=[Optional(), Length(max=30)],
+    method = RadioField(_l("Pay with"))
+    card_number = TrimmedField(_l("Card number"), validators=[Optional(), Length(max=30)],
                                render_kw={"autocomplete": "cc-number", "inputmode": "numeric"})
-    expiry = TrimmedField("Expiry (MM/YY)", validators=[Optional(), Length(max=7)],
-                          render_kw={"autocomplete": "cc-exp", "placeholder": "MM/YY"})
-    cvc = TrimmedField("Security code", validators=[Optional(), Length(max=4)],
+    expiry = TrimmedField(_l("Expiry (MM/YY)"), validators=[Optional(), Length(max=7)],
+                          render_kw={"autocomplete": "cc-exp", "placeholder": _l("MM/YY")})
+    cvc = TrimmedField(_l("Security code"), validators=[Optional(), Length(max=4)],
                        render_kw={"autocomplete": "cc-csc", "inputmode": "numeric"})
-    routing_number = TrimmedField("Routing number", validators=[Optional(), Length(max=9)],
+    routing_number = TrimmedField(_l("Routing number"), validators=[Optional(), Length(max=9)],
                                   render_kw={"inputmode": "numeric"})
-    account_number = TrimmedField("Account number", validators=[Optional(), Length(max=17)],
+    account_number = TrimmedField(_l("Account number"), validators=[Optional(), Length(max=17)],
                                   render_kw={"inputmode": "numeric"})
     payment_method_id = HiddenField()
     # The Payment tab as the page showed it: a post made under other rules is sent back for
@@ -80,18 +82,18 @@ class NewMethodForm(FlaskForm):
 
 
 class PayForm(NewMethodForm):
-    amount = TrimmedField("Amount", validators=[Optional(), Length(max=20)],
+    amount = TrimmedField(_l("Amount"), validators=[Optional(), Length(max=20)],
                           render_kw={"inputmode": "decimal", "autocomplete": "off"})
     # typed in the merchant's date format, not the browser's (issue #20)
-    payment_date = LocalDateField("Payment date", validators=[Optional()],
+    payment_date = LocalDateField(_l("Payment date"), validators=[Optional()],
                                   locale=lambda: g.merchant.locale,
                                   render_kw={"autocomplete": "off"})
     # The total the page showed, in minor units (#20, W-12): a Pay post whose total is not the
     # one about to be charged is shown again for review, never charged.
     total_shown = HiddenField()
-    save_method = BooleanField("Save this payment method for future payments")
-    autopay = BooleanField("Pay future invoices automatically with it on their due date "
-                           "(autopay)")
+    save_method = BooleanField(_l("Save this payment method for future payments"))
+    autopay = BooleanField(_l("Pay future invoices automatically with it on their due "
+                              "date (autopay)"))
 
 
 def _success_target(outcome: str) -> str | None:
@@ -156,7 +158,7 @@ def parse_amount(raw: str) -> int:
     try:
         return to_minor(Decimal(raw.replace(",", ".").strip()), g.merchant.currency)
     except (InvalidOperation, ArithmeticError, ValueError):
-        raise DomainError("Enter an amount such as 25.00.", "amount") from None
+        raise DomainError(_("Enter an amount such as 25.00."), "amount") from None
 
 
 def stripe_fields(rules) -> dict | None:
@@ -174,7 +176,7 @@ def stripe_fields(rules) -> dict | None:
 
 def method_choices(rules, stripe) -> list[tuple[str, str]]:
     if stripe:
-        return [(NEW, "New card or bank account" if len(rules.payment_methods) > 1
+        return [(NEW, _("New card or bank account") if len(rules.payment_methods) > 1
                  else METHOD_LABELS[rules.payment_methods[0]])]
     return [(m, METHOD_LABELS[m]) for m in rules.payment_methods]
 
@@ -265,7 +267,8 @@ def pay_invoices():
     stripe = stripe_fields(rules)
     form = PayForm()
     form.method.choices = select_choices(
-        [(f"{SAVED}{m.id}", m.label + (f" (expires {m.expires})" if m.expires else ""))
+        [(f"{SAVED}{m.id}", _("%(method)s (expires %(date)s)", method=m.label, date=m.expires)
+          if m.expires else m.label)
          for m in saved] + method_choices(rules, stripe))
     today = merchant_today()
     if request.method == "GET":

@@ -3,6 +3,7 @@ saved methods can always be seen and removed by their owner and autopay turned o
 payments switched off; made default or used for autopay only while the profile takes payments
 and its Credit Card/ACH Mode keeps methods on file."""
 from flask import Response, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from ..billing import methods, pdf, schedules
 from ..billing import payment_history as billing_history
@@ -58,7 +59,7 @@ def cancel_payment(payment_id: int):
     if done:
         flash(done, "success")
     else:
-        flash("That payment can no longer be cancelled.", "warning")
+        flash(_("That payment can no longer be cancelled."), "warning")
     return redirect(url_for(".payment_history"))
 
 
@@ -95,7 +96,7 @@ def remove_method(method_id: int):
 @bp.post("/methods/<id:method_id>/default")
 def default_method(method_id: int):
     return _method_action(lambda: methods.make_default(g.merchant, g.customer, method_id),
-                          "That method is now your default.")
+                          _("That method is now your default."))
 
 
 @bp.post("/methods/autopay")
