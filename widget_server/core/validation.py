@@ -156,6 +156,11 @@ NOT_SINGLE_LINE = frozenset({"Cc", "Zl", "Zp"})
 SINGLE_LINE_MESSAGE = "Use a single line of text, without line breaks or control characters."
 
 
+def single_line_message() -> str:
+    """SINGLE_LINE_MESSAGE in the customer's language (English outside the widget)."""
+    return _("Use a single line of text, without line breaks or control characters.")
+
+
 def is_single_line(value: str) -> bool:
     return not any(unicodedata.category(ch) in NOT_SINGLE_LINE for ch in value)
 
@@ -165,14 +170,14 @@ def single_line(value: str) -> str:
     if not isinstance(value, str):
         raise ValueError("Must be text.")
     if not is_single_line(value):
-        raise ValueError(SINGLE_LINE_MESSAGE)
+        raise ValueError(single_line_message())
     return value
 
 
 def require_single_line(**values: str | None) -> None:
     """The services' check before they write single-line fields: `DomainError` naming every
     field that holds a control character (None and "" pass)."""
-    errors = {field: SINGLE_LINE_MESSAGE for field, value in values.items()
+    errors = {field: single_line_message() for field, value in values.items()
               if isinstance(value, str) and not is_single_line(value)}
     if errors:
         raise DomainError.of(errors)

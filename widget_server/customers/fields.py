@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.validation import SINGLE_LINE_MESSAGE, is_single_line, require_single_line
+from ..core.validation import is_single_line, require_single_line, single_line_message
 from .models import FIELD_TYPES, CustomFieldDefinition
 
 TYPE_KEYS = {key for key, _label in FIELD_TYPES}
@@ -106,7 +106,7 @@ def clean_value(definition: CustomFieldDefinition, raw) -> object:
             raise DomainError(_("%(field)s is required.", field=definition.name))
         return None
     if not is_single_line(text):  # every type is one line of text (issue #19-11)
-        raise DomainError(SINGLE_LINE_MESSAGE)
+        raise DomainError(single_line_message())
     if definition.field_type == "text":
         if len(text) > 500:
             raise DomainError(_("Use at most %(num)d characters.", num=500))
