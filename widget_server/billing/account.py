@@ -6,6 +6,7 @@ due date and what is due then), two short lists.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, select
 
 from ..core.extensions import db
@@ -78,11 +79,12 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
     invoices = db.session.scalars(RECENT_INVOICES, params).all() if show_invoices else []
     payments = db.session.scalars(RECENT_PAYMENTS, params).all() if show_payments else []
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
-                       f"Invoice {i.number}", i.total_minor, i.currency,
+                       _("Invoice %(number)s", number=i.number), i.total_minor, i.currency,
                        _invoice_status(i, today), i.id) for i in invoices]
     recent += [Activity(p.scheduled_for if p.status == "scheduled"
                         else merchant.local_date(p.created_at),
-                        "payment", f"Payment · {p.method_label}" if p.method_label else "Payment",
+                        "payment", _("Payment · %(method)s", method=p.method_label)
+                        if p.method_label else _("Payment"),
                         p.amount_minor, p.currency, p.status, p.id,
                         p.status == "succeeded" and p.number is not None) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)

@@ -9,6 +9,8 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from wtforms.validators import ValidationError
 
 from .domain import DomainError
@@ -26,7 +28,8 @@ def email_address(value: str) -> str:
     try:
         result = validate_email(value.strip(), check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
-        raise ValueError(f"“{value.strip()}” is not a valid email address.") from exc
+        raise ValueError(_("“%(address)s” is not a valid email address.",
+                           address=value.strip())) from exc
     return result.normalized
 
 
@@ -58,7 +61,7 @@ def primary_emails(value: str | list[str] | tuple[str, ...]) -> list[str]:
         value = "\n".join(value)
     addresses = email_list(value)
     if not addresses:
-        raise ValueError("Enter at least one email address.")
+        raise ValueError(_("Enter at least one email address."))
     return addresses
 
 
@@ -153,6 +156,11 @@ NOT_SINGLE_LINE = frozenset({"Cc", "Zl", "Zp"})
 SINGLE_LINE_MESSAGE = "Use a single line of text, without line breaks or control characters."
 
 
+def single_line_message() -> str:
+    """SINGLE_LINE_MESSAGE in the customer's language (English outside the widget)."""
+    return _("Use a single line of text, without line breaks or control characters.")
+
+
 def is_single_line(value: str) -> bool:
     return not any(unicodedata.category(ch) in NOT_SINGLE_LINE for ch in value)
 
@@ -162,14 +170,14 @@ def single_line(value: str) -> str:
     if not isinstance(value, str):
         raise ValueError("Must be text.")
     if not is_single_line(value):
-        raise ValueError(SINGLE_LINE_MESSAGE)
+        raise ValueError(single_line_message())
     return value
 
 
 def require_single_line(**values: str | None) -> None:
     """The services' check before they write single-line fields: `DomainError` naming every
     field that holds a control character (None and "" pass)."""
-    errors = {field: SINGLE_LINE_MESSAGE for field, value in values.items()
+    errors = {field: single_line_message() for field, value in values.items()
               if isinstance(value, str) and not is_single_line(value)}
     if errors:
         raise DomainError.of(errors)
@@ -214,9 +222,12 @@ def person_name(value: str, minimum: int, what: str) -> str:
     value = unicodedata.normalize("NFC", " ".join((value or "").split()))
     letters = sum(ch.isalpha() for ch in value)
     if letters < minimum:
-        raise ValueError(f"{what} needs at least {minimum} letter{'s' if minimum > 1 else ''}.")
+        raise ValueError(ngettext("%(what)s needs at least %(num)d letter.",
+                                  "%(what)s needs at least %(num)d letters.", minimum,
+                                  what=what))
     if not NAME_RE.match(value):
-        raise ValueError(f"{what} may contain only letters, spaces, hyphens and apostrophes.")
+        raise ValueError(_("%(what)s may contain only letters, spaces, hyphens and apostrophes.",
+                           what=what))
     return value
 
 
@@ -225,5 +236,5 @@ def phone(value: str) -> str:
     value = " ".join((value or "").split())
     digits = sum(ch.isdigit() for ch in value)
     if not PHONE_ALLOWED.match(value) or not 7 <= digits <= 15:
-        raise ValueError("Enter a phone number of 7 to 15 digits, such as +1 555 010 0199.")
+        raise ValueError(_("Enter a phone number of 7 to 15 digits, such as +1 555 010 0199."))
     return value

@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -72,40 +74,45 @@ def look_up(merchant_id: int, raw: str | None, purposes: tuple[str, ...]) -> Tok
 def password_rules(merchant) -> list[str]:
     """The merchant's password rules, in words (shown on every form that sets one, C-9)."""
     rules = merchant_settings(merchant, SECURITY)
-    words = [f"at least {rules.password_min_length} characters"]
+    words = [_at_least(rules.password_min_length)]
     if rules.password_require_letter:
-        words.append("a letter")
+        words.append(_("a letter"))
     if rules.password_require_digit:
-        words.append("a digit")
+        words.append(_("a digit"))
     if rules.password_require_symbol:
-        words.append("a symbol such as ! or #")
+        words.append(_("a symbol such as ! or #"))
     return words
+
+
+def _at_least(length: int) -> str:
+    return ngettext("at least %(num)d character", "at least %(num)d characters", length)
 
 
 def check_password(merchant, password: str, username: str | None = None) -> None:
     rules = merchant_settings(merchant, SECURITY)
     problems = []
     if len(password) < rules.password_min_length:
-        problems.append(f"at least {rules.password_min_length} characters")
+        problems.append(_at_least(rules.password_min_length))
     if len(password) > 1024:
-        raise DomainError("Use at most 1024 characters.", "password")
+        raise DomainError(_("Use at most %(num)d characters.", num=1024), "password")
     if rules.password_require_letter and not any(c.isalpha() for c in password):
-        problems.append("a letter")
+        problems.append(_("a letter"))
     if rules.password_require_digit and not any(c.isdigit() for c in password):
-        problems.append("a digit")
+        problems.append(_("a digit"))
     if rules.password_require_symbol and all(c.isalnum() or c.isspace() for c in password):
-        problems.append("a symbol")
+        problems.append(_("a symbol"))
     if problems:
-        raise DomainError("The password needs " + ", ".join(problems) + ".", "password")
+        raise DomainError(_("The password needs %(rules)s.", rules=", ".join(problems)),
+                          "password")
     if username and password.strip().lower() == username.lower():
-        raise DomainError("The password must not be your username.", "password")
+        raise DomainError(_("The password must not be your username."), "password")
 
 
 def normalise_username(username: str) -> str:
     value = (username or "").strip().lower()
     if not USERNAME_RE.match(value):
-        raise DomainError("Use 3 to 150 characters: letters, digits and . _ @ + - "
-                              "(starting with a letter or digit).", "username")
+        raise DomainError(_("Use 3 to 150 characters: letters, digits and . _ @ + - "
+                            "(starting with a letter or digit)."), "username")
     return value
 
 
@@ -123,7 +130,7 @@ def _consume(token: CredentialToken) -> None:
                                      CredentialToken.used_at.is_(None))
                               .values(used_at=utcnow()))
     if done.rowcount != 1:
-        raise DomainError("This link has just been used. Please sign in.")
+        raise DomainError(_("This link has just been used. Please sign in."))
 
 
 def sign_up_problems(merchant, customer: Customer, username: str | None,
@@ -138,8 +145,8 @@ def sign_up_problems(merchant, customer: Customer, username: str | None,
         username = (username or "").strip()
     else:
         if username_taken(merchant.id, username, customer.id):
-            problems["username"] = (f"The username “{username}” is taken. Please choose "
-                                    "another.")
+            problems["username"] = _("The username “%(username)s” is taken. Please choose "
+                                     "another.", username=username)
     try:
         check_password(merchant, password or "", username)
     except DomainError as exc:
@@ -151,7 +158,7 @@ def set_credentials(merchant, token: CredentialToken, customer: Customer, *, use
                     password: str) -> None:
     """Choose username and password through a create or invitation link (C-3, I-3)."""
     if customer.password_hash:
-        raise DomainError("You have already signed up. Please sign in.")
+        raise DomainError(_("You have already signed up. Please sign in."))
     problems = sign_up_problems(merchant, customer, username, password)
     if problems:
         raise DomainError.of(problems)
@@ -163,8 +170,8 @@ def set_credentials(merchant, token: CredentialToken, customer: Customer, *, use
         db.session.flush()
     except IntegrityError as exc:  # two sign-ups racing for one username
         db.session.rollback()
-        raise DomainError(f"The username “{username}” is taken. Please choose another.",
-                              "username") from exc
+        raise DomainError(_("The username “%(username)s” is taken. Please choose another.",
+                            username=username), "username") from exc
     portal_sessions.end_all(customer, portal_sessions.PASSWORD_CHANGED)
 
 
@@ -210,7 +217,7 @@ def change_password(merchant, customer: Customer, password: str,
     problems = {}
     if customer.temp_password_state != TEMP_USED and not verify(customer.password_hash,
                                                                   current or "")[0]:
-        problems["current"] = "Your current password is not right."
+        problems["current"] = _("Your current password is not right.")
     try:
         check_password(merchant, password, customer.username)
     except DomainError as exc:

@@ -3,15 +3,16 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.validation import SINGLE_LINE_MESSAGE, is_single_line, require_single_line
+from ..core.validation import is_single_line, require_single_line, single_line_message
 from .models import FIELD_TYPES, CustomFieldDefinition
 
-TYPE_KEYS = {key for key, _ in FIELD_TYPES}
+TYPE_KEYS = {key for key, _label in FIELD_TYPES}
 
 
 def field_key(definition) -> str:
@@ -31,7 +32,7 @@ def parse_yes_no(raw) -> bool:
         return True
     if raw is None or raw is False or raw == "":
         return False
-    raise DomainError("Tick the box for yes, leave it empty for no.")
+    raise DomainError(_("Tick the box for yes, leave it empty for no."))
 
 
 def list_definitions(merchant) -> list[CustomFieldDefinition]:
@@ -102,29 +103,29 @@ def clean_value(definition: CustomFieldDefinition, raw) -> object:
     text = ("" if raw is None else str(raw)).strip()
     if not text:
         if definition.required:
-            raise DomainError(f"{definition.name} is required.")
+            raise DomainError(_("%(field)s is required.", field=definition.name))
         return None
     if not is_single_line(text):  # every type is one line of text (issue #19-11)
-        raise DomainError(SINGLE_LINE_MESSAGE)
+        raise DomainError(single_line_message())
     if definition.field_type == "text":
         if len(text) > 500:
-            raise DomainError("Use at most 500 characters.")
+            raise DomainError(_("Use at most %(num)d characters.", num=500))
         return text
     if definition.field_type == "number":
         try:
             number = Decimal(text.replace(",", "."))
         except InvalidOperation:
-            raise DomainError("Enter a number, such as 42 or 3.5.") from None
+            raise DomainError(_("Enter a number, such as 42 or 3.5.")) from None
         if not number.is_finite() or abs(number) >= Decimal("1e15"):
-            raise DomainError("Enter a number, such as 42 or 3.5.")
+            raise DomainError(_("Enter a number, such as 42 or 3.5."))
         return str(number.normalize()) if number != number.to_integral() else str(int(number))
     if definition.field_type == "date":
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise DomainError("Enter a date as YYYY-MM-DD.") from None
+            raise DomainError(_("Enter a date as YYYY-MM-DD.")) from None
     if definition.field_type == "choice":
         if text not in definition.choices:
-            raise DomainError("Choose one of the listed values.")
+            raise DomainError(_("Choose one of the listed values."))
         return text
     raise DomainError("Unknown field type.")

@@ -3,6 +3,7 @@ W-6)."""
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -136,29 +137,29 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
     `cf_<id>`); nothing is saved then.
     """
     if not profile.customer.allow_profile_edit:
-        raise DomainError("This portal does not let you edit your details.",
+        raise DomainError(_("This portal does not let you edit your details."),
                           code="profile_edit_off", status=403)
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
     for key in details:
         if key not in SELF_EDITABLE:
-            errors[str(key)] = "This detail cannot be changed here."
+            errors[str(key)] = _("This detail cannot be changed here.")
     for key, limit in SELF_EDITABLE.items():
         if key not in details:
             continue
         value = details[key] if details[key] is not None else ""
         if not isinstance(value, str):
-            errors[key] = "Must be text."
+            errors[key] = _("Must be text.")
             continue
         try:
             validation.single_line(value)  # before split() hides a line break (issue #19-11)
             value = " ".join(value.split())
             if len(value) > limit:
-                raise ValueError(f"Use at most {limit} characters.")
+                raise ValueError(_("Use at most %(num)d characters.", num=limit))
             if key == "first_name":
-                value = validation.person_name(value, 2, "First name")
+                value = validation.person_name(value, 2, _("First name"))
             elif key == "last_name":
-                value = validation.person_name(value, 1, "Last name")
+                value = validation.person_name(value, 1, _("Last name"))
             elif key == "phone" and value:
                 value = validation.phone(value)
         except ValueError as exc:
@@ -166,7 +167,7 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
         clean[key] = value
     if profile.customer.phone_number_required and not clean.get("phone", customer.phone) \
             and "phone" not in errors:
-        errors["phone"] = "Enter your phone number."
+        errors["phone"] = _("Enter your phone number.")
     addresses = customer.primary_emails
     if emails is not None:
         try:
@@ -186,7 +187,7 @@ def update_profile(merchant, profile, customer: Customer, *, details: dict,
         except DomainError as exc:
             errors[field_key(definition)] = str(exc)
     if errors:
-        raise DomainError.invalid(errors, "Please correct the marked fields.",
+        raise DomainError.invalid(errors, _("Please correct the marked fields."),
                                   code="invalid_profile")
     # Values of deleted definitions go, as on the admin's save.
     current = {str(d.id) for d in definitions}

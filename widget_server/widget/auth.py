@@ -1,5 +1,8 @@
 """Customer sign-in and sign-out inside the widget (C-1)."""
 from flask import flash, g, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..core.domain import DomainError
@@ -18,19 +21,28 @@ from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
 from .pay_links import AFTER_LOGIN, guest_link
 from .rendering import EVENT_KEY, render_widget, widget_event
 
-BAD_CREDENTIALS = "Username/email or password is incorrect."
-PROBLEMS = {
-    "bad": BAD_CREDENTIALS,
-    # Said of unknown logins too, at the same count (issue #19-9): never a hint of existence.
-    "locked": "Your account is locked after too many unsuccessful sign-ins. Please contact "
-              "{merchant} to unlock it.",
-    "locked_for_now": "Your account is locked after too many unsuccessful sign-ins. Please try "
-                      "again in {minutes} minutes, or contact {merchant} to unlock it.",
-    "temp_expired": "Your temporary password has expired. Please contact {merchant} for a new "
-                    "one, or use “Forgot password?”.",
-    "temp_used": "Your temporary password was already used. Use “Forgot password?” or contact "
-                 "{merchant}.",
-}
+BAD_CREDENTIALS = _l("Username/email or password is incorrect.")
+
+
+def problem_message(problem: str, merchant: str, minutes: int) -> str:
+    """Why a sign-in failed, in the customer's language; "locked" is said of unknown logins
+    too, at the same count (issue #19-9): never a hint of existence."""
+    if problem == "locked" and minutes:
+        return ngettext("Your account is locked after too many unsuccessful sign-ins. Please "
+                        "try again in %(num)d minute, or contact %(merchant)s to unlock it.",
+                        "Your account is locked after too many unsuccessful sign-ins. Please "
+                        "try again in %(num)d minutes, or contact %(merchant)s to unlock it.",
+                        minutes, merchant=merchant)
+    if problem == "locked":
+        return _("Your account is locked after too many unsuccessful sign-ins. Please contact "
+                 "%(merchant)s to unlock it.", merchant=merchant)
+    if problem == "temp_expired":
+        return _("Your temporary password has expired. Please contact %(merchant)s for a new "
+                 "one, or use “Forgot password?”.", merchant=merchant)
+    if problem == "temp_used":
+        return _("Your temporary password was already used. Use “Forgot password?” or contact "
+                 "%(merchant)s.", merchant=merchant)
+    return str(BAD_CREDENTIALS)
 
 
 def _login_key() -> str:
@@ -53,10 +65,8 @@ def login():
         customer = result.customer
         if customer is None:
             minutes = merchant_settings(g.merchant, SECURITY).lockout_minutes
-            problem = "locked_for_now" if result.problem == "locked" and minutes else \
-                result.problem
-            form.password.errors.append(PROBLEMS[problem].format(merchant=g.merchant.name,
-                                                                 minutes=minutes))
+            form.password.errors.append(problem_message(result.problem, g.merchant.name,
+                                                        minutes))
         if customer is not None:
             token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
@@ -95,7 +105,7 @@ def session_lost(error):
         return unavailable
     if "csrf_token" in session:
         # The browser keeps cookies, but the form belonged to an older session: ask again.
-        flash("Your session was renewed. Please try again.", "warning")
+        flash(_("Your session was renewed. Please try again."), "warning")
         return redirect(url_for(".login" if g.customer is None else ".overview"))
     return render_widget("widget/login.html", form=LoginForm(formdata=None), storage_blocked=True,
                          status=400)
@@ -114,8 +124,8 @@ def change_password():
             show_errors(form, exc, default="password")
         else:
             session.clear()
-            flash("Your password is changed and you are signed out everywhere. Please sign in "
-                  "again with your new password.", "success")
+            flash(_("Your password is changed and you are signed out everywhere. Please sign "
+                    "in again with your new password."), "success")
             return redirect(url_for(".login"))
     return render_widget("widget/change_password.html", form=form, forced=forced,
                          rules=credentials.password_rules(g.merchant),
@@ -128,5 +138,5 @@ def logout():
         portal_sessions.end(session.get(SESSION_KEY))
         session.clear()
         session[EVENT_KEY] = widget_event("logged-out")
-        flash("You are signed out.", "info")
+        flash(_("You are signed out."), "info")
     return redirect(url_for(".login"))

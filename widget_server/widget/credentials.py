@@ -1,5 +1,6 @@
 """Customer credential pages: create (C-3, I-3), self-enrolment (C-12), forgot and reset (C-4)."""
 from flask import flash, g, redirect, request, url_for
+from flask_babel import gettext as _
 
 from ..core.domain import DomainError
 from ..core.extensions import limiter
@@ -48,7 +49,7 @@ def _open_link(token: str, purposes: tuple[str, ...], used_message: str, ask_aga
 def create_credentials(token: str):
     """Opening the link consumes nothing (mail scanners open links); saving does."""
     found, answer = _open_link(token, ("create", "invite"),
-                               "You have already signed up. Please sign in.", ".enrol")
+                               _("You have already signed up. Please sign in."), ".enrol")
     if answer is not None:
         return answer
     form = CreateCredentialsForm()
@@ -76,8 +77,8 @@ def create_credentials(token: str):
 @limiter.limit(LINK_LIMIT, methods=["POST"])
 def reset(token: str):
     found, answer = _open_link(token, ("reset",),
-                               "This link no longer works: it was used, or your password "
-                               "changed since it was sent. Sign in, or ask for a new link.",
+                               _("This link no longer works: it was used, or your password "
+                                 "changed since it was sent. Sign in, or ask for a new link."),
                                ".forgot")
     if answer is not None:
         return answer
@@ -89,7 +90,7 @@ def reset(token: str):
         except DomainError as exc:
             _form_errors(form, exc)
         else:
-            flash("Your password is changed. Please sign in with the new password.", "success")
+            flash(_("Your password is changed. Please sign in with the new password."), "success")
             return redirect(url_for(".login"))
     return render_widget("widget/reset.html", form=form,
                          rules=credentials.password_rules(g.merchant),

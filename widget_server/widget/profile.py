@@ -1,6 +1,8 @@
 """The customer's profile page (W-6, C-11, P-3): details, Primary Email, phone, address and
 custom fields by the profile's mode; editing only when Allow Profile Edit is on."""
 from flask import flash, g, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -20,26 +22,27 @@ def _name_rule(minimum, what):
 
 
 class ProfileForm(FlaskForm):
-    first_name = TrimmedField("First name", validators=[InputRequired(), Length(max=100),
-                                                        _name_rule(2, "First name")],
+    first_name = TrimmedField(_l("First name"), validators=[InputRequired(), Length(max=100),
+                                                            _name_rule(2, _l("First name"))],
                               render_kw={"autocomplete": "given-name"})
-    last_name = TrimmedField("Last name", validators=[InputRequired(), Length(max=100),
-                                                      _name_rule(1, "Last name")],
+    last_name = TrimmedField(_l("Last name"), validators=[InputRequired(), Length(max=100),
+                                                          _name_rule(1, _l("Last name"))],
                              render_kw={"autocomplete": "family-name"})
     primary_email = TextAreaField(
-        "Email addresses", validators=[InputRequired(), Length(max=2000),
-                                       validation.wtf(validation.primary_emails, optional=False)],
+        _l("Email addresses"),
+        validators=[InputRequired(), Length(max=2000),
+                    validation.wtf(validation.primary_emails, optional=False)],
         render_kw={"rows": 2, "autocomplete": "email"})
-    phone = TrimmedField("Phone", validators=[Optional(), Length(max=40),
-                                              validation.wtf(validation.phone)],
+    phone = TrimmedField(_l("Phone"), validators=[Optional(), Length(max=40),
+                                                  validation.wtf(validation.phone)],
                          render_kw={"type": "tel", "autocomplete": "tel"})
-    address_line1 = TrimmedField("Address", validators=[Optional(), Length(max=200)],
+    address_line1 = TrimmedField(_l("Address"), validators=[Optional(), Length(max=200)],
                                  render_kw={"autocomplete": "address-line1"})
-    address_line2 = TrimmedField("Address line 2", validators=[Optional(), Length(max=200)],
+    address_line2 = TrimmedField(_l("Address line 2"), validators=[Optional(), Length(max=200)],
                                  render_kw={"autocomplete": "address-line2"})
-    city = TrimmedField("City", validators=[Optional(), Length(max=100)],
+    city = TrimmedField(_l("City"), validators=[Optional(), Length(max=100)],
                         render_kw={"autocomplete": "address-level2"})
-    postal_code = TrimmedField("Postal code", validators=[Optional(), Length(max=20)],
+    postal_code = TrimmedField(_l("Postal code"), validators=[Optional(), Length(max=20)],
                                render_kw={"autocomplete": "postal-code"})
 
 
@@ -73,7 +76,7 @@ def profile():
         except DomainError as exc:  # a rule about no single field: at the top of the form
             form.form_errors.extend(show_errors(form, exc))
         else:
-            flash("Your details are saved.", "success")
+            flash(_("Your details are saved."), "success")
             return redirect(url_for(".profile"))
     return render_widget("widget/profile.html", form=form, editable=editable,
                          fields=customer_forms.visible_fields(definitions, modes),
