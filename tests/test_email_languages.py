@@ -166,3 +166,30 @@ def test_the_widgets_language_on_sign_in_is_the_receipts(app, billed):
     billed.client.get(f"{billed.base}/", headers={"Accept-Language": "de"})
     with app.app_context():  # the next request in German: German from now on
         assert db.session.get(Customer, billed.customer_id).language == "de"
+
+
+def test_an_invitation_with_the_shipped_texts_speaks_each_customers_language(app, portal):
+    """The invitation's texts come from the admin's form: the shipped defaults, unchanged, are
+    translated per customer; anything the merchant wrote is sent as written."""
+    from widget_server.customers import invitations
+    from widget_server.tenancy.configuration import INVITATIONS
+
+    p = portal()
+    subject = INVITATIONS.setting("invitation_subject").default
+    body = INVITATIONS.setting("invitation_body").default.replace("\n", "\r\n")  # a textarea's
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        merchant.locale, merchant.name = "de_DE", "Acme"
+        customer = db.session.get(Customer, p.customer_id)
+        invitations.send(merchant, "owner@acme.test", [customer], subject, body)
+        invitations.send(merchant, "owner@acme.test", [customer], "Hallo {{ contact_name }}",
+                         "Unser Portal: {{ portal_link }}")
+        db.session.commit()
+        shipped, own = [next(m for m in db.session.scalars(select(EmailMessage).where(
+            EmailMessage.email_type == "invitation").order_by(EmailMessage.id))
+            if m.subject == wanted) for wanted in ("Ihr Kundenportal bei Acme",
+                                                    "Hallo Jane Doe")]
+    assert shipped.text_body.startswith("Guten Tag Jane Doe,")
+    assert "Mit freundlichen Grüßen" in shipped.text_body
+    assert own.text_body.startswith("Unser Portal: http")
+    assert own.html_body.startswith('<!doctype html>\n<html lang="de">')

@@ -99,15 +99,27 @@ def render(merchant, type_key: str, values: dict[str, str], *, subject: str | No
     (B-5: the customer's, `core.i18n.customer_language`; English, the default texts' own, when
     not given: the admin's previews and test email). The default texts are translated into it
     and the HTML part declares it (`lang`); a merchant's own texts (an override, an
-    invitation's) are used as written. The values come formatted by the caller, in the same
-    language (`core.i18n.formatting_locale`)."""
+    invitation's other than the shipped default) are used as written. The values come
+    formatted by the caller, in the same language (`core.i18n.formatting_locale`)."""
     language = language or TEXT_LANGUAGE
     with force_locale(language):
         return _render(merchant, type_key, values, subject, body, language)
 
 
+def _shipped(text: str | None, setting: str) -> str | None:
+    """An invitation's text as given, translated when it is the shipped default unchanged (the
+    admin's form sends it with the browser's line ends)."""
+    default = INVITATIONS.setting(setting).default
+    if text is not None and text.replace("\r\n", "\n").strip() == default.strip():
+        return _translated(default)
+    return text
+
+
 def _render(merchant, type_key, values, subject, body, language) -> Rendered:
     email_type = EMAIL_TYPES[type_key]
+    if type_key == "invitation":
+        subject = _shipped(subject, "invitation_subject")
+        body = _shipped(body, "invitation_body")
     default_subject, default_body = texts_for(merchant, email_type)
     values = {"merchant_name": merchant.name, **values}
     subject_text = substitute(subject or default_subject, values, escape=False)
