@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "widget_server" / "translations"
 SHIPPED = ("de", "fr")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-            "lazy_ngettext": (1, 2)}
+            "lazy_ngettext": (1, 2), "N_": None}  # N_: the email types (no Flask import)
 
 
 def _marked() -> set[str]:

@@ -9,7 +9,7 @@
 - invoice: the order and period it bills, unique together (one invoice per order per period).
 
 Revision ID: b3f1c7d2e8a4
-Revises: f6a2d8c4b1e9
+Revises: 0b5e7d3a9f14
 Create Date: 2026-11-29 17:10:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = 'b3f1c7d2e8a4'
-down_revision = 'f6a2d8c4b1e9'
+down_revision = '0b5e7d3a9f14'
 branch_labels = None
 depends_on = None
 

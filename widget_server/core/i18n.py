@@ -59,6 +59,18 @@ def choose_language(merchant, accept_languages=None) -> str:
     return language_of(merchant.locale)
 
 
+def customer_language(merchant, customer) -> str:
+    """The language of a customer's emails (B-5): the one their last widget request was in
+    (`Customer.language`, recorded by `customers.languages.remember_language` on sign-in and
+    whenever the widget's chosen language differs from it), as long as the merchant still
+    enables it; else (never signed in, or the language since switched off) the language of the
+    merchant's locale."""
+    language = getattr(customer, "language", None) if customer is not None else None
+    if language and language in enabled_languages(merchant):
+        return language
+    return language_of(merchant.locale)
+
+
 def select_locale() -> str:
     """Flask-Babel's locale selector: the widget's (and its error pages') customer language."""
     if not has_request_context():

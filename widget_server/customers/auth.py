@@ -15,6 +15,7 @@ from ..core.passwords import verify
 from ..core.unit_of_work import end_read_only_transaction
 from ..tenancy.configuration import SECURITY, merchant_settings
 from . import portal_sessions
+from .languages import remember_language
 from .models import TEMP_ISSUED, TEMP_USED, Customer, CustomerEmail, LoginFailure
 
 MAX_CANDIDATES = 5  # customers sharing one address (a bookkeeper for several accounts, say)
@@ -157,6 +158,8 @@ def _count_unknown(merchant_id: int, login: str, security, now: datetime) -> str
 def sign_in(customer: Customer, previous_session: str | None) -> str:
     """The one way a customer is signed in, after a password today and SSO next: the browser's
     previous portal session ends and a new server-side one starts (revocable, C-12); returns
-    its token for the cookie. The caller starts a fresh cookie session too."""
+    its token for the cookie. The caller starts a fresh cookie session too. The customer's
+    language is recorded for their emails (`languages.remember_language`)."""
     portal_sessions.end(previous_session)
+    remember_language(customer)
     return portal_sessions.start(customer)

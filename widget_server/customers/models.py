@@ -75,6 +75,9 @@ class Customer(db.Model):
     # Set instead of deleting a customer with money history (invoices, payments): their rows
     # keep their customer; an archived customer is out of the default lists and cannot sign in.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the customer's last widget request ('de'), their emails' language (B-5,
+    # `core.i18n.customer_language`); None until they use the widget: the merchant's language.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

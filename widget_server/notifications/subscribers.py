@@ -6,14 +6,22 @@ the type is switched off or there is no address): callers that report "sent" rea
 `record`'s result. Secrets (links carrying a raw token, a temporary password) arrive as
 transient keyword arguments and are never stored in the event; they are marked as the
 message's secrets (`secret=`), masked in the delivery log and in the stored message once sent.
+
+Languages (issue #20 item 5, B-5): each email is written in its customer's language
+(`core.i18n.customer_language`: the one recorded from their last widget request, else the
+merchant's), its amounts and dates formatted in that language with the merchant's territory
+(`core.i18n.formatting_locale`).
 """
 from babel.dates import format_date
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ..billing.issuing import pay_link
 from ..billing.models import Invoice, Payment
 from ..core.database import utcnow
 from ..core.events import subscriber
 from ..core.extensions import db
+from ..core.i18n import customer_language, formatting_locale
 from ..core.money import format_money
 from ..customers import enrolment
 from ..customers.models import Customer
@@ -25,14 +33,20 @@ def _customer(event) -> Customer:
     return db.session.get(Customer, event.payload["customer_id"])
 
 
+def _locale(merchant, customer: Customer) -> str:
+    """The locale the customer's email writes its amounts and dates in."""
+    return formatting_locale(customer_language(merchant, customer), merchant.locale or "en_US")
+
+
 def _queue(merchant, email_type: str, customer: Customer, values: dict, *,
            subject: str | None = None, body: str | None = None, reply_to: str = "",
            secret: tuple[str, ...] = ()):
-    """Render `email_type` for the customer and queue it to their primary addresses; the
-    values named in `secret` are the message's secrets."""
+    """Render `email_type` for the customer, in their language, and queue it to their primary
+    addresses; the values named in `secret` are the message's secrets."""
     content = templates.render(merchant, email_type,
                                {"contact_name": customer.contact_name, **values},
-                               subject=subject, body=body)
+                               subject=subject, body=body,
+                               language=customer_language(merchant, customer))
     return queue_email(merchant, email_type, customer.primary_emails, content,
                        reply_to=reply_to, secrets=tuple(values[key] for key in secret))
 
@@ -76,23 +90,27 @@ def invitation(merchant, event, *, link: str, subject: str, body: str, reply_to:
 @subscriber("invoice.issued")
 def invoice_issued(merchant, event):
     invoice = db.session.get(Invoice, event.payload["invoice_id"])
-    return _queue(merchant, "invoice_issued", _customer(event), {
+    customer = _customer(event)
+    locale = _locale(merchant, customer)
+    return _queue(merchant, "invoice_issued", customer, {
         "portal_link": enrolment.entry_link(merchant, "/"),
         "invoice_number": invoice.number,
         # what is still to pay: account credit may already have paid part or all of it
-        "amount": format_money(invoice.balance_minor, invoice.currency, merchant.locale),
-        "due_date": format_date(invoice.due_date, format="medium", locale=merchant.locale),
+        "amount": format_money(invoice.balance_minor, invoice.currency, locale),
+        "due_date": format_date(invoice.due_date, format="medium", locale=locale),
         "pay_link": pay_link(merchant, invoice)})
 
 
 @subscriber("payment.succeeded")
 def payment_receipt(merchant, event):
     payment = db.session.get(Payment, event.payload["payment_id"])
-    return _queue(merchant, "payment_receipt", _customer(event), {
+    customer = _customer(event)
+    locale = _locale(merchant, customer)
+    return _queue(merchant, "payment_receipt", customer, {
         "portal_link": enrolment.entry_link(merchant, "/"),
-        "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
+        "amount": format_money(payment.amount_minor, payment.currency, locale),
         "payment_date": format_date(merchant.local_date(utcnow()), format="medium",
-                                    locale=merchant.locale),
+                                    locale=locale),
         # the token keeps its name (merchants' templates use it); its value is the number a
         # person can quote, never the gateway's reference (`sbx_c:…`, `pi_…`) (#20, W-12)
         "reference": payment.receipt_number})
@@ -105,9 +123,13 @@ def payment_failed(merchant, event):
     payment = db.session.get(Payment, event.payload["payment_id"])
     if not (payment.plan or {}).get("off_session"):
         return []
-    return _queue(merchant, "payment_failed", _customer(event), {
+    customer = _customer(event)
+    locale = _locale(merchant, customer)
+    with force_locale(customer_language(merchant, customer)):
+        declined = _("the payment was declined.")
+    return _queue(merchant, "payment_failed", customer, {
         "portal_link": enrolment.entry_link(merchant, "/"),
-        "amount": format_money(payment.amount_minor, payment.currency, merchant.locale),
+        "amount": format_money(payment.amount_minor, payment.currency, locale),
         "payment_date": format_date(payment.scheduled_for or merchant.local_date(utcnow()),
-                                    format="medium", locale=merchant.locale),
-        "reason": payment.failure_message or "the payment was declined."})
+                                    format="medium", locale=locale),
+        "reason": payment.failure_message or declined})

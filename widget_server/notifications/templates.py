@@ -9,10 +9,13 @@ import re
 from types import SimpleNamespace
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from ..core.colors import contrast_ratio
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import DEFAULT_LANGUAGE
 from ..core.sanitize import clean_html, to_text
 from ..core.tokens import check_template, substitute
 from ..core.validation import require_single_line
@@ -21,10 +24,9 @@ from ..tenancy.configuration import BRANDING, INVITATIONS, merchant_settings
 from .outbox import Rendered
 from .types import EMAIL_TYPES, EmailType
 
-# The language of the default texts below (a merchant's own texts are taken to be in it too).
-# The HTML part declares it (`lang`), not the merchant's locale: a screen reader would read
-# English text with German rules. Translated texts (B-5) will choose it per customer.
-TEXT_LANGUAGE = "en"
+# The language an email is rendered in when none is given (the admin's previews and test
+# email): the source language of the default texts.
+TEXT_LANGUAGE = DEFAULT_LANGUAGE
 
 TOKEN_LABELS = {
     "contact_name": "Contact Name", "merchant_name": "Merchant Name",
@@ -54,12 +56,18 @@ def save_override(merchant, type_key: str, subject: str, body: str) -> None:
 
 
 def texts_for(merchant, email_type: EmailType) -> tuple[str, str]:
-    """(subject, body) in force: the merchant's override, else the default."""
+    """(subject, body) in force: the merchant's override as written, else the default
+    translated into the current language (`render` forces the customer's)."""
     if email_type.key == "invitation":
         invitations = merchant_settings(merchant, INVITATIONS)
         return invitations.invitation_subject, invitations.invitation_body
     override = ((merchant.config or {}).get("email_templates") or {}).get(email_type.key) or {}
-    return override.get("subject") or email_type.subject, override.get("body") or email_type.body
+    return (override.get("subject") or _translated(email_type.subject),
+            override.get("body") or _translated(email_type.body))
+
+
+def _translated(text: str) -> str:
+    return _(text) if text else text  # gettext("") would answer the catalogue's header
 
 
 def email_branding(merchant) -> SimpleNamespace:
@@ -86,9 +94,32 @@ def email_branding(merchant) -> SimpleNamespace:
 
 
 def render(merchant, type_key: str, values: dict[str, str], *, subject: str | None = None,
-           body: str | None = None) -> Rendered:
-    """The subject, text part and branded, sanitised HTML part of one email."""
+           body: str | None = None, language: str | None = None) -> Rendered:
+    """The subject, text part and branded, sanitised HTML part of one email, in `language`
+    (B-5: the customer's, `core.i18n.customer_language`; English, the default texts' own, when
+    not given: the admin's previews and test email). The default texts are translated into it
+    and the HTML part declares it (`lang`); a merchant's own texts (an override, an
+    invitation's other than the shipped default) are used as written. The values come
+    formatted by the caller, in the same language (`core.i18n.formatting_locale`)."""
+    language = language or TEXT_LANGUAGE
+    with force_locale(language):
+        return _render(merchant, type_key, values, subject, body, language)
+
+
+def _shipped(text: str | None, setting: str) -> str | None:
+    """An invitation's text as given, translated when it is the shipped default unchanged (the
+    admin's form sends it with the browser's line ends)."""
+    default = INVITATIONS.setting(setting).default
+    if text is not None and text.replace("\r\n", "\n").strip() == default.strip():
+        return _translated(default)
+    return text
+
+
+def _render(merchant, type_key, values, subject, body, language) -> Rendered:
     email_type = EMAIL_TYPES[type_key]
+    if type_key == "invitation":
+        subject = _shipped(subject, "invitation_subject")
+        body = _shipped(body, "invitation_body")
     default_subject, default_body = texts_for(merchant, email_type)
     values = {"merchant_name": merchant.name, **values}
     subject_text = substitute(subject or default_subject, values, escape=False)
@@ -101,5 +132,5 @@ def render(merchant, type_key: str, values: dict[str, str], *, subject: str | No
     body_html = clean_html(body_html)
     branding = email_branding(merchant)
     layout = render_template("email/layout.html", body=body_html, subject=subject_text,
-                             merchant=merchant, branding=branding, lang=TEXT_LANGUAGE)
+                             merchant=merchant, branding=branding, lang=language)
     return Rendered(subject_text, to_text(body_html), layout)

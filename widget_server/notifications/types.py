@@ -7,10 +7,20 @@ without a switch (the admin's test email) is always sent.
 
 No Flask imports: the configuration imports this module, and the rest of `notifications`
 imports the configuration.
+
+Languages (issue #20 item 5, B-5): the default subjects and bodies are English msgids marked with
+`N_` for extraction (`make translations`) and translated when an email is rendered, in the
+customer's language (`templates.render`). Translations keep the `{{ token }}` names as they are.
+Labels and help texts are the admin's, in English.
 """
 from dataclasses import dataclass, field
 
 from ..core.tokens import COMMON
+
+
+def N_(text: str) -> str:
+    """Marks a default text for translation; translated when rendered (`templates.render`)."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -33,39 +43,42 @@ class EmailType:
 
 EMAIL_TYPES = {t.key: t for t in (
     EmailType("credential_create", "Credential Create", (*COMMON, "create_link"),
-              "Set up your {{ merchant_name }} account",
-              "Hello {{ contact_name }},\n\nChoose a username and password for your "
-              "{{ merchant_name }} customer portal:\n{{ create_link }}\n\nThe link works once "
-              "and expires."),
+              N_("Set up your {{ merchant_name }} account"),
+              N_("Hello {{ contact_name }},\n\nChoose a username and password for your "
+                 "{{ merchant_name }} customer portal:\n{{ create_link }}\n\nThe link works "
+                 "once and expires.")),
     EmailType("password_reset", "Password Reset", (*COMMON, "reset_link"),
-              "Reset your {{ merchant_name }} password",
-              "Hello {{ contact_name }},\n\nSomeone asked to reset the password of your "
-              "{{ merchant_name }} portal account. Choose a new one here:\n{{ reset_link }}\n\n"
-              "If it was not you, ignore this email: your password stays as it is."),
+              N_("Reset your {{ merchant_name }} password"),
+              N_("Hello {{ contact_name }},\n\nSomeone asked to reset the password of your "
+                 "{{ merchant_name }} portal account. Choose a new one here:\n"
+                 "{{ reset_link }}\n\nIf it was not you, ignore this email: your password "
+                 "stays as it is.")),
     EmailType("temporary_password", "Temporary Password", (*COMMON, "temporary_password"),
-              "Your temporary {{ merchant_name }} password",
-              "Hello {{ contact_name }},\n\nYour temporary password is {{ temporary_password }}"
-              "\nIt works for one sign-in at {{ portal_link }}, after which you choose your own."),
+              N_("Your temporary {{ merchant_name }} password"),
+              N_("Hello {{ contact_name }},\n\nYour temporary password is "
+                 "{{ temporary_password }}\nIt works for one sign-in at {{ portal_link }}, "
+                 "after which you choose your own.")),
     EmailType("invitation", "Invitation", COMMON, "", ""),  # defaults: merchant configuration
     EmailType("payment_receipt", "Payment Receipt",
               (*COMMON, "amount", "payment_date", "reference"),
-              "Receipt for your payment to {{ merchant_name }}",
-              "Hello {{ contact_name }},\n\nThank you: we received {{ amount }} on "
-              "{{ payment_date }} (payment number {{ reference }}).\n\nYour account: "
-              "{{ portal_link }}"),
+              N_("Receipt for your payment to {{ merchant_name }}"),
+              N_("Hello {{ contact_name }},\n\nThank you: we received {{ amount }} on "
+                 "{{ payment_date }} (payment number {{ reference }}).\n\nYour account: "
+                 "{{ portal_link }}")),
     EmailType("payment_failed", "Payment Failed",
               (*COMMON, "amount", "payment_date", "reason"),
-              "Your scheduled payment to {{ merchant_name }} did not go through",
-              "Hello {{ contact_name }},\n\nThe payment of {{ amount }} scheduled for "
-              "{{ payment_date }} did not go through: {{ reason }}\n\nNothing was charged. You "
-              "can pay or choose another payment method here: {{ portal_link }}",
+              N_("Your scheduled payment to {{ merchant_name }} did not go through"),
+              N_("Hello {{ contact_name }},\n\nThe payment of {{ amount }} scheduled for "
+                 "{{ payment_date }} did not go through: {{ reason }}\n\nNothing was charged. "
+                 "You can pay or choose another payment method here: {{ portal_link }}"),
               Switch(help="When a scheduled or autopay payment fails, the customer is told "
                           "(nobody watches the page then).")),
     EmailType("invoice_issued", "Invoice Issued",
               (*COMMON, "invoice_number", "amount", "due_date", "pay_link"),
-              "Invoice {{ invoice_number }} from {{ merchant_name }}",
-              "Hello {{ contact_name }},\n\nInvoice {{ invoice_number }} for {{ amount }} is due "
-              "on {{ due_date }}.\n\nPay invoice: {{ pay_link }}"),
+              N_("Invoice {{ invoice_number }} from {{ merchant_name }}"),
+              N_("Hello {{ contact_name }},\n\nInvoice {{ invoice_number }} for {{ amount }} "
+                 "is due on {{ due_date }}.\n\nPay invoice: {{ pay_link }}")),
+    # the admin's own test email, in the admin's language (English): not marked
     EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
               "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "
               "delivery.\n\nPortal: {{ portal_link }}",

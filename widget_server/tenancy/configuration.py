@@ -7,7 +7,7 @@ import re
 from ..core.colors import contrast_check
 from ..core.i18n import LANGUAGES
 from ..core.tokens import COMMON, check_template
-from ..notifications.types import SWITCHABLE
+from ..notifications.types import N_, SWITCHABLE
 from ..settings import Boolean, Color, Group, Integer, MultiChoice, OriginList, Setting, Text, Url
 
 
@@ -53,13 +53,16 @@ BRANDING = Group("branding", "Email branding", (
                 "emails use them. Set these only to give emails a different look.",
    checks=(contrast_check("brand_color", "background_color", "The brand colour"),))
 
+# The shipped defaults are marked for translation (B-5): an invitation sent with them unchanged is
+# written in each customer's language (`notifications.templates.render`).
 INVITATIONS = Group("invitations", "Invitations", (
     Setting("invitation_subject", Text(max_length=200, required=True),
-            "Your {{ merchant_name }} customer portal", "Default invitation subject",
+            N_("Your {{ merchant_name }} customer portal"), "Default invitation subject",
             "Tokens: {{ contact_name }}, {{ merchant_name }}, {{ portal_link }}."),
     Setting("invitation_body", Text(max_length=10000, multiline=True, required=True),
-            "Hello {{ contact_name }},\n\nYou can now see your invoices and pay online in our "
-            "customer portal:\n{{ portal_link }}\n\nKind regards,\n{{ merchant_name }}",
+            N_("Hello {{ contact_name }},\n\nYou can now see your invoices and pay online in "
+               "our customer portal:\n{{ portal_link }}\n\nKind regards,\n"
+               "{{ merchant_name }}"),
             "Default invitation body", "Tokens as for the subject. Basic HTML (bold, links, "
                                        "lists) is kept; anything else is removed."),
 ), checks=(lambda values: _token_errors(values, ("invitation_subject", "invitation_body")),))

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_language
 
 from ..customers import portal_sessions
+from ..customers.languages import remember_language
 from ..customers.models import TEMP_USED
 from ..profiles import services as profile_services
 from ..tenancy.configuration import PORTAL, merchant_settings
@@ -58,6 +59,7 @@ def identify():
         return render_widget("widget/unavailable.html", status=403)
     token = session.get(SESSION_KEY)
     g.customer = portal_sessions.resolve(token, g.merchant.id)
+    remember_language(g.customer)  # their emails' language (B-5)
     if (g.customer is None and token and portal_sessions.ended_because(token, g.merchant.id)
             == portal_sessions.PASSWORD_CHANGED):
         # Signed out by a new password set elsewhere (issue #20-8): say so once, on sign-in.
