@@ -62,7 +62,7 @@ screenshots: install
 ## every new msgstr (the suite fails on a missing or fuzzy one) and commit the .po and .mo.
 TRANSLATIONS := widget_server/translations
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k lazy_pgettext:1c,2 --no-location --sort-output \
 	    --omit-header -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 	    --no-fuzzy-matching

@@ -1,5 +1,6 @@
 """Languages (issue #20 item 5, spec B-5): every marked string translated in the shipped
 catalogues; the widget in the customer's language among the merchant's enabled ones."""
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,18 +19,25 @@ ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "widget_server" / "translations"
 SHIPPED = ("de", "fr")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
-            "lazy_ngettext": (1, 2), "N_": None}  # N_: the email types (no Flask import)
+            "lazy_ngettext": (1, 2),
+            "N_": None,  # the email types' defaults (notifications.types imports no Flask)
+            "lazy_pgettext": ((1, "c"), 2)}
 
 
-def _marked() -> set[str]:
-    """Every string marked in the code and templates, as `make translations` extracts them."""
+def _marked_in_context() -> set[tuple[str, str | None]]:
+    """Every string marked in the code and templates, as `make translations` extracts them,
+    with its context (pgettext: French "Payée" for an invoice, "Payé" for a payment)."""
     with open(ROOT / "babel.cfg") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    for _file, _line, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map, keywords=KEYWORDS):
-        found.add(message if isinstance(message, str) else message[0])
+        found.add((message if isinstance(message, str) else message[0], context))
     return found
+
+
+def _marked() -> set[str]:
+    return {msgid for msgid, _context in _marked_in_context()}
 
 
 def _catalogue(language: str):
@@ -46,8 +54,8 @@ def test_the_extraction_finds_the_widgets_strings():
 def test_every_marked_string_is_translated(language):
     catalogue = _catalogue(language)
     problems = []
-    for msgid in sorted(_marked()):
-        message = catalogue.get(msgid)
+    for msgid, context in sorted(_marked_in_context(), key=lambda m: (m[0], m[1] or "")):
+        message = catalogue.get(msgid, context=context)
         if message is None:
             problems.append(f"missing: {msgid!r}")
             continue
@@ -223,3 +231,30 @@ def test_sign_in_and_error_pages_in_german(app, portal, client):
     text = missing.get_data(as_text=True)
     assert "Seite nicht gefunden" in text and "Zurück zur Anmeldung" in text
 
+
+
+def test_french_statuses_agree_with_what_they_describe(app):
+    """An invoice (la facture) is "Payée", a payment (le paiement) "Payé"."""
+    from flask_babel import force_locale
+
+    from widget_server.widget.rendering import status_label
+
+    with app.test_request_context(), force_locale("fr"):
+        assert (status_label("paid"), status_label("succeeded")) == ("Payée", "Payé")
+        assert status_label("cancelled") == "Annulé"
+
+
+def test_every_stored_payment_reason_is_translated_when_shown():
+    """Reasons are stored in English and translated on display: the table must know each text
+    the billing code writes."""
+    from widget_server.billing import gateways, schedules, stripe_gateway
+    from widget_server.widget.stored_messages import KNOWN
+
+    written = {*gateways.MESSAGES.values(), *stripe_gateway.DECLINES.values(),
+               schedules.REPLACED}
+    for path in (ROOT / "widget_server" / "billing").glob("*.py"):
+        written |= set(re.findall(r'failure_message="([^"]+)"', path.read_text()))
+        written |= set(re.findall(r'"failure_message": "([^"]+)"', path.read_text()))
+        written |= set(re.findall(r'failure_message = "([^"]+)"$', path.read_text(), re.M))
+    written |= {"Autopay was turned off.", "The invoice was paid."}  # methods.cancel_autopay
+    assert written - set(KNOWN) == set()

@@ -8,7 +8,7 @@ from wtforms import EmailField, SelectChoice, StringField, URLField
 from ..core import dates
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.validation import SINGLE_LINE_MESSAGE, is_single_line
+from ..core.validation import is_single_line, single_line_message
 
 
 class SingleLine:
@@ -22,7 +22,7 @@ class SingleLine:
         super().process_formdata(self.raw_data)
         if self.raw_data and isinstance(self.raw_data[0], str) \
                 and not is_single_line(self.raw_data[0]):
-            raise ValueError(SINGLE_LINE_MESSAGE)
+            raise ValueError(single_line_message())
 
 
 class TrimmedField(SingleLine, StringField):

@@ -20,6 +20,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     preview,
     profile,
     rendering,
+    stored_messages,
     wallet,
 )
 

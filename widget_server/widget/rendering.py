@@ -6,6 +6,7 @@ from functools import lru_cache
 from babel.dates import format_date
 from flask import g, render_template, request, session
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from ..core.i18n import widget_formatting_locale
 from ..core.money import format_money
@@ -158,12 +159,13 @@ STATUS_LABELS = {
     "paid": _l("Paid"),
     "void": _l("Void"),
     "draft": _l("Draft"),
-    "succeeded": _l("Paid"),
-    "failed": _l("Failed"),
-    "pending": _l("Pending"),
-    "scheduled": _l("Scheduled"),
-    "cancelled": _l("Cancelled"),
-    "refunded": _l("Refunded"),
+    # a payment's statuses: French agrees them with "le paiement" (an invoice is "la facture")
+    "succeeded": lazy_pgettext("payment", "Paid"),
+    "failed": lazy_pgettext("payment", "Failed"),
+    "pending": lazy_pgettext("payment", "Pending"),
+    "scheduled": lazy_pgettext("payment", "Scheduled"),
+    "cancelled": lazy_pgettext("payment", "Cancelled"),
+    "refunded": lazy_pgettext("payment", "Refunded"),
 }
 
 
