@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..core.database import utcnow
 from ..core.extensions import db
@@ -65,6 +66,7 @@ def run(*, merchant_id: int | None = None, batch: int = BATCH) -> RunResult:
             db.session.rollback()
             return result
         orders = list(db.session.scalars(select(Order).where(Order.id.in_(ids))
+                                         .options(selectinload(Order.lines))
                                          .order_by(Order.id)))
         merchants = {m.id: m for m in db.session.scalars(select(Merchant).where(
             Merchant.id.in_({o.merchant_id for o in orders})))}
