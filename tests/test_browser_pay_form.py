@@ -42,7 +42,7 @@ def test_a_german_merchant_shows_and_reads_dates_the_german_way(app, billed):
     _german(app, billed)
     page = billed.client.get(f"{billed.base}/pay").get_data(as_text=True)
     assert f'value="{date.today():%d.%m.%Y}"' in page and 'type="date"' not in page
-    assert "Geben Sie es als DD.MM.YYYY ein." in page  # the customer reads German
+    assert "Geben Sie es als TT.MM.JJJJ ein." in page  # the customer reads German
     day = _fifth_of_december()
     answer = billed.client.post(f"{billed.base}/pay", data={
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]),
@@ -57,7 +57,7 @@ def test_a_german_merchant_shows_and_reads_dates_the_german_way(app, billed):
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[1]),
         "payment_date": "31.02.2026"})
     assert bad.status_code == 400
-    assert "Geben Sie das Datum als DD.MM.YYYY ein." in bad.get_data(as_text=True)
+    assert "Geben Sie das Datum als TT.MM.JJJJ ein." in bad.get_data(as_text=True)
 
 
 def test_a_us_merchant_reads_month_first(app, billed):

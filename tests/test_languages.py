@@ -258,3 +258,20 @@ def test_every_stored_payment_reason_is_translated_when_shown():
         written |= set(re.findall(r'failure_message = "([^"]+)"$', path.read_text(), re.M))
     written |= {"Autopay was turned off.", "The invoice was paid."}  # methods.cancel_autopay
     assert written - set(KNOWN) == set()
+
+
+def test_a_widget_address_naming_no_merchant_answers_in_the_browsers_language(client):
+    page = client.get("/w/no-such-shop/default/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert 'lang="de"' in text and "Kundenportal" in text
+    assert "nicht verfügbar" in text or "nicht erreichbar" in text
+
+
+def test_date_hints_are_written_with_the_readers_letters():
+    from widget_server.core.dates import format_hint
+
+    assert format_hint("de_DE") == "TT.MM.JJJJ"
+    assert format_hint("de_DE", "en") == "DD.MM.YYYY"  # an English customer of a German shop
+    assert format_hint("fr_FR") == "JJ/MM/AAAA"
+    assert format_hint("en_US") == "MM/DD/YYYY"

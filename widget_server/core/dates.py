@@ -37,11 +37,20 @@ def input_pattern(locale: str) -> tuple[str, tuple[str, ...]]:
     return "".join(parts), tuple(order)
 
 
-def format_hint(locale: str) -> str:
-    """The pattern as a person reads it: DD.MM.YYYY."""
+# The letters a reader of each language writes a date pattern with (Tag/Monat/Jahr,
+# jour/mois/année): "TT.MM.JJJJ" to a German reader, "JJ/MM/AAAA" to a French one.
+HINT_LETTERS = {"de": ("TT", "MM", "JJJJ"), "fr": ("JJ", "MM", "AAAA")}
+DEFAULT_LETTERS = ("DD", "MM", "YYYY")
+
+
+def format_hint(locale: str, language: str | None = None) -> str:
+    """The locale's pattern as a reader of `language` (by default the locale's) writes it:
+    DD.MM.YYYY, TT.MM.JJJJ."""
     pattern, _ = input_pattern(locale)
     shown = pattern.replace("''", "\0").replace("'", "").replace("\0", "'")
-    return shown.replace("dd", "DD").replace("yyyy", "YYYY")
+    language = language or locale.replace("-", "_").split("_")[0]
+    day, month, year = HINT_LETTERS.get(language.lower(), DEFAULT_LETTERS)
+    return shown.replace("dd", day).replace("MM", month).replace("yyyy", year)
 
 
 def format_input(day: date, locale: str) -> str:

@@ -77,6 +77,10 @@ def select_locale() -> str:
         return DEFAULT_LANGUAGE
     merchant = g.get("merchant")
     if merchant is None:
+        # a widget address naming no merchant (a mistyped link): the browser's language among
+        # the shipped ones, so a German visitor is told in German; elsewhere (the admin) English
+        if request.blueprint in WIDGET_BLUEPRINTS or request.path.startswith(("/w/", "/p/")):
+            return request.accept_languages.best_match(LANGUAGE_CODES) or DEFAULT_LANGUAGE
         return DEFAULT_LANGUAGE
     return choose_language(merchant, request.accept_languages)
 

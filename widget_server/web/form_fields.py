@@ -8,6 +8,7 @@ from wtforms import EmailField, SelectChoice, StringField, URLField
 from ..core import dates
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import current_language
 from ..core.validation import is_single_line, single_line_message
 
 
@@ -49,7 +50,7 @@ class LocalDateField(SingleLine, StringField):
 
     @property
     def format_hint(self) -> str:
-        return dates.format_hint(self.locale())
+        return dates.format_hint(self.locale(), current_language())
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)  # trimmed, single line: self.data is the text
