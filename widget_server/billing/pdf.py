@@ -36,6 +36,15 @@ STATUS_WORDS = {"issued": _l("Due"), "paid": _l("Paid"), "void": _l("Void"), "dr
                 "partly paid": _l("Partly paid"), "overdue": _l("Overdue")}
 
 
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """The text, cut with an ellipsis where it would run wider than `width` points."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def _seller(merchant) -> list[str]:
     """The merchant as invoices name it: legal name (or portal name), address lines."""
     business = merchant_settings(merchant, BUSINESS)
@@ -94,13 +103,13 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
         summary = tax.summary(invoice.lines)
         y = height - 25 * mm
         pdf.setFont("DejaVu-Bold", 14)
-        pdf.drawString(20 * mm, y, seller[0][:60])
+        pdf.drawString(20 * mm, y, _fit(seller[0], "DejaVu-Bold", 14, 105 * mm))
         pdf.setFont("DejaVu", 11)
         pdf.drawRightString(right, y, gettext("Invoice %(number)s", number=invoice.number))
         pdf.setFont("DejaVu", 9)
         for line in seller[1:8]:
             y -= 4.5 * mm
-            pdf.drawString(20 * mm, y, line[:90])
+            pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 9, 120 * mm))
         if tax_number:
             y -= 4.5 * mm
             pdf.drawString(20 * mm, y, gettext("Tax number: %(number)s", number=tax_number))
@@ -111,18 +120,19 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
         top = y
         for line in buyer[:8]:
             y -= 5 * mm
-            pdf.drawString(20 * mm, y, line[:60])
-        facts = ((gettext("Issued"), day(invoice.issue_date)),
-                 (gettext("Due date"), day(invoice.due_date)),
-                 (gettext("Status"), str(STATUS_WORDS.get(invoice.status, invoice.status))))
+            pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 10, 90 * mm))
+        facts = (gettext("Issued %(date)s", date=day(invoice.issue_date)),
+                 gettext("Due date: %(date)s", date=day(invoice.due_date)),
+                 gettext("Status: %(status)s",
+                         status=str(STATUS_WORDS.get(invoice.status, invoice.status))))
         fy = top
-        for label, value in facts:
+        for fact in facts:
             fy -= 5 * mm
-            pdf.drawRightString(right, fy, f"{label}: {value}")
+            pdf.drawRightString(right, fy, fact)
         y = min(y, fy) - 10 * mm
-        columns = [(20, gettext("Item")), (105, gettext("Qty")), (140, gettext("Unit price"))]
+        columns = [(20, gettext("Item")), (100, gettext("Qty")), (130, gettext("Unit price"))]
         if summary:
-            columns.append((158, gettext("Tax rate")))
+            columns.append((155, gettext("Tax rate")))
         pdf.setFont("DejaVu-Bold", 9)
         pdf.drawString(20 * mm, y, columns[0][1])
         for x, text in columns[1:]:
@@ -135,11 +145,11 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
                 pdf.showPage()
                 pdf.setFont("DejaVu", 9)
                 y = height - 25 * mm
-            pdf.drawString(20 * mm, y, line.description[:48])
-            pdf.drawRightString(105 * mm, y, str(line.quantity))
-            pdf.drawRightString(140 * mm, y, money(line.unit_price_minor, invoice.currency))
+            pdf.drawString(20 * mm, y, _fit(line.description, "DejaVu", 9, 68 * mm))
+            pdf.drawRightString(100 * mm, y, str(line.quantity))
+            pdf.drawRightString(130 * mm, y, money(line.unit_price_minor, invoice.currency))
             if summary:
-                pdf.drawRightString(158 * mm, y, rate(line.tax_rate_bp))
+                pdf.drawRightString(155 * mm, y, rate(line.tax_rate_bp))
             pdf.drawRightString(right, y, money(line.amount_minor, invoice.currency))
         y -= 4 * mm
         pdf.line(105 * mm, y, right, y)
@@ -162,11 +172,11 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
         if link:
             y -= 12 * mm
             pdf.setFont("DejaVu", 10)
-            label = gettext("Pay invoice:")
-            pdf.drawString(20 * mm, y, label)
-            x = 22 * mm + pdf.stringWidth(label, "DejaVu", 10)
-            pdf.drawString(x, y, link[:95])
-            pdf.linkURL(link, (x, y - 2, right, y + 10), relative=0)
+            pdf.drawString(20 * mm, y, gettext("Pay invoice:"))
+            y -= 5 * mm
+            pdf.setFont("DejaVu", 8)
+            pdf.drawString(20 * mm, y, _fit(link, "DejaVu", 8, right - 20 * mm))
+            pdf.linkURL(link, (20 * mm, y - 2, right, y + 8), relative=0)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
