@@ -179,3 +179,24 @@ def test_another_merchants_product_is_not_found(app, owner_client, make_merchant
     assert "Their secret" not in client.get("/admin/products").get_data(as_text=True)
     [product] = _products(app, other_id)
     assert (product.name, product.active) == ("Their secret", True)
+
+
+def test_crafted_ids_and_input_never_give_a_500(app, owner_client):
+    client = owner_client.client
+    for url in ("/admin/products/9999999999", "/admin/products/99999999999999999999",
+                "/admin/products/0", "/admin/products/-1", "/admin/products/abc"):
+        assert client.get(url).status_code == 404, url
+    response = owner_client.submit("/admin/products/new", {
+        **VALID, "name": "Line\x00break", "price": "1" * 40, "tax_rate": "1e3"})
+    assert response.status_code == 400
+    assert _products(app) == []
+
+
+def test_staff_manage_the_catalogue(app, owner_client, make_admin):
+    from tests.conftest import Browserish
+
+    make_admin(owner_client.merchant_id, "sam@acme.test")
+    sam = Browserish(app.test_client())
+    assert sam.login("sam@acme.test", "staff-pass-123").status_code == 302
+    assert 'href="/admin/products"' in sam.client.get("/admin/").get_data(as_text=True)
+    assert sam.submit("/admin/products/new", VALID).status_code == 302

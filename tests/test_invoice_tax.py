@@ -55,6 +55,7 @@ def taxed(app, portal):
                                     due_date=date.today() + timedelta(days=14))
             db.session.commit()
             p.invoice_id, p.number = invoice.id, invoice.number
+            p.product_ids = [product.id for product in products]
         p.client = app.test_client()
         widget_login(p.client, p.base, p.username, p.password)
         return p
@@ -134,3 +135,28 @@ def test_the_admin_invoice_shows_net_tax_and_total(taxed, app, browser_like):
     assert f">Net</th><td>{admin(INCLUDED['net'])}<" in html
     assert f">Tax 7 %</th><td>{admin(INCLUDED[700])}<" in html
     assert f">Total</th><td>{admin(INCLUDED['total'])}<" in html
+
+
+@pytest.mark.parametrize(("include", "expected"), [(False, EXCLUDED), (True, INCLUDED)])
+def test_a_draft_made_in_the_admin_totals_its_taxed_lines(taxed, app, browser_like, include,
+                                                         expected):
+    from widget_server.billing.models import Invoice
+
+    p = taxed(include)
+    assert browser_like.login("owner@acme.test", "owner-pass-123").status_code == 302
+    url = f"/admin/customers/{p.customer_id}/invoices/new"
+    form = browser_like.client.get(url).get_data(as_text=True)
+    assert "tax 7 %" in form and "tax 19 %" in form
+    assert ("Prices include tax" if include else "Tax is added to these prices") in form
+    response = browser_like.submit(url, {"product_0": str(p.product_ids[0]), "quantity_0": "2",
+                                         "product_1": str(p.product_ids[1]), "quantity_1": "1"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        draft = db.session.get(Invoice, int(response.headers["Location"].rsplit("/", 1)[1]))
+        assert (draft.total_minor, draft.balance_minor) == (expected["total"],) * 2
+        assert sum(line.net_minor for line in draft.lines) == expected["net"]
+        assert [line.tax_minor for line in draft.lines] == [expected[700], expected[1900]]
+    html = _flat(browser_like.client.get(response.headers["Location"]).get_data(as_text=True))
+    total = _flat(format_money(expected["total"], "EUR", "de_DE"))
+    assert f">Total</th><td>{total}<" in html
+    assert f">Tax 19 %</th><td>{_flat(format_money(expected[1900], 'EUR', 'de_DE'))}<" in html
