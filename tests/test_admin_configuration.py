@@ -152,3 +152,33 @@ def test_the_database_keeps_a_stripe_account_to_one_merchant(app, make_merchant)
         with pytest.raises(IntegrityError):
             db.session.commit()
 
+
+
+def test_business_and_tax_section_renders_and_saves_a_multiline_address(app, owner_client):
+    from widget_server.tenancy.configuration import BUSINESS, prices_include_tax
+
+    page = owner_client.client.get("/admin/configuration/business").get_data(as_text=True)
+    assert "Business and tax" in page
+    assert '<textarea' in page and 'name="address"' in page
+    assert "/admin/configuration/business" in owner_client.client.get(
+        "/admin/configuration").get_data(as_text=True)
+    response = owner_client.submit("/admin/configuration/business", {
+        "legal_name": "Acme Outdoor GmbH", "address": "Hauptstraße 1\r\n10115 Berlin\r\nGermany",
+        "tax_number": "DE123456789", "prices_include_tax": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    merchant = _merchant(app, owner_client.merchant_id)
+    business = merchant_settings(merchant, BUSINESS)
+    assert business.legal_name == "Acme Outdoor GmbH"
+    assert business.address.splitlines() == ["Hauptstraße 1", "10115 Berlin", "Germany"]
+    assert business.tax_number == "DE123456789"
+    assert prices_include_tax(merchant) is True
+    page = owner_client.client.get("/admin/configuration/business").get_data(as_text=True)
+    assert "Hauptstraße 1\n10115 Berlin\nGermany" in page or \
+        "Hauptstraße 1\r\n10115 Berlin\r\nGermany" in page
+    # a legal name too long is refused next to its field, nothing saved
+    response = owner_client.submit("/admin/configuration/business", {
+        "legal_name": "x" * 201, "address": "", "tax_number": ""})
+    assert response.status_code == 400
+    assert 'id="legal_name-error"' in response.get_data(as_text=True)
+    assert merchant_settings(_merchant(app, owner_client.merchant_id),
+                             BUSINESS).legal_name == "Acme Outdoor GmbH"

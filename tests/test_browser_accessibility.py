@@ -340,3 +340,39 @@ def test_focus_moves_to_the_heading_after_each_page_change(page, live_server, po
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+@pytest.mark.parametrize("theme", ["default", "classic"])
+def test_an_invoice_with_tax_passes_axe(app, page, live_server, billed, theme):
+    """Issue #21: the Tax rate column and the net and tax-per-rate rows under the lines."""
+    from datetime import date
+
+    from widget_server.billing.invoices import build_invoice
+    from widget_server.catalogue.models import Product
+    from widget_server.core.extensions import db
+    from widget_server.customers.models import Customer
+    from widget_server.profiles.models import SelfServiceProfile
+    from widget_server.tenancy.models import Merchant
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        products = [Product(merchant_id=merchant.id, sku=f"T{rate}", name=f"Taxed {rate}",
+                            unit_price_minor=1000, currency=merchant.currency, tax_rate_bp=rate)
+                    for rate in (700, 1900)]
+        db.session.add_all(products)
+        db.session.flush()
+        invoice = build_invoice(merchant, db.session.get(Customer, billed.customer_id),
+                                [(products[0], 1), (products[1], 2)], number="TAXED-1",
+                                issue_date=date.today(), due_date=date.today())
+        db.session.get(SelfServiceProfile, billed.profile_id).settings = {
+            "global": {"theme": theme}}
+        db.session.commit()
+        invoice_id = invoice.id
+    page.goto(f"{live_server}{billed.standalone}/login")
+    page.get_by_label("Username or email").fill(billed.username)
+    page.get_by_label("Password").fill(billed.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hello, Jane").wait_for()
+    page.goto(f"{live_server}{billed.standalone}/invoices/{invoice_id}")
+    page.get_by_role("rowheader", name="Tax 19 %").wait_for()
+    assert _serious(page) == []

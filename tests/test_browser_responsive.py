@@ -8,8 +8,11 @@ from sqlalchemy import select
 
 from tests.payment_support import CARD, pay_form, set_payment
 from widget_server.billing import issuing
+from widget_server.billing.invoices import build_invoice
 from widget_server.billing.models import Invoice, Payment
+from widget_server.catalogue.models import Product
 from widget_server.core.extensions import db
+from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
 from widget_server.widget import STANDALONE
@@ -71,6 +74,18 @@ def _history(app, billed):
     with app.app_context():
         billed.paid_id = db.session.scalar(select(Payment.id).where(
             Payment.status == "succeeded"))
+    with app.app_context():  # an invoice with tax at two rates: its page has a Tax rate column
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        products = [Product(merchant_id=merchant.id, sku=f"TAX{rate}", unit_price_minor=123456,
+                            name=f"A rather long product name taxed at {rate // 100} percent",
+                            currency=merchant.currency, tax_rate_bp=rate) for rate in (700, 1900)]
+        db.session.add_all(products)
+        db.session.flush()
+        taxed = build_invoice(merchant, db.session.get(Customer, billed.customer_id),
+                              [(products[0], 3), (products[1], 12)], number="TAXED-1",
+                              issue_date=date.today(), due_date=date.today())
+        db.session.commit()
+        billed.taxed_id = taxed.id
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
@@ -86,6 +101,9 @@ def _set_theme(app, billed, theme):
 def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_server, billed):
     _history(app, billed)
     pages = _pages(app, billed)
+    pages.append(("invoice_detail with tax", app.url_map.bind("localhost").build(
+        f"{STANDALONE}.invoice_detail", {"merchant_slug": billed.slug,
+                                         "invoice_id": billed.taxed_id})))
     assert {n for n, _ in pages} >= {"overview", "invoices", "invoice_detail", "pay_invoices",
                                      "payment_history", "payment_methods", "profile",
                                      "new_invoice", "change_password", *SIGNED_OUT}

@@ -34,6 +34,7 @@ TENANT_ARGUMENTS = {
     "definition_id": lambda t: t.field_ids,
     "message_id": lambda t: [t.message_id],
     "profile_id": lambda t: [t.profile_id, t.other_profile_id],
+    "product_id": lambda t: [t.product_id],
     "token": lambda t: [*t.tokens.values(), t.pay_token, t.preview_token],
 }
 

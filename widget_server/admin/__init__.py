@@ -6,6 +6,7 @@ bp = Blueprint("admin", __name__, template_folder="templates", static_folder="st
 
 from . import (  # noqa: E402,F401  (routes register on import)
     auth,
+    catalogue,
     configuration,
     custom_fields,
     customers,

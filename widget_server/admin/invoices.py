@@ -5,10 +5,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from ..billing import invoices as billing
-from ..billing import issuing
+from ..billing import issuing, tax
 from ..catalogue import services as catalogue
 from ..core.domain import DomainError
 from ..customers import services as customer_services
+from ..tenancy.configuration import prices_include_tax
 from ..tenancy.permissions import Permission
 from ..web.form_fields import show_errors
 from ..web.request_guards import optional_id
@@ -30,6 +31,14 @@ def admin_money(minor: int, currency: str | None) -> str:
 
     merchant = current_merchant()
     return format_money(minor, currency or merchant.currency, merchant.locale)
+
+
+@bp.app_template_filter("admin_rate")
+def admin_rate(rate_bp: int) -> str:
+    """A tax rate in basis points as the admin writes it: "19 %", "5.5 %"."""
+    from ..billing.tax import format_rate
+
+    return f"{format_rate(rate_bp)} %"
 
 
 @bp.get("/invoices")
@@ -71,7 +80,8 @@ def invoice_new(customer_id: int):
                 return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))
     return render_template("admin/invoices/new.html", form=form, customer=customer, error=error,
                            products=catalogue.active_products(merchant), rows=range(ROWS),
-                           values=request.form), 400 if error else 200
+                           values=request.form,
+                           prices_include_tax=prices_include_tax(merchant)), 400 if error else 200
 
 
 @bp.get("/invoices/<id:invoice_id>")
@@ -81,7 +91,7 @@ def invoice_detail(invoice_id: int):
     invoice = billing.get_invoice(merchant, invoice_id) or abort(404)
     customer = customer_services.get_customer(merchant, invoice.customer_id)
     return render_template("admin/invoices/detail.html", invoice=invoice, customer=customer,
-                           form=ActionForm())
+                           form=ActionForm(), tax=tax.summary(invoice.lines))
 
 
 @bp.post("/invoices/<id:invoice_id>/<any(issue, void):action>")

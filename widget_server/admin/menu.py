@@ -24,6 +24,8 @@ MENU = (
              Permission.MANAGE_CUSTOMERS),
     MenuItem("admin.invoices", "Invoices", "Issue invoices from your catalogue; void them.",
              Permission.MANAGE_BILLING),
+    MenuItem("admin.products", "Products", "Your catalogue: prices, tax rates, one-time or "
+             "recurring billing.", Permission.MANAGE_BILLING),
     MenuItem("admin.custom_fields", "Custom fields", "Fields you define for every customer.",
              Permission.MANAGE_CUSTOMERS),
     MenuItem("admin.configuration", "Configuration",

@@ -3,15 +3,22 @@ beside it): reportlab's own Vera font silently drops letters such as "ż", "ę" 
 from io import BytesIO
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from flask_babel import gettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from ..core.i18n import widget_formatting_locale
 from ..core.money import format_money
+from ..tenancy.configuration import BUSINESS, merchant_settings
+from . import tax
+from .tax import format_rate_in
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 _registered = False
@@ -25,61 +32,152 @@ def _fonts() -> None:
         _registered = True
 
 
+# An invoice's status in the customer's language (the widget's words for them).
+STATUS_WORDS = {"issued": _l("Due"), "paid": _l("Paid"), "void": _l("Void"), "draft": _l("Draft"),
+                "partly paid": _l("Partly paid"), "overdue": _l("Overdue")}
+
+
+def _fit(text: str, font: str, size: float, width: float) -> str:
+    """The text, cut with an ellipsis where it would run wider than `width` points."""
+    if pdfmetrics.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdfmetrics.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _seller(merchant) -> list[str]:
+    """The merchant as invoices name it: legal name (or portal name), address lines."""
+    business = merchant_settings(merchant, BUSINESS)
+    lines = [(business.legal_name or "").strip() or merchant.name]
+    lines += [line.strip() for line in (business.address or "").splitlines() if line.strip()]
+    return lines
+
+
+def _buyer(customer, language: str) -> list[str]:
+    """The customer's name, company and postal address, one line each."""
+    lines = [customer.contact_name]
+    if customer.company:
+        lines.append(customer.company)
+    lines += [v for v in (customer.address_line1, customer.address_line2) if v]
+    city = " ".join(v for v in (customer.postal_code, customer.city) if v)
+    if customer.region:
+        city = f"{city}, {customer.region}" if city else customer.region
+    if city:
+        lines.append(city)
+    if customer.country:
+        try:
+            lines.append(Locale.parse(language).territories.get(customer.country,
+                                                                customer.country))
+        except (UnknownLocaleError, ValueError):
+            lines.append(customer.country)
+    return lines
+
+
 def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
-    """One page per invoice (continued on further pages when the lines run long)."""
+    """One page per invoice (continued on further pages when the lines run long), in the
+    customer's language with the merchant's territory, as the widget's invoice page: the
+    merchant's legal name, address and tax number, the customer's name and address, the lines
+    with their tax rate, and under them the net, the tax per rate and the total."""
     _fonts()
+    locale = widget_formatting_locale(merchant)
+    tax_number = (merchant_settings(merchant, BUSINESS).tax_number or "").strip()
+    seller = _seller(merchant)
+    buyer = _buyer(customer, locale)
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
-    pdf.setTitle(invoices[0].number if len(invoices) == 1 else f"Invoices of {merchant.name}")
+    pdf.setTitle(gettext("Invoice %(number)s", number=invoices[0].number)
+                 if len(invoices) == 1 else gettext("Invoices of %(name)s", name=seller[0]))
     width, height = A4
+    right = width - 20 * mm
 
     def money(minor, currency):
-        return format_money(minor, currency, merchant.locale)
+        return format_money(minor, currency, locale)
 
     def day(value):
-        return format_date(value, format="medium", locale=merchant.locale) if value else "—"
+        return format_date(value, format="medium", locale=locale) if value else "—"
+
+    def rate(rate_bp):
+        return gettext("%(rate)s %%", rate=format_rate_in(rate_bp, locale))
 
     for invoice in invoices:
+        summary = tax.summary(invoice.lines)
         y = height - 25 * mm
-        pdf.setFont("DejaVu-Bold", 16)
-        pdf.drawString(20 * mm, y, merchant.name)
+        pdf.setFont("DejaVu-Bold", 14)
+        pdf.drawString(20 * mm, y, _fit(seller[0], "DejaVu-Bold", 14, 105 * mm))
         pdf.setFont("DejaVu", 11)
-        pdf.drawRightString(width - 20 * mm, y, f"Invoice {invoice.number}")
-        y -= 12 * mm
-        for label, value in (("Customer", customer.contact_name),
-                             ("Issued", day(invoice.issue_date)), ("Due", day(invoice.due_date)),
-                             ("Status", invoice.status)):
-            pdf.drawString(20 * mm, y, f"{label}: {value}")
-            y -= 6 * mm
-        y -= 4 * mm
+        pdf.drawRightString(right, y, gettext("Invoice %(number)s", number=invoice.number))
+        pdf.setFont("DejaVu", 9)
+        for line in seller[1:8]:
+            y -= 4.5 * mm
+            pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 9, 120 * mm))
+        if tax_number:
+            y -= 4.5 * mm
+            pdf.drawString(20 * mm, y, gettext("Tax number: %(number)s", number=tax_number))
+        y -= 10 * mm
         pdf.setFont("DejaVu-Bold", 10)
-        for x, text in ((20, "Item"), (120, "Qty"), (140, "Unit price"), (170, "Amount")):
-            pdf.drawString(x * mm, y, text)
+        pdf.drawString(20 * mm, y, gettext("Bill to"))
         pdf.setFont("DejaVu", 10)
+        top = y
+        for line in buyer[:8]:
+            y -= 5 * mm
+            pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 10, 90 * mm))
+        facts = (gettext("Issued %(date)s", date=day(invoice.issue_date)),
+                 gettext("Due date: %(date)s", date=day(invoice.due_date)),
+                 gettext("Status: %(status)s",
+                         status=str(STATUS_WORDS.get(invoice.status, invoice.status))))
+        fy = top
+        for fact in facts:
+            fy -= 5 * mm
+            pdf.drawRightString(right, fy, fact)
+        y = min(y, fy) - 10 * mm
+        columns = [(20, gettext("Item")), (100, gettext("Qty")), (130, gettext("Unit price"))]
+        if summary:
+            columns.append((155, gettext("Tax rate")))
+        pdf.setFont("DejaVu-Bold", 9)
+        pdf.drawString(20 * mm, y, columns[0][1])
+        for x, text in columns[1:]:
+            pdf.drawRightString(x * mm, y, text)
+        pdf.drawRightString(right, y, gettext("Amount"))
+        pdf.setFont("DejaVu", 9)
         for line in invoice.lines:
             y -= 6 * mm
             if y < 30 * mm:
                 pdf.showPage()
-                pdf.setFont("DejaVu", 10)
+                pdf.setFont("DejaVu", 9)
                 y = height - 25 * mm
-            pdf.drawString(20 * mm, y, line.description[:60])
-            pdf.drawString(120 * mm, y, str(line.quantity))
-            pdf.drawString(140 * mm, y, money(line.unit_price_minor, invoice.currency))
-            pdf.drawString(170 * mm, y, money(line.amount_minor, invoice.currency))
-        y -= 10 * mm
-        pdf.setFont("DejaVu-Bold", 11)
-        pdf.drawString(120 * mm, y, "Total")
-        pdf.drawString(170 * mm, y, money(invoice.total_minor, invoice.currency))
-        y -= 6 * mm
-        pdf.drawString(120 * mm, y, "Balance")
-        pdf.drawString(170 * mm, y, money(invoice.balance_minor, invoice.currency))
+            pdf.drawString(20 * mm, y, _fit(line.description, "DejaVu", 9, 68 * mm))
+            pdf.drawRightString(100 * mm, y, str(line.quantity))
+            pdf.drawRightString(130 * mm, y, money(line.unit_price_minor, invoice.currency))
+            if summary:
+                pdf.drawRightString(155 * mm, y, rate(line.tax_rate_bp))
+            pdf.drawRightString(right, y, money(line.amount_minor, invoice.currency))
+        y -= 4 * mm
+        pdf.line(105 * mm, y, right, y)
+        totals = []
+        if summary:
+            totals.append((gettext("Net"), summary.net_minor, False))
+            totals += [(gettext("Tax %(rate)s", rate=rate(r.rate_bp)), r.tax_minor, False)
+                       for r in summary.rates]
+        totals += [(gettext("Total"), invoice.total_minor, True),
+                   (gettext("Balance"), invoice.balance_minor, True)]
+        for label, minor, bold in totals:
+            y -= 6 * mm
+            if y < 20 * mm:
+                pdf.showPage()
+                y = height - 25 * mm
+            pdf.setFont("DejaVu-Bold" if bold else "DejaVu", 10)
+            pdf.drawString(120 * mm, y, label)
+            pdf.drawRightString(right, y, money(minor, invoice.currency))
         link = pay_links.get(invoice.id)
         if link:
             y -= 12 * mm
             pdf.setFont("DejaVu", 10)
-            pdf.drawString(20 * mm, y, "Pay invoice:")
-            pdf.drawString(42 * mm, y, link[:95])
-            pdf.linkURL(link, (42 * mm, y - 2, width - 20 * mm, y + 10), relative=0)
+            pdf.drawString(20 * mm, y, gettext("Pay invoice:"))
+            y -= 5 * mm
+            pdf.setFont("DejaVu", 8)
+            pdf.drawString(20 * mm, y, _fit(link, "DejaVu", 8, right - 20 * mm))
+            pdf.linkURL(link, (20 * mm, y - 2, right, y + 8), relative=0)
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()

@@ -63,3 +63,28 @@ def format_rate(rate_bp: int) -> str:
     """1900 → "19", 700 → "7", 550 → "5.5" (the caller adds the % sign in its language)."""
     whole, part = divmod(rate_bp, 100)
     return str(whole) if not part else f"{whole}.{part:02d}".rstrip("0")
+
+
+class TaxSummary(NamedTuple):
+    net_minor: int
+    rates: list[RateTotal]
+    gross_minor: int
+
+
+def summary(lines) -> TaxSummary | None:
+    """What an invoice prints under its lines when any line carries tax: the net, the tax per
+    rate and the gross; None when none does (the invoice then shows its total alone)."""
+    lines = list(lines)
+    if not any(line.tax_rate_bp or line.tax_minor for line in lines):
+        return None
+    return TaxSummary(sum(line.net_minor for line in lines), per_rate(lines),
+                      sum(line.amount_minor for line in lines))
+
+
+def format_rate_in(rate_bp: int, locale: str) -> str:
+    """The rate's number in a locale: 1900 → "19", 550 → "5,5" in German."""
+    from decimal import Decimal
+
+    from babel.numbers import format_decimal
+
+    return format_decimal(Decimal(rate_bp) / 100, format="#,##0.##", locale=locale)

@@ -3,7 +3,7 @@
 from flask import Response, abort, g, request, url_for
 
 from ..billing import invoices as billing
-from ..billing import issuing, pdf
+from ..billing import issuing, pdf, tax
 from ..web.request_guards import optional_id
 from . import bp
 from .rendering import merchant_today, render_widget
@@ -53,7 +53,8 @@ def invoice_detail(invoice_id: int):
     # payment for it is in flight
     payable = (invoice.status == "issued" and invoice.balance_minor > 0
                and invoice.payment_claim_id is None and g.profile.payment.allow_payments)
-    return render_widget("widget/invoice.html", invoice=invoice, payable=payable)
+    return render_widget("widget/invoice.html", invoice=invoice, payable=payable,
+                         tax=tax.summary(invoice.lines))
 
 
 def _pdf(invoices, filename: str) -> Response:

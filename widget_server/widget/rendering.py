@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from babel.dates import format_date
 from flask import g, render_template, request, session
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
@@ -122,6 +123,15 @@ def apply_unrouted_widget_headers(response):
 def money_filter(minor: int, currency: str | None = None) -> str:
     merchant = g.get("merchant")
     return format_money(minor, currency or merchant.currency, widget_formatting_locale(merchant))
+
+
+@bp.app_template_filter("rate_percent")
+def rate_percent_filter(rate_bp: int) -> str:
+    """A tax rate in basis points as a percentage in the customer's language: "19 %", "5,5 %"."""
+    from ..billing.tax import format_rate_in
+
+    return str(_("%(rate)s %%", rate=format_rate_in(
+        rate_bp, widget_formatting_locale(g.get("merchant")))))
 
 
 @bp.app_template_filter("local_date")
