@@ -103,3 +103,16 @@ def test_receipt_email_shows_the_payment_number_not_the_gateway_reference(app, b
     assert messages
     assert number in text
     assert reference not in text and not re.search(r"sbx_", text)
+
+
+def test_an_invoice_past_due_says_overdue_on_its_page_as_in_the_list(app, billed):
+    """The browser pass (#20) found the detail saying "Due" where the list said "Overdue"."""
+    from datetime import date, timedelta
+
+    with app.app_context():
+        invoice = db.session.get(Invoice, billed.invoice_ids[0])
+        invoice.due_date = date.today() - timedelta(days=3)
+        db.session.commit()
+    page = billed.client.get(f"{billed.base}/invoices/{billed.invoice_ids[0]}")
+    text = page.get_data(as_text=True)
+    assert 'class="badge badge-overdue">Overdue<' in text

@@ -80,7 +80,7 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
     payments = db.session.scalars(RECENT_PAYMENTS, params).all() if show_payments else []
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
                        _("Invoice %(number)s", number=i.number), i.total_minor, i.currency,
-                       _invoice_status(i, today), i.id) for i in invoices]
+                       invoice_status(i, today), i.id) for i in invoices]
     recent += [Activity(p.scheduled_for if p.status == "scheduled"
                         else merchant.local_date(p.created_at),
                         "payment", _("Payment · %(method)s", method=p.method_label)
@@ -99,7 +99,8 @@ def has_money_records(merchant) -> bool:
                                  .limit(1)) is not None for model in (Invoice, Payment))
 
 
-def _invoice_status(invoice: Invoice, today: date) -> str:
+def invoice_status(invoice: Invoice, today: date) -> str:
+    """What the customer reads of an invoice today: overdue, partly paid, due, paid…"""
     if invoice.status == "issued" and invoice.due_date and invoice.due_date < today:
         return "overdue"
     if invoice.status == "issued" and invoice.balance_minor < invoice.total_minor:

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
+from ..billing import account
 from ..core.i18n import widget_formatting_locale
 from ..core.money import format_money
 from ..profiles.tabs import GLOBAL
@@ -154,6 +155,12 @@ def _medium_date(day, locale: str) -> str:
 def merchant_today():
     """Today in the merchant's time zone: "overdue" follows the merchant's calendar."""
     return g.merchant.today()
+
+
+@bp.app_template_global("invoice_state")
+def invoice_state(invoice) -> str:
+    """The invoice's status as the overview says it (an unpaid invoice past due is overdue)."""
+    return account.invoice_status(invoice, merchant_today())
 
 
 def wants_embedded() -> bool:
