@@ -308,3 +308,57 @@ def test_another_customers_order_is_not_found(app, client, shop):
                                   "step": "confirm"}).status_code == 404
     with app.app_context():
         assert db.session.get(Order, order_id).lines[0].quantity == 2
+
+
+# --- in Chromium: the page shows the proration that the next invoice then bills -------------
+
+
+@pytest.mark.browser
+def test_in_chromium_the_change_shows_the_proration_the_next_invoice_bills(
+        app, chromium, live_server, portal):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.order_support import add_subscription
+    from widget_server.core.money import format_money
+
+    p = portal()
+    order_id = add_subscription(app, p, start=date.today() - timedelta(days=10))
+    context = chromium.new_context()
+    context.set_default_timeout(8000)
+    page = context.new_page()
+    page.goto(f"{live_server}{p.standalone}/login")
+    page.get_by_label("Username or email").fill(p.username)
+    page.get_by_label("Password").fill(p.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    page.goto(f"{live_server}{p.standalone}/orders/{order_id}/change")
+    page.get_by_label("Plan", exact=True).select_option(label="Pro plan · $23.80")
+    page.get_by_label("Quantity").fill("3")
+    page.get_by_role("button", name="Review").click()
+    page.locator("#proration").wait_for()
+    shown = {key: page.locator(f"#proration-{key} td.num").inner_text()
+             for key in ("credit", "charge", "net")}
+    next_invoice = page.locator("#next-invoice").inner_text()
+    violations = [v["id"] for v in Axe().run(page).response["violations"]
+                  if v["impact"] in ("serious", "critical")]
+    assert violations == []
+    page.set_viewport_size({"width": 320, "height": 700})
+    assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
+    page.get_by_role("button", name="Confirm the change").click()
+    page.get_by_text("Your subscription is changed.").wait_for()
+    assert page.get_attribute("body", "data-event") == "order-changed"
+    context.close()
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        order = db.session.get(Order, order_id)
+        assert order.lines[0].description == "Pro plan" and order.lines[0].quantity == 3
+        invoice = orders.bill_due_period(merchant, order, order.next_billing_date)
+        db.session.commit()
+        money = {line.description.split(" ")[0]: format_money(line.amount_minor, "USD", "en_US")
+                 for line in invoice.lines}
+        assert money["Unused"] == shown["credit"] and money["Remaining"] == shown["charge"]
+        net = sum(line.amount_minor for line in invoice.lines[1:])
+        assert format_money(net, "USD", "en_US") == shown["net"]
+        assert format_money(invoice.total_minor, "USD", "en_US") in next_invoice
+        assert invoice.lines[0].net_minor == 3 * 2380  # prices without tax here: + 19 %
