@@ -70,8 +70,7 @@ def order_change(order_id: int):
     lines = [line for line in order.lines if line.recurring]
     products = changes.changeable_products(g.merchant, order)
     errors, change = {}, None
-    values = {"line": lines[0].id, "product": lines[0].product_id,
-              "quantity": lines[0].quantity}
+    values = {"line": lines[0].id, "product": None, "quantity": lines[0].quantity}
     if request.method == "POST" and form.validate_on_submit():
         line_id, product_id, quantity = _int("line"), _int("product"), _int("quantity")
         values = {"line": line_id, "product": product_id,
