@@ -189,6 +189,16 @@ def test_a_switch_mid_period_is_billed_once_by_the_next_invoice(app, shop):
         assert [x.description for x in db.session.get(Invoice, later).lines] == ["Pro"]
 
 
+def test_a_double_submit_changes_once(app, shop):
+    order_id = _place(app, shop, date(2027, 3, 1))
+    _change(app, shop, order_id, shop.pro_id, 1, date(2027, 3, 10))
+    with pytest.raises(DomainError) as caught:
+        _change(app, shop, order_id, shop.pro_id, 1, date(2027, 3, 10))
+    assert caught.value.code == "unchanged"
+    with app.app_context():
+        assert len(db.session.scalars(select(OrderAdjustment)).all()) == 2
+
+
 def test_a_quantity_change_on_the_first_day_credits_and_charges_whole_periods(app, shop):
     order_id = _place(app, shop, date(2027, 3, 1))
     net, next_total = _change(app, shop, order_id, None, 5, date(2027, 3, 1))

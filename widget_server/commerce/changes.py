@@ -216,6 +216,10 @@ def apply(merchant, order: Order, line_id: int | None, new_product_id: int | Non
     # the order row first, locked: two changes at once apply one after the other
     db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     db.session.refresh(order, ["status", "next_billing_date", "cancelled_at", "end_date"])
+    # and its lines as they are now, not as read before the lock (a double submit finds the
+    # change made and is refused as "unchanged")
+    db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                       .execution_options(populate_existing=True)).all()
     change = preview(merchant, order, line_id, new_product_id, new_quantity, today)
     line = change.line
     old = {"product_id": line.product_id, "quantity": line.quantity}
