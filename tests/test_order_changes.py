@@ -372,3 +372,36 @@ def test_in_chromium_the_change_shows_the_proration_the_next_invoice_bills(
         assert format_money(net, "USD", "en_US") == shown["net"]
         assert format_money(invoice.total_minor, "USD", "en_US") in next_invoice
         assert invoice.lines[0].net_minor == 3 * 2380  # prices without tax here: + 19 %
+
+
+def test_a_cancelled_subscription_says_it_cannot_be_changed(app, client, shop):
+    order_id = _place(app, shop, date.today())
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        orders.cancel(merchant, db.session.get(Order, order_id), date.today(),
+                      at_period_end=True)
+        db.session.commit()
+    _switch(app, shop, True)
+    widget_login(client, shop.base, shop.username, shop.password)
+    page = client.get(f"{shop.base}/orders/{order_id}/change")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 409 and "not cancelled can be changed" in html
+    assert 'name="quantity"' not in html
+
+
+def test_bad_input_is_shown_beside_its_field(app, client, shop):
+    order_id = _place(app, shop, date.today())
+    _switch(app, shop, True)
+    widget_login(client, shop.base, shop.username, shop.password)
+    url = f"{shop.base}/orders/{order_id}/change"
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    for data, field in (({"quantity": "abc"}, "quantity"), ({"quantity": "0"}, "quantity"),
+                        ({"quantity": "2"}, "quantity"),  # unchanged
+                        ({"quantity": "1", "product": "x"}, "product"),
+                        ({"quantity": "1", "product": "99999"}, "product"),
+                        ({"quantity": "1", "product": str(shop.year_id)}, "product")):
+        answer = client.post(url, data={"csrf_token": token, "step": "confirm", **data})
+        assert answer.status_code == 400, data
+        assert f'id="{field}-error"' in answer.get_data(as_text=True), data
+    with app.app_context():
+        assert db.session.get(Order, order_id).lines[0].quantity == 2
