@@ -405,3 +405,46 @@ def test_bad_input_is_shown_beside_its_field(app, client, shop):
         assert f'id="{field}-error"' in answer.get_data(as_text=True), data
     with app.app_context():
         assert db.session.get(Order, order_id).lines[0].quantity == 2
+
+
+@pytest.mark.browser
+def test_in_the_cross_site_iframe_order_changed_reaches_the_host_page(
+        app, live_server, portal, page, host_site):
+    """The host page (127.0.0.1) hears `order-changed` with the order and its new amount from
+    the widget (localhost) in its iframe."""
+    import json
+    import re
+
+    from tests.order_support import add_subscription
+
+    p = portal(config={"embedding": {"allowed_origins": [host_site.origin]}})
+    order_id = add_subscription(app, p, start=date.today() - timedelta(days=3))
+    host = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>'
+            f'</head><body><div id="box" data-box></div><ol id="log"></ol>'
+            f'<script src="{live_server}/embed/loader.js" data-merchant="{p.slug}" '
+            f'data-profile="standard" data-target="#box" async></script><script>'
+            'document.getElementById("box").addEventListener("myaccount:order-changed",'
+            ' function (e) { var li = document.createElement("li");'
+            ' li.textContent = JSON.stringify(e.detail);'
+            ' document.getElementById("log").appendChild(li); });</script></body></html>')
+    page.goto(host_site.page("/host", host))
+    frame = page.frame_locator("#box iframe")
+    frame.get_by_label("Username or email").fill(p.username)
+    frame.get_by_label("Password").fill(p.password)
+    frame.get_by_role("button", name="Sign in").click()
+    frame.get_by_role("heading", name="Hello, Jane").wait_for()
+    widget = next(f for f in page.frames if re.search(r"/w/", f.url))
+    widget.goto(f"{live_server}/w/{p.slug}/standard/orders/{order_id}/change")
+    frame.get_by_label("Quantity").fill("4")
+    frame.get_by_role("button", name="Review").click()
+    frame.locator("#proration-net").wait_for()
+    frame.get_by_role("button", name="Confirm the change").click()
+    page.wait_for_function("document.querySelectorAll('#log li').length >= 1")
+    [detail] = [json.loads(t) for t in page.locator("#log li").all_inner_texts()]
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        assert detail == {"order_id": order_id, "number": order.number, "status": "active",
+                          "amount": f"{order.total_minor / 100:.2f}",
+                          "amount_minor": order.total_minor, "currency": "USD", "quantity": 4,
+                          "product_id": p.plan_id, "proration_minor": detail["proration_minor"]}
+        assert order.lines[0].quantity == 4 and detail["proration_minor"] > 0
