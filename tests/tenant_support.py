@@ -32,6 +32,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
     from widget_server.billing.invoices import build_invoice
     from widget_server.billing.models import Payment, PaymentAllocation, PaymentMethod
     from widget_server.catalogue.models import Product
+    from widget_server.commerce.models import Order, OrderLine
+    from widget_server.commerce.periods import advance
     from widget_server.core.passwords import hash_password
     from widget_server.customers import credentials
     from widget_server.customers import fields as field_service
@@ -55,7 +57,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         profile = profile_services.create_profile(merchant, f"{mark} Standard", "standard")
         profile.settings = {**(profile.settings or {}),
                             "payment": {"edit_effective_date": True, "payment_amount": "any"},
-                            "invoice": {"allow_new_invoice": True}}
+                            "invoice": {"allow_new_invoice": True},
+                            "order": {"allow_plan_change": True}}
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -82,6 +85,20 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         product = Product(merchant_id=merchant_id, sku=f"{mark}-SKU", name=f"{mark} Gadget",
                           unit_price_minor=5000, currency="USD")
         db.session.add(product)
+        # a subscription (issue #21): a monthly plan, its order billed to next month
+        plan = Product(merchant_id=merchant_id, sku=f"{mark}-PLAN", name=f"{mark} Plan",
+                       unit_price_minor=1500, currency="USD", interval="month")
+        db.session.add(plan)
+        db.session.flush()
+        order = Order(merchant_id=merchant_id, customer_id=customer.id,
+                      number=f"{mark.upper()}-ORD-1", status="active", currency="USD",
+                      total_minor=3000, start_date=date.today(), interval="month",
+                      interval_count=1, anchor_day=date.today().day,
+                      next_billing_date=advance(date.today(), "month", 1, date.today().day))
+        order_line = OrderLine.for_product(merchant, plan, 2, 0, prices_include_tax=False)
+        order_line.recurring = True
+        order.lines.append(order_line)
+        db.session.add(order)
         db.session.flush()
 
         def invoice(number, qty, status="issued"):
@@ -136,7 +153,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         t.profile_id, t.other_profile_id = profile.id, other_profile.id
         t.field_ids = [field.id, choice.id]
         t.customer_id, t.contact_id = customer.id, contact.id
-        t.product_id = product.id
+        t.product_id, t.plan_id = product.id, plan.id
+        t.order_ids = [order.id]
         t.invoice_ids = [issued.id, second.id, draft.id, paid.id]
         t.payment_ids = [payment.id, scheduled.id]
         t.method_ids = [method.id, spare.id]

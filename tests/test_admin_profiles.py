@@ -161,7 +161,8 @@ def test_crafted_extra_fields_are_ignored(app, owner_client):
                          "evil": "x" * 10})
     profile = _profile(app, pid)
     assert profile.settings == {"order": {"allow_new_order": True, "allow_cancel_order": False,
-                                          "allow_add_sales_agent": False}}
+                                          "allow_add_sales_agent": False,
+                                          "allow_plan_change": False}}
     assert profile.merchant_id == owner_client.merchant_id and profile.is_default
 
 

@@ -252,6 +252,7 @@ def _sign_in(page, live_server, p):
 
 @pytest.mark.parametrize("theme", ["default", "classic"])
 def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
+    from tests.order_support import add_subscription
     from tests.payment_support import CARD, pay_form, set_payment
     from widget_server.core.extensions import db
     from widget_server.profiles.models import SelfServiceProfile
@@ -265,6 +266,7 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         db.session.commit()
     billed.client.post(f"{billed.base}/pay", data={  # a saved card and a payment to list
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
+    add_subscription(app, billed)  # a subscription to change (#21 item 6)
     for name, path in PUBLIC_PAGES.items():
         page.goto(f"{live_server}{billed.standalone}{path}")
         page.locator("h1").first.wait_for()
@@ -276,7 +278,7 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
     with app.app_context():  # the receipt of the payment just made
         paid = db.session.scalar(select(Payment.id).where(Payment.status == "succeeded"))
     values = {"merchant_slug": billed.slug, "invoice_id": billed.invoice_ids[1],
-              "payment_id": paid}
+              "payment_id": paid, "order_id": billed.order_id}
     adapter = app.url_map.bind("localhost")
     checked = set()
     for name, rule in sorted(pages.items()):
@@ -287,7 +289,8 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         assert (name, _serious(page)) == (name, [])
         checked.add(name)
     assert {"overview", "invoices", "invoice_detail", "new_invoice", "pay_invoices",
-            "payment_history", "payment_methods", "profile", "change_password"} <= checked
+            "payment_history", "payment_methods", "profile", "change_password",
+            "order_change"} <= checked
     # the states a customer meets: a form with errors, a refused page, the pay-all choice
     page.goto(f"{live_server}{billed.standalone}/profile")
     page.get_by_label("Phone").fill("")

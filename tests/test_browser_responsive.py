@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.order_support import add_subscription
 from tests.payment_support import CARD, pay_form, set_payment
 from widget_server.billing import issuing
 from widget_server.billing.invoices import build_invoice
@@ -46,6 +47,8 @@ def _pages(app, billed) -> list[str]:
             values["token"] = billed.token
         if "payment_id" in rule.arguments:
             values["payment_id"] = billed.paid_id  # the receipt of a succeeded payment
+        if "order_id" in rule.arguments:
+            values["order_id"] = billed.order_id  # an active subscription
         assert rule.arguments <= values.keys(), f"give {name} its arguments"
         paths.append((name, app.url_map.bind("localhost").build(rule.endpoint, values)))
     return sorted(paths, key=lambda np: np[0] not in SIGNED_OUT)  # signed-out ones first
@@ -65,6 +68,7 @@ def _history(app, billed):
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
         profile.settings = {**profile.settings, "invoice": {"allow_new_invoice": True}}
         db.session.commit()
+    add_subscription(app, billed)  # its Change page (#21 item 6)
     one, two = (str(i) for i in billed.invoice_ids)
     for extra in ({**CARD, "invoice": one, "save_method": "y"},
                   {**CARD, "invoice": two, "card_number": "4000 0000 0000 0002"},
@@ -106,7 +110,8 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
                                          "invoice_id": billed.taxed_id})))
     assert {n for n, _ in pages} >= {"overview", "invoices", "invoice_detail", "pay_invoices",
                                      "payment_history", "payment_methods", "profile",
-                                     "new_invoice", "change_password", *SIGNED_OUT}
+                                     "new_invoice", "change_password", "order_change",
+                                     *SIGNED_OUT}
     overflows = []
     for theme in THEMES:
         _set_theme(app, billed, theme)

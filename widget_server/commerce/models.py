@@ -82,3 +82,18 @@ class OrderLine(LineItem, db.Model):
     recurring: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderAdjustment(LineItem, db.Model):
+    """A line the order's next invoice carries once (issue #21 item 6): the credit and the
+    charge of a plan change's proration (`commerce.changes`). `billed_invoice_id` is set, in the
+    transaction that issues that invoice, to the invoice that carried it."""
+
+    __tablename__ = "order_adjustment"
+    __table_args__ = (Index("ix_order_adjustment_pending", "order_id", "billed_invoice_id"),)
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("sales_order.id", ondelete="CASCADE"))
+    changed_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    billed_invoice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice.id", ondelete="RESTRICT"))

@@ -21,13 +21,15 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
 from ..tenancy.counters import next_number
-from .models import ACTIVE, CANCELLED, ENDED, Order, OrderLine, SalesAgent
+from .models import ACTIVE, CANCELLED, ENDED, Order, OrderAdjustment, OrderLine, SalesAgent
 from .periods import advance
 
 ORDER_SEQUENCE = "order"
 MAX_QUANTITY = 10000
+CARRIED = "Credit carried to your account"
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,20 @@ def bill_due_period(merchant, order: Order, today: date) -> Invoice | None:
     start = order.next_billing_date
     if order.status != ACTIVE or start is None or start > today:
         return None
-    if order.end_date is not None and start >= order.end_date:
-        # its end came before this period: nothing more to bill
-        _claim_period(order, start, None, CANCELLED if order.cancelled_at else ENDED)
-        return None
-    following, status = _after(order, start)
+    ending = order.end_date is not None and start >= order.end_date
+    if ending:  # its end came before this period: nothing more to bill but its adjustments
+        following, status = None, CANCELLED if order.cancelled_at else ENDED
+    else:
+        following, status = _after(order, start)
     if not _claim_period(order, start, following, status):
         return None
     first = start == order.start_date
-    lines = [line for line in order.lines if line.recurring or first]
+    lines = [] if ending else [line for line in order.lines if line.recurring or first]
+    # a plan change's proration lines (commerce.changes), carried once, by this invoice
+    adjustments = list(db.session.scalars(select(OrderAdjustment).where(
+        OrderAdjustment.order_id == order.id, OrderAdjustment.billed_invoice_id.is_(None))
+        .order_by(OrderAdjustment.id)))
+    lines += adjustments
     if not lines:
         return None
     invoice = Invoice(merchant_id=merchant.id, customer_id=order.customer_id,
@@ -151,10 +158,23 @@ def bill_due_period(merchant, order: Order, today: date) -> Invoice | None:
                                  amount_minor=line.amount_minor, net_minor=line.net_minor,
                                  tax_rate_bp=line.tax_rate_bp, tax_minor=line.tax_minor)
                      for position, line in enumerate(lines)]
+    surplus = -sum(line.amount_minor for line in invoice.lines)
+    if surplus > 0:  # a credit beyond the invoice: kept as the customer's account credit
+        invoice.lines.append(InvoiceLine(
+            merchant_id=merchant.id, position=len(invoice.lines), description=CARRIED,
+            quantity=1, unit_price_minor=surplus, amount_minor=surplus, net_minor=surplus))
     invoice.total_minor = invoice.balance_minor = sum(line.amount_minor for line in invoice.lines)
     db.session.add(invoice)
     db.session.flush()
+    for adjustment in adjustments:
+        adjustment.billed_invoice_id = invoice.id
     issue(merchant, invoice, today)
+    if adjustments and invoice.balance_minor == 0:
+        invoice.status = "paid"
+    if surplus > 0:
+        db.session.execute(update(Customer).where(Customer.id == order.customer_id)
+                           .values(credit_minor=Customer.credit_minor + surplus))
+    db.session.flush()
     return invoice
 
 

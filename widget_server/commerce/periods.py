@@ -27,3 +27,19 @@ def advance(start: date, interval: str, count: int, anchor_day: int) -> date:
 
 def period_days(start: date, end: date) -> int:
     return (end - start).days
+
+
+def retreat(start: date, interval: str, count: int, anchor_day: int) -> date:
+    """The start of the period before the one starting on `start` (`advance` backwards, with
+    the same month-end clamp: advance(retreat(d)) == d for a period start d)."""
+    if interval not in INTERVALS or count < 1:
+        raise ValueError(f"bad billing period: every {count} {interval}")
+    if interval == "day":
+        return start - timedelta(days=count)
+    if interval == "week":
+        return start - timedelta(weeks=count)
+    months = count * (12 if interval == "year" else 1)
+    index = start.year * 12 + (start.month - 1) - months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))

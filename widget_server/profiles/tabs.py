@@ -61,6 +61,9 @@ ORDER = Group("order", "Order", (
     Setting("allow_cancel_order", Boolean(), False, "Allow Cancel Order", ""),
     Setting("allow_add_sales_agent", Boolean(), False, "Allow Add Sales Agent",
             "Customers attach one of your sales agents to their profile."),
+    Setting("allow_plan_change", Boolean(), False, "Allow Plan Change",
+            "Customers change the quantity or switch to another recurring product; the change "
+            "is prorated."),
 ))
 
 INVOICE = Group("invoice", "Invoice", (

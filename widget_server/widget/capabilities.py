@@ -113,6 +113,7 @@ ROUTES: dict[str, Capability] = {
     "default_method": page("payment.allow_payments", "payment.card_ach_mode!=no_save"),
     "autopay": page(),  # turning it on is the service's rule (allowed payments, kept methods)
     "profile": page(post=("customer.allow_profile_edit",)),
+    "order_change": page("order.allow_plan_change"),  # #21 item 6
 }
 
 

@@ -1,0 +1,255 @@
+"""Changing a subscription (issue #21 item 6, as Stripe and Chargebee allow): the customer
+changes the quantity of a recurring line of an active order, or switches it to another active
+recurring product billed at the same period; the change is prorated.
+
+The proration rule (one rule, in minor units)
+----------------------------------------------
+The current period is [period_start, next_billing_date): the period the last invoice billed,
+`period_days` long. A change made on `today` leaves
+
+    remaining = days from today (inclusive) to next_billing_date (exclusive),
+
+clamped to [0, period_days]. The change gives two lines, each with quantity 1:
+
+- a credit for the unused part of the old line:  −round(old_amount × remaining / period_days)
+- a charge for the new line for the same part:   +round(new_amount × remaining / period_days)
+
+where a line's *amount* is its unit price × quantity as priced, i.e. **the gross when the
+merchant's prices include tax, the net when they do not** (`billing.tax`). `round` is half away
+from zero on exact integers (`billing.tax.round_half_away`), once per line. Each prorated amount
+is then split at the line's tax rate by `billing.tax.line_amounts`, exactly as an ordinary line
+is: with prices including tax the prorated amount is the line's gross and its net is derived;
+without, it is the net and the tax is added (so the customer's gross effect is the prorated net
+plus its tax, rounded once more per line). The **net effect** of the change is the sum of the
+two lines' gross amounts.
+
+A change on the first day of the period (remaining = the whole period) credits the whole old
+line and charges the whole new one; a change on the day the next period starts (remaining 0)
+has no proration lines: the new line is simply billed from that period on.
+
+Prices: a quantity change keeps the line's own unit price (the price the customer bought at);
+a switch takes the new product's current catalogue price and tax rate.
+
+Applying the change updates the order line and the order's period total, records
+`order.changed`, and keeps the two lines as pending adjustments (`OrderAdjustment`) that the
+order's NEXT invoice carries (`orders.bill_due_period` marks them billed in the same
+transaction, so billing the same period twice never repeats them). A credit larger than that
+invoice becomes the customer's account credit (a customer balance, as Stripe does).
+"""
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from ..billing.tax import LineAmounts, line_amounts, round_half_away
+from ..catalogue.models import Product
+from ..core import events
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..tenancy.configuration import prices_include_tax
+from .models import ACTIVE, Order, OrderAdjustment, OrderLine
+from .orders import MAX_QUANTITY, period_total
+from .periods import retreat
+
+UNUSED = "Unused time on {name} × {quantity}"
+REMAINING = "Remaining time on {name} × {quantity}"
+
+
+@dataclass(frozen=True)
+class Proration:
+    """One prorated line (quantity 1): its priced amount and its split at the tax rate."""
+    description: str
+    unit_price_minor: int  # the prorated priced amount (gross or net, as prices are entered)
+    tax_rate_bp: int
+    amounts: LineAmounts
+
+    @property
+    def amount_minor(self) -> int:  # the gross, what the customer pays or is credited
+        return self.amounts.gross_minor
+
+
+@dataclass(frozen=True)
+class Change:
+    order: Order
+    line: OrderLine
+    product: Product | None  # the new product (None: the line's product is gone, quantity only)
+    name: str
+    quantity: int
+    unit_price_minor: int
+    tax_rate_bp: int
+    new_line: LineAmounts  # the line from the next period on
+    period_start: date
+    period_end: date
+    period_days: int
+    remaining_days: int
+    credit: Proration | None
+    charge: Proration | None
+    new_period_total_minor: int  # what a period costs from now on (gross)
+    pending_minor: int  # adjustments already waiting for the next invoice (earlier changes)
+
+    @property
+    def net_minor(self) -> int:
+        """The change's effect on the next invoice: credit + charge (gross)."""
+        return sum(p.amount_minor for p in (self.credit, self.charge) if p is not None)
+
+    @property
+    def next_invoice_minor(self) -> int:
+        """What the next invoice comes to: the next period at the new price, and every
+        adjustment not yet billed, this change's included (below zero: account credit)."""
+        return self.new_period_total_minor + self.pending_minor + self.net_minor
+
+
+def prorate(amount_minor: int, remaining: int, period_days: int) -> int:
+    """amount × remaining / period_days, rounded half away from zero (the rule above)."""
+    return round_half_away(amount_minor * remaining, period_days)
+
+
+def remaining_days(period_start: date, period_end: date, today: date) -> int:
+    whole = (period_end - period_start).days
+    return max(0, min(whole, (period_end - today).days))
+
+
+def current_period(order: Order) -> tuple[date, date]:
+    """[start, end) of the period being used: it ends on the next billing date and started one
+    period before (never before the order did)."""
+    end = order.next_billing_date
+    start = retreat(end, order.interval, order.interval_count, order.anchor_day)
+    if order.start_date is not None and start < order.start_date < end:
+        start = order.start_date
+    return start, end
+
+
+def changeable_products(merchant, order: Order) -> list[Product]:
+    """Active recurring products billed at the order's period: what a line may switch to."""
+    return list(db.session.scalars(select(Product).where(
+        Product.merchant_id == merchant.id, Product.active.is_(True),
+        Product.currency == order.currency, Product.interval == order.interval,
+        Product.interval_count == order.interval_count).order_by(Product.name)))
+
+
+def changeable(order: Order) -> bool:
+    return (order.status == ACTIVE and order.recurring and order.cancelled_at is None
+            and order.end_date is None and order.next_billing_date is not None
+            and any(line.recurring for line in order.lines))
+
+
+def _line(order: Order, line_id: int | None) -> OrderLine:
+    recurring = [line for line in order.lines if line.recurring]
+    if line_id is None and len(recurring) == 1:
+        return recurring[0]
+    for line in recurring:
+        if line.id == line_id:
+            return line
+    raise DomainError("Choose one of the order's recurring lines.", "line", code="line")
+
+
+def _product(merchant, order: Order, product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if (product is None or product.merchant_id != merchant.id or not product.active
+            or product.currency != order.currency):
+        raise DomainError("Choose one of the listed products.", "product", code="product")
+    if not product.recurring:
+        raise DomainError("Choose a product billed every period.", "product",
+                          code="product_not_recurring")
+    if (product.interval, product.interval_count) != (order.interval, order.interval_count):
+        raise DomainError("This product is billed at a different period than the order; "
+                          "order it separately.", "product", code="product_period")
+    return product
+
+
+def _pending(merchant, order: Order) -> list[OrderAdjustment]:
+    return list(db.session.scalars(select(OrderAdjustment).where(
+        OrderAdjustment.merchant_id == merchant.id, OrderAdjustment.order_id == order.id,
+        OrderAdjustment.billed_invoice_id.is_(None)).order_by(OrderAdjustment.id)))
+
+
+def preview(merchant, order: Order, line_id: int | None, new_product_id: int | None,
+            new_quantity: int, today: date) -> Change:
+    """What the change would do, without doing it (the widget's Review step)."""
+    if order.merchant_id != merchant.id:
+        raise DomainError("This order cannot be changed.", status=404, code="not_found")
+    if not changeable(order):
+        raise DomainError("Only an active subscription that is not cancelled can be changed.",
+                          status=409, code="not_changeable")
+    line = _line(order, line_id)
+    if not isinstance(new_quantity, int) or not 1 <= new_quantity <= MAX_QUANTITY:
+        raise DomainError("Quantities are whole numbers from 1 to 10,000.", "quantity",
+                          code="quantity")
+    inclusive = prices_include_tax(merchant)
+    if new_product_id is None or new_product_id == line.product_id:
+        product = db.session.get(Product, line.product_id) if line.product_id else None
+        name, unit, rate = line.description, line.unit_price_minor, line.tax_rate_bp
+        if new_quantity == line.quantity:
+            raise DomainError("Choose a different quantity or product.", "quantity",
+                              code="unchanged")
+    else:
+        product = _product(merchant, order, new_product_id)
+        name, unit, rate = product.name, product.unit_price_minor, product.tax_rate_bp or 0
+    start, end = current_period(order)
+    days = (end - start).days
+    remaining = remaining_days(start, end, today)
+    credit = charge = None
+    if remaining and days:
+        old_amount = line.unit_price_minor * line.quantity
+        new_amount = unit * new_quantity
+        credited = -prorate(old_amount, remaining, days)
+        charged = prorate(new_amount, remaining, days)
+        credit = Proration(UNUSED.format(name=line.description, quantity=line.quantity),
+                           credited, line.tax_rate_bp,
+                           line_amounts(credited, line.tax_rate_bp, inclusive))
+        charge = Proration(REMAINING.format(name=name, quantity=new_quantity), charged, rate,
+                           line_amounts(charged, rate, inclusive))
+    new_line = line_amounts(unit * new_quantity, rate, inclusive)
+    others = sum(x.amount_minor for x in order.lines if x.recurring and x.id != line.id)
+    return Change(order=order, line=line, product=product, name=name, quantity=new_quantity,
+                  unit_price_minor=unit, tax_rate_bp=rate, new_line=new_line,
+                  period_start=start, period_end=end, period_days=days,
+                  remaining_days=remaining, credit=credit, charge=charge,
+                  new_period_total_minor=others + new_line.gross_minor,
+                  pending_minor=sum(a.amount_minor for a in _pending(merchant, order)))
+
+
+def apply(merchant, order: Order, line_id: int | None, new_product_id: int | None,
+          new_quantity: int, today: date) -> Change:
+    """Make the change previewed with the same arguments: the line, the order's total, the
+    pending proration lines for the next invoice, and the `order.changed` event."""
+    # the order row first, locked: two changes at once apply one after the other
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    db.session.refresh(order, ["status", "next_billing_date", "cancelled_at", "end_date"])
+    # and its lines as they are now, not as read before the lock (a double submit finds the
+    # change made and is refused as "unchanged")
+    db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
+                       .execution_options(populate_existing=True)).all()
+    change = preview(merchant, order, line_id, new_product_id, new_quantity, today)
+    line = change.line
+    old = {"product_id": line.product_id, "quantity": line.quantity}
+    for proration in (change.credit, change.charge):
+        if proration is None:
+            continue
+        db.session.add(OrderAdjustment(
+            merchant_id=merchant.id, order_id=order.id, product_id=(
+                old["product_id"] if proration is change.credit else line_product(change)),
+            description=proration.description, quantity=1,
+            unit_price_minor=proration.unit_price_minor,
+            amount_minor=proration.amounts.gross_minor, net_minor=proration.amounts.net_minor,
+            tax_rate_bp=proration.tax_rate_bp, tax_minor=proration.amounts.tax_minor,
+            changed_on=today))
+    line.product_id = line_product(change)
+    line.description = change.name
+    line.quantity = change.quantity
+    line.unit_price_minor = change.unit_price_minor
+    line.tax_rate_bp = change.tax_rate_bp
+    line.amount_minor = change.new_line.gross_minor
+    line.net_minor = change.new_line.net_minor
+    line.tax_minor = change.new_line.tax_minor
+    order.total_minor = period_total(order)
+    db.session.flush()
+    events.record(merchant, "order.changed", order_id=order.id, customer_id=order.customer_id,
+                  line_id=line.id, old_product_id=old["product_id"],
+                  old_quantity=old["quantity"], product_id=line.product_id,
+                  quantity=line.quantity, net_minor=change.net_minor)
+    return change
+
+
+def line_product(change: Change) -> int | None:
+    return change.product.id if change.product is not None else change.line.product_id
