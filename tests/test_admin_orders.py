@@ -97,6 +97,12 @@ def test_an_order_starting_later_bills_nothing_now_and_its_first_period_on_the_d
         merchant = db.session.get(Merchant, shop.merchant_id)
         assert orders.bill_due_period(merchant, order, date.today()) is None
         assert billing_run.run().invoices == 0  # not due yet
+        order_id = order.id
+    confirm = admin.client.get(f"/admin/orders/{order_id}/cancel").get_data(as_text=True)
+    assert f"The order has not started yet (it starts on {_us(start)})" in confirm
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        order = db.session.get(Order, order_id)
         invoice = orders.bill_due_period(merchant, order, start)  # on the day
         assert invoice.period_start == start and order.next_billing_date > start
 
