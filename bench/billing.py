@@ -9,10 +9,11 @@ billing date yesterday), over min(N, 10,000) customers, and `billing_run.run()` 
 this process, as the worker's job does: one invoice per order, issued (number, Invoice Issued
 emails to the customer's address), in batches of `billing_run.BATCH`, each its own transaction.
 
-It prints invoices per second, milliseconds and SQL statements per invoice, and the cost per
-invoice of the run's first and last batches. Flat means: the largest N's milliseconds per
-invoice within 1.3x of the smallest's, and the last batch's within 1.3x of the first's (a
-per-invoice scan of a growing table shows up as both growing).
+It prints invoices per second, milliseconds, CPU (this process and its PostgreSQL backend, read
+from /proc: steadier than wall time on a shared machine) and SQL statements per invoice, and the
+CPU per invoice of the run's first, median and last batches. Flat means: the largest N's CPU per
+invoice within 1.3x of the smallest's, and the last batch's near the first's (a per-invoice scan
+of a growing table shows up as both growing).
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.billing
     … -m bench.billing --full          # 100,000 orders too
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 from bench.run import BIN, ROOT, check_idle, database_urls, machine, make_app
 
@@ -94,8 +96,28 @@ def _load(orders: int) -> tuple[int, float]:
     return merchant_id, time.perf_counter() - started
 
 
+TICKS = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_cpu(pid: int | None) -> float:
+    """CPU seconds the PostgreSQL backend serving us has used (on this machine, /proc): unlike
+    wall time, it does not grow because other processes share the CPU."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * TICKS  # utime, stime
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def measure(url: str, orders: int, secret: str) -> dict:
-    from sqlalchemy import event, func, select
+    from sqlalchemy import event, func, select, text
 
     from widget_server.billing.models import Invoice
     from widget_server.commerce import billing_run
@@ -106,6 +128,7 @@ def measure(url: str, orders: int, secret: str) -> dict:
     with app.app_context():
         merchant_id, load_seconds = _load(orders)
         before = db.session.scalar(select(func.count(Invoice.id)))
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
         db.session.rollback()
         statements = [0]
 
@@ -116,33 +139,38 @@ def measure(url: str, orders: int, secret: str) -> dict:
         real_forget = billing_run._forget_batch
 
         def forget():
-            batch_ends.append(time.perf_counter())
+            batch_ends.append((time.perf_counter(), _own_cpu() + _backend_cpu(backend)))
             real_forget()
 
         billing_run._forget_batch = forget
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            cpu, started = os.times(), time.perf_counter()
+            db_cpu, cpu, started = _backend_cpu(backend), _own_cpu(), time.perf_counter()
             result = billing_run.run(merchant_id=merchant_id)
-            seconds, cpu_after = time.perf_counter() - started, os.times()
+            seconds, cpu_after = time.perf_counter() - started, _own_cpu()
+            db_cpu_after = _backend_cpu(backend)
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
             billing_run._forget_batch = real_forget
         made = db.session.scalar(select(func.count(Invoice.id))) - before
+        if db.session.scalar(text("SELECT pg_backend_pid()")) != backend:
+            db_cpu_after = db_cpu = 0.0  # another connection served part of the run: unknown
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()  # the next size drops this schema
-    marks = [started, *batch_ends]
-    per_batch = [(b - a) * 1000 / billing_run.BATCH for a, b in itertools.pairwise(marks)]
-    full = per_batch[:-1] or per_batch  # the last batch may be short
+    marks = [(started, cpu + db_cpu), *batch_ends]
+    # CPU (ours and the backend's) per invoice of each whole batch (the last may be short)
+    per_batch = [(b[1] - a[1]) * 1000 / billing_run.BATCH
+                 for a, b in itertools.pairwise(marks)]
+    full = per_batch[:-1] or per_batch
     return {"orders": orders, "invoices": result.invoices, "invoices_in_db": made,
             "batches": result.batches, "seconds": seconds, "load_seconds": load_seconds,
             "invoices_per_s": result.invoices / seconds if seconds else 0.0,
             "ms_per_invoice": seconds * 1000 / max(result.invoices, 1),
             "statements_per_invoice": statements[0] / max(result.invoices, 1),
             # this process's CPU (Python: ORM, templates) apart from the database's
-            "cpu_ms_per_invoice": (cpu_after.user + cpu_after.system - cpu.user - cpu.system)
-            * 1000 / max(result.invoices, 1),
+            "cpu_ms_per_invoice": (cpu_after - cpu) * 1000 / max(result.invoices, 1),
+            "db_cpu_ms_per_invoice": (db_cpu_after - db_cpu) * 1000 / max(result.invoices, 1),
             "first_batch_ms": full[0] if full else 0.0,
             "last_batch_ms": full[-1] if full else 0.0,
             "median_batch_ms": statistics.median(full) if full else 0.0}
@@ -153,19 +181,34 @@ def report(results: dict) -> None:
     print(f"\nBilling run, PostgreSQL, {results['date']} ({results['machine']})")
     print(f"other processes used {results['other_cpu']:.0%} of the CPU before the run")
     print(f"{'orders':>8} {'invoices':>9} {'seconds':>8} {'inv/s':>7} {'ms/inv':>7} "
-          f"{'CPU ms/inv':>10} {'SQL/inv':>8} {'batch ms/inv first / median / last':>36}")
+          f"{'CPU ms/inv app + db':>20} {'SQL/inv':>8} "
+          f"{'batch CPU ms/inv first / median / last':>40}")
     for r in rows:
         print(f"{r['orders']:>8,} {r['invoices']:>9,} {r['seconds']:>8.1f} "
               f"{r['invoices_per_s']:>7.0f} {r['ms_per_invoice']:>7.2f} "
-              f"{r['cpu_ms_per_invoice']:>10.2f} {r['statements_per_invoice']:>8.1f} "
+              f"{r['cpu_ms_per_invoice']:>11.2f} + {r['db_cpu_ms_per_invoice']:.2f} "
+              f"{r['statements_per_invoice']:>8.1f} "
               f"{r['first_batch_ms']:>14.2f} / {r['median_batch_ms']:.2f} / "
               f"{r['last_batch_ms']:.2f}")
-    smallest, largest = rows[0], rows[-1]
-    ratio = largest["ms_per_invoice"] / smallest["ms_per_invoice"]
+    def cpu(r):
+        return r["cpu_ms_per_invoice"] + r["db_cpu_ms_per_invoice"]
+
+    # a size measured more than once (by turns: --sizes 1000 10000 1000): its median
+    small_n, large_n = min(r["orders"] for r in rows), max(r["orders"] for r in rows)
+    smallest = {"orders": small_n, **{k: statistics.median(r[k] for r in rows
+                                                           if r["orders"] == small_n)
+                                      for k in ("cpu_ms_per_invoice", "db_cpu_ms_per_invoice",
+                                                "ms_per_invoice")}}
+    largest = {"orders": large_n, **{k: statistics.median(r[k] for r in rows
+                                                          if r["orders"] == large_n)
+                                     for k in ("cpu_ms_per_invoice", "db_cpu_ms_per_invoice",
+                                               "ms_per_invoice")}}
+    ratio = cpu(largest) / cpu(smallest)
+    wall = largest["ms_per_invoice"] / smallest["ms_per_invoice"]
     within = max(r["last_batch_ms"] / r["first_batch_ms"] for r in rows if r["first_batch_ms"])
-    print(f"cost per invoice at {largest['orders']:,} vs {smallest['orders']:,} orders: "
-          f"{ratio:.2f}x ({'flat' if ratio <= FLAT else 'GROWS'}, target <= {FLAT}x); "
-          f"last vs first batch: up to {within:.2f}x")
+    print(f"CPU per invoice (app + database) at {largest['orders']:,} vs {smallest['orders']:,} "
+          f"orders: {ratio:.2f}x ({'flat' if ratio <= FLAT else 'GROWS'}, target <= {FLAT}x); "
+          f"wall time {wall:.2f}x; last vs first batch: up to {within:.2f}x")
     missing = [r for r in rows if r["invoices"] != r["orders"] or r["invoices_in_db"]
                != r["orders"]]
     if missing:
