@@ -41,8 +41,11 @@ test: install
 
 ## Benchmarks (B-2, B-3): the app and a Flask hello-world under the same gunicorn, driven by wrk.
 ## `make bench BENCH_ARGS="--duration 5 --quick"` for a short run; DATABASE_URL for PostgreSQL.
+## Then the billing run's throughput at 1,000 and 10,000 due orders (#21; PostgreSQL only, it
+## says so and skips without DATABASE_URL): BILLING_ARGS=--full adds 100,000.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.billing $(BILLING_ARGS)
 
 ## The soak (#19 item 15), run by hand: 10,000 emails through a fault-injecting SMTP server,
 ## workers killed with -9 and their PostgreSQL connections terminated, payments from several

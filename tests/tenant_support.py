@@ -154,12 +154,23 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         t.field_ids = [field.id, choice.id]
         t.customer_id, t.contact_id = customer.id, contact.id
         t.product_id, t.plan_id = product.id, plan.id
-        t.order_ids = [order.id]
         t.invoice_ids = [issued.id, second.id, draft.id, paid.id]
         t.payment_ids = [payment.id, scheduled.id]
         t.method_ids = [method.id, spare.id]
         t.admin_ids = [owner.id, staff.id]
         t.message_id = message.id
+        # an order (placed through the service: its number, lines and first invoice) and a
+        # sales agent (issue #21)
+        from widget_server.commerce import orders
+        from widget_server.commerce.models import SalesAgent
+
+        agent = SalesAgent(merchant_id=merchant_id, name=f"{mark} Agent",
+                           email=f"agent@{low}.test")
+        db.session.add(agent)
+        db.session.flush()
+        placed = orders.place(merchant, customer, [orders.Item(plan.id, 1)], merchant.today(),
+                              sales_agent_id=agent.id)
+        t.order_ids, t.agent_ids = [order.id, placed.id], [agent.id]
         t.logo = logo
         t.logo_digest = hashlib.sha256(PNG).hexdigest()
         db.session.commit()
@@ -170,7 +181,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark}Gold", f"{mark} Gadget", f"{mark.upper()}-100", f"{mark} Standard",
                  f"{mark} Wholesale", f"staff@{low}.test", f"{mark} Staffer",
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
-                 f"{mark}ville", f"{low}-user"]
+                 f"{mark}ville", f"{low}-user", f"{mark} Agent",
+                 f"{mark} Plan"]
     return t
 
 

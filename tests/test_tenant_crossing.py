@@ -37,6 +37,7 @@ TENANT_ARGUMENTS = {
     "profile_id": lambda t: [t.profile_id, t.other_profile_id],
     "product_id": lambda t: [t.product_id],
     "token": lambda t: [*t.tokens.values(), t.pay_token, t.preview_token],
+    "agent_id": lambda t: t.agent_ids,
 }
 
 
@@ -96,6 +97,8 @@ def _id_fields(t) -> dict:
         "customer_id": str(t.customer_id), "profile_id": str(t.profile_id),
         "invoice_id": str(t.invoice_ids[0]), "payment_id": str(t.payment_ids[1]),
         "method_id": str(t.method_ids[0]), "admin_id": str(t.admin_ids[1]),
+        "order_id": str(t.order_ids[0]), "sales_agent": str(t.agent_ids[0]),
+        "customer": str(t.customer_id), "when": "now", "product_1": str(t.product_id),
         "send": "1", "autopay": "on", "amount": "1.00", "idempotency_key": "crossing",
     }
 
@@ -171,7 +174,8 @@ def test_every_argument_is_mapped(app):
     # the walk below really reaches the routes that matter (a guard against an empty walk)
     assert {"admin.customer_detail", "admin.invoice_detail", "admin.user_change",
             "admin.email_html", "widget.invoice_pdf", "widget.remove_method",
-            "portal.cancel_payment", "widget.reset"} <= crossing
+            "portal.cancel_payment", "widget.reset", "admin.order_detail",
+            "admin.order_cancel", "admin.agent_action"} <= crossing
 
 
 def _text(answer) -> str:

@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     invitations,
     invoices,
     menu,
+    orders,
     profiles,
     users,
 )

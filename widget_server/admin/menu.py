@@ -26,6 +26,10 @@ MENU = (
              Permission.MANAGE_BILLING),
     MenuItem("admin.products", "Products", "Your catalogue: prices, tax rates, one-time or "
              "recurring billing.", Permission.MANAGE_BILLING),
+    MenuItem("admin.orders", "Orders", "Subscriptions: place, cancel, run billing now.",
+             Permission.MANAGE_BILLING),
+    MenuItem("admin.agents", "Sales agents", "The agents an order or a customer can name.",
+             Permission.MANAGE_BILLING),
     MenuItem("admin.custom_fields", "Custom fields", "Fields you define for every customer.",
              Permission.MANAGE_CUSTOMERS),
     MenuItem("admin.configuration", "Configuration",

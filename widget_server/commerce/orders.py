@@ -43,12 +43,17 @@ def next_order_number(merchant) -> str:
 
 
 def place(merchant, customer, items: list[Item], today: date, *,
-          sales_agent_id: int | None = None) -> Order:
-    """A new order from the merchant's active catalogue, its first period billed at once.
+          sales_agent_id: int | None = None, start: date | None = None) -> Order:
+    """A new order from the merchant's active catalogue, its first period billed when its
+    start has come: at once for an order starting today (the default); for a later start
+    nothing now, and the billing run bills it on the day (its next billing date is the start).
 
     Recurring products of one order share one billing period (Stripe's rule for one
     subscription): products billed at different periods are ordered separately.
     """
+    start = start or today
+    if start < today:
+        raise DomainError("The start date cannot be in the past.", "start")
     wanted = [item for item in items if item.product_id]
     if not wanted:
         raise DomainError("Choose at least one product.", "product")
@@ -67,8 +72,8 @@ def place(merchant, customer, items: list[Item], today: date, *,
     inclusive = prices_include_tax(merchant)
     order = Order(merchant_id=merchant.id, customer_id=customer.id,
                   number=next_order_number(merchant), status=ACTIVE, currency=merchant.currency,
-                  start_date=today, interval=interval, interval_count=count,
-                  anchor_day=today.day, next_billing_date=today,
+                  start_date=start, interval=interval, interval_count=count,
+                  anchor_day=start.day, next_billing_date=start,
                   sales_agent_id=agent.id if agent else None)
     for position, item in enumerate(wanted):
         product = offered[item.product_id]
@@ -199,6 +204,30 @@ def cancel(merchant, order: Order, today: date, *, at_period_end: bool) -> Order
 def current_period_end(order: Order) -> date | None:
     """When the period being used ends (the next billing date), if the order is billed again."""
     return order.next_billing_date if order.status == ACTIVE else None
+
+
+def period_in_words(interval: str | None, count: int = 1) -> str:
+    """"every month", "every 3 weeks", "one-time" (the admin's English)."""
+    if interval is None:
+        return "one-time"
+    return f"every {interval}" if count == 1 else f"every {count} {interval}s"
+
+
+def list_orders(merchant, *, status: str | None = None, customer_id: int | None = None,
+                before_id: int | None = None, limit: int = 50) -> list[tuple[Order, Customer]]:
+    """(order, customer) pairs, newest first, by keyset on the id (the same cost on every
+    page) and in one statement whatever their number. One more than `limit` tells the caller
+    there is a next page."""
+    stmt = (select(Order, Customer).join(Customer, Customer.id == Order.customer_id)
+            .where(Order.merchant_id == merchant.id, Customer.merchant_id == merchant.id))
+    if status:
+        stmt = stmt.where(Order.status == status)
+    if customer_id is not None:
+        stmt = stmt.where(Order.customer_id == customer_id)
+    if before_id is not None:
+        stmt = stmt.where(Order.id < before_id)
+    return [tuple(row) for row in db.session.execute(stmt.order_by(Order.id.desc())
+                                                      .limit(limit))]
 
 
 def get_order(merchant, order_id: int, customer_id: int | None = None) -> Order | None:
