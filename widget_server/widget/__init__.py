@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     guest,
     invoices,
     new_invoice,
+    orders,
     pay_links,
     payments,
     preview,
