@@ -15,7 +15,8 @@ SPEC_LABELS = {
     "customer": ["Show Navigation Bar", "Allow Profile Edit", "Allow Logout",
                  "Enable Customer Billing Run", "Phone Number Required",
                  "Custom Field Parameters"],
-    "order": ["Allow New Order", "Allow Cancel Order", "Allow Add Sales Agent"],
+    "order": ["Allow New Order", "Allow Cancel Order", "Cancel Order takes effect",
+              "Allow Add Sales Agent"],  # the mode of Cancel Order (#21): beyond the seed
     "invoice": ["Show Invoices", "Allow New Invoice", "Enable PDF Mode Only"],
     "cart": ["Enable Shopping Cart in iFrame", "Enable Guest Checkout Without Registration",
              "Shopping Cart Stylesheet URL"],
