@@ -30,8 +30,10 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
     word such as "Xyzzyb"); everything switched on that a page or form can need."""
     from widget_server.billing import issuing
     from widget_server.billing.invoices import build_invoice
-    from widget_server.billing.models import Payment, PaymentAllocation, PaymentMethod
+    from widget_server.billing.models import Invoice, Payment, PaymentAllocation, PaymentMethod
     from widget_server.catalogue.models import Product
+    from widget_server.commerce import orders
+    from widget_server.commerce.models import SalesAgent
     from widget_server.core.passwords import hash_password
     from widget_server.customers import credentials
     from widget_server.customers import fields as field_service
@@ -55,7 +57,10 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         profile = profile_services.create_profile(merchant, f"{mark} Standard", "standard")
         profile.settings = {**(profile.settings or {}),
                             "payment": {"edit_effective_date": True, "payment_amount": "any"},
-                            "invoice": {"allow_new_invoice": True}}
+                            "invoice": {"allow_new_invoice": True},
+                            "order": {"allow_new_order": True, "allow_cancel_order": True,
+                                      "allow_add_sales_agent": True},
+                            "customer": {"enable_customer_billing_run": True}}
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -126,6 +131,18 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                                last_error="550 no such user")
         db.session.add(message)
         logo = images.store(merchant_id, PNG)
+        agent = SalesAgent(merchant_id=merchant_id, name=f"{mark} Agent")
+        plan = Product(merchant_id=merchant_id, sku=f"{mark}-PLAN", name=f"{mark} Plan",
+                       unit_price_minor=1000, currency="USD", interval="month")
+        db.session.add_all([agent, plan])
+        db.session.flush()
+        order = orders.place(merchant, customer, [orders.Item(plan.id, 1)], date.today(),
+                             sales_agent_id=agent.id)
+        # as if started a month ago: its next period is due, "Bill now" would bill it
+        order.start_date = date.today() - timedelta(days=31)
+        order.anchor_day, order.next_billing_date = date.today().day, date.today()
+        first_invoice = db.session.get(Invoice, order.invoice_id)
+        first_invoice.period_start, first_invoice.period_end = order.start_date, date.today()
         db.session.flush()
         t.tokens = {purpose: credentials.issue_token(contact if purpose != "reset" else customer,
                                                      purpose)
@@ -142,6 +159,7 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         t.method_ids = [method.id, spare.id]
         t.admin_ids = [owner.id, staff.id]
         t.message_id = message.id
+        t.order_ids, t.agent_ids, t.plan_id = [order.id], [agent.id], plan.id
         t.logo = logo
         t.logo_digest = hashlib.sha256(PNG).hexdigest()
         db.session.commit()
@@ -152,7 +170,7 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark}Gold", f"{mark} Gadget", f"{mark.upper()}-100", f"{mark} Standard",
                  f"{mark} Wholesale", f"staff@{low}.test", f"{mark} Staffer",
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
-                 f"{mark}ville", f"{low}-user"]
+                 f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan"]
     return t
 
 

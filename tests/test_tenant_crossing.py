@@ -29,6 +29,7 @@ TENANT_ARGUMENTS = {
     "customer_id": lambda t: [t.customer_id, t.contact_id],
     "invoice_id": lambda t: t.invoice_ids,
     "payment_id": lambda t: t.payment_ids,
+    "order_id": lambda t: t.order_ids,
     "method_id": lambda t: t.method_ids,
     "admin_id": lambda t: t.admin_ids,
     "definition_id": lambda t: t.field_ids,
@@ -85,6 +86,9 @@ def _id_fields(t) -> dict:
         "method": f"saved-{t.method_ids[0]}",
         "product_0": str(t.product_id), "quantity_0": "1",  # admin new invoice
         f"quantity_{t.product_id}": "1",  # widget new invoice
+        "product": str(t.plan_id), f"quantity_{t.plan_id}": "1", "step": "confirm",  # new order
+        "sales_agent": str(t.agent_ids[0]),  # widget sales agent
+        "order_id": str(t.order_ids[0]),
         "before": str(t.payment_ids[-1] + 1),
         "token": t.preview_token,  # widget preview
         # searches, by an email (a page may echo what was searched, never whom it found)
