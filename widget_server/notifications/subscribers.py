@@ -11,6 +11,7 @@ from babel.dates import format_date
 
 from ..billing.issuing import pay_link
 from ..billing.models import Invoice, Payment
+from ..commerce.models import Order
 from ..core.database import utcnow
 from ..core.events import subscriber
 from ..core.extensions import db
@@ -111,3 +112,39 @@ def payment_failed(merchant, event):
         "payment_date": format_date(payment.scheduled_for or merchant.local_date(utcnow()),
                                     format="medium", locale=merchant.locale),
         "reason": payment.failure_message or "the payment was declined."})
+
+
+PERIODS = {"day": ("day", "days"), "week": ("week", "weeks"), "month": ("month", "months"),
+           "year": ("year", "years")}
+
+
+def billing_period(interval: str | None, count: int) -> str:
+    """How often an order is billed, as the default texts say it: "every month", "once"."""
+    if interval not in PERIODS:
+        return "once"
+    one, many = PERIODS[interval]
+    return f"every {one}" if count == 1 else f"every {count} {many}"
+
+
+@subscriber("order.created")
+def order_confirmation(merchant, event):
+    order = db.session.get(Order, event.payload["order_id"])
+    return _queue(merchant, "order_confirmation", _customer(event), {
+        "portal_link": enrolment.entry_link(merchant, "/orders"),
+        "order_number": order.number,
+        "items": ", ".join(line.description if line.quantity == 1
+                           else f"{line.quantity} × {line.description}"
+                           for line in order.lines),
+        "amount": format_money(order.total_minor, order.currency, merchant.locale),
+        "billing_period": billing_period(order.interval, order.interval_count),
+        "start_date": format_date(order.start_date, format="medium", locale=merchant.locale)})
+
+
+@subscriber("order.cancelled")
+def order_cancelled(merchant, event):
+    order = db.session.get(Order, event.payload["order_id"])
+    return _queue(merchant, "order_cancelled", _customer(event), {
+        "portal_link": enrolment.entry_link(merchant, "/orders"),
+        "order_number": order.number,
+        "end_date": format_date(order.end_date or merchant.local_date(utcnow()),
+                                format="medium", locale=merchant.locale)})
