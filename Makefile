@@ -65,7 +65,7 @@ translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 	    --omit-header -o $(TRANSLATIONS)/messages.pot .
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
-	    --no-fuzzy-matching --omit-header
+	    --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 worker: migrate

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.order_support import add_order, switch_orders_on
 from tests.payment_support import CARD, pay_form, set_payment
 from widget_server.billing import issuing
 from widget_server.billing.models import Invoice, Payment
@@ -43,6 +44,8 @@ def _pages(app, billed) -> list[str]:
             values["token"] = billed.token
         if "payment_id" in rule.arguments:
             values["payment_id"] = billed.paid_id  # the receipt of a succeeded payment
+        if "order_id" in rule.arguments:
+            values["order_id"] = billed.order_id  # due: Bill now and Cancel shown
         assert rule.arguments <= values.keys(), f"give {name} its arguments"
         paths.append((name, app.url_map.bind("localhost").build(rule.endpoint, values)))
     return sorted(paths, key=lambda np: np[0] not in SIGNED_OUT)  # signed-out ones first
@@ -71,6 +74,8 @@ def _history(app, billed):
     with app.app_context():
         billed.paid_id = db.session.scalar(select(Payment.id).where(
             Payment.status == "succeeded"))
+    switch_orders_on(app, billed)
+    add_order(app, billed)
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
@@ -88,7 +93,8 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
     pages = _pages(app, billed)
     assert {n for n, _ in pages} >= {"overview", "invoices", "invoice_detail", "pay_invoices",
                                      "payment_history", "payment_methods", "profile",
-                                     "new_invoice", "change_password", *SIGNED_OUT}
+                                     "new_invoice", "change_password", "orders",
+                                     "order_detail", "new_order", "cancel_order", *SIGNED_OUT}
     overflows = []
     for theme in THEMES:
         _set_theme(app, billed, theme)
