@@ -102,7 +102,9 @@ def place_through_the_page(p, product_id, quantity=1):
 def test_the_orders_section_shows_where_new_orders_are_allowed_or_the_customer_has_orders(
         app, shop):
     assert ">Orders<" in shop.client.get(f"{shop.base}/account").get_data(as_text=True)
-    set_tabs(app, shop, {"order": {"allow_new_order": False}})
+    set_tabs(app, shop, {"order": {"allow_new_order": False}})  # the agent's form is there
+    assert ">Orders<" in shop.client.get(f"{shop.base}/account").get_data(as_text=True)
+    set_tabs(app, shop, {"order": {"allow_add_sales_agent": False}})
     assert ">Orders<" not in shop.client.get(f"{shop.base}/account").get_data(as_text=True)
     assert shop.client.get(f"{shop.base}/orders").status_code == 403
     with app.app_context():  # an order the admin placed: the section is back to show it
@@ -113,6 +115,7 @@ def test_the_orders_section_shows_where_new_orders_are_allowed_or_the_customer_h
     assert ">Orders<" in shop.client.get(f"{shop.base}/account").get_data(as_text=True)
     listed = shop.client.get(f"{shop.base}/orders").get_data(as_text=True)
     assert "ORD-00001" in listed and "every month" in listed and "New order" not in listed
+    assert "Attach sales agent" not in listed
 
 
 def test_the_list_pages_by_keyset_and_keeps_its_query_count(app, shop, count_queries):

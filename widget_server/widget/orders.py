@@ -4,9 +4,9 @@ paid right away), Allow Cancel Order (at the period's end or at once, as the Ord
 Allow Add Sales Agent and Enable Customer Billing Run ("Bill now"). The rules are
 `commerce.orders` and `commerce.customer_agents`; this page parses and renders.
 
-The section is shown when the profile allows new orders or the customer has orders: one EXISTS
-query, asked only when new orders are off, once a request (`has_orders`), so every widget page
-keeps a constant number of statements.
+The section is shown when the profile allows new orders (or attaching a sales agent, whose form
+it holds) or the customer has orders: one EXISTS query, asked only when those switches are off,
+once a request (`has_orders`), so every widget page keeps a constant number of statements.
 """
 import secrets
 
@@ -66,8 +66,10 @@ def has_orders() -> bool:
 
 
 def orders_section() -> bool:
-    """The Orders section: where new orders are allowed, or the customer has some."""
-    return bool(g.profile.order.allow_new_order) or has_orders()
+    """The Orders section: where new orders are allowed or a sales agent can be attached (the
+    section holds that form), or the customer has orders."""
+    return (bool(g.profile.order.allow_new_order or g.profile.order.allow_add_sales_agent)
+            or has_orders())
 
 
 @bp.app_template_global("order_status")
