@@ -336,3 +336,18 @@ def test_each_order_switch_is_refused_when_crafted(app, shop, tab, key, method, 
     assert order.cancelled_at is None
     with app.app_context():
         assert db.session.get(Customer, shop.customer_id).sales_agent_id is None
+
+
+def test_the_orders_pages_speak_the_customers_language(app, shop):
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        merchant.config = {**merchant.config, "portal": {"languages": ["de", "fr"]}}
+        db.session.commit()
+    order_id = _placed(app, shop)
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    listed = shop.client.get(f"{shop.base}/orders", headers=german).get_data(as_text=True)
+    assert ">Bestellungen<" in listed and "jeden Monat" in listed and "Aktiv" in listed
+    french = {"Accept-Language": "fr-FR,fr;q=0.9"}
+    cancel = shop.client.get(f"{shop.base}/orders/{order_id}/cancel",
+                             headers=french).get_data(as_text=True)
+    assert "Votre abonnement court jusqu’au" in cancel and "n’est plus facturé" in cancel
