@@ -62,3 +62,10 @@ def test_each_switch_stops_its_email(app, shop, smtp):  # noqa: F811
     sent = _deliver(app, smtp)
     assert not any("Your order" in s for s in sent)
     assert any(s.startswith("Invoice INV-") for s in sent)
+
+
+def test_every_token_of_the_order_emails_has_a_label_for_the_template_editor():
+    from widget_server.notifications.templates import TOKEN_LABELS
+
+    for key in ("order_confirmation", "order_cancelled"):
+        assert set(EMAIL_TYPES[key].tokens) <= TOKEN_LABELS.keys()
