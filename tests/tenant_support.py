@@ -30,9 +30,10 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
     word such as "Xyzzyb"); everything switched on that a page or form can need."""
     from widget_server.billing import issuing
     from widget_server.billing.invoices import build_invoice
-    from widget_server.billing.models import Payment, PaymentAllocation, PaymentMethod
+    from widget_server.billing.models import Invoice, Payment, PaymentAllocation, PaymentMethod
     from widget_server.catalogue.models import Product
-    from widget_server.commerce.models import Order, OrderLine
+    from widget_server.commerce import orders
+    from widget_server.commerce.models import Order, OrderLine, SalesAgent
     from widget_server.commerce.periods import advance
     from widget_server.core.passwords import hash_password
     from widget_server.customers import credentials
@@ -58,7 +59,9 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         profile.settings = {**(profile.settings or {}),
                             "payment": {"edit_effective_date": True, "payment_amount": "any"},
                             "invoice": {"allow_new_invoice": True},
-                            "order": {"allow_plan_change": True}}
+                            "order": {"allow_new_order": True, "allow_cancel_order": True,
+                                      "allow_add_sales_agent": True, "allow_plan_change": True},
+                            "customer": {"enable_customer_billing_run": True}}
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -90,15 +93,15 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                        unit_price_minor=1500, currency="USD", interval="month")
         db.session.add(plan)
         db.session.flush()
-        order = Order(merchant_id=merchant_id, customer_id=customer.id,
+        sub = Order(merchant_id=merchant_id, customer_id=customer.id,
                       number=f"{mark.upper()}-ORD-1", status="active", currency="USD",
                       total_minor=3000, start_date=date.today(), interval="month",
                       interval_count=1, anchor_day=date.today().day,
                       next_billing_date=advance(date.today(), "month", 1, date.today().day))
         order_line = OrderLine.for_product(merchant, plan, 2, 0, prices_include_tax=False)
         order_line.recurring = True
-        order.lines.append(order_line)
-        db.session.add(order)
+        sub.lines.append(order_line)
+        db.session.add(sub)
         db.session.flush()
 
         def invoice(number, qty, status="issued"):
@@ -143,6 +146,18 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                                last_error="550 no such user")
         db.session.add(message)
         logo = images.store(merchant_id, PNG)
+        # a sales agent and an order placed through the service (number, lines, first invoice)
+        agent = SalesAgent(merchant_id=merchant_id, name=f"{mark} Agent",
+                           email=f"agent@{low}.test")
+        db.session.add(agent)
+        db.session.flush()
+        order = orders.place(merchant, customer, [orders.Item(plan.id, 1)], date.today(),
+                             sales_agent_id=agent.id)
+        # as if started a month ago: its next period is due, "Bill now" would bill it
+        order.start_date = date.today() - timedelta(days=31)
+        order.anchor_day, order.next_billing_date = date.today().day, date.today()
+        first_invoice = db.session.get(Invoice, order.invoice_id)
+        first_invoice.period_start, first_invoice.period_end = order.start_date, date.today()
         db.session.flush()
         t.tokens = {purpose: credentials.issue_token(contact if purpose != "reset" else customer,
                                                      purpose)
@@ -159,18 +174,7 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         t.method_ids = [method.id, spare.id]
         t.admin_ids = [owner.id, staff.id]
         t.message_id = message.id
-        # an order (placed through the service: its number, lines and first invoice) and a
-        # sales agent (issue #21)
-        from widget_server.commerce import orders
-        from widget_server.commerce.models import SalesAgent
-
-        agent = SalesAgent(merchant_id=merchant_id, name=f"{mark} Agent",
-                           email=f"agent@{low}.test")
-        db.session.add(agent)
-        db.session.flush()
-        placed = orders.place(merchant, customer, [orders.Item(plan.id, 1)], merchant.today(),
-                              sales_agent_id=agent.id)
-        t.order_ids, t.agent_ids = [order.id, placed.id], [agent.id]
+        t.order_ids, t.agent_ids = [sub.id, order.id], [agent.id]
         t.logo = logo
         t.logo_digest = hashlib.sha256(PNG).hexdigest()
         db.session.commit()
@@ -181,8 +185,7 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark}Gold", f"{mark} Gadget", f"{mark.upper()}-100", f"{mark} Standard",
                  f"{mark} Wholesale", f"staff@{low}.test", f"{mark} Staffer",
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
-                 f"{mark}ville", f"{low}-user", f"{mark} Agent",
-                 f"{mark} Plan"]
+                 f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan"]
     return t
 
 

@@ -111,7 +111,8 @@ def test_tab_save_keeps_other_tabs(app, owner_client):
     _create(owner_client)
     with app.app_context():
         pid = db.session.scalar(select(SelfServiceProfile.id))
-    owner_client.submit(f"/admin/profiles/{pid}/tabs/order", {"allow_new_order": "y"})
+    owner_client.submit(f"/admin/profiles/{pid}/tabs/order", {"allow_new_order": "y",
+                                                         "cancel_mode": "period_end"})
     response = owner_client.submit(f"/admin/profiles/{pid}/tabs/invoice",
                                    {"show_invoices": "y", "enable_pdf_mode_only": "y"})
     assert response.status_code == 302
@@ -157,10 +158,11 @@ def test_crafted_extra_fields_are_ignored(app, owner_client):
     with app.app_context():
         pid = db.session.scalar(select(SelfServiceProfile.id))
     owner_client.submit(f"/admin/profiles/{pid}/tabs/order",
-                        {"allow_new_order": "y", "is_default": "0", "merchant_id": "999",
-                         "evil": "x" * 10})
+                        {"allow_new_order": "y", "cancel_mode": "period_end",
+                         "is_default": "0", "merchant_id": "999", "evil": "x" * 10})
     profile = _profile(app, pid)
     assert profile.settings == {"order": {"allow_new_order": True, "allow_cancel_order": False,
+                                          "cancel_mode": "period_end",
                                           "allow_add_sales_agent": False,
                                           "allow_plan_change": False}}
     assert profile.merchant_id == owner_client.merchant_id and profile.is_default

@@ -264,6 +264,10 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
                             "invoice": {"allow_new_invoice": True},
                             "customer": {"phone_number_required": True}}
         db.session.commit()
+    from tests.order_support import add_order, switch_orders_on
+
+    switch_orders_on(app, billed)  # the Orders pages (#21), an order due with its agent
+    add_order(app, billed)
     billed.client.post(f"{billed.base}/pay", data={  # a saved card and a payment to list
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
     add_subscription(app, billed)  # a subscription to change (#21 item 6)
@@ -289,8 +293,13 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         assert (name, _serious(page)) == (name, [])
         checked.add(name)
     assert {"overview", "invoices", "invoice_detail", "new_invoice", "pay_invoices",
-            "payment_history", "payment_methods", "profile", "change_password",
-            "order_change"} <= checked
+            "payment_history", "payment_methods", "profile", "change_password", "orders",
+            "order_detail", "new_order", "cancel_order", "order_change"} <= checked
+    # New Order's review step (a POST's answer) and a choice left out
+    page.goto(f"{live_server}{billed.standalone}/orders/new")
+    page.get_by_role("button", name="Review").click()
+    page.get_by_role("heading", name="Review your order").wait_for()
+    assert _serious(page) == []
     # the states a customer meets: a form with errors, a refused page, the pay-all choice
     page.goto(f"{live_server}{billed.standalone}/profile")
     page.get_by_label("Phone").fill("")

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.order_support import add_subscription
+from tests.order_support import add_order, add_subscription, switch_orders_on
 from tests.payment_support import CARD, pay_form, set_payment
 from widget_server.billing import issuing
 from widget_server.billing.invoices import build_invoice
@@ -90,6 +90,8 @@ def _history(app, billed):
                               issue_date=date.today(), due_date=date.today())
         db.session.commit()
         billed.taxed_id = taxed.id
+    switch_orders_on(app, billed)
+    add_order(app, billed)
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
@@ -111,6 +113,7 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
     assert {n for n, _ in pages} >= {"overview", "invoices", "invoice_detail", "pay_invoices",
                                      "payment_history", "payment_methods", "profile",
                                      "new_invoice", "change_password", "order_change",
+                                     "orders", "order_detail", "new_order", "cancel_order",
                                      *SIGNED_OUT}
     overflows = []
     for theme in THEMES:

@@ -15,8 +15,8 @@ SPEC_LABELS = {
     "customer": ["Show Navigation Bar", "Allow Profile Edit", "Allow Logout",
                  "Enable Customer Billing Run", "Phone Number Required",
                  "Custom Field Parameters"],
-    "order": ["Allow New Order", "Allow Cancel Order", "Allow Add Sales Agent",
-              "Allow Plan Change"],  # the last: beyond the spec (#21 item 6)
+    "order": ["Allow New Order", "Allow Cancel Order", "Cancel Order takes effect",
+              "Allow Add Sales Agent", "Allow Plan Change"],  # the mode and plan change: #21
     "invoice": ["Show Invoices", "Allow New Invoice", "Enable PDF Mode Only"],
     "cart": ["Enable Shopping Cart in iFrame", "Enable Guest Checkout Without Registration",
              "Shopping Cart Stylesheet URL"],

@@ -89,6 +89,9 @@ def _id_fields(t) -> dict:
         "product_0": str(t.product_id), "quantity_0": "1",  # admin new invoice
         f"quantity_{t.product_id}": "1",  # widget new invoice
         "product": str(t.plan_id), "line": str(t.order_ids[0]),  # widget plan change
+        f"quantity_{t.plan_id}": "1", "step": "confirm",  # new order
+        "sales_agent": str(t.agent_ids[0]),  # widget sales agent
+        "order_id": str(t.order_ids[0]),
         "before": str(t.payment_ids[-1] + 1),
         "token": t.preview_token,  # widget preview
         # searches, by an email (a page may echo what was searched, never whom it found)
@@ -97,7 +100,6 @@ def _id_fields(t) -> dict:
         "customer_id": str(t.customer_id), "profile_id": str(t.profile_id),
         "invoice_id": str(t.invoice_ids[0]), "payment_id": str(t.payment_ids[1]),
         "method_id": str(t.method_ids[0]), "admin_id": str(t.admin_ids[1]),
-        "order_id": str(t.order_ids[0]), "sales_agent": str(t.agent_ids[0]),
         "customer": str(t.customer_id), "when": "now", "product_1": str(t.product_id),
         "send": "1", "autopay": "on", "amount": "1.00", "idempotency_key": "crossing",
     }

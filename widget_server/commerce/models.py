@@ -35,6 +35,8 @@ class SalesAgent(db.Model):
 class Order(db.Model):
     __tablename__ = "sales_order"  # "order" is an SQL keyword
     __table_args__ = (UniqueConstraint("merchant_id", "number"),
+                      # the customer's New Order form: a double submit makes one order
+                      UniqueConstraint("merchant_id", "customer_id", "request_key"),
                       Index("ix_order_customer_keyset", "merchant_id", "customer_id", "id"),
                       # the billing run's scan: due active orders, in id order
                       Index("ix_order_due", "status", "next_billing_date", "id"),
@@ -64,6 +66,7 @@ class Order(db.Model):
     # the start of the next period to bill; None once nothing more is to be billed
     next_billing_date: Mapped[date | None]
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    request_key: Mapped[str | None] = mapped_column(String(40))
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.position")

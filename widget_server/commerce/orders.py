@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..billing.invoices import next_invoice_number
 from ..billing.issuing import issue
@@ -43,17 +44,55 @@ def next_order_number(merchant) -> str:
 
 
 def place(merchant, customer, items: list[Item], today: date, *,
-          sales_agent_id: int | None = None, start: date | None = None) -> Order:
+          sales_agent_id: int | None = None, start: date | None = None,
+          request_key: str | None = None) -> Order:
     """A new order from the merchant's active catalogue, its first period billed when its
     start has come: at once for an order starting today (the default); for a later start
     nothing now, and the billing run bills it on the day (its next billing date is the start).
 
     Recurring products of one order share one billing period (Stripe's rule for one
-    subscription): products billed at different periods are ordered separately.
+    subscription): products billed at different periods are ordered separately. With
+    `request_key` (the customer's form), the same key gives back the order it made, even when
+    two submits arrive at once (the key is unique per customer).
     """
     start = start or today
     if start < today:
         raise DomainError("The start date cannot be in the past.", "start")
+    if request_key and (made := by_request_key(merchant, customer, request_key)) is not None:
+        return made
+    wanted, offered, (interval, count) = _validated(merchant, items)
+    agent = _agent(merchant, sales_agent_id)
+    inclusive = prices_include_tax(merchant)
+    order = Order(merchant_id=merchant.id, customer_id=customer.id,
+                  number=next_order_number(merchant), status=ACTIVE, currency=merchant.currency,
+                  start_date=start, interval=interval, interval_count=count,
+                  anchor_day=start.day, next_billing_date=start,
+                  sales_agent_id=agent.id if agent else None, request_key=request_key)
+    for position, item in enumerate(wanted):
+        product = offered[item.product_id]
+        line = OrderLine.for_product(merchant, product, item.quantity, position,
+                                     prices_include_tax=inclusive)
+        line.recurring = product.recurring
+        order.lines.append(line)
+    order.total_minor = period_total(order)
+    db.session.add(order)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        if request_key and (made := by_request_key(merchant, customer, request_key)):
+            return made  # the same form, posted twice at once
+        raise
+    events.record(merchant, "order.created", order_id=order.id, customer_id=customer.id)
+    invoice = bill_due_period(merchant, order, today)
+    if invoice is not None:
+        order.invoice_id = invoice.id
+    db.session.flush()
+    return order
+
+
+def _validated(merchant, items: list[Item]):
+    """The wanted items, the offered products by id and the order's (interval, count)."""
     wanted = [item for item in items if item.product_id]
     if not wanted:
         raise DomainError("Choose at least one product.", "product")
@@ -67,29 +106,40 @@ def place(merchant, customer, items: list[Item], today: date, *,
     if len(periods) > 1:
         raise DomainError("Products billed at different periods are ordered separately.",
                           "product")
-    interval, count = next(iter(periods)) if periods else (None, 1)
-    agent = _agent(merchant, sales_agent_id)
+    return wanted, offered, next(iter(periods)) if periods else (None, 1)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What placing `items` would charge, before anything is written (the Review step)."""
+    lines: list  # OrderLine, not added to the session
+    interval: str | None
+    interval_count: int
+    first_minor: int  # the first invoice: every line
+    period_minor: int  # each following period: the recurring lines (0 for a one-time order)
+    net_minor: int
+    tax_minor: int
+
+
+def quote(merchant, items: list[Item]) -> Quote:
+    wanted, offered, (interval, count) = _validated(merchant, items)
     inclusive = prices_include_tax(merchant)
-    order = Order(merchant_id=merchant.id, customer_id=customer.id,
-                  number=next_order_number(merchant), status=ACTIVE, currency=merchant.currency,
-                  start_date=start, interval=interval, interval_count=count,
-                  anchor_day=start.day, next_billing_date=start,
-                  sales_agent_id=agent.id if agent else None)
+    lines = []
     for position, item in enumerate(wanted):
         product = offered[item.product_id]
         line = OrderLine.for_product(merchant, product, item.quantity, position,
                                      prices_include_tax=inclusive)
         line.recurring = product.recurring
-        order.lines.append(line)
-    order.total_minor = period_total(order)
-    db.session.add(order)
-    db.session.flush()
-    events.record(merchant, "order.created", order_id=order.id, customer_id=customer.id)
-    invoice = bill_due_period(merchant, order, today)
-    if invoice is not None:
-        order.invoice_id = invoice.id
-    db.session.flush()
-    return order
+        lines.append(line)
+    return Quote(lines, interval, count, sum(line.amount_minor for line in lines),
+                 sum(line.amount_minor for line in lines if line.recurring),
+                 sum(line.net_minor for line in lines), sum(line.tax_minor for line in lines))
+
+
+def by_request_key(merchant, customer, key: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.merchant_id == merchant.id,
+                                                 Order.customer_id == customer.id,
+                                                 Order.request_key == key))
 
 
 def period_total(order: Order) -> int:

@@ -7,6 +7,8 @@ anchor is never lost to a short month. Daily and weekly periods simply add days.
 import calendar
 from datetime import date, timedelta
 
+from flask_babel import gettext, ngettext
+
 from ..catalogue.models import INTERVALS
 
 
@@ -43,3 +45,18 @@ def retreat(start: date, interval: str, count: int, anchor_day: int) -> date:
     year, month = divmod(index, 12)
     month += 1
     return date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))
+
+
+def in_words(interval: str | None, count: int = 1) -> str:
+    """How often, in the current language: "every month", "every 3 months", "once" (the widget
+    and the customer's emails)."""
+    count = count or 1
+    if interval == "day":
+        return ngettext("every day", "every %(num)d days", count)
+    if interval == "week":
+        return ngettext("every week", "every %(num)d weeks", count)
+    if interval == "month":
+        return ngettext("every month", "every %(num)d months", count)
+    if interval == "year":
+        return ngettext("every year", "every %(num)d years", count)
+    return gettext("once")

@@ -59,10 +59,14 @@ def seed_demo() -> list[str]:
     _ensure_admin(merchant, STAFF_EMAIL, STAFF_PASSWORD, "staff", "Demo Staff")
     if profiles.find_by_slug(merchant, "default") is None:
         profile = profiles.create_profile(merchant, "Standard portal", "default")
-        # what the demo shows off beyond the defaults: scheduling, any amount, new invoices
+        # what the demo shows off beyond the defaults: scheduling, any amount, new invoices,
+        # and orders: new, cancel, a sales agent, Bill now (#21)
         profile.settings = {**(profile.settings or {}),
                             "payment": {"edit_effective_date": True, "payment_amount": "any"},
-                            "invoice": {"allow_new_invoice": True}}
+                            "invoice": {"allow_new_invoice": True},
+                            "order": {"allow_new_order": True, "allow_cancel_order": True,
+                                      "allow_add_sales_agent": True},
+                            "customer": {"enable_customer_billing_run": True}}
         db.session.flush()
     _ensure_custom_fields(merchant)
     _ensure_business(merchant)

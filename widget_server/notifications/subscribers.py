@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 
 from ..billing.issuing import pay_link
 from ..billing.models import Invoice, Payment
+from ..commerce import periods
+from ..commerce.models import Order
 from ..core.database import utcnow
 from ..core.events import subscriber
 from ..core.extensions import db
@@ -133,3 +135,32 @@ def payment_failed(merchant, event):
         "payment_date": format_date(payment.scheduled_for or merchant.local_date(utcnow()),
                                     format="medium", locale=locale),
         "reason": payment.failure_message or declined})
+
+
+@subscriber("order.created")
+def order_confirmation(merchant, event):
+    order = db.session.get(Order, event.payload["order_id"])
+    customer = _customer(event)
+    locale = _locale(merchant, customer)
+    with force_locale(customer_language(merchant, customer)):
+        period = periods.in_words(order.interval, order.interval_count)
+    return _queue(merchant, "order_confirmation", customer, {
+        "portal_link": enrolment.entry_link(merchant, "/orders"),
+        "order_number": order.number,
+        "items": ", ".join(line.description if line.quantity == 1
+                           else f"{line.quantity} × {line.description}"
+                           for line in order.lines),
+        "amount": format_money(order.total_minor, order.currency, locale),
+        "billing_period": period,
+        "start_date": format_date(order.start_date, format="medium", locale=locale)})
+
+
+@subscriber("order.cancelled")
+def order_cancelled(merchant, event):
+    order = db.session.get(Order, event.payload["order_id"])
+    customer = _customer(event)
+    return _queue(merchant, "order_cancelled", customer, {
+        "portal_link": enrolment.entry_link(merchant, "/orders"),
+        "order_number": order.number,
+        "end_date": format_date(order.end_date or merchant.local_date(utcnow()),
+                                format="medium", locale=_locale(merchant, customer))})

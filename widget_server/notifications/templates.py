@@ -35,6 +35,9 @@ TOKEN_LABELS = {
     "amount": "Amount", "payment_date": "Payment Date", "reference": "Payment Number",
     "invoice_number": "Invoice Number", "due_date": "Due Date", "pay_link": "Pay Invoice Link",
     "reason": "Reason",
+    # orders (#21): Order Confirmation, Order Cancelled
+    "order_number": "Order Number", "items": "Items Ordered", "billing_period": "Billing Period",
+    "start_date": "Start Date", "end_date": "End Date",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]

@@ -78,6 +78,22 @@ EMAIL_TYPES = {t.key: t for t in (
               N_("Invoice {{ invoice_number }} from {{ merchant_name }}"),
               N_("Hello {{ contact_name }},\n\nInvoice {{ invoice_number }} for {{ amount }} "
                  "is due on {{ due_date }}.\n\nPay invoice: {{ pay_link }}")),
+    EmailType("order_confirmation", "Order Confirmation",
+              (*COMMON, "order_number", "items", "amount", "billing_period", "start_date"),
+              N_("Your order {{ order_number }} with {{ merchant_name }}"),
+              N_("Hello {{ contact_name }},\n\nThank you for your order {{ order_number }}: "
+                 "{{ items }}, {{ amount }} {{ billing_period }}, from {{ start_date }}.\n\n"
+                 "Your orders and invoices: {{ portal_link }}"),
+              Switch(help="When an order is placed, by the customer in the portal or by you, "
+                          "the customer gets its confirmation.")),
+    EmailType("order_cancelled", "Order Cancelled",
+              (*COMMON, "order_number", "end_date"),
+              N_("Your order {{ order_number }} with {{ merchant_name }} is cancelled"),
+              N_("Hello {{ contact_name }},\n\nYour order {{ order_number }} is cancelled. It "
+                 "ends on {{ end_date }} and is not billed again.\n\nYour account: "
+                 "{{ portal_link }}"),
+              Switch(help="When an order is cancelled, at once or at the end of its period, "
+                          "the customer is told when it ends.")),
     # the admin's own test email, in the admin's language (English): not marked
     EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
               "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "

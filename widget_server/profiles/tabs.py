@@ -59,6 +59,12 @@ CUSTOMER = Group("customer", "Customer", (
 ORDER = Group("order", "Order", (
     Setting("allow_new_order", Boolean(), False, "Allow New Order", ""),
     Setting("allow_cancel_order", Boolean(), False, "Allow Cancel Order", ""),
+    Setting("cancel_mode", Choice((("period_end", "At the end of the current period"),
+                                   ("immediately", "At once"))),
+            "period_end", "Cancel Order takes effect",
+            "At the end of the current period: the subscription runs until then and is not "
+            "billed again. At once: it ends the day it is cancelled; the current period is not "
+            "refunded."),
     Setting("allow_add_sales_agent", Boolean(), False, "Allow Add Sales Agent",
             "Customers attach one of your sales agents to their profile."),
     Setting("allow_plan_change", Boolean(), False, "Allow Plan Change",

@@ -2,7 +2,7 @@
 (function () {
   var log = document.getElementById("event-log");
   ["loaded", "resized", "logged-in", "logged-out", "payment-succeeded", "payment-failed",
-   "order-created", "order-changed", "storage-blocked"].forEach(function (type) {
+   "order-created", "order-cancelled", "order-changed", "storage-blocked"].forEach(function (type) {
     document.getElementById("my-account").addEventListener("myaccount:" + type, function (e) {
       var item = document.createElement("li");
       item.textContent = type + " " + JSON.stringify(e.detail);

@@ -113,8 +113,22 @@ ROUTES: dict[str, Capability] = {
     "default_method": page("payment.allow_payments", "payment.card_ach_mode!=no_save"),
     "autopay": page(),  # turning it on is the service's rule (allowed payments, kept methods)
     "profile": page(post=("customer.allow_profile_edit",)),
+    # Orders (W-7, P-4, #21): the section where new orders are allowed or the customer has some;
+    # an order of one's own is always theirs to see
+    "orders": page(when=lambda: _orders_section()),
+    "order_detail": page(),
+    "new_order": page("order.allow_new_order"),
+    "cancel_order": page("order.allow_cancel_order"),
+    "bill_order": page("customer.enable_customer_billing_run"),
+    "sales_agent": page("order.allow_add_sales_agent"),
     "order_change": page("order.allow_plan_change"),  # #21 item 6
 }
+
+
+def _orders_section() -> bool:
+    from .orders import orders_section
+
+    return orders_section()
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,8 @@ class NavItem:
     label: object  # a lazy string: read in the customer's language
     also_current: tuple[str, ...] = ()
     extra: tuple[Requirement, ...] = field(default=())  # shown only where these hold too
+    # shown only where this holds too, asked with a signed-in customer (the route's `when`)
+    shown: Callable[[], bool] | None = None
 
 
 NAVIGATION = (
@@ -130,6 +146,8 @@ NAVIGATION = (
     NavItem("invoices", _l("Invoices"), ("invoice_detail", "new_invoice")),
     NavItem("pay_invoices", _l("Pay")),
     NavItem("payment_history", _l("Payments"), ("payment_receipt",)),
+    NavItem("orders", _l("Orders"), ("order_detail", "new_order", "cancel_order"),
+            shown=lambda: _orders_section()),
     # removing an old method stays possible under "no save", but it is not a section then
     NavItem("payment_methods", _l("Payment methods"),
             extra=(Requirement.parse("payment.allow_payments"),
@@ -143,7 +161,8 @@ def navigation(profile) -> list[NavItem]:
     """The sections this profile offers, in order: exactly the pages that would answer."""
     return [item for item in NAVIGATION  # a section with a `when` says so in its `extra`
             if ROUTES[item.endpoint].allows(profile, settings_only=True)
-            and all(r.met(profile) for r in item.extra)]
+            and all(r.met(profile) for r in item.extra)
+            and (item.shown is None or (g.get("customer") is not None and item.shown()))]
 
 
 def enforce():

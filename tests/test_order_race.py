@@ -1,0 +1,57 @@
+"""Bill now and New Order clicked twice, or in two tabs at once (issue #21 item 5): one invoice
+for the period, one order for the form. Real concurrent HTTP requests against the threaded
+live server, on SQLite and (in CI) PostgreSQL, as tests/test_checkout_race.py does."""
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import csrf_from
+from tests.test_checkout_race import Tab, _submit_at_once
+from widget_server.billing.models import Invoice
+from widget_server.commerce.models import Order
+from widget_server.core.extensions import db
+
+from .test_widget_orders import _due, _form_key, _placed, shop  # noqa: F401
+
+
+def _invoices(app, order_id) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Invoice)
+                                 .where(Invoice.order_id == order_id))
+
+
+@pytest.mark.parametrize("tabs", [2, 6])
+def test_bill_now_clicked_at_once_in_several_tabs_makes_one_invoice(app, shop, live_server,  # noqa: F811
+                                                                    tabs):
+    order_id = _placed(app, shop)
+    _due(app, order_id)
+    tab = Tab(live_server + shop.base)
+    tab.sign_in(shop.username, shop.password)
+    page = tab.get(f"/orders/{order_id}")
+    assert page.status_code == 200 and "Bill now" in page.text
+    form = {"csrf_token": csrf_from(page.text)}
+
+    answers = _submit_at_once([form] * tabs, tab, f"/orders/{order_id}/bill")
+
+    assert [a.status_code for a in answers] == [303] * tabs
+    assert _invoices(app, order_id) == 2  # the first period's, and this one: once
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        starts = sorted(db.session.scalars(select(Invoice.period_start)
+                                           .where(Invoice.order_id == order_id)))
+        assert order.next_billing_date > starts[-1] and len(set(starts)) == 2
+
+
+def test_confirm_clicked_twice_at_once_places_one_order(app, shop, live_server):  # noqa: F811
+    tab = Tab(live_server + shop.base)
+    tab.sign_in(shop.username, shop.password)
+    page = tab.get("/orders/new")
+    form = {"csrf_token": csrf_from(page.text), "form_key": _form_key(page.text),
+            "product": shop.plan_id, f"quantity_{shop.plan_id}": "1", "step": "confirm"}
+
+    answers = _submit_at_once([form] * 3, tab, "/orders/new")
+
+    assert [a.status_code for a in answers] == [302] * 3
+    assert len({a.headers["Location"] for a in answers}) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
