@@ -1,6 +1,8 @@
 """Bill now and New Order clicked twice, or in two tabs at once (issue #21 item 5): one invoice
 for the period, one order for the form. Real concurrent HTTP requests against the threaded
 live server, on SQLite and (in CI) PostgreSQL, as tests/test_checkout_race.py does."""
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -28,7 +30,8 @@ def test_bill_now_clicked_at_once_in_several_tabs_makes_one_invoice(app, shop, l
     tab.sign_in(shop.username, shop.password)
     page = tab.get(f"/orders/{order_id}")
     assert page.status_code == 200 and "Bill now" in page.text
-    form = {"csrf_token": csrf_from(page.text)}
+    form = {"csrf_token": csrf_from(page.text),  # and the period the page offered to bill
+            "period": re.search(r'name="period" value="([^"]+)"', page.text).group(1)}
 
     answers = _submit_at_once([form] * tabs, tab, f"/orders/{order_id}/bill")
 

@@ -292,25 +292,42 @@ def _due(app, order_id):
         db.session.commit()
 
 
-def test_bill_now_appears_only_when_a_period_has_come_and_bills_it_once(app, shop):
+def _bill_form(html: str) -> dict:
+    """Bill now's form: the token and the period the page offered to bill."""
+    return {"csrf_token": csrf_from(html),
+            "period": re.search(r'name="period" value="([^"]+)"', html).group(1)}
+
+
+def test_bill_now_bills_the_next_period_once_and_never_further_ahead(app, shop):
+    """Bill now (P-3) bills the period that has come or the next one (the demo customer bills
+    the next period of a subscription just ordered); then nothing until that period starts."""
     order_id = _placed(app, shop)
     html = shop.client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
-    assert "Bill now" not in html  # the next period is a month away
-    crafted = shop.client.post(f"{shop.base}/orders/{order_id}/bill",
-                               data={"csrf_token": csrf_from(html)}, follow_redirects=True)
-    assert "Nothing is due yet" in crafted.get_data(as_text=True)
-    assert _count(app, Invoice, order_id=order_id) == 1
-    _due(app, order_id)
-    html = shop.client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
-    assert "Bill now" in html
+    assert "Bill now" in html  # the next period, a month away, may be billed now
     billed = shop.client.post(f"{shop.base}/orders/{order_id}/bill",
-                              data={"csrf_token": csrf_from(html)}, follow_redirects=True)
+                              data=_bill_form(html), follow_redirects=True)
     page = billed.get_data(as_text=True)
     assert "is issued" in page and "order-changed" in page
     assert _count(app, Invoice, order_id=order_id) == 2
+    assert "Bill now" not in page  # the period after waits until the billed one starts
     twice = shop.client.post(f"{shop.base}/orders/{order_id}/bill",
-                             data={"csrf_token": csrf_from(html)}, follow_redirects=True)
+                             data=_bill_form(html), follow_redirects=True)
     assert "Nothing is due yet" in twice.get_data(as_text=True)
+    assert _count(app, Invoice, order_id=order_id) == 2
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        starts = sorted(i.period_start for i in db.session.scalars(
+            select(Invoice).where(Invoice.order_id == order_id)))
+        assert starts[1] > starts[0]  # the next period, billed ahead
+        assert order.next_billing_date > starts[1]
+
+
+def test_bill_now_bills_a_period_that_has_come(app, shop):
+    order_id = _placed(app, shop)
+    _due(app, order_id)
+    html = shop.client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
+    assert "Bill now" in html
+    shop.client.post(f"{shop.base}/orders/{order_id}/bill", data=_bill_form(html))
     assert _count(app, Invoice, order_id=order_id) == 2
 
 

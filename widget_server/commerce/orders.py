@@ -26,7 +26,7 @@ from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
 from ..tenancy.counters import next_number
 from .models import ACTIVE, CANCELLED, ENDED, Order, OrderAdjustment, OrderLine, SalesAgent
-from .periods import advance
+from .periods import advance, retreat
 
 ORDER_SEQUENCE = "order"
 MAX_QUANTITY = 10000
@@ -181,11 +181,31 @@ def _claim_period(order: Order, start: date, following: date | None, status: str
     return True
 
 
-def bill_due_period(merchant, order: Order, today: date) -> Invoice | None:
-    """Invoice the order's period that has come (its next billing date is today or past) and
-    issue the invoice; None when nothing is due or another request billed it first."""
+def billable(order: Order, today: date, *, ahead: bool = False) -> bool:
+    """Whether the order's next period may be invoiced today: once it has come, or with
+    `ahead` (the customer's "Bill now", P-3) also the next period while the current one runs,
+    never further ahead (once billed, the period after waits until this one starts)."""
     start = order.next_billing_date
-    if order.status != ACTIVE or start is None or start > today:
+    if order.status != ACTIVE or start is None:
+        return False
+    if order.end_date is not None and start >= order.end_date:
+        return start <= today  # nothing more to bill; the run closes it on the day
+    if start <= today:
+        return True
+    return ahead and order.recurring and retreat(
+        start, order.interval, order.interval_count, order.anchor_day) <= today
+
+
+def bill_due_period(merchant, order: Order, today: date, *, ahead: bool = False,
+                    period_start: date | None = None) -> Invoice | None:
+    """Invoice the order's period that has come (its next billing date is today or past; with
+    `ahead`, the next one too: see `billable`) and issue the invoice; None when nothing is
+    billable or another request billed it first. With `period_start` (the period a customer's
+    "Bill now" was shown), only that period: a double click never bills two periods."""
+    start = order.next_billing_date
+    if period_start is not None and start != period_start:
+        return None
+    if not billable(order, today, ahead=ahead):
         return None
     ending = order.end_date is not None and start >= order.end_date
     if ending:  # its end came before this period: nothing more to bill but its adjustments

@@ -60,12 +60,12 @@ def seed_demo() -> list[str]:
     if profiles.find_by_slug(merchant, "default") is None:
         profile = profiles.create_profile(merchant, "Standard portal", "default")
         # what the demo shows off beyond the defaults: scheduling, any amount, new invoices,
-        # and orders: new, cancel, a sales agent, Bill now (#21)
+        # and orders: new, cancel, a sales agent, a plan change, Bill now (#21)
         profile.settings = {**(profile.settings or {}),
                             "payment": {"edit_effective_date": True, "payment_amount": "any"},
                             "invoice": {"allow_new_invoice": True},
                             "order": {"allow_new_order": True, "allow_cancel_order": True,
-                                      "allow_add_sales_agent": True},
+                                      "allow_add_sales_agent": True, "allow_plan_change": True},
                             "customer": {"enable_customer_billing_run": True}}
         db.session.flush()
     _ensure_custom_fields(merchant)

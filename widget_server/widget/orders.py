@@ -9,6 +9,7 @@ it holds) or the customer has orders: one EXISTS query, asked only when those sw
 once a request (`has_orders`), so every widget page keeps a constant number of statements.
 """
 import secrets
+from datetime import date
 
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -133,9 +134,9 @@ def _list(before: int | None, after: int | None):
 
 
 def _may_bill(order) -> bool:
-    return (g.profile.customer.enable_customer_billing_run and order.status == ACTIVE
-            and order.next_billing_date is not None
-            and order.next_billing_date <= merchant_today()
+    """Bill now (P-3): the period that has come, or the next one while the current one runs."""
+    return (g.profile.customer.enable_customer_billing_run
+            and commerce.billable(order, merchant_today(), ahead=True)
             and (order.end_date is None or order.next_billing_date < order.end_date))
 
 
@@ -266,15 +267,17 @@ def cancel_order(order_id: int):
 
 @bp.post("/orders/<id:order_id>/bill")
 def bill_order(order_id: int):
-    """Enable Customer Billing Run: the order's period that has come, invoiced now. Two clicks
-    or two tabs at once bill it once (the service's claim on the period)."""
+    """Enable Customer Billing Run: the order's next period invoiced now, whether it has come
+    or is the next one (one period ahead at most). Two clicks or two tabs at once bill it once
+    (the service's claim on the period)."""
     order = _own_order(order_id)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
     invoice = None
     if _may_bill(order):
-        invoice = commerce.bill_due_period(g.merchant, order, merchant_today())
+        invoice = commerce.bill_due_period(g.merchant, order, merchant_today(), ahead=True,
+                                           period_start=_period_shown())
     if invoice is None:
         db.session.refresh(order)  # another click or tab may have billed it a moment ago
         day = order.next_billing_date
@@ -289,6 +292,14 @@ def bill_order(order_id: int):
     flash(_("Invoice %(number)s for %(amount)s is issued.", number=invoice.number,
             amount=_money(invoice.balance_minor, invoice.currency)), "success")
     return redirect(url_for(".order_detail", order_id=order.id)), 303
+
+
+def _period_shown() -> date | None:
+    """The period the page offered to bill (its start, ISO); a crafted value bills nothing."""
+    try:
+        return date.fromisoformat(request.form.get("period", ""))
+    except ValueError:
+        return date.min
 
 
 def _money(minor: int, currency: str) -> str:
