@@ -16,6 +16,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
+# Every wait of a browser test: long enough for a loaded 2-core machine (a page that never
+# comes still fails), short enough that a hang fails fast.
+BROWSER_TIMEOUT_MS = 10_000
+
 
 def browser_tests_skipped() -> str | None:
     if os.environ.get("SKIP_BROWSER_TESTS") == "1":
@@ -48,8 +52,9 @@ def chromium():
     reason = browser_tests_skipped()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)  # expect(...) waits as long as any wait
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
@@ -59,7 +64,7 @@ def chromium():
 @pytest.fixture
 def page(chromium):
     context = chromium.new_context()
-    context.set_default_timeout(5000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()

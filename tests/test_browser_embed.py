@@ -155,7 +155,7 @@ def test_a_site_that_is_not_allowed_gets_no_widget(shop):
 
 
 def test_blocked_iframe_cookies_fall_back_to_a_new_tab(shop, tmp_path, live_server, chromium):
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import BROWSER_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS
 
     profile_dir = tmp_path / "profile"
     (profile_dir / "Default").mkdir(parents=True)
@@ -167,7 +167,7 @@ def test_blocked_iframe_cookies_fall_back_to_a_new_tab(shop, tmp_path, live_serv
     url = shop.host_site.page("/blocked", host_html(live_server, shop.slug, ["standard"]))
     context = chromium.browser_type.launch_persistent_context(
         str(profile_dir), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    context.set_default_timeout(5000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         page = context.new_page()
         page.goto(url)

@@ -10,6 +10,7 @@ import pytest
 from babel.dates import format_date
 from playwright.sync_api import expect
 
+from tests.browser import BROWSER_TIMEOUT_MS
 from tests.test_browser_embed import host_html
 from widget_server.billing.invoices import build_invoice
 from widget_server.catalogue.models import Product
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def german_page(chromium):
     context = chromium.new_context(locale="de-DE", viewport={"width": 360, "height": 740})
-    context.set_default_timeout(5000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()

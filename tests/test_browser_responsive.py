@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.browser import BROWSER_TIMEOUT_MS
 from tests.order_support import add_order, add_subscription, switch_orders_on
 from tests.payment_support import CARD, pay_form, set_payment
 from widget_server.billing import issuing
@@ -119,7 +120,7 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
     for theme in THEMES:
         _set_theme(app, billed, theme)
         context = chromium.new_context()  # one per theme, signed in once
-        context.set_default_timeout(5000)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
         page = context.new_page()
         signed_in = False
         for name, path in pages:

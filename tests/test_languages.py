@@ -10,6 +10,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from tests.browser import BROWSER_TIMEOUT_MS
 from widget_server.billing.models import Invoice
 from widget_server.core.extensions import db
 from widget_server.core.i18n import choose_language, formatting_locale
@@ -193,7 +194,7 @@ def test_a_german_chromium_signs_in_and_reads_german_dates_and_amounts(app, live
     monkeypatch.setattr(limiter, "enabled", False)
     _set(app, billed, currency="EUR", languages=["de", "fr"], overdue=True)
     context = chromium.new_context(locale="de-DE")
-    context.set_default_timeout(5000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         page = context.new_page()
         page.goto(f"{live_server}{billed.standalone}/login")

@@ -368,3 +368,17 @@ def test_the_orders_pages_speak_the_customers_language(app, shop):
     cancel = shop.client.get(f"{shop.base}/orders/{order_id}/cancel",
                              headers=french).get_data(as_text=True)
     assert "Votre abonnement court jusqu’au" in cancel and "n’est plus facturé" in cancel
+
+
+def test_the_order_page_links_its_change_page_where_plan_changes_are_allowed(app, shop):
+    order_id = _placed(app, shop)
+    html = shop.client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
+    assert 'id="change-order"' not in html
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, shop.profile_id)
+        profile.settings = {**profile.settings,
+                            "order": {**profile.settings.get("order", {}),
+                                      "allow_plan_change": True}}
+        db.session.commit()
+    html = shop.client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
+    assert f'href="{shop.base}/orders/{order_id}/change" id="change-order"' in html
