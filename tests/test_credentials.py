@@ -116,7 +116,7 @@ def test_bad_credentials_are_refused_next_to_the_field(app, client, newcomer, da
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'id="{field}-error"' in page and message in page
-    assert "The password needs at least 10 characters, a letter, a digit." in page  # C-9
+    assert "The password needs at least 10 characters, a letter, and a digit." in page  # C-9
     with app.app_context():
         assert db.session.get(Customer, newcomer.newcomer_id).password_hash is None
         assert db.session.scalar(select(CredentialToken.used_at)) is None

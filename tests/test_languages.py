@@ -276,3 +276,16 @@ def test_date_hints_are_written_with_the_readers_letters():
     assert format_hint("de_DE", "en") == "DD.MM.YYYY"  # an English customer of a German shop
     assert format_hint("fr_FR") == "JJ/MM/AAAA"
     assert format_hint("en_US") == "MM/DD/YYYY"
+
+
+def test_a_list_of_rules_reads_as_the_language_writes_lists(app):
+    from flask_babel import force_locale
+
+    from widget_server.core.i18n import format_list
+
+    with app.test_request_context():
+        with force_locale("de"):
+            assert format_list(["a", "b", "c"]) == "a, b und c"
+        with force_locale("fr"):
+            assert format_list(["a", "b"]) == "a et b"
+        assert format_list(["a", "b", "c"]) == "a, b, and c"

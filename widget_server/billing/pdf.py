@@ -88,6 +88,8 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     pdf.setTitle(gettext("Invoice %(number)s", number=invoices[0].number)
                  if len(invoices) == 1 else gettext("Invoices of %(name)s", name=seller[0]))
+    pdf.setAuthor(seller[0])  # the document's properties name its issuer, not "anonymous"
+    pdf.setCreator(merchant.name)
     width, height = A4
     right = width - 20 * mm
 
@@ -189,6 +191,8 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
     pdf.setTitle(_("Receipt %(number)s", number=payment.receipt_number))
+    pdf.setAuthor(merchant.name)
+    pdf.setCreator(merchant.name)
     width, height = A4
 
     def money(minor):

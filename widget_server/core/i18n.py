@@ -119,3 +119,13 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["current_language"] = current_language
+
+
+def format_list(items: list[str]) -> str:
+    """"a, b and c" as the current language writes a list ("a, b und c", "a, b et c")."""
+    from babel.lists import format_list as babel_format_list
+
+    items = [str(item) for item in items]
+    if not items:
+        return ""
+    return babel_format_list(items, locale=current_language())

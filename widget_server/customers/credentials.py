@@ -19,6 +19,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import format_list
 from ..core.passwords import hash_password, verify
 from ..tenancy.configuration import SECURITY, merchant_settings
 from ..tenancy.models import Merchant
@@ -102,7 +103,7 @@ def check_password(merchant, password: str, username: str | None = None) -> None
     if rules.password_require_symbol and all(c.isalnum() or c.isspace() for c in password):
         problems.append(_("a symbol"))
     if problems:
-        raise DomainError(_("The password needs %(rules)s.", rules=", ".join(problems)),
+        raise DomainError(_("The password needs %(rules)s.", rules=format_list(problems)),
                           "password")
     if username and password.strip().lower() == username.lower():
         raise DomainError(_("The password must not be your username."), "password")

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
 from ..billing import account
-from ..core.i18n import widget_formatting_locale
+from ..core.i18n import format_list, widget_formatting_locale
 from ..core.money import format_money
 from ..profiles.tabs import GLOBAL
 from ..tenancy.configuration import EMBEDDING, merchant_settings
@@ -155,6 +155,9 @@ def _medium_date(day, locale: str) -> str:
 def merchant_today():
     """Today in the merchant's time zone: "overdue" follows the merchant's calendar."""
     return g.merchant.today()
+
+
+bp.add_app_template_global(format_list, "format_list")  # "a, b und c" in the language
 
 
 @bp.app_template_global("invoice_state")
