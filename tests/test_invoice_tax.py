@@ -96,7 +96,7 @@ def test_the_pdf_speaks_the_customers_language(taxed):
     assert f"Rechnung {p.number}" in german, german
     assert f"Netto {_money(EXCLUDED['net'], 'de')}" in german
     assert f"USt. 19 % {_money(EXCLUDED[1900], 'de')}" in german
-    assert "Steuernummer" in german and "Frankreich" in german
+    assert "USt-IdNr./Steuernr." in german and "Frankreich" in german
     french = _pdf_text(p, "fr")
     assert f"Montant HT {_money(EXCLUDED['net'], 'fr')}" in french
     assert f"TVA 7 % {_money(EXCLUDED[700], 'fr')}" in french

@@ -448,3 +448,22 @@ def test_in_the_cross_site_iframe_order_changed_reaches_the_host_page(
                           "amount_minor": order.total_minor, "currency": "USD", "quantity": 4,
                           "product_id": p.plan_id, "proration_minor": detail["proration_minor"]}
         assert order.lines[0].quantity == 4 and detail["proration_minor"] > 0
+
+
+def test_a_period_billed_ahead_waits_for_its_start_before_a_change(app, shop):
+    """A browser pass found a change after "Bill now" prorating the invoiced next period and
+    not the one in use (an upgrade free for the rest of the month): it now waits."""
+    today = date.today()
+    order_id = _place(app, shop, today)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        order = db.session.get(Order, order_id)
+        assert orders.bill_due_period(merchant, order, today, ahead=True) is not None
+        db.session.commit()
+        assert changes.billed_ahead(order, today)
+        with pytest.raises(DomainError) as refused:
+            changes.preview(merchant, order, None, None, 3, today)
+        assert refused.value.code == "billed_ahead"
+        next_start = changes.current_period(order)[0]
+        assert not changes.billed_ahead(order, next_start)  # once it has started
+        assert changes.preview(merchant, order, None, None, 3, next_start).quantity == 3

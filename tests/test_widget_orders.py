@@ -13,6 +13,7 @@ from widget_server.billing.models import Invoice
 from widget_server.catalogue.models import Product
 from widget_server.commerce import orders as commerce
 from widget_server.commerce.models import ACTIVE, CANCELLED, Order, SalesAgent
+from widget_server.commerce.periods import advance
 from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
@@ -382,3 +383,22 @@ def test_the_order_page_links_its_change_page_where_plan_changes_are_allowed(app
         db.session.commit()
     html = shop.client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
     assert f'href="{shop.base}/orders/{order_id}/change" id="change-order"' in html
+
+
+def test_an_order_invoice_names_its_billing_period_on_its_page_and_pdf(app, shop):
+    """The service period a German invoice must carry (browser pass, #21): first to last day."""
+    import io
+
+    from pypdf import PdfReader
+
+    order_id = _placed(app, shop)
+    with app.app_context():
+        invoice = db.session.scalar(select(Invoice).where(Invoice.order_id == order_id))
+        first, last = invoice.period_start, invoice.period_last_day
+        invoice_id = invoice.id
+    assert last == advance(first, "month", 1, first.day) - timedelta(days=1)
+    page = shop.client.get(f"{shop.base}/invoices/{invoice_id}").get_data(as_text=True)
+    assert f"Billing period: {first:%b} {first.day}, {first.year} – " in page
+    pdf = shop.client.get(f"{shop.base}/invoices/{invoice_id}.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "Billing period:" in text

@@ -1,5 +1,5 @@
 """Billing tables. Amounts are integer minor units beside a currency column (see `money`)."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,6 +57,14 @@ class Invoice(db.Model):
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
+
+    @property
+    def period_last_day(self) -> date | None:
+        """The last day the invoice bills (its period ends the day before the next starts):
+        what an invoice prints as its service period ("29.11.2026 – 28.12.2026")."""
+        if self.period_end is None:
+            return self.period_start
+        return self.period_end - timedelta(days=1)
 
 
 class InvoiceLine(LineItem, db.Model):

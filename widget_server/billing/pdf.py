@@ -18,6 +18,7 @@ from ..core.i18n import widget_formatting_locale
 from ..core.money import format_money
 from ..tenancy.configuration import BUSINESS, merchant_settings
 from . import tax
+from .account import invoice_status
 from .tax import format_rate_in
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
@@ -33,8 +34,9 @@ def _fonts() -> None:
 
 
 # An invoice's status in the customer's language (the widget's words for them).
-STATUS_WORDS = {"issued": _l("Due"), "paid": _l("Paid"), "void": _l("Void"), "draft": _l("Draft"),
-                "partly paid": _l("Partly paid"), "overdue": _l("Overdue")}
+STATUS_WORDS = {"issued": _l("Due"), "due": _l("Due"), "paid": _l("Paid"), "void": _l("Void"),
+                "draft": _l("Draft"), "partly paid": _l("Partly paid"),
+                "overdue": _l("Overdue")}
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:
@@ -124,10 +126,14 @@ def render(merchant, customer, invoices, pay_links: dict[int, str]) -> bytes:
         for line in buyer[:8]:
             y -= 5 * mm
             pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 10, 90 * mm))
+        state = invoice_status(invoice, merchant.today())  # overdue as on the pages
         facts = (gettext("Issued %(date)s", date=day(invoice.issue_date)),
                  gettext("Due date: %(date)s", date=day(invoice.due_date)),
-                 gettext("Status: %(status)s",
-                         status=str(STATUS_WORDS.get(invoice.status, invoice.status))))
+                 gettext("Status: %(status)s", status=str(STATUS_WORDS.get(state, state))))
+        if invoice.period_start is not None:  # the service period a German invoice names
+            facts += (gettext("Billing period: %(start)s – %(end)s",
+                              start=day(invoice.period_start),
+                              end=day(invoice.period_last_day)),)
         fy = top
         for fact in facts:
             fy -= 5 * mm

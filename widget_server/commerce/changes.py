@@ -37,8 +37,9 @@ transaction, so billing the same period twice never repeats them). A credit larg
 invoice becomes the customer's account credit (a customer balance, as Stripe does).
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from flask_babel import gettext
 from sqlalchemy import select
 
 from ..billing.tax import LineAmounts, line_amounts, round_half_away
@@ -51,8 +52,16 @@ from .models import ACTIVE, Order, OrderAdjustment, OrderLine
 from .orders import MAX_QUANTITY, period_total
 from .periods import retreat
 
-UNUSED = "Unused time on {name} × {quantity}"
-REMAINING = "Remaining time on {name} × {quantity}"
+
+def N_(text: str) -> str:
+    """Marks a string for the catalogues (`make translations`); translated where used."""
+    return text
+
+
+# The proration lines' descriptions, stored on the invoice in the customer's language (the
+# change is made in a widget request): marked with N_ for the catalogues, translated at use.
+UNUSED = N_("Unused time on %(name)s × %(quantity)s")
+REMAINING = N_("Remaining time on %(name)s × %(quantity)s")
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,11 @@ class Change:
     charge: Proration | None
     new_period_total_minor: int  # what a period costs from now on (gross)
     pending_minor: int  # adjustments already waiting for the next invoice (earlier changes)
+
+    @property
+    def period_last_day(self) -> date:
+        """The current period's last day (it ends the day before the next one starts)."""
+        return self.period_end - timedelta(days=1)
 
     @property
     def net_minor(self) -> int:
@@ -127,6 +141,13 @@ def changeable_products(merchant, order: Order) -> list[Product]:
         Product.interval_count == order.interval_count).order_by(Product.name)))
 
 
+def billed_ahead(order: Order, today: date) -> bool:
+    """Whether a period that has not started is already invoiced ("Bill now" bills the next
+    one early): a change now would prorate that period and not the one in use, so it waits."""
+    return (order.next_billing_date is not None and order.recurring
+            and current_period(order)[0] > today)
+
+
 def changeable(order: Order) -> bool:
     return (order.status == ACTIVE and order.recurring and order.cancelled_at is None
             and order.end_date is None and order.next_billing_date is not None
@@ -157,6 +178,12 @@ def _product(merchant, order: Order, product_id: int) -> Product:
     return product
 
 
+def pending_minor(merchant, order: Order) -> int:
+    """What earlier plan changes still add to (or take from) the order's next invoice: billed
+    on the period's end even when the order is cancelled at that end."""
+    return sum(a.amount_minor for a in _pending(merchant, order))
+
+
 def _pending(merchant, order: Order) -> list[OrderAdjustment]:
     return list(db.session.scalars(select(OrderAdjustment).where(
         OrderAdjustment.merchant_id == merchant.id, OrderAdjustment.order_id == order.id,
@@ -171,6 +198,9 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
     if not changeable(order):
         raise DomainError("Only an active subscription that is not cancelled can be changed.",
                           status=409, code="not_changeable")
+    if billed_ahead(order, today):
+        raise DomainError(gettext("Your next period is already invoiced: you can change the "
+                                  "plan once it has started."), status=409, code="billed_ahead")
     line = _line(order, line_id)
     if not isinstance(new_quantity, int) or not 1 <= new_quantity <= MAX_QUANTITY:
         raise DomainError("Quantities are whole numbers from 1 to 10,000.", "quantity",
@@ -194,10 +224,10 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
         new_amount = unit * new_quantity
         credited = -prorate(old_amount, remaining, days)
         charged = prorate(new_amount, remaining, days)
-        credit = Proration(UNUSED.format(name=line.description, quantity=line.quantity),
+        credit = Proration(gettext(UNUSED, name=line.description, quantity=line.quantity),
                            credited, line.tax_rate_bp,
                            line_amounts(credited, line.tax_rate_bp, inclusive))
-        charge = Proration(REMAINING.format(name=name, quantity=new_quantity), charged, rate,
+        charge = Proration(gettext(REMAINING, name=name, quantity=new_quantity), charged, rate,
                            line_amounts(charged, rate, inclusive))
     new_line = line_amounts(unit * new_quantity, rate, inclusive)
     others = sum(x.amount_minor for x in order.lines if x.recurring and x.id != line.id)

@@ -146,7 +146,7 @@ NAVIGATION = (
     NavItem("invoices", _l("Invoices"), ("invoice_detail", "new_invoice")),
     NavItem("pay_invoices", _l("Pay")),
     NavItem("payment_history", _l("Payments"), ("payment_receipt",)),
-    NavItem("orders", _l("Orders"), ("order_detail", "new_order", "cancel_order"),
+    NavItem("orders", _l("Orders"), ("order_detail", "new_order", "cancel_order", "order_change"),
             shown=lambda: _orders_section()),
     # removing an old method stays possible under "no save", but it is not a section then
     NavItem("payment_methods", _l("Payment methods"),

@@ -19,7 +19,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField
 
-from ..commerce import customer_agents, periods
+from ..commerce import changes, customer_agents, periods
 from ..commerce import orders as commerce
 from ..commerce.models import ACTIVE, Order
 from ..core.domain import DomainError
@@ -175,8 +175,8 @@ def order_detail(order_id: int):
         may_pay=g.profile.payment.allow_payments, may_bill=_may_bill(order),
         may_cancel=(g.profile.order.allow_cancel_order and order.status == ACTIVE
                     and order.cancelled_at is None),
-        may_change=(g.profile.order.allow_plan_change and order.status == ACTIVE
-                    and order.recurring and order.cancelled_at is None),
+        may_change=(g.profile.order.allow_plan_change and changes.changeable(order)
+                    and not changes.billed_ahead(order, merchant_today())),
         form=ActionForm())
 
 
@@ -264,6 +264,7 @@ def cancel_order(order_id: int):
     period_end = commerce.current_period_end(order) if at_period_end else None
     return render_widget("widget/cancel_order.html", order=order, form=form, error=error,
                          period_end=period_end if order.recurring else None,
+                         pending=changes.pending_minor(g.merchant, order) if period_end else 0,
                          status=409 if error else 200)
 
 
