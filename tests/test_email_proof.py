@@ -284,3 +284,31 @@ def test_an_invalid_address_is_refused_next_to_its_field(app, portal):
     with app.test_request_context("/"), pytest.raises(DomainError) as caught:
         email_proof.send_code(_merchant(p.merchant_id), "not an address", "10.0.0.1")
     assert caught.value.field == "email" and "not a valid email address" in caught.value.message
+
+
+def test_the_code_is_never_logged(app, portal, smtp, caplog):
+    p = portal()
+    caplog.set_level("DEBUG")
+    proof_id = _send(app, p.merchant_id)
+    code, _ = _delivered_code(app, smtp)
+    _verify(app, p.merchant_id, proof_id, f"{(int(code) + 1) % 1_000_000:06d}")
+    _verify(app, p.merchant_id, proof_id, code)
+    ours = [r.getMessage() for r in caplog.records if r.name != "mail.log"]  # not the sink's
+    assert not any(code in line for line in ours)
+
+
+def test_a_wrong_try_counts_in_a_request_that_has_written(app, portal, smtp):
+    """Then it is written in the request's own transaction (SQLite would wait on its own lock),
+    kept when the request commits."""
+    p = portal()
+    proof_id = _send(app, p.merchant_id)
+    code, _ = _delivered_code(app, smtp)
+    with app.test_request_context("/"):
+        merchant = _merchant(p.merchant_id)
+        merchant.name = "Acme Two"
+        db.session.flush()
+        with pytest.raises(DomainError, match="4 tries left"):
+            email_proof.verify(merchant, proof_id, f"{(int(code) + 1) % 1_000_000:06d}")
+        db.session.commit()
+    with app.app_context():
+        assert db.session.get(EmailProof, proof_id).attempts == 1
