@@ -3,7 +3,7 @@ from .billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation  # 
 from .catalogue.models import Product  # noqa: F401
 from .commerce.models import Order, OrderAdjustment, OrderLine, SalesAgent  # noqa: F401
 from .core.events import DomainEvent  # noqa: F401
-from .customers.models import LoginFailure  # noqa: F401
+from .customers.models import EmailProof, LoginFailure  # noqa: F401
 from .jobs.models import Job  # noqa: F401
 from .media.models import MediaAsset  # noqa: F401
 from .notifications.models import EmailMessage  # noqa: F401

@@ -36,6 +36,7 @@ NAMES = frozenset({
     "order.created",  # an order placed, by the customer or the admin (#21)
     "order.cancelled",  # cancelled at once or at its period's end (#21)
     "order.changed",  # its quantity or plan changed (#21)
+    "checkout.code_requested",  # a guest's email proof (#22); transient: code, language
 })
 
 Subscriber = Callable[..., Any]

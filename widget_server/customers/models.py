@@ -168,3 +168,24 @@ class LoginFailure(db.Model):
     login_digest: Mapped[str] = mapped_column(String(64))
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailProof(db.Model):
+    """A six-digit code sent to a guest's address at checkout (issue #22 slice c): proving the
+    address, not signing in. Only an HMAC of the code is kept (`customers.email_proof`); the
+    client's key (its IP or widget session) is kept as an HMAC too, for the throttle."""
+
+    __tablename__ = "email_proof"
+    __table_args__ = (Index("ix_email_proof_merchant_email", "merchant_id", "email", "created_at"),
+                      Index("ix_email_proof_merchant_client", "merchant_id", "client_digest",
+                            "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))  # normalised, lower-case
+    code_hash: Mapped[str] = mapped_column(String(64))
+    client_digest: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

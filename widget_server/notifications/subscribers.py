@@ -15,6 +15,7 @@ merchant's), its amounts and dates formatted in that language with the merchant'
 from babel.dates import format_date
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from ..billing.issuing import pay_link
 from ..billing.models import Invoice, Payment
@@ -26,7 +27,7 @@ from ..core.extensions import db
 from ..core.i18n import customer_language, formatting_locale
 from ..core.money import format_money
 from ..customers import enrolment
-from ..customers.models import Customer
+from ..customers.models import Customer, EmailProof
 from . import templates
 from .outbox import queue_email, type_enabled
 
@@ -164,3 +165,15 @@ def order_cancelled(merchant, event):
         "order_number": order.number,
         "end_date": format_date(order.end_date or merchant.local_date(utcnow()),
                                 format="medium", locale=_locale(merchant, customer))})
+
+
+@subscriber("checkout.code_requested")
+def guest_checkout_code(merchant, event, *, code: str, language: str, valid_minutes: int):
+    """A guest's checkout code (#22), to the address being proven, in the language of the
+    visitor's request (there is no customer yet); the code is the message's secret."""
+    proof = db.session.scalar(select(EmailProof).where(
+        EmailProof.merchant_id == merchant.id, EmailProof.id == event.payload["proof_id"]))
+    content = templates.render(merchant, "guest_checkout_code",
+                               {"code": code, "valid_minutes": str(valid_minutes)},
+                               language=language)
+    return queue_email(merchant, "guest_checkout_code", [proof.email], content, secrets=(code,))

@@ -38,6 +38,8 @@ TOKEN_LABELS = {
     # orders (#21): Order Confirmation, Order Cancelled
     "order_number": "Order Number", "items": "Items Ordered", "billing_period": "Billing Period",
     "start_date": "Start Date", "end_date": "End Date",
+    # guest checkout (#22): Guest Checkout Code
+    "code": "Checkout Code", "valid_minutes": "Minutes Valid",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]

@@ -94,6 +94,15 @@ EMAIL_TYPES = {t.key: t for t in (
                  "{{ portal_link }}"),
               Switch(help="When an order is cancelled, at once or at the end of its period, "
                           "the customer is told when it ends.")),
+    # a guest's checkout code (#22): no customer yet, so no contact name; always sent (without
+    # it a guest cannot check out), in the language of the visitor's request
+    EmailType("guest_checkout_code", "Guest Checkout Code",
+              ("merchant_name", "code", "valid_minutes"),
+              N_("Your {{ merchant_name }} checkout code"),
+              N_("Hello,\n\nYour code to confirm this email address at {{ merchant_name }} "
+                 "is:\n\n{{ code }}\n\nIt works once, for {{ valid_minutes }} minutes. If "
+                 "you did not ask for it, ignore this email."),
+              switch=None),
     # the admin's own test email, in the admin's language (English): not marked
     EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
               "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "
