@@ -135,6 +135,14 @@ def test_the_admin_invoice_shows_net_tax_and_total(taxed, app, browser_like):
     assert f">Net</th><td>{admin(INCLUDED['net'])}<" in html
     assert f">Tax 7 %</th><td>{admin(INCLUDED[700])}<" in html
     assert f">Total</th><td>{admin(INCLUDED['total'])}<" in html
+    # the PDF, from the admin too (browser pass #21: it had none), in the admin's English
+    assert f'href="/admin/invoices/{p.invoice_id}.pdf"' in html
+    pdf = browser_like.client.get(f"/admin/invoices/{p.invoice_id}.pdf")
+    assert pdf.mimetype == "application/pdf"
+    text = _flat(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages))
+    assert "Tax 19 %" in text and "Bill to" in text
+    foreign = browser_like.client.get(f"/admin/invoices/{p.invoice_id + 999}.pdf")
+    assert foreign.status_code == 404
 
 
 @pytest.mark.parametrize(("include", "expected"), [(False, EXCLUDED), (True, INCLUDED)])

@@ -1,11 +1,11 @@
 """Issuing invoices in the admin (T-5): draft from catalogue lines, issue (with its email), void."""
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from ..billing import invoices as billing
-from ..billing import issuing, tax
+from ..billing import issuing, pdf, tax
 from ..catalogue import services as catalogue
 from ..core.domain import DomainError
 from ..customers import services as customer_services
@@ -92,6 +92,19 @@ def invoice_detail(invoice_id: int):
     customer = customer_services.get_customer(merchant, invoice.customer_id)
     return render_template("admin/invoices/detail.html", invoice=invoice, customer=customer,
                            form=ActionForm(), tax=tax.summary(invoice.lines))
+
+
+@bp.get("/invoices/<id:invoice_id>.pdf")
+@permission_required(BILLING)
+def invoice_pdf(invoice_id: int):
+    """The invoice's PDF as the customer gets it (the admin's language: English)."""
+    merchant = current_merchant()
+    invoice = billing.get_invoice(merchant, invoice_id) or abort(404)
+    customer = customer_services.get_customer(merchant, invoice.customer_id)
+    links = {invoice.id: issuing.pay_link(merchant, invoice)} if invoice.status == "issued" else {}
+    body = pdf.render(merchant, customer, [invoice], links)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{invoice.number}.pdf"'})
 
 
 @bp.post("/invoices/<id:invoice_id>/<any(issue, void):action>")
