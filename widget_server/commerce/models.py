@@ -38,6 +38,8 @@ class Order(db.Model):
                       # the customer's New Order form: a double submit makes one order
                       UniqueConstraint("merchant_id", "customer_id", "request_key"),
                       Index("ix_order_customer_keyset", "merchant_id", "customer_id", "id"),
+                      # the admin's list: one merchant's orders by id
+                      Index("ix_order_merchant_keyset", "merchant_id", "id"),
                       # the billing run's scan: due active orders, in id order
                       Index("ix_order_due", "status", "next_billing_date", "id"),
                       CheckConstraint("interval_count >= 1", name="interval_count_positive"))
