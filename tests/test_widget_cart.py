@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import csrf_from, widget_login
 from widget_server.catalogue.models import Product
+from widget_server.core.domain import DomainError
 from widget_server.core.extensions import db
 from widget_server.profiles.models import SelfServiceProfile
 from widget_server.tenancy.models import Merchant
@@ -200,20 +201,39 @@ def test_the_stylesheet_loads_after_the_theme_and_only_its_origin_is_allowed(app
 def test_plain_http_stylesheets_load_only_from_loopback_in_development(app, shop):
     from widget_server.profiles.tabs import CART
 
-    with pytest.raises(Exception) as refused:
-        CART.clean({"enable_shopping_cart": True, "enable_guest_checkout": False,
-                    "cart_stylesheet_url": "http://css.example.com/cart.css"})
-    assert "https://" in str(getattr(refused.value, "errors", refused.value))
-    set_cart(app, shop, cart_stylesheet_url="http://127.0.0.1:9999/cart.css")
-    app.config["PUBLIC_URL"] = "http://localhost:5000"
-    page = shop.client.get(shop.cart)
-    assert "http://127.0.0.1:9999" in _csp(page)["style-src"]
-    app.config["PUBLIC_URL"] = "https://portal.example.com"
+    values = {"enable_shopping_cart": True, "enable_guest_checkout": False,
+              "cart_stylesheet_url": "http://css.example.com/cart.css"}
+    with pytest.raises(DomainError) as refused:
+        CART.clean(values)
+    assert "https://" in refused.value.errors["cart_stylesheet_url"]
+    loopback = {**values, "cart_stylesheet_url": "http://127.0.0.1:9999/cart.css"}
+    public_url = app.config["PUBLIC_URL"]
     try:
-        page = shop.client.get(shop.cart)
+        app.config["PUBLIC_URL"] = "https://portal.example.com"  # production: refused
+        with app.app_context(), pytest.raises(DomainError) as refused:
+            CART.clean(loopback)
+        assert "https://" in refused.value.errors["cart_stylesheet_url"]
+        set_cart(app, shop, cart_stylesheet_url="http://127.0.0.1:9999/cart.css")
+        page = shop.client.get(shop.cart)  # and not loaded, were it stored before
         assert "127.0.0.1:9999" not in page.headers["Content-Security-Policy"]
         assert "127.0.0.1:9999" not in page.get_data(as_text=True)
+        app.config["PUBLIC_URL"] = "http://localhost:5000"  # development: allowed
+        with app.app_context():
+            assert CART.clean(loopback)["cart_stylesheet_url"] == loopback[
+                "cart_stylesheet_url"]
+        page = shop.client.get(shop.cart)
+        assert "http://127.0.0.1:9999" in _csp(page)["style-src"]
     finally:
-        app.config["PUBLIC_URL"] = "http://localhost:5000"
+        app.config["PUBLIC_URL"] = public_url
 
 
+def test_the_cart_speaks_the_customers_language(app, shop):
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        merchant.config = {**(merchant.config or {}), "portal": {"languages": ["en", "de"]}}
+        db.session.commit()
+    _post(shop, "/add", product=str(shop.mug), quantity="1")
+    html = shop.client.get(shop.cart, headers={"Accept-Language": "de-DE,de;q=0.9"}
+                           ).get_data(as_text=True)
+    assert "Ihr Warenkorb" in html and "zzgl. 19 % Steuer" in html and "11,90" in html
+    assert "monatlich" in html or "jeden Monat" in html
