@@ -214,6 +214,7 @@ def test_offered_in_the_shopping_cart_is_a_product_flag(app, owner_client):
     assert response.status_code == 302
     [product] = _products(app)
     assert product.in_cart is True
+    assert "In cart" in owner_client.client.get("/admin/products").get_data(as_text=True)
     owner_client.submit(f"/admin/products/{product.id}", VALID)
     [product] = _products(app)
     assert product.in_cart is False
