@@ -133,7 +133,7 @@ def _change(action):
         return _render(errors={product_id or 0: _say(exc)}, values={product_id: request.form.get(
             "quantity", "")}, status=400)
     session[EVENT_KEY] = cart_event(carts.summary(g.merchant, cart))
-    return redirect(url_for(".cart") + "#cart-summary")
+    return redirect(url_for(".cart"))
 
 
 def _checked_quantity(quantity):
