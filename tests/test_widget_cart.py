@@ -237,3 +237,19 @@ def test_the_cart_speaks_the_customers_language(app, shop):
                            ).get_data(as_text=True)
     assert "Ihr Warenkorb" in html and "zzgl. 19 % Steuer" in html and "11,90" in html
     assert "monatlich" in html or "jeden Monat" in html
+
+
+def test_one_session_has_a_cart_per_merchant(app, shop, portal):
+    """The widget's cookie belongs to the host page, not to a merchant: the same session at
+    another merchant's cart finds nothing of this one's (and cannot add this one's product)."""
+    other = portal("bravo", username="bob", emails=("bob@example.test",))
+    set_cart(app, other, enable_shopping_cart=True)
+    _post(shop, "/add", product=str(shop.mug), quantity="1")
+    page = shop.client.get(f"{other.base}/cart").get_data(as_text=True)
+    assert "Your cart is empty." in page and "Mug" not in page
+    csrf = csrf_from(shop.client.get(shop.cart).get_data(as_text=True))  # one per session
+    refused = shop.client.post(f"{other.base}/cart/add", data={
+        "csrf_token": csrf, "product": str(shop.mug), "quantity": "1"})
+    assert refused.status_code == 400
+    assert "This product is not offered in the cart." in refused.get_data(as_text=True)
+    assert 'id="cart-total">$11.90<' in shop.client.get(shop.cart).get_data(as_text=True)
