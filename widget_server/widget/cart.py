@@ -92,9 +92,10 @@ def cart_event(summary) -> dict:
 def _render(*, errors: dict | None = None, values: dict | None = None, status: int = 200):
     cart = _current_cart()
     summary = carts.summary(g.merchant, cart)
-    in_cart = {line.product_id: line.quantity for line in cart.lines} if cart else {}
+    # the lines shown (those still offered); a refusal about anything else goes on top
+    in_cart = {line.product_id: line.quantity for line in summary.lines}
     products = carts.offered_products(g.merchant)
-    shown = {p.id for p in products} | set(in_cart)
+    shown = {p.id for p in products}
     errors = {(k if k in shown else 0): v for k, v in (errors or {}).items()}
     stylesheet = stylesheet_url(g.profile)
     if stylesheet:
@@ -112,6 +113,8 @@ def cart():
 
 
 def _quantity(raw: str | None) -> int | None:
+    """The typed quantity (1 when left out); None for anything but digits, which the service
+    then refuses as 0 with its message."""
     raw = (raw or "1").strip()
     if not (raw.isascii() and raw.isdecimal()) or len(raw) > 6:
         return None
@@ -136,20 +139,16 @@ def _change(action):
     return redirect(url_for(".cart"))
 
 
-def _checked_quantity(quantity):
-    return quantity if quantity is not None else 0  # the service says why 0 is refused
-
-
 @bp.post("/cart/add")
 def cart_add():
     return _change(lambda cart, product_id, quantity: carts.add(
-        g.merchant, cart, product_id, _checked_quantity(quantity)))
+        g.merchant, cart, product_id, quantity or 0))
 
 
 @bp.post("/cart/update")
 def cart_update():
     return _change(lambda cart, product_id, quantity: carts.set_quantity(
-        g.merchant, cart, product_id, _checked_quantity(quantity)))
+        g.merchant, cart, product_id, quantity or 0))
 
 
 @bp.post("/cart/remove")
