@@ -61,7 +61,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                             "invoice": {"allow_new_invoice": True},
                             "order": {"allow_new_order": True, "allow_cancel_order": True,
                                       "allow_add_sales_agent": True, "allow_plan_change": True},
-                            "customer": {"enable_customer_billing_run": True}}
+                            "customer": {"enable_customer_billing_run": True},
+                            "cart": {"enable_shopping_cart": True}}  # the cart widget (#22)
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -88,6 +89,10 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         product = Product(merchant_id=merchant_id, sku=f"{mark}-SKU", name=f"{mark} Gadget",
                           unit_price_minor=5000, currency="USD")
         db.session.add(product)
+        # offered in the cart widget (#22): its name is public on the merchant's cart page
+        mug = Product(merchant_id=merchant_id, sku=f"{mark}-MUG", name=f"{mark} Mug",
+                      unit_price_minor=900, currency="USD", in_cart=True)
+        db.session.add(mug)
         # a subscription (issue #21): a monthly plan, its order billed to next month
         plan = Product(merchant_id=merchant_id, sku=f"{mark}-PLAN", name=f"{mark} Plan",
                        unit_price_minor=1500, currency="USD", interval="month")
@@ -168,7 +173,7 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         t.profile_id, t.other_profile_id = profile.id, other_profile.id
         t.field_ids = [field.id, choice.id]
         t.customer_id, t.contact_id = customer.id, contact.id
-        t.product_id, t.plan_id = product.id, plan.id
+        t.product_id, t.plan_id, t.cart_product_id = product.id, plan.id, mug.id
         t.invoice_ids = [issued.id, second.id, draft.id, paid.id]
         t.payment_ids = [payment.id, scheduled.id]
         t.method_ids = [method.id, spare.id]
@@ -209,6 +214,10 @@ def sign_in_customer(app, t):
     assert answer.status_code == 302, answer.status_code
     t.widget = client
     t.widget_csrf = csrf_from(client.get(f"{t.base}/profile").get_data(as_text=True))
+    # a line in the customer's cart (#22): the cart page offers its change and remove forms
+    added = client.post(f"{t.base}/cart/add", data={"csrf_token": t.widget_csrf,
+                                                    "product": str(t.cart_product_id)})
+    assert added.status_code == 302, added.status_code
     return client
 
 

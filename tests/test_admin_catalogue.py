@@ -200,3 +200,21 @@ def test_staff_manage_the_catalogue(app, owner_client, make_admin):
     assert sam.login("sam@acme.test", "staff-pass-123").status_code == 302
     assert 'href="/admin/products"' in sam.client.get("/admin/").get_data(as_text=True)
     assert sam.submit("/admin/products/new", VALID).status_code == 302
+
+
+def test_offered_in_the_shopping_cart_is_a_product_flag(app, owner_client):
+    """#22 item 1: off by default; the form turns it on and off."""
+    response = owner_client.submit("/admin/products/new", VALID)
+    assert response.status_code == 302
+    [product] = _products(app)
+    assert product.in_cart is False
+    page = owner_client.client.get(f"/admin/products/{product.id}").get_data(as_text=True)
+    assert "Offered in the shopping cart" in page
+    response = owner_client.submit(f"/admin/products/{product.id}", {**VALID, "in_cart": "y"})
+    assert response.status_code == 302
+    [product] = _products(app)
+    assert product.in_cart is True
+    assert "In cart" in owner_client.client.get("/admin/products").get_data(as_text=True)
+    owner_client.submit(f"/admin/products/{product.id}", VALID)
+    [product] = _products(app)
+    assert product.in_cart is False

@@ -224,7 +224,7 @@ NOT_HTML = {"payment_receipt_pdf", "invoice_pdf", "invoices_pdf", "cookie_check"
 PUBLIC_PAGES = {"login": "/login", "forgot": "/forgot", "enrol": "/enrol",
                 "create_credentials": "/credentials/not-a-real-token-0000",
                 "reset": "/reset/not-a-real-token-0000", "pay": "/pay/not-a-real-token-0000",
-                "not_found": "/no-such-page"}
+                "not_found": "/no-such-page", "cart": "/cart"}  # the cart widget (#22)
 
 
 def _widget_get_pages(app):
@@ -262,7 +262,12 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
         profile.settings = {**profile.settings, "global": {"theme": theme},
                             "invoice": {"allow_new_invoice": True},
-                            "customer": {"phone_number_required": True}}
+                            "customer": {"phone_number_required": True},
+                            "cart": {"enable_shopping_cart": True}}
+        from widget_server.catalogue.models import Product
+
+        db.session.add(Product(merchant_id=billed.merchant_id, sku="CART-1", name="Cart item",
+                               unit_price_minor=1000, currency="USD", in_cart=True))
         db.session.commit()
     from tests.order_support import add_order, switch_orders_on
 

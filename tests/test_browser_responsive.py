@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (320, 360, 768, 1280)
 THEMES = ("default", "classic")
-SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay")
+SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay", "cart")
 # GET routes that are not a page of their own here: files, JSON, redirects (index, an
 # invoice's Pay link), and pages reached only with a token from an email or the admin's preview
 NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "cookie_check", "index", "pay",
@@ -93,6 +93,14 @@ def _history(app, billed):
         billed.taxed_id = taxed.id
     switch_orders_on(app, billed)
     add_order(app, billed)
+    with app.app_context():  # the shopping cart widget (#22): a product with a long name
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {**profile.settings, "cart": {"enable_shopping_cart": True}}
+        db.session.add(Product(merchant_id=billed.merchant_id, sku="CART-1", in_cart=True,
+                               name="A rather long product name offered in the shopping cart",
+                               unit_price_minor=123456, currency="USD", tax_rate_bp=1900,
+                               interval="month", interval_count=3))
+        db.session.commit()
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
@@ -136,6 +144,9 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
             answer = page.goto(f"{live_server}{path}")
             assert answer.status == 200 and f"theme-{theme}" in page.get_attribute(
                 "body", "class"), (theme, path, answer.status)
+            if name == "cart":  # with a line in the cart, and its totals
+                page.locator("#cart-products button").first.click()
+                page.locator("#cart-total").wait_for()
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 800})
                 overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")

@@ -1,7 +1,14 @@
 """Imports every domain's tables so Alembic and `db.metadata` see the whole schema."""
 from .billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation  # noqa: F401
 from .catalogue.models import Product  # noqa: F401
-from .commerce.models import Order, OrderAdjustment, OrderLine, SalesAgent  # noqa: F401
+from .commerce.models import (  # noqa: F401
+    Cart,
+    CartLine,
+    Order,
+    OrderAdjustment,
+    OrderLine,
+    SalesAgent,
+)
 from .core.events import DomainEvent  # noqa: F401
 from .customers.models import EmailProof, LoginFailure  # noqa: F401
 from .jobs.models import Job  # noqa: F401

@@ -39,6 +39,9 @@ class ProductForm(FlaskForm):
     active = BooleanField("On sale", default=True,
                           description="Off: archived, no longer offered on new invoices and "
                                       "orders.")
+    in_cart = BooleanField("Offered in the shopping cart", default=False,
+                           description="Listed in the shopping cart widget, where the profile "
+                                       "enables it (Self-service profile → Shopping Cart).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,7 +61,7 @@ def _initial(product, merchant) -> dict:
             "tax_rate": _percent(product.tax_rate_bp),
             "billing": "recurring" if product.recurring else "once",
             "interval": product.interval or "month", "interval_count": product.interval_count,
-            "active": product.active}
+            "active": product.active, "in_cart": product.in_cart}
 
 
 def _percent(rate_bp: int) -> str:
@@ -93,7 +96,7 @@ def _handle(product=None):
                 description=form.description.data or "", price_minor=price, tax_rate_bp=rate,
                 interval=form.interval.data if recurring else None,
                 interval_count=(form.interval_count.data or 1) if recurring else 1,
-                active=form.active.data)
+                active=form.active.data, in_cart=form.in_cart.data)
             saved = catalogue.save_product(merchant, product, values)
         except DomainError as exc:
             form.form_errors.extend(show_errors(form, exc))

@@ -1,5 +1,5 @@
 """Catalogue tables. Prices are integer minor units beside a currency column (see `core.money`)."""
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..core.extensions import db
@@ -34,6 +34,8 @@ class Product(db.Model):
     tax_rate_bp: Mapped[int] = mapped_column(default=0, server_default="0")
     interval: Mapped[str | None] = mapped_column(String(8))  # None: a one-time price
     interval_count: Mapped[int] = mapped_column(default=1, server_default="1")
+    # offered in the shopping cart widget (issue #22)
+    in_cart: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def recurring(self) -> bool:

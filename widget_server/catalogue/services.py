@@ -97,6 +97,7 @@ class ProductValues:
     interval: str | None  # None: one-time
     interval_count: int = 1
     active: bool = True
+    in_cart: bool = False  # offered in the shopping cart widget (#22)
 
 
 def _check(merchant, values: ProductValues, exclude_id: int | None) -> dict[str, str]:
@@ -153,6 +154,7 @@ def save_product(merchant, product: Product | None, values: ProductValues) -> Pr
     product.interval = values.interval
     product.interval_count = values.interval_count if values.interval else 1
     product.active = values.active
+    product.in_cart = bool(values.in_cart)
     try:
         db.session.flush()
     except IntegrityError as exc:  # two admins saving the same SKU at once

@@ -102,3 +102,37 @@ class OrderAdjustment(LineItem, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     billed_invoice_id: Mapped[int | None] = mapped_column(
         ForeignKey("invoice.id", ondelete="RESTRICT"))
+
+
+class Cart(db.Model):
+    """A shopping cart of the cart widget (issue #22): one per widget session and merchant,
+    found by an opaque key the session holds (never an id a visitor could guess). Prices are
+    never stored here: every summary prices the lines from the catalogue anew."""
+
+    __tablename__ = "cart"
+    __table_args__ = (UniqueConstraint("merchant_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list["CartLine"]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id")
+
+
+class CartLine(db.Model):
+    __tablename__ = "cart_line"
+    __table_args__ = (UniqueConstraint("cart_id", "product_id"),
+                      CheckConstraint("quantity >= 1", name="quantity_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("cart.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"),
+                                            index=True)
+    quantity: Mapped[int] = mapped_column(default=1)
+
+    cart: Mapped[Cart] = relationship(back_populates="lines")

@@ -81,6 +81,25 @@ INVOICE = Group("invoice", "Invoice", (
             "Invoices are offered as PDF downloads (all invoices at once too) instead of pages."),
 ))
 
+def _developing() -> bool:
+    """Whether this server runs on plain http (development): where a loopback http URL may
+    stand for a stylesheet being written."""
+    from flask import current_app, has_app_context
+
+    return not has_app_context() or current_app.config.get("PUBLIC_URL", "").startswith(
+        "http://")
+
+
+def cart_stylesheet_check(values: dict) -> dict[str, str]:
+    """The cart's stylesheet is https; plain http (from localhost only, the URL kind's rule)
+    only while this server itself runs on plain http (#22 item 3, P-6)."""
+    url = values["cart_stylesheet_url"]
+    if url.startswith("http://") and not _developing():
+        return {"cart_stylesheet_url": "The stylesheet must be served over https:// (plain "
+                                       "http from localhost only while developing)."}
+    return {}
+
+
 CART = Group("cart", "Shopping Cart", (
     Setting("enable_shopping_cart", Boolean(), False, "Enable Shopping Cart in iFrame",
             "A cart widget embeddable on its own, with its own checkout and payment."),
@@ -88,7 +107,7 @@ CART = Group("cart", "Shopping Cart", (
             "Enable Guest Checkout Without Registration", ""),
     Setting("cart_stylesheet_url", Url(), "", "Shopping Cart Stylesheet URL",
             "Your CSS applied to the cart (https)."),
-))
+), checks=(cart_stylesheet_check,))
 
 GLOBAL = Group("global", "Global", (
     Setting("theme", Choice((("default", "Modern"), ("classic", "Classic"))),

@@ -9,6 +9,7 @@ STANDALONE = "portal"
 from . import (  # noqa: E402,F401  (routes register on import)
     account,
     auth,
+    cart,
     context,
     credentials,
     errors,

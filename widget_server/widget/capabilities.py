@@ -122,6 +122,11 @@ ROUTES: dict[str, Capability] = {
     "bill_order": page("customer.enable_customer_billing_run"),
     "sales_agent": page("order.allow_add_sales_agent"),
     "order_change": page("order.allow_plan_change"),  # #21 item 6
+    # the shopping cart widget (#22): open to visitors, only where the profile offers it
+    "cart": page("cart.enable_shopping_cart", signed_in=False),
+    "cart_add": page("cart.enable_shopping_cart", signed_in=False),
+    "cart_update": page("cart.enable_shopping_cart", signed_in=False),
+    "cart_remove": page("cart.enable_shopping_cart", signed_in=False),
 }
 
 

@@ -29,6 +29,11 @@ def widget_error(error: HTTPException):
         unavailable = identify()  # a limit hit before the widget's own before_request ran
         if unavailable is not None:
             return unavailable
+    from .cart import refused_page
+
+    refused = refused_page(code)
+    if refused is not None:
+        return refused
     heading, message = (str(text) for text in PAGES[code])
     if code != 429 and error.description != type(error).description:
         message = error.description  # a view's own reason ("No such invoice.")

@@ -84,7 +84,8 @@ SELF, NONE = "'self'", "'none'"
 def apply_widget_headers(response, origins: list[str] | None = None):
     nonce = g.get("csp_nonce")
     style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
-    extra = g.get("csp_extra") or {}  # a page's own third party (Stripe.js on pay pages)
+    # a page's own third party (Stripe.js on pay pages, the cart's stylesheet)
+    extra = g.get("csp_extra") or {}
 
     def sources(directive: str, base: str) -> str:
         if directive not in extra:
@@ -93,7 +94,7 @@ def apply_widget_headers(response, origins: list[str] | None = None):
 
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src {sources('script-src', SELF)}; "
-        f"style-src {style}; img-src 'self' data:; "
+        f"style-src {sources('style-src', style)}; img-src 'self' data:; "
         f"frame-src {sources('frame-src', NONE)}; connect-src {sources('connect-src', SELF)}; "
         f"frame-ancestors {frame_ancestors(origins)}; form-action 'self'; base-uri 'none'; "
         "object-src 'none'")

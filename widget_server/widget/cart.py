@@ -1,0 +1,166 @@
+"""The shopping cart widget (issue #22 slice a, SPEC W-8, P-6): `data-widget="cart"` frames
+/w/<merchant>/<profile>/cart. It lists the products the merchant offers in the cart, keeps a
+server-side cart keyed to the widget session (`commerce.carts`: it survives reloads, prices come
+from the catalogue), and tells the host page `cart-updated` after each change. Its pages wear the
+profile's theme without the account's navigation, and the profile's Shopping Cart Stylesheet URL
+after the theme's CSS, that origin and only it added to their `style-src`.
+
+With Enable Shopping Cart in iFrame off, every cart route answers 403 (capabilities.ROUTES), and
+the page says "The shopping cart is not offered here" inside the iframe (`refused_page`).
+"""
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..commerce import carts
+from ..core.domain import DomainError
+from ..core.extensions import db
+from ..core.money import from_minor
+from ..core.validation import LOOPBACK_HOSTS
+from ..tenancy.configuration import prices_include_tax
+from ..web.request_guards import optional_id
+from . import bp
+from .forms import ActionForm
+from .rendering import EVENT_KEY, render_widget, widget_event
+
+CART_KEY = "cart_key"
+ENDPOINTS = frozenset({"cart", "cart_add", "cart_update", "cart_remove"})
+
+# The service's messages, in the customer's language (extracted for the catalogues here).
+MESSAGES = {
+    carts.NOT_OFFERED: _l("This product is not offered in the cart."),
+    carts.BAD_QUANTITY: _l("Quantities are whole numbers from 1 to 10,000."),
+    carts.MIXED_PERIODS: _l("Products billed at different periods are ordered separately."),
+    "This product is not in your cart.": _l("This product is not in your cart."),
+}
+
+
+def _say(exc: DomainError) -> str:
+    db.session.rollback()  # a refusal never commits half a change
+    message = MESSAGES.get(exc.message)
+    return str(message) if message is not None else exc.message
+
+
+def stylesheet_url(profile) -> str | None:
+    """The profile's cart stylesheet, when it may load: https, or plain http from a loopback
+    host while this server itself runs on plain http (development)."""
+    url = (profile.cart.cart_stylesheet_url or "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return url
+    public = current_app.config.get("PUBLIC_URL", "")
+    if parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS \
+            and public.startswith("http://"):
+        return url
+    return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _key(create: bool = False) -> str | None:
+    key = session.get(CART_KEY)
+    if not isinstance(key, str) or not key or len(key) > 64:
+        key = None
+    if key is None and create:
+        key = session[CART_KEY] = carts.new_key()
+    return key
+
+
+def _current_cart(create: bool = False):
+    key = _key(create)
+    if key is None:
+        return None
+    if create:
+        return carts.get_or_create(g.merchant, key, g.get("customer"))
+    return carts.find(g.merchant, key)
+
+
+def cart_event(summary) -> dict:
+    """cart-updated for the host page: how many items, the total (with tax) and its currency."""
+    return widget_event("cart-updated", items=summary.items,
+                        total=str(from_minor(summary.total_minor, summary.currency)),
+                        total_minor=summary.total_minor, currency=summary.currency)
+
+
+def _render(*, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    cart = _current_cart()
+    summary = carts.summary(g.merchant, cart)
+    # the lines shown (those still offered); a refusal about anything else goes on top
+    in_cart = {line.product_id: line.quantity for line in summary.lines}
+    products = carts.offered_products(g.merchant)
+    shown = {p.id for p in products}
+    errors = {(k if k in shown else 0): v for k, v in (errors or {}).items()}
+    stylesheet = stylesheet_url(g.profile)
+    if stylesheet:
+        g.csp_extra = {"style-src": _origin(stylesheet)}
+    return render_widget("widget/cart.html", products=products,
+                         summary=summary, in_cart=in_cart, errors=errors,
+                         values=values or {}, cart_stylesheet=stylesheet, form=ActionForm(),
+                         merchant_prices_include_tax=prices_include_tax(g.merchant),
+                         status=status)
+
+
+@bp.get("/cart")
+def cart():
+    return _render()
+
+
+def _quantity(raw: str | None) -> int | None:
+    """The typed quantity (1 when left out); None for anything but digits, which the service
+    then refuses as 0 with its message."""
+    raw = (raw or "1").strip()
+    if not (raw.isascii() and raw.isdecimal()) or len(raw) > 6:
+        return None
+    return int(raw)
+
+
+def _change(action):
+    """Run one change of the cart from a posted form (product, quantity): the cart page again
+    with the event, or the page with the refusal next to the product."""
+    product_id = optional_id(request.form.get("product"))
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _render(errors={0: _("The form has expired. Please try again.")}, status=400)
+    quantity = _quantity(request.form.get("quantity"))
+    try:
+        cart = _current_cart(create=True)
+        action(cart, product_id, quantity)
+    except DomainError as exc:
+        return _render(errors={product_id or 0: _say(exc)}, values={product_id: request.form.get(
+            "quantity", "")}, status=400)
+    session[EVENT_KEY] = cart_event(carts.summary(g.merchant, cart))
+    return redirect(url_for(".cart"))
+
+
+@bp.post("/cart/add")
+def cart_add():
+    return _change(lambda cart, product_id, quantity: carts.add(
+        g.merchant, cart, product_id, quantity or 0))
+
+
+@bp.post("/cart/update")
+def cart_update():
+    return _change(lambda cart, product_id, quantity: carts.set_quantity(
+        g.merchant, cart, product_id, quantity or 0))
+
+
+@bp.post("/cart/remove")
+def cart_remove():
+    return _change(lambda cart, product_id, quantity: carts.remove(g.merchant, cart, product_id))
+
+
+def refused_page(code: int):
+    """The cart's own answer when the profile does not offer it: a page in the merchant's
+    theme inside the iframe, not the account's generic refusal."""
+    if code != 403 or request.endpoint is None \
+            or request.endpoint.rpartition(".")[2] not in ENDPOINTS \
+            or g.get("profile") is None or g.profile.cart.enable_shopping_cart:
+        return None
+    return render_widget("widget/cart_off.html", status=403)
