@@ -65,4 +65,49 @@ def test_production_has_no_demo_route_or_command(tmp_path):
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}"})
     assert not app.config["DEMO_ENABLED"]
     assert app.test_client().get("/demo/shop").status_code == 404
+    assert app.test_client().get("/demo/shop/products").status_code == 404
     assert "seed-demo" not in app.cli.list_commands(app.app_context())
+
+
+def test_seed_offers_the_cart_on_the_demo_profile_and_is_idempotent(app, ctx):
+    """The Shop page's cart (#22 slice d): a few one-off products offered in the cart and Enable
+    Shopping Cart in iFrame on; a demo seeded before the cart gets both from the seed too."""
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "/demo/shop/products" in first.output
+    offered = set(db.session.scalars(select(Product.sku).where(Product.in_cart.is_(True))))
+    assert offered == {"HIKE-BOOT", "RAIN-JKT", "TENT-2P", "STOVE"}
+    profile = db.session.scalar(select(SelfServiceProfile))
+    assert profile.cart.enable_shopping_cart is True
+    counts, settings = _counts(), profile.settings
+
+    # an existing demo database, seeded before the cart: the seed turns both on
+    for product in db.session.scalars(select(Product)):
+        product.in_cart = False
+    profile.settings = {k: v for k, v in profile.settings.items() if k != "cart"}
+    db.session.commit()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    assert set(db.session.scalars(select(Product.sku).where(Product.in_cart.is_(True)))) \
+        == offered
+    profile = db.session.scalar(select(SelfServiceProfile))
+    assert profile.cart.enable_shopping_cart is True and profile.settings == settings
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    assert _counts() == counts
+    assert db.session.scalar(select(SelfServiceProfile)).settings == settings
+
+
+def test_demo_shop_page_embeds_the_cart_beside_the_account_widget(app, client):
+    public = app.config["PUBLIC_URL"]
+    page = client.get("/demo/shop/products").get_data(as_text=True)
+    assert (f'src="{public}/embed/loader.js" data-widget="cart" data-merchant="demo" '
+            'data-profile="default" data-target="#shop-cart"') in page
+    assert (f'src="{public}/embed/loader.js" data-merchant="demo" data-profile="default" '
+            'data-target="#my-account"') in page
+    assert 'id="shop-cart"' in page and 'id="my-account"' in page
+    # the shop's nav links the two pages
+    assert 'href="/demo/shop/products" aria-current="page">Shop</a>' in page
+    account = client.get("/demo/shop").get_data(as_text=True)
+    assert 'href="/demo/shop/products">Shop</a>' in account

@@ -34,6 +34,8 @@ CUSTOMER_EMAILS = ("customer@demo.test", "accounts@demo.test")
 CUSTOMER_PASSWORD = "demo-customer-pass"  # noqa: S105
 INVITEE_EMAIL = "lena@demo.test"
 
+# offered in the cart widget on the demo shop's Shop page (#22): the one-off items
+IN_CART = frozenset({"HIKE-BOOT", "RAIN-JKT", "TENT-2P", "STOVE"})
 CATALOGUE = (  # sku, name, price in cents (tax included), tax rate (bp), billed every (None: once)
     ("HIKE-BOOT", "Trail hiking boots", 14900, 1900, None),
     ("RAIN-JKT", "Waterproof rain jacket", 18950, 1900, None),
@@ -68,6 +70,7 @@ def seed_demo() -> list[str]:
                                       "allow_add_sales_agent": True, "allow_plan_change": True},
                             "customer": {"enable_customer_billing_run": True}}
         db.session.flush()
+    _ensure_cart(profiles.find_by_slug(merchant, "default"))
     _ensure_custom_fields(merchant)
     _ensure_business(merchant)
     products = _ensure_products(merchant)
@@ -81,6 +84,7 @@ def seed_demo() -> list[str]:
     base = current_app.config["PUBLIC_URL"]
     return [
         f"Demo shop:    {shop_origin}/demo/shop   (embeds the widget from {base}, cross-site)",
+        f"  Shop page   {shop_origin}/demo/shop/products   (the cart beside the account widget)",
         f"Admin:        {base}/admin/",
         f"  owner       {OWNER_EMAIL} / {OWNER_PASSWORD}",
         f"  staff       {STAFF_EMAIL} / {STAFF_PASSWORD}",
@@ -104,6 +108,18 @@ def _ensure_shop_origin(merchant) -> str:
     config[EMBEDDING.key] = embedding
     merchant.config = config
     return origin
+
+
+def _ensure_cart(profile) -> None:
+    """Enable Shopping Cart in iFrame on the demo profile, also in a demo seeded before the cart
+    (#22): the Shop page embeds the cart widget."""
+    settings = dict(profile.settings or {})
+    cart = dict(settings.get("cart") or {})
+    if cart.get("enable_shopping_cart") is not True:
+        cart["enable_shopping_cart"] = True
+        settings["cart"] = cart
+        profile.settings = settings
+        db.session.flush()
 
 
 def _ensure_admin(merchant, email, password, role, name) -> None:
@@ -132,6 +148,8 @@ def _ensure_products(merchant) -> dict[str, Product]:
             db.session.add(have[sku])
         elif not have[sku].tax_rate_bp:  # a demo seeded before tax and recurring prices
             have[sku].tax_rate_bp, have[sku].interval = rate, interval
+        if sku in IN_CART:  # also a demo seeded before the cart (#22)
+            have[sku].in_cart = True
     db.session.flush()
     return have
 

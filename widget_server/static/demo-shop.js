@@ -1,12 +1,15 @@
-// Lists the widget's events, as a merchant's page might use them.
+// Lists the widgets' events, as a merchant's page might use them (each box: one widget).
 (function () {
   var log = document.getElementById("event-log");
-  ["loaded", "resized", "logged-in", "logged-out", "payment-succeeded", "payment-failed",
-   "order-created", "order-cancelled", "order-changed", "storage-blocked"].forEach(function (type) {
-    document.getElementById("my-account").addEventListener("myaccount:" + type, function (e) {
-      var item = document.createElement("li");
-      item.textContent = type + " " + JSON.stringify(e.detail);
-      log.appendChild(item);
+  document.querySelectorAll("[data-widget-box]").forEach(function (box) {
+    ["loaded", "resized", "logged-in", "logged-out", "payment-succeeded", "payment-failed",
+     "order-created", "order-cancelled", "order-changed", "cart-updated",
+     "storage-blocked"].forEach(function (type) {
+      box.addEventListener("myaccount:" + type, function (e) {
+        var item = document.createElement("li");
+        item.textContent = box.id + " " + type + " " + JSON.stringify(e.detail);
+        log.appendChild(item);
+      });
     });
   });
 })();

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError, generate_csrf
 
+from ..commerce import carts
 from ..core.domain import DomainError
 from ..core.extensions import limiter
 from ..core.passwords import HashingBusy
@@ -16,6 +17,7 @@ from ..tenancy.configuration import SECURITY, merchant_settings
 from ..web.errors import render_error
 from ..web.form_fields import show_errors
 from . import bp
+from .cart import CART_KEY
 from .context import SESSION_KEY, load_portal
 from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
 from .pay_links import AFTER_LOGIN, guest_link
@@ -70,8 +72,14 @@ def login():
         if customer is not None:
             token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
+            cart_key = session.get(CART_KEY)
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = token
+            # The cart widget beside this one shares the session (E-7, #22): its cart survives
+            # the sign-in and now belongs to the customer.
+            if isinstance(cart_key, str) and carts.find(g.merchant, cart_key) is not None:
+                session[CART_KEY] = cart_key
+                carts.get_or_create(g.merchant, cart_key, customer)
             session[EVENT_KEY] = widget_event("logged-in", customer_id=customer.id)
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
