@@ -16,6 +16,7 @@ from ..tenancy.configuration import SECURITY, merchant_settings
 from ..web.errors import render_error
 from ..web.form_fields import show_errors
 from . import bp
+from .cart import CART_KEY
 from .context import SESSION_KEY, load_portal
 from .forms import ActionForm, ChangePasswordForm, LoginForm, NewPasswordForm
 from .pay_links import AFTER_LOGIN, guest_link
@@ -70,8 +71,11 @@ def login():
         if customer is not None:
             token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
             after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
+            cart_key = session.get(CART_KEY)  # the visitor's cart goes on with the customer
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = token
+            if isinstance(cart_key, str) and cart_key:
+                session[CART_KEY] = cart_key
             session[EVENT_KEY] = widget_event("logged-in", customer_id=customer.id)
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
