@@ -175,3 +175,8 @@ def test_an_empty_cart_has_nothing_to_check_out(app, shop, charges):  # noqa: F8
     answer = shop.client.post(f"{shop.cart}/checkout", data={"csrf_token": csrf, **CARD})
     assert answer.status_code == 400 and charges == []
     assert "Your cart is empty." in answer.get_data(as_text=True)
+
+
+def test_the_loader_passes_the_checkout_events(client):
+    loader = client.get("/embed/loader.js").get_data(as_text=True)
+    assert "checkout-succeeded" in loader and "checkout-failed" in loader

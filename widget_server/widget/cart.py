@@ -196,10 +196,8 @@ def cart_checkout():
     error, closed, status, changed = None, pay_page.unavailable(), 200, False
     if closed is None and form.validate_on_submit():
         shown = (form.total_shown.data or "").strip()
-        earlier = None
         try:
-            earlier = payment_history.find_attempt(g.merchant, g.customer,
-                                                            form.attempt_key())
+            earlier = payment_history.find_attempt(g.merchant, g.customer, form.attempt_key())
             if earlier is None and shown and shown != str(summary.total_minor):
                 changed = True  # the cart changed since the page was shown: never charged
             else:
@@ -208,7 +206,7 @@ def cart_checkout():
                     _payment_request(form, rules, saved, pay_page), merchant_today())
         except DomainError as exc:
             db.session.rollback()  # nothing of a refused checkout is kept
-            error = " ".join(show_errors(form, exc)) or None
+            error = " ".join(show_errors(form, exc, hidden=_not_shown(rules))) or None
             error = str(MESSAGES.get(error, error)) if error else None
             status = exc.status
         else:
@@ -227,6 +225,13 @@ def cart_checkout():
                          due_minor=summary.total_minor, cart_stylesheet=stylesheet,
                          status=503 if closed else 409 if changed else
                          max(status, 400) if (form.errors or error) else 200)
+
+
+def _not_shown(rules) -> frozenset:
+    """The Pay form's fields this page leaves out: a refusal about one goes on top."""
+    return frozenset(["amount", "payment_date", "total_shown"]
+                     + (["save_method", "autopay"] if rules.card_ach_mode != "optional_save"
+                        else []))
 
 
 def _payment_request(form, rules, saved, pay_page) -> billing_checkout.PaymentRequest:
