@@ -180,3 +180,36 @@ def test_an_empty_cart_has_nothing_to_check_out(app, shop, charges):  # noqa: F8
 def test_the_loader_passes_the_checkout_events(client):
     loader = client.get("/embed/loader.js").get_data(as_text=True)
     assert "checkout-succeeded" in loader and "checkout-failed" in loader
+
+
+def test_the_checkout_pays_its_own_order_only(app, shop, charges):  # noqa: F811
+    """With "must pay all outstanding" on the Pay page, the cart still pays its own order's
+    invoice, in full, and nothing else; a cart changed after a decline is a new order."""
+    set_payment(app, shop, {"invoice_choice": "all"})
+    _fill(shop, quantity="1")
+    _, fields = _checkout_form(shop)
+    shop.client.post(f"{shop.cart}/checkout", data={**fields, **DECLINED})  # ORD-00001 open
+    assert _post(shop, "/update", product=str(shop.mug), quantity="2").status_code == 302
+    _, fields = _checkout_form(shop)
+    answer = shop.client.post(f"{shop.cart}/checkout", data={**fields, **CARD})
+    assert "Your order ORD-00002 is placed and $23.80 is paid." in answer.get_data(as_text=True)
+    orders, invoices, payments, lines = _state(app, shop)
+    assert payments == ["failed", "succeeded"]
+    assert orders == [("ORD-00001", 1190), ("ORD-00002", 2380)]
+    assert sorted(invoices) == [("issued", 1190), ("paid", 0)] and lines == 0
+    assert charges == [1190, 2380]
+
+
+def test_a_product_withdrawn_from_the_cart_is_not_ordered(app, shop, charges):  # noqa: F811
+    _fill(shop, quantity="1")
+    assert _post(shop, "/add", product=str(shop.plan), quantity="1").status_code == 302
+    from widget_server.catalogue.models import Product
+
+    with app.app_context():
+        db.session.get(Product, shop.plan).in_cart = False
+        db.session.commit()
+    html, fields = _checkout_form(shop)
+    assert "Plan" not in html.split('id="checkout-lines"')[1].split("</ul>")[0]
+    answer = shop.client.post(f"{shop.cart}/checkout", data={**fields, **CARD})
+    assert "$11.90 is paid" in answer.get_data(as_text=True) and charges == [1190]
+    assert _state(app, shop)[0] == [("ORD-00001", 1190)]
