@@ -117,3 +117,78 @@ def test_the_cart_pages_pass_axe(app, live_server, portal, page, theme):
     page.goto(f"{live_server}{p.standalone}/cart")
     page.get_by_role("heading", name="The shopping cart is not offered here").wait_for()
     assert _serious(page) == []
+
+
+CHECKOUT_HOST = HOST_PAGE.replace('["loaded", "cart-updated"]',
+                                  '["loaded", "cart-updated", "checkout-succeeded", '
+                                  '"checkout-failed"]')
+
+
+def _logged(page, kind: str) -> list[dict]:
+    page.wait_for_function(f"[...document.querySelectorAll('#log li')]"
+                           f".some(li => li.textContent.startsWith('{kind} '))")
+    return [json.loads(t[len(kind) + 1:]) for t in page.locator("#log li").all_inner_texts()
+            if t.startswith(kind + " ")]
+
+
+def test_checking_out_the_cart_through_the_loader(app, live_server, portal, page, host_site):
+    """#22 slice b: Check out → sign in inside the frame → back to the checkout; a declined
+    card says why (checkout-failed), a good one thanks with the order (checkout-succeeded)."""
+    p = portal(config={"embedding": {"allowed_origins": [host_site.origin]}})
+    _stock(app, p)
+    url = host_site.page("/cart", CHECKOUT_HOST.format(widget=live_server, merchant=p.slug))
+    page.goto(url)
+    frame = page.frame_locator("#cart-box iframe")
+    frame.get_by_role("button", name="Add Enamel mug to the cart").click()
+    frame.locator("#cart-total").wait_for()
+    frame.get_by_role("link", name="Check out").click()
+    frame.get_by_label("Username or email").fill(p.username)
+    frame.get_by_label("Password").fill(p.password)
+    frame.get_by_role("button", name="Sign in").click()
+    frame.locator("#checkout-total").wait_for()
+    assert frame.locator("#checkout-total").inner_text() == "$11.90"
+    frame.get_by_label("Card number").fill("4000 0000 0000 0002")
+    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
+    frame.get_by_label("Security code").fill("123")
+    frame.get_by_role("button", name="Pay $11.90").click()
+    frame.locator("#checkout-error").wait_for()
+    [failed] = _logged(page, "checkout-failed")
+    assert failed["amount_minor"] == 1190 and failed["order"] == "ORD-00001" and failed["reason"]
+    frame.get_by_label("Card number").fill("4242 4242 4242 4242")
+    frame.get_by_label("Expiry (MM/YY)").fill("12/39")
+    frame.get_by_label("Security code").fill("123")
+    frame.get_by_role("button", name="Pay $11.90").click()
+    frame.locator("#checkout-thanks").wait_for()
+    assert "ORD-00001" in frame.locator("#checkout-thanks").inner_text()
+    [done] = _logged(page, "checkout-succeeded")
+    assert done == {"order": "ORD-00001", "amount": "11.90", "amount_minor": 1190,
+                    "currency": "USD"}
+
+
+@pytest.mark.parametrize("theme", ["default", "classic"])
+def test_the_checkout_pages_pass_axe(app, live_server, portal, page, theme):
+    p = portal()
+    _stock(app, p)
+    _settings(app, p, **{"global": {"theme": theme}})
+    page.goto(f"{live_server}{p.standalone}/login")
+    page.get_by_label("Username or email").fill(p.username)
+    page.get_by_label("Password").fill(p.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+    page.goto(f"{live_server}{p.standalone}/cart")
+    page.get_by_role("button", name="Add Enamel mug to the cart").click()
+    page.get_by_role("link", name="Check out").click()
+    page.locator("#checkout-total").wait_for()
+    assert _serious(page) == []
+    page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    page.get_by_label("Expiry (MM/YY)").fill("12/39")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Pay $11.90").click()
+    page.locator("#checkout-error").wait_for()  # a declined card, said on top
+    assert _serious(page) == []
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM/YY)").fill("12/39")
+    page.get_by_label("Security code").fill("123")
+    page.get_by_role("button", name="Pay $11.90").click()
+    page.locator("#checkout-thanks").wait_for()
+    assert _serious(page) == []

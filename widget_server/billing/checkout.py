@@ -39,6 +39,9 @@ class PaymentRequest:
     # The Payment tab as the page showed it (`rules_fingerprint`): a request made under other
     # rules is sent back for review, never charged by rules the customer did not see (P-8).
     rules_seen: str | None = None
+    # The invoice of an order just placed (the cart's checkout, #22): that invoice alone is
+    # paid, in full, whatever the Pay page's invoice choice.
+    own_order: bool = False
 
 
 def rules_fingerprint(rules) -> str:
@@ -89,7 +92,7 @@ def _invoices_and_amount(merchant, customer, rules, request, guest: bool):
     if request.amount_minor is not None and (guest or rules.payment_amount != "any"):
         raise DomainError(_("The amount paid here is your invoices' balance; it cannot be "
                            "changed."), "amount")
-    if guest or rules.invoice_choice == "select":
+    if guest or request.own_order or rules.invoice_choice == "select":
         chosen = [i for i in open_invoices if i.id in asked]
         if len(chosen) != len(asked):
             if invoices.any_paid(merchant, customer, asked - {i.id for i in chosen}):

@@ -9,7 +9,7 @@ A requirement is a profile setting as `tab.key` (must be on), `!tab.key` (must b
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..billing import methods
@@ -127,7 +127,13 @@ ROUTES: dict[str, Capability] = {
     "cart_add": page("cart.enable_shopping_cart", signed_in=False),
     "cart_update": page("cart.enable_shopping_cart", signed_in=False),
     "cart_remove": page("cart.enable_shopping_cart", signed_in=False),
+    # checking the cart out (#22 slice b): signed in (a visitor signs in and comes back here),
+    # and paying allowed
+    "cart_checkout": page("cart.enable_shopping_cart", "payment.allow_payments"),
 }
+
+# pages a visitor comes back to after signing in (same iframe, same session)
+COME_BACK = frozenset({"cart_checkout"})
 
 
 def _orders_section() -> bool:
@@ -180,6 +186,10 @@ def enforce():
     if capability is None:
         abort(404)
     if capability.signed_in and g.customer is None:
+        if name in COME_BACK and request.method == "GET":
+            from .pay_links import AFTER_LOGIN
+
+            session[AFTER_LOGIN] = url_for(f".{name}")
         return redirect(url_for(".login"))
     if not capability.allows(g.profile, request.method):
         abort(403)

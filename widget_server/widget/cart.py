@@ -8,25 +8,30 @@ after the theme's CSS, that origin and only it added to their `style-src`.
 With Enable Shopping Cart in iFrame off, every cart route answers 403 (capabilities.ROUTES), and
 the page says "The shopping cart is not offered here" inside the iframe (`refused_page`).
 """
+import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..billing import checkout as billing_checkout
+from ..billing import methods, payment_history
+from ..commerce import cart_checkout as checkout_service
 from ..commerce import carts
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.money import from_minor
 from ..core.validation import LOOPBACK_HOSTS
 from ..tenancy.configuration import prices_include_tax
+from ..web.form_fields import select_choices, show_errors
 from ..web.request_guards import optional_id
 from . import bp
 from .forms import ActionForm
-from .rendering import EVENT_KEY, render_widget, widget_event
+from .rendering import EVENT_KEY, merchant_today, render_widget, widget_event
 
 CART_KEY = "cart_key"
-ENDPOINTS = frozenset({"cart", "cart_add", "cart_update", "cart_remove"})
+ENDPOINTS = frozenset({"cart", "cart_add", "cart_update", "cart_remove", "cart_checkout"})
 
 # The service's messages, in the customer's language (extracted for the catalogues here).
 MESSAGES = {
@@ -34,6 +39,7 @@ MESSAGES = {
     carts.BAD_QUANTITY: _l("Quantities are whole numbers from 1 to 10,000."),
     carts.MIXED_PERIODS: _l("Products billed at different periods are ordered separately."),
     "This product is not in your cart.": _l("This product is not in your cart."),
+    checkout_service.EMPTY: _l("Your cart is empty."),
 }
 
 
@@ -104,7 +110,7 @@ def _render(*, errors: dict | None = None, values: dict | None = None, status: i
                          summary=summary, in_cart=in_cart, errors=errors,
                          values=values or {}, cart_stylesheet=stylesheet, form=ActionForm(),
                          merchant_prices_include_tax=prices_include_tax(g.merchant),
-                         status=status)
+                         checkout_offered=g.profile.payment.allow_payments, status=status)
 
 
 @bp.get("/cart")
@@ -154,6 +160,111 @@ def cart_update():
 @bp.post("/cart/remove")
 def cart_remove():
     return _change(lambda cart, product_id, quantity: carts.remove(g.merchant, cart, product_id))
+
+
+def checkout_event(type_: str, order, amount_minor: int, currency: str, **more) -> dict:
+    """checkout-succeeded / checkout-failed for the host page: the order, the amount and its
+    currency (and, on a decline, why)."""
+    return widget_event(type_, order=order.number if order is not None else None,
+                        amount=str(from_minor(amount_minor, currency)),
+                        amount_minor=amount_minor, currency=currency, **more)
+
+
+@bp.route("/cart/checkout", methods=["GET", "POST"])
+def cart_checkout():
+    """Check out the cart (signed in, #22 slice b): its lines and total, and the payment choice
+    exactly as on the Pay page (saved methods, a new card or account); the order and its
+    payment are the service's (`commerce.cart_checkout`)."""
+    from . import payments as pay_page
+
+    rules = g.profile.payment
+    saved = (methods.on_file(g.merchant, g.customer, rules.payment_methods)
+             if rules.card_ach_mode != "no_save" else [])
+    stripe = pay_page.stripe_fields(rules)
+    stylesheet = stylesheet_url(g.profile)
+    if stylesheet:
+        g.csp_extra = {**(g.get("csp_extra") or {}), "style-src": _origin(stylesheet)}
+    form = pay_page.PayForm()
+    form.method.choices = select_choices(
+        [(f"{pay_page.SAVED}{m.id}", _("%(method)s (expires %(date)s)", method=m.label,
+                                       date=m.expires) if m.expires else m.label)
+         for m in saved] + pay_page.method_choices(rules, stripe))
+    if request.method == "GET":
+        form.method.data = form.method.choices[0].value
+    cart = _current_cart()
+    summary = carts.summary(g.merchant, cart)
+    error, closed, status, changed = None, pay_page.unavailable(), 200, False
+    if closed is None and form.validate_on_submit():
+        shown = (form.total_shown.data or "").strip()
+        try:
+            earlier = payment_history.find_attempt(g.merchant, g.customer, form.attempt_key())
+            if earlier is None and shown and shown != str(summary.total_minor):
+                changed = True  # the cart changed since the page was shown: never charged
+            else:
+                outcome = checkout_service.checkout(
+                    g.merchant, g.customer, cart, rules,
+                    _payment_request(form, rules, saved, pay_page), merchant_today())
+        except DomainError as exc:
+            db.session.rollback()  # nothing of a refused checkout is kept
+            error = " ".join(show_errors(form, exc, hidden=_not_shown(rules))) or None
+            error = str(MESSAGES.get(error, error)) if error else None
+            status = exc.status
+        else:
+            if not changed:
+                shown_again = _checkout_result(outcome)
+                if not isinstance(shown_again, str):
+                    return shown_again
+                error, status = shown_again, 402  # declined: why, the cart kept
+                summary = carts.summary(g.merchant, cart)
+    form.prepare(rules)
+    if status == 402:  # a new attempt after a decline: a new idempotency key
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+    form.total_shown.data = str(summary.total_minor)
+    return render_widget("widget/cart_checkout.html", form=form, rules=rules, summary=summary,
+                         error=error, closed=closed, stripe=stripe, changed=changed,
+                         due_minor=summary.total_minor, cart_stylesheet=stylesheet,
+                         status=503 if closed else 409 if changed else
+                         max(status, 400) if (form.errors or error) else 200)
+
+
+def _not_shown(rules) -> frozenset:
+    """The Pay form's fields this page leaves out: a refusal about one goes on top."""
+    return frozenset(["amount", "payment_date", "total_shown"]
+                     + (["save_method", "autopay"] if rules.card_ach_mode != "optional_save"
+                        else []))
+
+
+def _payment_request(form, rules, saved, pay_page) -> billing_checkout.PaymentRequest:
+    """The checkout form as a typed request: the method chosen, saving as allowed; which
+    invoice and how much are the service's (the order's first invoice, in full)."""
+    using = next((m.id for m in saved if f"{pay_page.SAVED}{m.id}" == form.method.data), None)
+    return billing_checkout.PaymentRequest(
+        idempotency_key=form.attempt_key(), saved_method_id=using,
+        method=None if using is not None else pay_page.new_method(
+            form, form.method.data, rules, g.customer),
+        save=bool(form.save_method.data), autopay=bool(form.autopay.data),
+        client=pay_page.browser(), rules_seen=form.rules_version.data or "")
+
+
+def _checkout_result(outcome):
+    """After the checkout: the thank-you state with checkout-succeeded; on a decline, why (for
+    the checkout page again, the cart kept), with checkout-failed."""
+    from .stored_messages import stored_message
+
+    order, payment = outcome.order, outcome.payment
+    amount = payment.amount_minor if payment is not None else order.total_minor
+    if outcome.paid:
+        g.widget_event = checkout_event("checkout-succeeded", order, amount, order.currency)
+        return render_widget("widget/cart_thanks.html", order=order, amount_minor=amount,
+                             payment=payment, cart_stylesheet=stylesheet_url(g.profile))
+    if payment.status == "failed":
+        reason = stored_message(payment.failure_message) or _("The payment was declined.")
+        g.widget_event = checkout_event("checkout-failed", order, amount, order.currency,
+                                        reason=reason)
+        return reason
+    # pending (a bank debit, or the provider not yet answered): the order stands, the cart too
+    return render_widget("widget/cart_thanks.html", order=order, amount_minor=amount,
+                         payment=payment, cart_stylesheet=stylesheet_url(g.profile))
 
 
 def refused_page(code: int):
