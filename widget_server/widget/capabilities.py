@@ -79,6 +79,8 @@ def guest_payment_on() -> bool:
 
 
 PUBLIC = page(signed_in=False)
+GUEST_CHECKOUT = ("cart.enable_shopping_cart", "cart.enable_guest_checkout",
+                  "payment.allow_payments")
 
 # endpoint (without the blueprint's name) -> what it needs
 ROUTES: dict[str, Capability] = {
@@ -130,6 +132,10 @@ ROUTES: dict[str, Capability] = {
     # checking the cart out (#22 slice b): signed in (a visitor signs in and comes back here),
     # and paying allowed
     "cart_checkout": page("cart.enable_shopping_cart", "payment.allow_payments"),
+    # as a guest (#22 slice c): a proven email address, never signed in
+    "cart_guest": page(*GUEST_CHECKOUT, signed_in=False),
+    "cart_guest_code": page(*GUEST_CHECKOUT, signed_in=False),
+    "cart_guest_checkout": page(*GUEST_CHECKOUT, signed_in=False),
 }
 
 # pages a visitor comes back to after signing in (same iframe, same session)

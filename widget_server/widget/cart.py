@@ -31,7 +31,8 @@ from .forms import ActionForm
 from .rendering import EVENT_KEY, merchant_today, render_widget, widget_event
 
 CART_KEY = "cart_key"
-ENDPOINTS = frozenset({"cart", "cart_add", "cart_update", "cart_remove", "cart_checkout"})
+ENDPOINTS = frozenset({"cart", "cart_add", "cart_update", "cart_remove", "cart_checkout",
+                       "cart_guest", "cart_guest_code", "cart_guest_checkout"})
 
 # The service's messages, in the customer's language (extracted for the catalogues here).
 MESSAGES = {
@@ -110,7 +111,8 @@ def _render(*, errors: dict | None = None, values: dict | None = None, status: i
                          summary=summary, in_cart=in_cart, errors=errors,
                          values=values or {}, cart_stylesheet=stylesheet, form=ActionForm(),
                          merchant_prices_include_tax=prices_include_tax(g.merchant),
-                         checkout_offered=g.profile.payment.allow_payments, status=status)
+                         checkout_offered=g.profile.payment.allow_payments,
+                         guest_checkout=g.profile.cart.enable_guest_checkout, status=status)
 
 
 @bp.get("/cart")
@@ -172,14 +174,20 @@ def checkout_event(type_: str, order, amount_minor: int, currency: str, **more) 
 
 @bp.route("/cart/checkout", methods=["GET", "POST"])
 def cart_checkout():
-    """Check out the cart (signed in, #22 slice b): its lines and total, and the payment choice
-    exactly as on the Pay page (saved methods, a new card or account); the order and its
-    payment are the service's (`commerce.cart_checkout`)."""
+    """Check out the cart (signed in, #22 slice b)."""
+    return checkout_page(g.customer)
+
+
+def checkout_page(customer, *, guest: bool = False):
+    """The checkout page for `customer`: the cart's lines and total, and the payment choice
+    exactly as on the Pay page; the order and its payment are the service's
+    (`commerce.cart_checkout`). A guest (#22 slice c: a proven address, not signed in) sees no
+    saved methods and keeps nothing on file."""
     from . import payments as pay_page
 
     rules = g.profile.payment
-    saved = (methods.on_file(g.merchant, g.customer, rules.payment_methods)
-             if rules.card_ach_mode != "no_save" else [])
+    saved = (methods.on_file(g.merchant, customer, rules.payment_methods)
+             if rules.card_ach_mode != "no_save" and not guest else [])
     stripe = pay_page.stripe_fields(rules)
     stylesheet = stylesheet_url(g.profile)
     if stylesheet:
@@ -197,16 +205,17 @@ def cart_checkout():
     if closed is None and form.validate_on_submit():
         shown = (form.total_shown.data or "").strip()
         try:
-            earlier = payment_history.find_attempt(g.merchant, g.customer, form.attempt_key())
+            earlier = payment_history.find_attempt(g.merchant, customer, form.attempt_key())
             if earlier is None and shown and shown != str(summary.total_minor):
                 changed = True  # the cart changed since the page was shown: never charged
             else:
                 outcome = checkout_service.checkout(
-                    g.merchant, g.customer, cart, rules,
-                    _payment_request(form, rules, saved, pay_page), merchant_today())
+                    g.merchant, customer, cart, rules,
+                    _payment_request(form, rules, saved, pay_page, customer, guest),
+                    merchant_today())
         except DomainError as exc:
             db.session.rollback()  # nothing of a refused checkout is kept
-            error = " ".join(show_errors(form, exc, hidden=_not_shown(rules))) or None
+            error = " ".join(show_errors(form, exc, hidden=_not_shown(rules, guest))) or None
             error = str(MESSAGES.get(error, error)) if error else None
             status = exc.status
         else:
@@ -223,26 +232,30 @@ def cart_checkout():
     return render_widget("widget/cart_checkout.html", form=form, rules=rules, summary=summary,
                          error=error, closed=closed, stripe=stripe, changed=changed,
                          due_minor=summary.total_minor, cart_stylesheet=stylesheet,
+                         guest=guest,
                          status=503 if closed else 409 if changed else
                          max(status, 400) if (form.errors or error) else 200)
 
 
-def _not_shown(rules) -> frozenset:
+def _not_shown(rules, guest: bool = False) -> frozenset:
     """The Pay form's fields this page leaves out: a refusal about one goes on top."""
     return frozenset(["amount", "payment_date", "total_shown"]
-                     + (["save_method", "autopay"] if rules.card_ach_mode != "optional_save"
-                        else []))
+                     + (["save_method", "autopay"]
+                        if guest or rules.card_ach_mode != "optional_save" else []))
 
 
-def _payment_request(form, rules, saved, pay_page) -> billing_checkout.PaymentRequest:
+def _payment_request(form, rules, saved, pay_page, customer,
+                     guest: bool = False) -> billing_checkout.PaymentRequest:
     """The checkout form as a typed request: the method chosen, saving as allowed; which
     invoice and how much are the service's (the order's first invoice, in full)."""
     using = next((m.id for m in saved if f"{pay_page.SAVED}{m.id}" == form.method.data), None)
     return billing_checkout.PaymentRequest(
         idempotency_key=form.attempt_key(), saved_method_id=using,
         method=None if using is not None else pay_page.new_method(
-            form, form.method.data, rules, g.customer),
-        save=bool(form.save_method.data), autopay=bool(form.autopay.data),
+            form, form.method.data, rules, customer),
+        save=bool(form.save_method.data) and not guest,
+        autopay=bool(form.autopay.data) and not guest,
+        source="guest" if guest else "browser",  # a guest keeps nothing on file
         client=pay_page.browser(), rules_seen=form.rules_version.data or "")
 
 
