@@ -224,7 +224,8 @@ NOT_HTML = {"payment_receipt_pdf", "invoice_pdf", "invoices_pdf", "cookie_check"
 PUBLIC_PAGES = {"login": "/login", "forgot": "/forgot", "enrol": "/enrol",
                 "create_credentials": "/credentials/not-a-real-token-0000",
                 "reset": "/reset/not-a-real-token-0000", "pay": "/pay/not-a-real-token-0000",
-                "not_found": "/no-such-page", "cart": "/cart"}  # the cart widget (#22)
+                "not_found": "/no-such-page", "cart": "/cart",  # the cart widget (#22)
+                "cart_guest": "/cart/guest"}  # its guest checkout (#22 slice c)
 
 
 def _widget_get_pages(app):
@@ -263,7 +264,8 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         profile.settings = {**profile.settings, "global": {"theme": theme},
                             "invoice": {"allow_new_invoice": True},
                             "customer": {"phone_number_required": True},
-                            "cart": {"enable_shopping_cart": True}}
+                            "cart": {"enable_shopping_cart": True,
+                                     "enable_guest_checkout": True}}
         from widget_server.catalogue.models import Product
 
         db.session.add(Product(merchant_id=billed.merchant_id, sku="CART-1", name="Cart item",
@@ -280,6 +282,14 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         page.goto(f"{live_server}{billed.standalone}{path}")
         page.locator("h1").first.wait_for()
         assert (name, _serious(page)) == (name, [])
+    # the guest's code page, after the details (#22 slice c)
+    page.goto(f"{live_server}{billed.standalone}/cart/guest")
+    page.get_by_label("First name").fill("Gus")
+    page.get_by_label("Last name").fill("Guest")
+    page.get_by_label("Email address").fill("gus@example.test")
+    page.get_by_role("button", name="Email me the code").click()
+    page.locator("#guest-code-form").wait_for()
+    assert ("cart_guest_code", _serious(page)) == ("cart_guest_code", [])
     _sign_in(page, live_server, billed)
     pages = _widget_get_pages(app)
     from widget_server.billing.models import Payment

@@ -24,12 +24,15 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (320, 360, 768, 1280)
 THEMES = ("default", "classic")
-SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay", "cart")
+SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay", "cart", "cart_guest", "cart_guest_code")
 # GET routes that are not a page of their own here: files, JSON, redirects (index, an
 # invoice's Pay link), and pages reached only with a token from an email or the admin's preview
 NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "cookie_check", "index", "pay",
              "create_credentials", "reset", "preview_page",
-             "not_found"}  # the widget's 404 page for unknown addresses: axe and its own tests
+             "not_found",  # the widget's 404 page for unknown addresses: axe and its own tests
+             # the guest's checkout (#22 slice c) is cart_checkout's template, measured signed
+             # in; it is reached only with a code from an email (tests/test_guest_checkout.py)
+             "cart_guest_checkout"}
 
 
 def _pages(app, billed) -> list[str]:
@@ -95,7 +98,8 @@ def _history(app, billed):
     add_order(app, billed)
     with app.app_context():  # the shopping cart widget (#22): a product with a long name
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
-        profile.settings = {**profile.settings, "cart": {"enable_shopping_cart": True}}
+        profile.settings = {**profile.settings, "cart": {"enable_shopping_cart": True,
+                                                         "enable_guest_checkout": True}}
         db.session.add(Product(merchant_id=billed.merchant_id, sku="CART-1", in_cart=True,
                                name="A rather long product name offered in the shopping cart",
                                unit_price_minor=123456, currency="USD", tax_rate_bp=1900,
@@ -141,6 +145,13 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
                 page.get_by_role("button", name="Sign out").wait_for()
                 signed_in = True
             page.set_viewport_size({"width": WIDTHS[-1], "height": 800})
+            if name == "cart_guest_code":  # asked for from the guest's details (#22 slice c)
+                page.goto(f"{live_server}{billed.standalone}/cart/guest")
+                page.get_by_label("First name").fill("Gus")
+                page.get_by_label("Last name").fill("Guest")
+                page.get_by_label("Email address").fill(f"gus-{theme}@example.test")
+                page.get_by_role("button", name="Email me the code").click()
+                page.locator("#guest-code-form").wait_for()
             answer = page.goto(f"{live_server}{path}")
             assert answer.status == 200 and f"theme-{theme}" in page.get_attribute(
                 "body", "class"), (theme, path, answer.status)
