@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, widget_login
 from tests.payment_support import CARD, hidden_fields
 from tests.test_widget_cart import _post, set_cart, shop  # noqa: F401
 from widget_server.commerce.models import Order
@@ -108,6 +108,27 @@ def test_an_existing_customers_address_takes_the_order_without_sign_in(app, gues
     assert customers == [guest_shop.customer_id] and orders == [guest_shop.customer_id]
     # nothing of Jane's account was shown or kept: her orders stay behind the sign-in
     assert guest_shop.client.get(f"{guest_shop.base}/orders").status_code == 302
+
+
+def test_a_guest_with_a_customers_address_sees_none_of_their_methods(app, guest_shop,
+                                                                    smtp):
+    # Jane signs in elsewhere and saves a card with an order of her own
+    jane = app.test_client()
+    widget_login(jane, guest_shop.base, guest_shop.username, guest_shop.password)
+    csrf = csrf_from(jane.get(guest_shop.cart).get_data(as_text=True))
+    jane.post(f"{guest_shop.cart}/add", data={"csrf_token": csrf, "product": guest_shop.mug})
+    html = jane.get(f"{guest_shop.cart}/checkout").get_data(as_text=True)
+    answer = jane.post(f"{guest_shop.cart}/checkout",
+                       data={**hidden_fields(html), **CARD, "save_method": "y"})
+    assert "is paid" in answer.get_data(as_text=True)
+    assert "4242" in jane.get(f"{guest_shop.base}/methods").get_data(as_text=True)
+    # a guest proving her address orders for her, paying with a new card only
+    _post(guest_shop, "/add", product=str(guest_shop.mug), quantity="1")
+    _ask_code(guest_shop, "jane@example.test")
+    _type_code(guest_shop, _code(app, smtp))
+    html = guest_shop.client.get(f"{guest_shop.cart}/guest/checkout").get_data(as_text=True)
+    assert "saved-" not in html and "4242" not in html and 'name="autopay"' not in html
+    assert 'id="guest-notice"' in html
 
 
 def test_a_wrong_code_is_refused(app, guest_shop, smtp):
