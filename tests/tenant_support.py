@@ -62,7 +62,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                             "order": {"allow_new_order": True, "allow_cancel_order": True,
                                       "allow_add_sales_agent": True, "allow_plan_change": True},
                             "customer": {"enable_customer_billing_run": True},
-                            "cart": {"enable_shopping_cart": True}}  # the cart widget (#22)
+                            "cart": {"enable_shopping_cart": True,  # the cart widget (#22)
+                                     "enable_guest_checkout": True}}
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
