@@ -174,3 +174,11 @@ def test_switched_off_the_cart_asks_to_sign_in_and_guest_routes_refuse(app, shop
         answer = shop.client.post(f"{shop.cart}{path}", data={"csrf_token": csrf, **data})
         assert answer.status_code == 403
     assert _orders_of(app, shop, "gus@example.test") == ([], [])
+
+
+def test_the_guest_pages_wear_the_carts_stylesheet(app, guest_shop):
+    url = "https://css.example.com/shop/cart.css"
+    set_cart(app, guest_shop, cart_stylesheet_url=url)
+    page = guest_shop.client.get(f"{guest_shop.cart}/guest")
+    assert f'href="{url}"' in page.get_data(as_text=True)
+    assert "https://css.example.com" in page.headers["Content-Security-Policy"]

@@ -19,7 +19,7 @@ from ..core.extensions import db, limiter
 from ..customers import email_proof
 from ..web.form_fields import TrimmedField, show_errors
 from . import bp
-from .cart import checkout_page, stylesheet_url
+from .cart import _origin, checkout_page, stylesheet_url
 from .rendering import render_widget
 
 PENDING_KEY = "guest_checkout_pending"  # {proof, first_name, last_name} until the code is right
@@ -46,7 +46,10 @@ def _signed_in():
 
 
 def _page(template: str, form, status: int = 200, **context):
-    return render_widget(template, form=form, cart_stylesheet=stylesheet_url(g.profile),
+    stylesheet = stylesheet_url(g.profile)  # the cart's own stylesheet, as on its other pages
+    if stylesheet:
+        g.csp_extra = {"style-src": _origin(stylesheet)}
+    return render_widget(template, form=form, cart_stylesheet=stylesheet,
                          status=status if not form.errors else max(status, 400), **context)
 
 
