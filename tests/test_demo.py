@@ -79,7 +79,7 @@ def test_seed_offers_the_cart_on_the_demo_profile_and_is_idempotent(app, ctx):
     offered = set(db.session.scalars(select(Product.sku).where(Product.in_cart.is_(True))))
     assert offered == {"HIKE-BOOT", "RAIN-JKT", "TENT-2P", "STOVE"}
     profile = db.session.scalar(select(SelfServiceProfile))
-    assert profile.cart.enable_shopping_cart is True
+    assert profile.cart.enable_shopping_cart is True and profile.cart.enable_guest_checkout
     counts, settings = _counts(), profile.settings
 
     # an existing demo database, seeded before the cart: the seed turns both on

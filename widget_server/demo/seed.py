@@ -111,12 +111,13 @@ def _ensure_shop_origin(merchant) -> str:
 
 
 def _ensure_cart(profile) -> None:
-    """Enable Shopping Cart in iFrame on the demo profile, also in a demo seeded before the cart
-    (#22): the Shop page embeds the cart widget."""
+    """Enable Shopping Cart in iFrame and guest checkout on the demo profile, also in a demo
+    seeded before the cart (#22): the Shop page embeds the cart widget."""
     settings = dict(profile.settings or {})
     cart = dict(settings.get("cart") or {})
     if cart.get("enable_shopping_cart") is not True:
-        cart["enable_shopping_cart"] = True
+        # and guest checkout: the Shop page sells to a visitor without an account too (#22)
+        cart["enable_shopping_cart"] = cart["enable_guest_checkout"] = True
         settings["cart"] = cart
         profile.settings = settings
         db.session.flush()
