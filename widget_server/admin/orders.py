@@ -8,7 +8,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..catalogue import services as catalogue
 from ..commerce import agents as agent_services
-from ..commerce import billing_run
+from ..commerce import billing_run, periods
 from ..commerce import orders as order_services
 from ..commerce.models import ACTIVE, ORDER_STATUSES
 from ..core import dates
@@ -36,8 +36,9 @@ def admin_date(day) -> str:
 
 
 @bp.app_template_global("period_in_words")
-def period_in_words(order) -> str:
-    return order_services.period_in_words(order.interval, order.interval_count)
+def period_in_words(item) -> str:
+    """How often an order or a product is billed, in the admin's English ("every month")."""
+    return periods.in_words(item.interval, item.interval_count)
 
 
 # --- orders --------------------------------------------------------------------------------

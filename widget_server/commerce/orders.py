@@ -276,13 +276,6 @@ def current_period_end(order: Order) -> date | None:
     return order.next_billing_date if order.status == ACTIVE else None
 
 
-def period_in_words(interval: str | None, count: int = 1) -> str:
-    """"every month", "every 3 weeks", "one-time" (the admin's English)."""
-    if interval is None:
-        return "one-time"
-    return f"every {interval}" if count == 1 else f"every {count} {interval}s"
-
-
 def list_orders(merchant, *, status: str | None = None, customer_id: int | None = None,
                 before_id: int | None = None, limit: int = 50) -> list[tuple[Order, Customer]]:
     """(order, customer) pairs, newest first, by keyset on the id (the same cost on every
