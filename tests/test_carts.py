@@ -155,3 +155,23 @@ def test_carts_are_per_merchant(app, shop):
         with pytest.raises(ValueError):
             carts.add(other, cart, shop.foreign, 1)  # never a cart of another merchant
         assert carts.find(merchant, None) is None and carts.find(merchant, "x" * 65) is None
+
+
+def test_emptying_a_cart_another_request_emptied_first_is_quiet(app, shop):
+    """Two checkouts of one cart racing (a double submit): the loser empties lines the winner
+    already deleted, which must not fail its request (it did: a 500 under CI's load)."""
+    from sqlalchemy import delete
+
+    from widget_server.commerce.models import CartLine
+
+    with app.app_context():
+        merchant = _merchant(shop)
+        cart = carts.get_or_create(merchant, "key-race")
+        carts.add(merchant, cart, shop.mug, 2)
+        db.session.commit()
+        assert len(cart.lines) == 1  # loaded, as the losing request has them
+        db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id)
+                           .execution_options(synchronize_session=False))
+        carts.empty(merchant, cart)
+        db.session.commit()
+        assert carts.summary(merchant, carts.get_or_create(merchant, "key-race")).lines == []

@@ -10,7 +10,7 @@ never comes from the visitor. Only the merchant's active products offered in the
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..catalogue.models import Product
 from ..core.database import utcnow
@@ -138,9 +138,13 @@ def remove(merchant, cart: Cart, product_id) -> None:
 
 
 def empty(merchant, cart: Cart) -> None:
-    """Take everything out of the cart (its checkout is paid)."""
+    """Take everything out of the cart (its checkout is paid). One DELETE by cart rather than
+    the ORM's row by row: a double-submitted checkout empties the cart twice at once, and the
+    loser must find nothing left to delete, not fail on lines the winner took."""
     _check_cart(merchant, cart)
-    cart.lines.clear()
+    db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id)
+                       .execution_options(synchronize_session=False))
+    db.session.expire(cart, ["lines"])
     _touch(cart)
 
 
