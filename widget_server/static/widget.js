@@ -42,6 +42,22 @@
     try { eventDetail = JSON.parse(body.getAttribute("data-event-detail") || "{}"); } catch (e) { /* keep {} */ }
     send(event, eventDetail);
   }
+  // Two widgets on one page (E-7) share one session: a sign-in or sign-out in one is news to
+  // the other. Frames of this origin under this top site share a BroadcastChannel (partitioned
+  // like the cookie, so another merchant's site never hears it); the pages whose content is
+  // who is signed in and that hold nothing typed (the cart, the sign-in page) reload to show it.
+  var probePath = body.getAttribute("data-probe");
+  if (framed && probePath && window.BroadcastChannel) {
+    var merchantScope = probePath.split("/").slice(0, 3).join("/");  // "/w/<merchant>"
+    var sessionNews = new BroadcastChannel("my-account-session");
+    if (event === "logged-in" || event === "logged-out") {
+      sessionNews.postMessage({ scope: merchantScope, event: event });
+    }
+    var followsSession = ["cart", "login"].indexOf(body.getAttribute("data-page")) >= 0;
+    sessionNews.onmessage = function (m) {
+      if (followsSession && m.data && m.data.scope === merchantScope) window.location.reload();
+    };
+  }
   var navigate = body.getAttribute("data-navigate");
   if (navigate) send("navigate", { url: navigate });
 

@@ -1,0 +1,87 @@
+"""The demo shop's Shop page end to end in real Chromium (issue #22's test that must exist): the
+seeded demo, its page opened at 127.0.0.1 and both widgets loaded from localhost (cross-site,
+as on a merchant's own server), in German as the demo's customers see it. A product goes into
+the cart, the customer signs in in the account widget beside it, checks out in the cart, and the
+account widget's next load shows the order and its paid invoice."""
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from widget_server.commerce.models import Order
+from widget_server.core.extensions import db
+from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME, seed_demo
+from widget_server.tenancy.models import Merchant
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(app, live_server, monkeypatch):
+    """The demo seeded as `make run` seeds it, its widget origin the live server's."""
+    monkeypatch.setitem(app.config, "PUBLIC_URL", live_server)
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+    port = urlsplit(live_server).port
+    return f"http://127.0.0.1:{port}/demo/shop/products"
+
+
+@pytest.fixture
+def german_page(chromium):
+    context = chromium.new_context(locale="de-DE", extra_http_headers={
+        "Accept-Language": "de-DE,de;q=0.9"})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def _orders(app):
+    with app.app_context():
+        merchant = db.session.scalar(select(Merchant).where(Merchant.slug == "demo"))
+        return db.session.scalars(select(Order).where(Order.merchant_id == merchant.id)
+                                  .order_by(Order.id)).all()
+
+
+def test_a_signed_in_customer_buys_on_the_demo_shop_page(app, demo, german_page):
+    page = german_page
+    before = {o.number for o in _orders(app)}
+    page.goto(demo)
+    assert urlsplit(page.url).hostname == "127.0.0.1"
+    cart = page.frame_locator("#shop-cart iframe")
+    account = page.frame_locator("#my-account iframe")
+    assert urlsplit(page.locator("#shop-cart iframe").get_attribute("src")).hostname \
+        == "localhost"
+
+    # a product into the cart, as a visitor
+    cart.get_by_role("button", name="Camping stove in den Warenkorb legen").click()
+    expect(cart.locator("#cart-total")).to_have_text(re.compile(r"59,90\s€"))
+
+    # signed in in the account widget beside it
+    account.get_by_label("Benutzername oder E-Mail").fill(CUSTOMER_USERNAME)
+    account.get_by_label("Passwort").fill(CUSTOMER_PASSWORD)
+    account.get_by_role("button", name="Anmelden").click()
+    account.get_by_role("button", name="Abmelden").wait_for()
+
+    # the cart hears of it without a reload by hand (E-7): it offers the checkout itself
+    expect(cart.locator("#cart-guest-checkout")).to_have_count(0)
+    cart.get_by_role("link", name="Zur Kasse").click()
+    expect(cart.locator("#checkout-total")).to_have_text(re.compile(r"59,90\s€"))
+    cart.get_by_label("Kartennummer").fill("4242 4242 4242 4242")
+    cart.get_by_label("Gültig bis (MM/JJ)").fill("12/39")
+    cart.get_by_label("Sicherheitscode").fill("123")
+    cart.get_by_role("button", name=re.compile(r"59,90\s€ bezahlen")).click()
+    cart.locator("#checkout-thanks").wait_for()
+    [order] = [o for o in _orders(app) if o.number not in before]
+    assert order.number in cart.locator("#checkout-thanks").inner_text()
+
+    # the account widget's next load: the order, and its invoice paid
+    page.locator("#my-account iframe").evaluate("f => { f.src = f.src; }")
+    account.get_by_role("link", name="Bestellungen").click()
+    row = account.get_by_role("row").filter(has_text=order.number)
+    expect(row).to_contain_text("Camping stove")
+    row.get_by_role("link", name=order.number).click()
+    expect(account.get_by_role("main")).to_contain_text(re.compile(r"59,90\s€"))
+    expect(account.get_by_role("main")).to_contain_text("Bezahlt")
