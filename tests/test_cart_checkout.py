@@ -119,6 +119,27 @@ def test_a_declined_card_keeps_the_cart_and_a_retry_pays_the_same_order(app, sho
     assert charges == [2380, 2380]  # the declined attempt and the paid one
 
 
+def test_a_cart_changed_after_a_decline_replaces_the_unpaid_order(app, shop,  # noqa: F811
+                                                                   charges):
+    """The customer is declined, changes the cart and pays: one order stands, the abandoned
+    one is cancelled and its unpaid invoice voided (not left owing in the account)."""
+    _fill(shop)
+    _, fields = _checkout_form(shop)
+    assert shop.client.post(f"{shop.cart}/checkout",
+                            data={**fields, **DECLINED}).status_code == 402
+    assert _post(shop, "/update", product=str(shop.mug), quantity="1").status_code == 302
+    _, fields = _checkout_form(shop)
+    answer = shop.client.post(f"{shop.cart}/checkout", data={**fields, **CARD})
+    assert "Your order ORD-00002 is placed and $11.90 is paid." in answer.get_data(as_text=True)
+    orders, invoices, payments, lines = _state(app, shop)
+    assert orders == [("ORD-00001", 2380), ("ORD-00002", 1190)]
+    assert invoices == [("void", 2380), ("paid", 0)] and payments == ["failed", "succeeded"]
+    with app.app_context():
+        first = db.session.scalar(select(Order).where(Order.number == "ORD-00001"))
+        assert first.status == "cancelled" and first.next_billing_date is None
+    assert lines == 0
+
+
 @pytest.mark.parametrize("submits", [2, 4])
 def test_a_double_submitted_checkout_charges_once_and_makes_one_order(app, shop,  # noqa: F811
                                                                      live_server, charges,
@@ -199,7 +220,8 @@ def test_the_checkout_pays_its_own_order_only(app, shop, charges):  # noqa: F811
     orders, invoices, payments, lines = _state(app, shop)
     assert payments == ["failed", "succeeded"]
     assert orders == [("ORD-00001", 1190), ("ORD-00002", 2380)]
-    assert sorted(invoices) == [("issued", 1190), ("paid", 0)] and lines == 0
+    # the abandoned ORD-00001 is voided (not paid along, not left owing)
+    assert sorted(invoices) == [("paid", 0), ("void", 1190)] and lines == 0
     assert charges == [1190, 2380]
 
 

@@ -97,7 +97,7 @@ def register_security_headers(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     """Import the modules that register job handlers (one per kind)."""
     from .billing import payment_jobs  # noqa: F401
-    from .commerce import billing_run  # noqa: F401
+    from .commerce import billing_run, cart_purge  # noqa: F401
     from .customers import enrolment  # noqa: F401
     from .notifications import delivery  # noqa: F401
 

@@ -37,10 +37,24 @@ class Outcome:
 
 
 def request_key(cart) -> str:
-    """The order's request key for the cart as it stands: the same until the cart changes."""
+    """The order's request key for the cart as it stands: the same until the cart changes.
+    It starts with the cart's id, so the orders of the cart's earlier states can be found."""
     stamp = cart.updated_at.isoformat() if cart.updated_at is not None else ""
-    digest = hashlib.sha256(f"{cart.id}:{cart.key}:{stamp}".encode()).hexdigest()[:32]
-    return f"cart:{digest}"
+    digest = hashlib.sha256(f"{cart.id}:{cart.key}:{stamp}".encode()).hexdigest()[:20]
+    return f"{_key_prefix(cart)}{digest}"
+
+
+def _key_prefix(cart) -> str:
+    return f"cart:{cart.id}:"
+
+
+def _abandon_earlier(merchant, customer, cart, key: str, today: date) -> None:
+    """The orders this cart made in an earlier state and never paid (a declined card, then the
+    cart changed) are cancelled and their invoices voided: the customer ordered what the cart
+    holds now, and owes nothing for what they never bought. One with money on it stays."""
+    for order in orders.unpaid_by_key_prefix(merchant, customer, _key_prefix(cart)):
+        if order.request_key != key:
+            orders.withdraw_unpaid(merchant, order, today)
 
 
 def _order_of(merchant, payment: Payment) -> Order | None:
@@ -71,7 +85,9 @@ def checkout(merchant, customer, cart, rules, payment_request: billing_checkout.
         raise DomainError(EMPTY, code="empty_cart")
     items = [orders.Item(line.product_id, line.quantity) for line in summary.lines]
     carts.get_or_create(merchant, cart.key, customer)  # the cart is the customer's now
-    order = orders.place(merchant, customer, items, today, request_key=request_key(cart))
+    key = request_key(cart)
+    _abandon_earlier(merchant, customer, cart, key, today)
+    order = orders.place(merchant, customer, items, today, request_key=key)
     invoice = db.session.get(Invoice, order.invoice_id) if order.invoice_id else None
     if invoice is None or invoice.balance_minor <= 0 or invoice.status == "paid":
         carts.empty(merchant, cart)

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..billing.invoices import next_invoice_number
+from ..billing.invoices import next_invoice_number, void
 from ..billing.issuing import issue
 from ..billing.models import Invoice, InvoiceLine
 from ..catalogue.services import active_products
@@ -140,6 +140,18 @@ def by_request_key(merchant, customer, key: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.merchant_id == merchant.id,
                                                  Order.customer_id == customer.id,
                                                  Order.request_key == key))
+
+
+def unpaid_by_key_prefix(merchant, customer, prefix: str) -> list[Order]:
+    """The customer's orders not cancelled whose request key starts with `prefix` and whose
+    first invoice is unpaid (the cart's abandoned checkouts; a one-time order has ended)."""
+    return list(db.session.scalars(
+        select(Order).join(Invoice, Invoice.id == Order.invoice_id)
+        .where(Order.merchant_id == merchant.id, Order.customer_id == customer.id,
+               Order.status.in_((ACTIVE, ENDED)),
+               Order.request_key.startswith(prefix, autoescape=True),
+               Invoice.status == "issued", Invoice.balance_minor == Invoice.total_minor)
+        .order_by(Order.id)))
 
 
 def period_total(order: Order) -> int:
@@ -269,6 +281,24 @@ def cancel(merchant, order: Order, today: date, *, at_period_end: bool) -> Order
     events.record(merchant, "order.cancelled", order_id=order.id, customer_id=order.customer_id,
                   at_period_end=order.status == ACTIVE)
     return order
+
+
+def withdraw_unpaid(merchant, order: Order, today: date) -> bool:
+    """Take back an order nobody paid for (its checkout abandoned): its first invoice voided,
+    the order cancelled at once. False, and nothing changed, when money came in meanwhile or a
+    payment is under way: then it is a real order."""
+    invoice = db.session.get(Invoice, order.invoice_id) if order.invoice_id else None
+    if invoice is not None:
+        try:
+            void(invoice)
+        except DomainError:
+            return False
+    order.status, order.cancelled_at = CANCELLED, utcnow()
+    order.end_date, order.next_billing_date = today, None
+    db.session.flush()
+    events.record(merchant, "order.cancelled", order_id=order.id, customer_id=order.customer_id,
+                  at_period_end=False)
+    return True
 
 
 def current_period_end(order: Order) -> date | None:

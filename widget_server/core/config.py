@@ -61,6 +61,8 @@ def from_environment() -> dict:
         # Customers' server-side portal sessions: idle and absolute lifetimes, in minutes.
         "PORTAL_SESSION_IDLE_MINUTES": int(os.environ.get("PORTAL_SESSION_IDLE_MINUTES", "60")),
         "PORTAL_SESSION_MAX_MINUTES": int(os.environ.get("PORTAL_SESSION_MAX_MINUTES", "720")),
+        # Carts untouched this long are deleted by the daily job (their session is long gone).
+        "CART_RETENTION_DAYS": int(os.environ.get("CART_RETENTION_DAYS", "30")),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
