@@ -85,3 +85,36 @@ def test_a_signed_in_customer_buys_on_the_demo_shop_page(app, demo, german_page)
     row.get_by_role("link", name=order.number).click()
     expect(account.get_by_role("main")).to_contain_text(re.compile(r"59,90\s€"))
     expect(account.get_by_role("main")).to_contain_text("Bezahlt")
+
+
+def test_signing_in_beside_a_cart_waiting_for_it_keeps_each_widget_in_its_place(app, demo,
+                                                                               german_page):
+    """The cart asks to sign in before the checkout; the customer signs in in the account
+    widget instead, as the shop page tells them: the account widget shows the account (not
+    the cart's checkout), and the cart moves on to its checkout by itself. Then the other way
+    round: signed out, signing in inside the cart brings the account widget along."""
+    page = german_page
+    page.goto(demo)
+    cart = page.frame_locator("#shop-cart iframe")
+    account = page.frame_locator("#my-account iframe")
+    cart.get_by_role("button", name="Camping stove in den Warenkorb legen").click()
+    cart.get_by_role("link", name="Zum Bestellen anmelden").click()
+    cart.get_by_label("Benutzername oder E-Mail").wait_for()
+    account.get_by_label("Benutzername oder E-Mail").fill(CUSTOMER_USERNAME)
+    account.get_by_label("Passwort").fill(CUSTOMER_PASSWORD)
+    account.get_by_role("button", name="Anmelden").click()
+    account.get_by_role("heading", name=re.compile("^Hallo")).wait_for()
+    expect(account.locator("#checkout-total")).to_have_count(0)
+    expect(cart.locator("#checkout-total")).to_have_text(re.compile(r"59,90\s€"))
+
+    account.get_by_role("button", name="Abmelden").click()
+    account.get_by_role("button", name="Anmelden").wait_for()
+    page.locator("#shop-cart iframe").evaluate("f => { f.src = f.src; }")
+    # signing out ended the session and its cart with it (a shared computer keeps nothing)
+    cart.get_by_role("button", name="Trail hiking boots in den Warenkorb legen").click()
+    cart.get_by_role("link", name="Zum Bestellen anmelden").click()
+    cart.get_by_label("Benutzername oder E-Mail").fill(CUSTOMER_USERNAME)
+    cart.get_by_label("Passwort").fill(CUSTOMER_PASSWORD)
+    cart.get_by_role("button", name="Anmelden").click()
+    expect(cart.locator("#checkout-total")).to_have_text(re.compile(r"149,00\s€"))
+    account.get_by_role("heading", name=re.compile("^Hallo")).wait_for()

@@ -54,13 +54,19 @@ def _login_key() -> str:
     return f"login:{g.get('merchant_slug')}:{login}"
 
 
+def _come_back() -> str | None:
+    """Where this sign-in page was asked to lead (`?next=`, a widget path: never off-site)."""
+    target = request.args.get("next")
+    return target if local_path(target, "/p/") or local_path(target, "/w/") else None
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute;200 per hour", methods=["POST"])
 @limiter.shared_limit("10 per 5 minutes", scope="customer-login", methods=["POST"],
                       key_func=_login_key)
 def login():
-    if g.customer is not None:
-        return redirect(url_for(".overview"))
+    if g.customer is not None:  # signed in meanwhile (in the widget beside this one, E-7)
+        return redirect(_come_back() or url_for(".overview"))
     form = LoginForm()
     if form.validate_on_submit():
         result = customer_auth.authenticate(g.merchant, form.login.data, form.password.data)
@@ -71,7 +77,8 @@ def login():
                                                         minutes))
         if customer is not None:
             token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
-            after_login = session.get(AFTER_LOGIN)  # a "Pay invoice" link waiting for sign-in
+            # this page's own `next`, or a "Pay invoice" link waiting for sign-in
+            after_login = _come_back() or session.get(AFTER_LOGIN)
             cart_key = session.get(CART_KEY)
             session.clear()  # a fresh session (and CSRF token) on every sign-in
             session[SESSION_KEY] = token

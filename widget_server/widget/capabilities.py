@@ -9,7 +9,7 @@ A requirement is a profile setting as `tab.key` (must be on), `!tab.key` (must b
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from ..billing import methods
@@ -193,9 +193,9 @@ def enforce():
         abort(404)
     if capability.signed_in and g.customer is None:
         if name in COME_BACK and request.method == "GET":
-            from .pay_links import AFTER_LOGIN
-
-            session[AFTER_LOGIN] = url_for(f".{name}")
+            # in the sign-in page's own address, not the session: the account widget beside
+            # this one shares the session, and its sign-in must not land on this page (E-7)
+            return redirect(url_for(".login", next=url_for(f".{name}")))
         return redirect(url_for(".login"))
     if not capability.allows(g.profile, request.method):
         abort(403)
