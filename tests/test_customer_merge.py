@@ -288,3 +288,64 @@ def test_likely_duplicates_are_flagged_in_the_list(app, portal, count_queries):
     assert f"/admin/customers/{accents}/merge/{lone}" in html
     assert f"/merge/{other_phone}" not in html  # the same name with another phone is not
     assert "same email address" in html and "same name and phone" in html
+
+
+def test_two_admins_merging_the_pair_both_ways_at_once_make_one_merge(app, alpha, live_server):
+    """Real concurrent requests: one admin merges B into A while another merges A into B.
+    One merge happens, the other is refused; no error page, one audit entry."""
+    import threading
+
+    from tests.test_checkout_race import Tab
+
+    t = alpha
+    page = _merge_page(t, t.customer_id, t.contact_id)
+    tabs, forms = [], []
+    for survivor in (t.customer_id, t.contact_id):
+        tab = Tab(live_server)
+        login = tab.get("/admin/login")
+        assert tab.post("/admin/login", {"csrf_token": csrf_from(login.text),
+                                         "email": t.owner_email,
+                                         "password": "owner-pass-123"}).status_code == 302
+        token = csrf_from(tab.get(page).text)
+        tabs.append(tab)
+        forms.append({"csrf_token": token, "survivor": str(survivor),
+                      "login_from": str(survivor)})
+    barrier, answers = threading.Barrier(2), []
+
+    def post(tab, form):
+        barrier.wait(timeout=10)
+        answers.append(tab.post(page, form))
+
+    threads = [threading.Thread(target=post, args=pair) for pair in zip(tabs, forms,
+                                                                        strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [302, 302]
+    with app.app_context():
+        merged = db.session.scalars(select(Customer).where(
+            Customer.merged_into_id.is_not(None))).all()
+        assert len(merged) == 1
+        survivor = db.session.get(Customer, merged[0].merged_into_id)
+        assert survivor.merged_into_id is None
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_a_survivor_is_archived_rather_than_deleted(app, portal):
+    """A record others were merged into keeps them: deleting it archives it instead."""
+    from widget_server.customers import services
+
+    p = portal()
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        jane = db.session.get(Customer, p.customer_id)
+        twin = Customer(merchant_id=p.merchant_id, first_name="Jane", last_name="Doe",
+                        custom_fields={})
+        db.session.add(twin)
+        db.session.flush()
+        merge.merge(merchant, jane, twin, jane, None)
+        db.session.commit()
+        assert services.delete_customer(db.session.get(Customer, p.customer_id)) == "archived"
+        db.session.commit()
+        assert db.session.get(Customer, twin.id).merged_into_id == p.customer_id

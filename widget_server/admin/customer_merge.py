@@ -105,9 +105,10 @@ def customer_merge(customer_id: int, other_id: int):
         try:
             merge.merge(merchant, survivor, merged, choices[form.login_from.data],
                         current_user)
-        except DomainError as exc:
-            for message in show_errors(form, exc):
+        except DomainError as exc:  # e.g. merged meanwhile by another admin: nothing changed
+            for message in show_errors(None, exc):
                 flash(message, "error")
+            return redirect(url_for("admin.customer_detail", customer_id=a.id))
         else:
             flash(f"“{merged.display_name}” (#{merged.id}) is merged into this customer: its "
                   "invoices, payments, orders, emails and credit are here now.", "success")
