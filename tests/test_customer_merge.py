@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from tests.conftest import Browserish, csrf_from, widget_login
 from tests.tenant_support import CUSTOMER_PASSWORD, build_tenant, sign_in_customer, sign_in_owner
 from widget_server.core.domain import DomainError
+from widget_server.core.events import DomainEvent
 from widget_server.core.extensions import db
 from widget_server.customers import merge
 from widget_server.customers.models import Customer, CustomerEmail, PortalSession
@@ -119,6 +120,9 @@ def test_merge_moves_every_row_to_the_survivor(app, alpha):
             "customer.merged", f"customer:{survivor.id}", owner.id)
         assert entry.detail["merged_id"] == t.customer_id
         assert entry.detail["moved"]["Invoices"] == before["invoice.customer_id"]
+        event = db.session.scalar(select(DomainEvent).where(
+            DomainEvent.name == "customer.merged"))
+        assert event.payload == {"customer_id": survivor.id, "merged_id": t.customer_id}
     # the merged customer's open widget session answers as signed out
     gone = t.widget.get(f"{t.base}/account")
     assert gone.status_code == 302 and "/login" in gone.headers["Location"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Column, Table, delete, func, select, update
 
+from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
@@ -316,6 +317,8 @@ def merge(merchant, survivor: Customer, merged: Customer, login_from: Customer,
     db.session.flush()
     db.session.expire(survivor, ["emails", "credit_minor"])
     db.session.expire(merged, ["emails"])
+    # for the merchant's systems (webhooks): the old id now lives on as the survivor
+    events.record(merchant, "customer.merged", customer_id=survivor.id, merged_id=merged.id)
     return audit.record(merchant, admin, "customer.merged",
                         audit.subject_of("customer", survivor.id), survivor_id=survivor.id,
                         merged_id=merged.id, login_from_id=login_from.id, moved=moved,
