@@ -353,3 +353,37 @@ def test_a_survivor_is_archived_rather_than_deleted(app, portal):
         assert services.delete_customer(db.session.get(Customer, p.customer_id)) == "archived"
         db.session.commit()
         assert db.session.get(Customer, twin.id).merged_into_id == p.customer_id
+
+
+def test_money_in_flight_waits_and_stripe_methods_stay_with_their_stripe_customer(app, alpha):
+    """A payment being charged settles under its own record first. When both records have
+    their own Stripe customer, the merged one's cards cannot be charged for the survivor: its
+    scheduled payment refuses the merge, and without one its saved methods stay behind."""
+    from widget_server.billing.models import Payment, PaymentMethod
+
+    t = alpha
+    with app.app_context():
+        merchant = db.session.get(Merchant, t.merchant_id)
+        admin = db.session.scalar(select(AdminUser).where(AdminUser.email == t.owner_email))
+        customer, contact = (db.session.get(Customer, i) for i in (t.customer_id, t.contact_id))
+        scheduled = db.session.get(Payment, t.payment_ids[1])
+        scheduled.status = "pending"
+        db.session.commit()
+        with pytest.raises(DomainError, match="being processed"):
+            merge.merge(merchant, contact, customer, contact, admin)
+        db.session.rollback()
+        scheduled = db.session.get(Payment, t.payment_ids[1])
+        scheduled.status = "scheduled"
+        customer.gateway_customer_ref, contact.gateway_customer_ref = "cus_A1", "cus_B2"
+        db.session.commit()
+        with pytest.raises(DomainError, match="scheduled"):
+            merge.merge(merchant, contact, customer, contact, admin)
+        db.session.rollback()
+        db.session.get(Payment, t.payment_ids[1]).status = "cancelled"
+        db.session.commit()
+        entry = merge.merge(merchant, contact, customer, contact, admin)
+        db.session.commit()
+        assert entry.detail["methods_left"] == 2
+        assert db.session.scalar(select(func.count()).select_from(PaymentMethod).where(
+            PaymentMethod.customer_id == t.customer_id)) == 2
+        assert db.session.get(Customer, t.contact_id).gateway_customer_ref == "cus_B2"

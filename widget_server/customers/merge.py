@@ -91,13 +91,12 @@ def move_methods(m: Merge, table: Table, column: Column) -> int:
     kept at the gateway under its gateway customer: when both records have a different one at
     Stripe, the merged record's methods cannot be charged for the survivor and stay behind
     (the customer saves them again)."""
-    refs = (m.survivor.gateway_customer_ref or "", m.merged.gateway_customer_ref or "")
-    if all(r.startswith("cus_") for r in refs) and refs[0] != refs[1]:
+    if _stripe_refs_differ(m):
         m.report["methods_left"] = db.session.scalar(
             select(func.count()).where(column == m.merged.id)) or 0
         return 0
-    if refs[1] and not refs[0]:
-        m.survivor.gateway_customer_ref = refs[1]
+    if m.merged.gateway_customer_ref and not m.survivor.gateway_customer_ref:
+        m.survivor.gateway_customer_ref = m.merged.gateway_customer_ref
     survivor_tokens = select(table.c.token).where(column == m.survivor.id).scalar_subquery()
     db.session.execute(delete(table).where(column == m.merged.id,
                                            table.c.token.in_(survivor_tokens)))
@@ -189,6 +188,7 @@ class Comparison:
     a: Side
     b: Side
     rows: list[Row]
+    stripe_apart: bool = False  # each has its own Stripe customer: saved cards stay behind
 
     @property
     def conflicts(self) -> list[Row]:
@@ -233,7 +233,8 @@ def compare(merchant, a: Customer, b: Customer) -> Comparison:
         rows.append(Row(definition.name, _shown((a.custom_fields or {}).get(key)),
                         _shown((b.custom_fields or {}).get(key))))
     return Comparison(Side(a, counts[a.id], a.primary_emails),
-                      Side(b, counts[b.id], b.primary_emails), rows)
+                      Side(b, counts[b.id], b.primary_emails), rows,
+                      _stripe_refs_differ(Merge(merchant, a, b, a)))
 
 
 # --- merge ------------------------------------------------------------------------------------
@@ -260,6 +261,30 @@ def _lock(m: Merge) -> None:
                               "customer.", code="already_merged", status=409)
     db.session.refresh(m.survivor)
     db.session.refresh(m.merged)
+
+
+def _stripe_refs_differ(m: Merge) -> bool:
+    """Both records have their own customer at Stripe: methods kept under one cannot be
+    charged for the other."""
+    refs = (m.survivor.gateway_customer_ref or "", m.merged.gateway_customer_ref or "")
+    return all(r.startswith("cus_") for r in refs) and refs[0] != refs[1]
+
+
+def _refuse_money_in_flight(m: Merge) -> None:
+    """A payment being charged is settled (and resolved) under its customer's gateway
+    customer: the merge waits until it has settled. A scheduled payment on a method kept at
+    Stripe under the merged record cannot be charged for the survivor: the admin cancels it,
+    or keeps the other record."""
+    payment = db.metadata.tables["payment"].c
+    statuses = ("pending", "scheduled") if _stripe_refs_differ(m) else ("pending",)
+    waiting = db.session.scalar(select(func.count()).where(
+        payment.merchant_id == m.merchant.id, payment.customer_id == m.merged.id,
+        payment.status.in_(statuses)))
+    if waiting:
+        raise DomainError(f"“{m.merged.display_name}” has a payment being processed or "
+                          "scheduled on a card kept for that record: merge once it has "
+                          "settled, cancel it, or keep that record as the survivor.",
+                          code="payment_in_flight", status=409)
 
 
 def _fill_details(m: Merge) -> None:
@@ -303,6 +328,7 @@ def merge(merchant, survivor: Customer, merged: Customer, login_from: Customer,
         raise DomainError("Choose whose login the surviving record keeps.", "login_from")
     m = Merge(merchant, survivor, merged, login_from)
     _lock(m)
+    _refuse_money_in_flight(m)
     names = {"survivor_name": survivor.display_name, "merged_name": merged.display_name}
     _fill_details(m)
     _keep_one_login(m)
