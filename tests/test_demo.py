@@ -8,9 +8,10 @@ from widget_server.catalogue.models import Product
 from widget_server.commerce.models import Order, SalesAgent
 from widget_server.core.extensions import db
 from widget_server.core.passwords import verify
+from widget_server.customers.duplicates import likely_duplicates
 from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
-from widget_server.tenancy.models import AdminUser
+from widget_server.tenancy.models import AdminUser, Merchant
 
 
 def _counts():
@@ -27,8 +28,9 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert "local use only" in first.output
     counts = _counts()
     # two subscriptions (#21), each with its first invoice
-    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 2, "Product": 7,
-                      "SalesAgent": 2, "Invoice": 14, "Order": 2}
+    # and a likely duplicate of the demo customer with one invoice (#23 item 5)
+    assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 3, "Product": 7,
+                      "SalesAgent": 2, "Invoice": 15, "Order": 2}
     recurring = db.session.scalars(select(Product).where(Product.interval.is_not(None))).all()
     assert {p.interval for p in recurring} == {"month", "year"}
     active = db.session.scalars(select(Order).where(Order.status == "active")).all()
@@ -49,6 +51,9 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert all(i.balance_minor == 0 for i in paid)
     assert any(0 < i.balance_minor < i.total_minor for i in overdue)  # partly paid
     assert all(i.total_minor == sum(line.amount_minor for line in i.lines) for i in invoices)
+    merchant = db.session.get(Merchant, customer.merchant_id)
+    hints = likely_duplicates(merchant, [customer.id])[customer.id]  # the seeded twin
+    assert [h.reason for h in hints] == ["same name and phone"]
     staff = db.session.scalar(select(AdminUser).where(AdminUser.role == "staff"))
     assert staff.email == "staff@demo.test"
 

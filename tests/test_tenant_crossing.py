@@ -27,6 +27,7 @@ REFUSED = {403, 404, 410}
 # URL arguments that name a merchant's rows or links: every value of tenant `t` to try.
 TENANT_ARGUMENTS = {
     "customer_id": lambda t: [t.customer_id, t.contact_id],
+    "other_id": lambda t: [t.contact_id, t.customer_id],  # admin.customer_merge (#23)
     "invoice_id": lambda t: t.invoice_ids,
     "payment_id": lambda t: t.payment_ids,
     "order_id": lambda t: t.order_ids,

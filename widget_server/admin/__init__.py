@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     catalogue,
     configuration,
     custom_fields,
+    customer_merge,
     customers,
     dashboard,
     emails,

@@ -9,9 +9,10 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..core import validation
 from ..core.domain import DomainError
+from ..customers import duplicates, merge, portal_access, services
 from ..customers import fields as field_service
 from ..customers import forms as customer_forms
-from ..customers import portal_access, services
+from ..tenancy import audit
 from ..tenancy.permissions import Permission
 from ..web.form_fields import TrimmedField, select_choices, show_errors
 from ..web.request_guards import page_number
@@ -109,8 +110,9 @@ def _handle(customer=None):
         portal = {"state": portal_access.state(customer), "on": portal_access.portal_on(merchant),
                   "lock": portal_access.lock_note(merchant, customer),
                   "form": PortalForm(data={"username": customer.username or ""})}
-    customer_invoices, customer_payments = [], []
+    customer_invoices, customer_payments, audit_entries = [], [], []
     if customer is not None:
+        audit_entries = audit.for_subject(merchant, audit.subject_of("customer", customer.id))
         from ..billing.invoices import list_for_merchant
         from ..billing.payment_history import history
 
@@ -118,7 +120,7 @@ def _handle(customer=None):
         customer_payments = history(merchant, customer, limit=20)
     return render_template(template, form=form, customer=customer, definitions=definitions,
                            portal=portal, customer_invoices=customer_invoices,
-                           customer_payments=customer_payments), (
+                           customer_payments=customer_payments, audit_entries=audit_entries), (
         400 if form.errors else 200)
 
 
@@ -130,8 +132,10 @@ def customers():
     page = services.search_customers(current_merchant(), query,
                                      page_number(request.args.get("page", type=int)),
                                      current_app.config["ADMIN_PAGE_SIZE"], archived=archived)
+    hints = {} if archived else duplicates.likely_duplicates(  # one query (issue #23-5)
+        current_merchant(), [c.id for c in page.items])
     return render_template("admin/customers/list.html", page=page, query=query,
-                           archived=archived)
+                           archived=archived, hints=hints)
 
 
 @bp.route("/customers/new", methods=["GET", "POST"])
@@ -143,9 +147,12 @@ def customer_new():
 @bp.route("/customers/<id:customer_id>", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def customer_detail(customer_id: int):
-    customer = services.get_customer(current_merchant(), customer_id)
-    if customer is None:
-        abort(404)
+    merchant = current_merchant()
+    customer = services.get_customer(merchant, customer_id)
+    if customer is None:  # a record merged into another (W-10): its old URL leads there
+        survivor = merge.survivor_of(merchant, customer_id) or abort(404)
+        flash(f"Customer #{customer_id} was merged into “{survivor.display_name}”.", "info")
+        return redirect(url_for("admin.customer_detail", customer_id=survivor.id))
     return _handle(customer)
 
 

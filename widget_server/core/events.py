@@ -25,6 +25,7 @@ from .extensions import db
 
 NAMES = frozenset({
     "customer.created",
+    "customer.merged",  # merged_id moved into customer_id, the survivor (W-10, #23)
     "customer.invited",  # an invitation to the portal (I-1); transient: link, subject, body…
     "credentials.create_requested",  # a create link was issued (C-3, C-5); transient: link
     "credentials.reset_requested",  # a reset link was issued (C-4); transient: link

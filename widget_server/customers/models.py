@@ -1,11 +1,12 @@
 """Customer, CustomerEmail and CustomFieldDefinition tables."""
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.database import JSONType, UTCDateTime, utcnow
 from ..core.extensions import db
+from .matching import duplicate_key
 
 # States of a temporary password (C-7): usable once, then the customer must choose a new one.
 TEMP_ISSUED, TEMP_USED = "issued", "used"
@@ -38,7 +39,9 @@ class Customer(db.Model):
 
     __tablename__ = "customer"
     __table_args__ = (UniqueConstraint("merchant_id", "username"),
-                      Index("ix_customer_merchant_name", "merchant_id", "last_name", "first_name"))
+                      Index("ix_customer_merchant_name", "merchant_id", "last_name", "first_name"),
+                      # the customer list's duplicate hints (issue #23 item 5)
+                      Index("ix_customer_duplicate_key", "merchant_id", "duplicate_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
@@ -78,6 +81,14 @@ class Customer(db.Model):
     # The language of the customer's last widget request ('de'), their emails' language (B-5,
     # `core.i18n.customer_language`); None until they use the widget: the merchant's language.
     language: Mapped[str | None] = mapped_column(String(8))
+    # Set when an admin merged this record into another (W-10, issue #23, `customers.merge`):
+    # the record is kept (never deleted), archived, out of every list, and its admin URLs
+    # redirect to the survivor. Always the final survivor: a later merge repoints it.
+    # (NO ACTION: a survivor with merged records cannot be deleted, it is archived instead)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # Folded name and phone digits ("jane doe|15550100", `matching.duplicate_key`), kept on
+    # every write: records sharing it are flagged as likely duplicates. None without a phone.
+    duplicate_key: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -97,6 +108,14 @@ class Customer(db.Model):
     @property
     def primary_emails(self) -> list[str]:
         return [e.address for e in self.emails]
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _keep_duplicate_key(mapper, connection, customer: Customer) -> None:
+    """Whatever writes a name or a phone (admin, profile page, guest checkout), the key follows."""
+    customer.duplicate_key = duplicate_key(customer.first_name, customer.last_name,
+                                           customer.phone)
 
 
 class CustomerEmail(db.Model):

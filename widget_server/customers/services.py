@@ -37,6 +37,7 @@ def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 2
     """Customers whose name, company or any Primary Email address contains `query`: the
     current ones, or with `archived` the archived ones."""
     stmt = (select(Customer).where(Customer.merchant_id == merchant.id,
+                                   Customer.merged_into_id.is_(None),  # merged: in no list
                                    Customer.archived_at.is_not(None) if archived
                                    else Customer.archived_at.is_(None))
             .options(selectinload(Customer.emails)))  # the list shows every address
@@ -58,9 +59,12 @@ def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 2
     return Page(list(items), total, page, per_page)
 
 
-def get_customer(merchant, customer_id: int) -> Customer | None:
-    return db.session.scalar(select(Customer).where(Customer.merchant_id == merchant.id,
-                                                    Customer.id == customer_id))
+def get_customer(merchant, customer_id: int, *, merged: bool = False) -> Customer | None:
+    """The merchant's customer; a record merged into another (W-10) only with `merged`."""
+    stmt = select(Customer).where(Customer.merchant_id == merchant.id, Customer.id == customer_id)
+    if not merged:
+        stmt = stmt.where(Customer.merged_into_id.is_(None))
+    return db.session.scalar(stmt)
 
 
 def clean_custom_values(merchant, submitted: dict) -> tuple[dict, dict[str, str]]:

@@ -79,6 +79,7 @@ def seed_demo() -> list[str]:
     _ensure_contact_to_invite(merchant)
     _ensure_invoices(merchant, customer, products)
     _ensure_orders(merchant, customer, products, agents[0])
+    _ensure_duplicate(merchant, products)
     shop_origin = _ensure_shop_origin(merchant)
     db.session.flush()  # the command commits
     base = current_app.config["PUBLIC_URL"]
@@ -89,6 +90,7 @@ def seed_demo() -> list[str]:
         f"  owner       {OWNER_EMAIL} / {OWNER_PASSWORD}",
         f"  staff       {STAFF_EMAIL} / {STAFF_PASSWORD}",
         f"Customer:     {CUSTOMER_USERNAME} (or {CUSTOMER_EMAILS[0]}) / {CUSTOMER_PASSWORD}",
+        f"  duplicate   {DUPLICATE_EMAIL}: flagged in Admin → Customers, to compare and merge",
         "(demo credentials: for local use only)",
     ]
 
@@ -238,6 +240,28 @@ def _ensure_invoices(merchant, customer, products) -> None:
             db.session.add(payment)
             invoice.balance_minor -= paid
             invoice.status = "paid" if invoice.balance_minor == 0 else "issued"
+
+
+DUPLICATE_EMAIL = "dana.l@example.test"
+
+
+def _ensure_duplicate(merchant, products) -> None:
+    """A likely duplicate of the demo customer (#23 item 5), as a guest payment makes one: the
+    same name and phone written differently, another address, one invoice of its own. Looked
+    up by its address, which a merge moves to the survivor: a merged demo stays merged."""
+    exists = db.session.scalar(select(CustomerEmail.id).where(
+        CustomerEmail.merchant_id == merchant.id, CustomerEmail.address == DUPLICATE_EMAIL))
+    if exists is not None:
+        return
+    twin = Customer(merchant_id=merchant.id, first_name="DANA", last_name="Łukasiewicz",
+                    phone="+49 (30) 123 45 67", custom_fields={})
+    twin.emails = [CustomerEmail(merchant_id=merchant.id, address=DUPLICATE_EMAIL)]
+    db.session.add(twin)
+    db.session.flush()
+    issued = date.today() - timedelta(days=5)
+    build_invoice(merchant, twin, [(products["STOVE"], 1)],
+                  number=next_invoice_number(merchant), issue_date=issued,
+                  due_date=issued + timedelta(days=30))
 
 
 BUSINESS_SECTION = BUSINESS_GROUP.key

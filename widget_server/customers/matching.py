@@ -1,0 +1,32 @@
+"""How two customer records are recognised as one person (issue #23 item 5): names folded
+(case, accents, whitespace) and phone numbers reduced to their digits.
+
+Pure functions with no database: the `Customer` table keeps `duplicate_key` from them on every
+write, and the migration that added the column filled it with the same code.
+"""
+import re
+import unicodedata
+
+NOT_DIGITS = re.compile(r"[^0-9]")  # ASCII digits only: "٣" is no phone digit here
+KEY_LENGTH = 200
+
+
+def fold(text: str | None) -> str:
+    """"  Zoë  DOE " and "zoe doe" alike: accents dropped, case folded, whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def phone_digits(phone: str | None) -> str:
+    """"+1 (555) 010-0100" → "15550100100"."""
+    return NOT_DIGITS.sub("", unicodedata.normalize("NFKC", phone or ""))
+
+
+def duplicate_key(first_name: str | None, last_name: str | None, phone: str | None) -> str | None:
+    """"jane doe|15550100": the same for two records with the same folded name and the same
+    phone digits; None without a name or a phone (a name alone is no evidence)."""
+    name, digits = fold(f"{first_name or ''} {last_name or ''}"), phone_digits(phone)
+    if not name or not digits:
+        return None
+    return f"{name}|{digits}"[:KEY_LENGTH]
