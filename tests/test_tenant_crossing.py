@@ -328,7 +328,7 @@ def test_a_customers_session_is_nobody_at_another_merchant(app, tenants, face):
                 for method in sorted(rule.methods & {"GET", "POST"}):
                     body = _plausible_body(a, a.widget_csrf)
                     answer = _ask(a.widget, method, url, body)
-                    location = answer.headers.get("Location", "")
+                    location = answer.headers.get("Location", "").split("?next=")[0]
                     if answer.status_code >= 500:
                         problems.append((method, url, answer.status_code))
                     elif signed_in and not (
