@@ -87,12 +87,32 @@ def test_a_signed_in_customer_checks_out_by_card(app, shop, charges):  # noqa: F
     again = shop.client.post(f"{shop.cart}/checkout", data={**fields, **CARD})
     assert "ORD-00001" in again.get_data(as_text=True) and charges == [2380]
     assert len(_state(app, shop)[0]) == 1
-    # the Order Confirmation and the receipt follow from the existing subscribers
+    # the Order Confirmation and the receipt, once each; no "please pay" for a paid invoice
+    assert _emails(app, shop) == PAID_EMAILS
+
+
+# one of each to each of the customer's two addresses
+PAID_EMAILS = ["order_confirmation"] * 2 + ["payment_receipt"] * 2
+
+
+def _emails(app, p):
     with app.app_context():
         queue.run_due()
-        kinds = set(db.session.scalars(select(EmailMessage.email_type).where(
-            EmailMessage.merchant_id == shop.merchant_id)))
-    assert {"order_confirmation", "payment_receipt"} <= kinds
+        return sorted(db.session.scalars(select(EmailMessage.email_type).where(
+            EmailMessage.merchant_id == p.merchant_id)))
+
+
+def test_a_declined_checkout_sends_nothing_until_it_is_paid(app, shop, charges):  # noqa: F811
+    """Browser pass of #22: a declined card left the customer with an Order Confirmation and
+    an invoice to pay for an order they never completed."""
+    _fill(shop)
+    _, fields = _checkout_form(shop)
+    assert shop.client.post(f"{shop.cart}/checkout",
+                            data={**fields, **DECLINED}).status_code == 402
+    assert _emails(app, shop) == []
+    _, fields = _checkout_form(shop)
+    assert shop.client.post(f"{shop.cart}/checkout", data={**fields, **CARD}).status_code == 200
+    assert _emails(app, shop) == PAID_EMAILS
 
 
 def test_a_declined_card_keeps_the_cart_and_a_retry_pays_the_same_order(app, shop,  # noqa: F811
@@ -161,6 +181,7 @@ def test_a_double_submitted_checkout_charges_once_and_makes_one_order(app, shop,
     orders, invoices, payments, _ = _state(app, shop)
     assert orders == [("ORD-00001", 2380)] and invoices == [("paid", 0)]
     assert payments == ["succeeded"]
+    assert _emails(app, shop) == PAID_EMAILS  # one confirmation, however many submits
 
 
 @pytest.mark.parametrize("switch", ["cart", "payments"])
@@ -184,9 +205,18 @@ def test_a_crafted_checkout_with_a_switch_off_is_refused(app, shop, charges,  # 
 def test_a_visitor_signs_in_first_and_comes_back_to_the_checkout(app, shop):  # noqa: F811
     _post(shop, "/add", product=str(shop.mug), quantity="1")
     answer = shop.client.get(f"{shop.cart}/checkout")
-    assert answer.status_code == 302 and answer.location.endswith(f"{shop.base}/login")
-    signed = widget_login(shop.client, shop.base, shop.username, shop.password)
+    # the way back is in the sign-in page's own address (the session is shared, E-7)
+    assert answer.status_code == 302
+    assert answer.location.endswith(f"{shop.base}/login?next={shop.cart}/checkout")
+    signed = widget_login(shop.client, shop.base, shop.username, shop.password,
+                          query_string={"next": f"{shop.cart}/checkout"})
     assert signed.status_code == 302 and signed.location.endswith(f"{shop.cart}/checkout")
+    # without it (the account widget's own sign-in beside the cart): the account
+    shop.client = app.test_client()
+    _post(shop, "/add", product=str(shop.mug), quantity="1")
+    shop.client.get(f"{shop.cart}/checkout")
+    plain = widget_login(shop.client, shop.base, shop.username, shop.password)
+    assert plain.status_code == 302 and "/cart" not in plain.location
     html = shop.client.get(f"{shop.cart}/checkout").get_data(as_text=True)
     assert "Mug" in html and 'id="checkout-total">$11.90<' in html  # the same cart
 

@@ -14,6 +14,8 @@ from widget_server.commerce.models import Order
 from widget_server.core.extensions import db
 from widget_server.customers.models import Customer, CustomerEmail
 from widget_server.jobs import queue
+from widget_server.notifications.models import EmailMessage
+from widget_server.tenancy.models import Merchant
 
 CODE_RE = re.compile(r"\b(\d{6})\b")
 
@@ -97,6 +99,9 @@ def test_a_guest_checks_out_twice_as_one_customer_never_signed_in(app, guest_sho
             Customer.merchant_id == guest_shop.merchant_id)) == 2  # Jane and Gus
         gus = db.session.get(Customer, customers[0])
         assert (gus.first_name, gus.last_name) == ("Gus", "Guest")
+        # offered to set up an account once, after the first order, not the second
+        assert db.session.scalar(select(func.count(EmailMessage.id)).where(
+            EmailMessage.email_type == "credential_create")) == 1
     # once paid, the proof is spent for this session: a next order asks for a code again
     assert guest_shop.client.get(f"{guest_shop.cart}/guest/checkout").status_code == 302
 
@@ -182,3 +187,36 @@ def test_the_guest_pages_wear_the_carts_stylesheet(app, guest_shop):
     page = guest_shop.client.get(f"{guest_shop.cart}/guest")
     assert f'href="{url}"' in page.get_data(as_text=True)
     assert "https://css.example.com" in page.headers["Content-Security-Policy"]
+
+
+def test_a_guests_emails_wait_for_the_purchase_and_speak_the_guests_language(app, guest_shop,
+                                                                           smtp):
+    """Browser pass of #22: a proven address was offered an account at once, the order was
+    confirmed and billed at a declined card, and everything after the code came in the
+    merchant's language rather than the guest's."""
+    with app.app_context():
+        merchant = db.session.get(Merchant, guest_shop.merchant_id)
+        merchant.config = {**merchant.config, "portal": {"languages": ["fr"]}}
+        db.session.commit()
+    guest_shop.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "fr-FR,fr;q=0.9"
+    _post(guest_shop, "/add", product=str(guest_shop.mug), quantity="1")
+    _ask_code(guest_shop, "lea@example.test")
+    assert _type_code(guest_shop, _code(app, smtp)).status_code == 302
+    html = guest_shop.client.get(f"{guest_shop.cart}/guest/checkout").get_data(as_text=True)
+    declined = {**CARD, "card_number": "4000 0000 0000 0002"}
+    guest_shop.client.post(f"{guest_shop.cart}/guest/checkout",
+                           data={**hidden_fields(html), **declined})
+    with app.app_context():
+        queue.run_due()
+    assert smtp.messages == []  # proven and declined: nothing yet
+    html = guest_shop.client.get(f"{guest_shop.cart}/guest/checkout").get_data(as_text=True)
+    paid = guest_shop.client.post(f"{guest_shop.cart}/guest/checkout",
+                                  data={**hidden_fields(html), **CARD})
+    assert paid.status_code == 200
+    with app.app_context():
+        queue.run_due()
+    subjects = sorted(m["Subject"] for _, m in smtp.messages)
+    assert len(subjects) == 3, subjects  # confirmation, receipt, the offer to set up
+    assert not any("Acme account" in s or "Your order" in s or "Receipt" in s
+                   for s in subjects), subjects
+    assert not any(word in s for s in subjects for word in ("Invoice", "Rechnung", "Facture"))

@@ -402,3 +402,16 @@ def test_an_order_invoice_names_its_billing_period_on_its_page_and_pdf(app, shop
     pdf = shop.client.get(f"{shop.base}/invoices/{invoice_id}.pdf")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "Billing period:" in text
+
+
+def test_a_billed_one_time_order_reads_completed_not_ended(app, shop):
+    """Browser pass of #22: a one-time order, billed at once, said "Ended" (Beendet) to the
+    customer the moment it was bought."""
+    confirm, _, _ = place_through_the_page(shop, shop.fee_id, 1)
+    assert confirm.status_code == 302
+    order = _order(app, shop)
+    assert order.status == "ended" and order.interval is None
+    assert '<dd id="order-status">Completed</dd>' in shop.client.get(
+        confirm.location).get_data(as_text=True)
+    listing = shop.client.get(f"{shop.base}/orders").get_data(as_text=True)
+    assert '<span class="badge">Completed</span>' in listing and ">Ended<" not in listing

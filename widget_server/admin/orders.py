@@ -35,6 +35,17 @@ def admin_date(day) -> str:
     return dates.format_input(day, current_merchant().locale) if day else "—"
 
 
+STATUS_WORDS = {"active": "Active", "cancelled": "Cancelled", "ended": "Ended"}
+
+
+@bp.app_template_global("admin_order_status")
+def admin_order_status(order) -> str:
+    """An order's status in words: a one-time order, billed, is "Completed" (not "ended")."""
+    if order.status == "ended" and not order.recurring:
+        return "Completed"
+    return STATUS_WORDS.get(order.status, order.status.capitalize())
+
+
 @bp.app_template_global("period_in_words")
 def period_in_words(item) -> str:
     """How often an order or a product is billed, in the admin's English ("every month")."""
@@ -60,7 +71,8 @@ def orders():
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return render_template("admin/orders/list.html", rows=rows, status=status,
-                           statuses=ORDER_STATUSES, customer=customer, before=before,
+                           statuses=ORDER_STATUSES, status_words=STATUS_WORDS,
+                           customer=customer, before=before,
                            next_before=rows[-1][0].id if more else None, form=ActionForm())
 
 

@@ -46,7 +46,7 @@ def pay_link(merchant, invoice: Invoice) -> str:
     return entry_link(merchant, f"/pay/{pay_token(invoice)}")
 
 
-def issue(merchant, invoice: Invoice, today: date) -> None:
+def issue(merchant, invoice: Invoice, today: date, *, awaiting_payment: bool = False) -> None:
     if invoice.status != "draft":
         raise DomainError("Only a draft can be issued.")
     if is_draft_number(invoice.number):
@@ -60,6 +60,7 @@ def issue(merchant, invoice: Invoice, today: date) -> None:
     db.session.flush()
     credit.apply_to(merchant, customer, invoice)
     # its email is a subscriber's (notifications.subscribers), in this transaction
-    events.record(merchant, "invoice.issued", invoice_id=invoice.id, customer_id=customer.id)
+    events.record(merchant, "invoice.issued", invoice_id=invoice.id, customer_id=customer.id,
+                  **({"awaiting_payment": True} if awaiting_payment else {}))
     schedule_autopay(merchant, customer, invoice)
     db.session.flush()  # the status, its email and its autopay together

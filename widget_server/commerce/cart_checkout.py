@@ -87,15 +87,23 @@ def checkout(merchant, customer, cart, rules, payment_request: billing_checkout.
     carts.get_or_create(merchant, cart.key, customer)  # the cart is the customer's now
     key = request_key(cart)
     _abandon_earlier(merchant, customer, cart, key, today)
-    order = orders.place(merchant, customer, items, today, request_key=key)
+    order = orders.place(merchant, customer, items, today, request_key=key,
+                         awaiting_payment=True)
     invoice = db.session.get(Invoice, order.invoice_id) if order.invoice_id else None
     if invoice is None or invoice.balance_minor <= 0 or invoice.status == "paid":
-        carts.empty(merchant, cart)
+        _settle(merchant, cart, order)
         return Outcome(order, None)
     payment = billing_checkout.submit(
         merchant, customer, rules,
         replace(payment_request, invoice_ids=(invoice.id,), amount_minor=None,
                 payment_date=None, own_order=True), today)
     if payment.status in PAID:
-        carts.empty(merchant, cart)
+        _settle(merchant, cart, order)
     return Outcome(order, payment)
+
+
+def _settle(merchant, cart, order: Order) -> None:
+    """The order is paid: the cart emptied and the order confirmed, once. Of two submits of
+    one checkout that both see it paid, only the one that took the cart's lines confirms."""
+    if carts.empty(merchant, cart):
+        orders.confirm_paid(merchant, order)

@@ -137,15 +137,17 @@ def remove(merchant, cart: Cart, product_id) -> None:
     _touch(cart)
 
 
-def empty(merchant, cart: Cart) -> None:
-    """Take everything out of the cart (its checkout is paid). One DELETE by cart rather than
-    the ORM's row by row: a double-submitted checkout empties the cart twice at once, and the
-    loser must find nothing left to delete, not fail on lines the winner took."""
+def empty(merchant, cart: Cart) -> int:
+    """Take everything out of the cart (its checkout is paid); how many lines this call took.
+    One DELETE by cart rather than the ORM's row by row: a double-submitted checkout empties
+    the cart twice at once, and the loser must find nothing left to delete (0), not fail on
+    lines the winner took."""
     _check_cart(merchant, cart)
-    db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id)
-                       .execution_options(synchronize_session=False))
+    taken = db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id)
+                               .execution_options(synchronize_session=False)).rowcount
     db.session.expire(cart, ["lines"])
     _touch(cart)
+    return taken or 0
 
 
 def _check_cart(merchant, cart: Cart) -> None:

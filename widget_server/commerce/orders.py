@@ -45,7 +45,7 @@ def next_order_number(merchant) -> str:
 
 def place(merchant, customer, items: list[Item], today: date, *,
           sales_agent_id: int | None = None, start: date | None = None,
-          request_key: str | None = None) -> Order:
+          request_key: str | None = None, awaiting_payment: bool = False) -> Order:
     """A new order from the merchant's active catalogue, its first period billed when its
     start has come: at once for an order starting today (the default); for a later start
     nothing now, and the billing run bills it on the day (its next billing date is the start).
@@ -53,7 +53,9 @@ def place(merchant, customer, items: list[Item], today: date, *,
     Recurring products of one order share one billing period (Stripe's rule for one
     subscription): products billed at different periods are ordered separately. With
     `request_key` (the customer's form), the same key gives back the order it made, even when
-    two submits arrive at once (the key is unique per customer).
+    two submits arrive at once (the key is unique per customer). With `awaiting_payment` (a
+    checkout, paid at once), the order and its first invoice are recorded as waiting for that
+    payment: no confirmation or "please pay" email until `confirm_paid` says it is paid.
     """
     start = start or today
     if start < today:
@@ -83,8 +85,9 @@ def place(merchant, customer, items: list[Item], today: date, *,
         if request_key and (made := by_request_key(merchant, customer, request_key)):
             return made  # the same form, posted twice at once
         raise
-    events.record(merchant, "order.created", order_id=order.id, customer_id=customer.id)
-    invoice = bill_due_period(merchant, order, today)
+    quiet = {"awaiting_payment": True} if awaiting_payment else {}
+    events.record(merchant, "order.created", order_id=order.id, customer_id=customer.id, **quiet)
+    invoice = bill_due_period(merchant, order, today, awaiting_payment=awaiting_payment)
     if invoice is not None:
         order.invoice_id = invoice.id
     db.session.flush()
@@ -209,7 +212,8 @@ def billable(order: Order, today: date, *, ahead: bool = False) -> bool:
 
 
 def bill_due_period(merchant, order: Order, today: date, *, ahead: bool = False,
-                    period_start: date | None = None) -> Invoice | None:
+                    period_start: date | None = None,
+                    awaiting_payment: bool = False) -> Invoice | None:
     """Invoice the order's period that has come (its next billing date is today or past; with
     `ahead`, the next one too: see `billable`) and issue the invoice; None when nothing is
     billable or another request billed it first. With `period_start` (the period a customer's
@@ -255,7 +259,7 @@ def bill_due_period(merchant, order: Order, today: date, *, ahead: bool = False,
     db.session.flush()
     for adjustment in adjustments:
         adjustment.billed_invoice_id = invoice.id
-    issue(merchant, invoice, today)
+    issue(merchant, invoice, today, awaiting_payment=awaiting_payment)
     if adjustments and invoice.balance_minor == 0:
         invoice.status = "paid"
     if surplus > 0:
@@ -281,6 +285,12 @@ def cancel(merchant, order: Order, today: date, *, at_period_end: bool) -> Order
     events.record(merchant, "order.cancelled", order_id=order.id, customer_id=order.customer_id,
                   at_period_end=order.status == ACTIVE)
     return order
+
+
+def confirm_paid(merchant, order: Order) -> None:
+    """A checkout's order, its first invoice paid: now it is confirmed (the email that
+    `place(awaiting_payment=True)` held back)."""
+    events.record(merchant, "order.paid", order_id=order.id, customer_id=order.customer_id)
 
 
 def withdraw_unpaid(merchant, order: Order, today: date) -> bool:

@@ -35,6 +35,7 @@ NAMES = frozenset({
     "payment.succeeded",
     "payment.failed",
     "order.created",  # an order placed, by the customer or the admin (#21)
+    "order.paid",  # a checkout's order, its first invoice paid: now confirmed (#22)
     "order.cancelled",  # cancelled at once or at its period's end (#21)
     "order.changed",  # its quantity or plan changed (#21)
     "checkout.code_requested",  # a guest's email proof (#22); transient: code, language

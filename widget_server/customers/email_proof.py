@@ -239,8 +239,8 @@ def customer_for_proven_email(merchant, proven_email: ProvenEmail, first_name: s
                               last_name: str) -> tuple[Customer, bool]:
     """The customer an order for a proven address belongs to: the merchant's customer with it
     as a Primary Email (an active one first; never a second record for the address), else a
-    new customer with that address, whose `customer.created` event offers the Credential
-    Create email (C-5: `subscribers.invite_new_customer`, when both credential emails are on).
+    new customer with that address (in the guest's language), offered the Credential Create
+    email once its first order is paid (C-5: `subscribers.offer_portal_after_first_purchase`).
     Returns (customer, created). Matching grants no access to the customer's account."""
     if not isinstance(proven_email, ProvenEmail) or proven_email.merchant_id != merchant.id:
         raise DomainError(_("Confirm your email address first."), "email",
@@ -265,5 +265,7 @@ def customer_for_proven_email(merchant, proven_email: ProvenEmail, first_name: s
     if errors:
         raise DomainError.of(errors)
     customer = save_customer(merchant, None, details=names, emails=[proven_email.email],
-                             custom_values={})
+                             custom_values={}, awaiting_purchase=True)
+    # emails follow in the language the guest shopped in, as the code did
+    customer.language = _language(merchant)
     return customer, True

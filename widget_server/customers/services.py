@@ -83,8 +83,10 @@ def clean_custom_values(merchant, submitted: dict) -> tuple[dict, dict[str, str]
 
 
 def save_customer(merchant, customer: Customer | None, *, details: dict, emails: list[str],
-                  custom_values: dict) -> Customer:
-    """Create (customer=None) or update a customer with already-validated input.
+                  custom_values: dict, awaiting_purchase: bool = False) -> Customer:
+    """Create (customer=None) or update a customer with already-validated input. A customer
+    made by a guest checkout is created `awaiting_purchase`: offered the portal only once an
+    order is paid (an address proven and left is not invited).
 
     Whatever the caller checked, the Primary Email keeps at least one valid address (C-2,
     issue #19-8): without one the customer gets no receipts and cannot reset a password."""
@@ -106,7 +108,8 @@ def save_customer(merchant, customer: Customer | None, *, details: dict, emails:
     _set_emails(customer, emails)
     if created:  # its subscribers may invite the customer to set up (C-5)
         db.session.flush()
-        events.record(merchant, "customer.created", customer_id=customer.id)
+        events.record(merchant, "customer.created", customer_id=customer.id,
+                      **({"awaiting_purchase": True} if awaiting_purchase else {}))
     db.session.flush()
     return customer
 

@@ -54,12 +54,32 @@ def _queue(merchant, email_type: str, customer: Customer, values: dict, *,
                        reply_to=reply_to, secrets=tuple(values[key] for key in secret))
 
 
+def _credential_emails_on(merchant) -> bool:
+    return type_enabled(merchant, "credential_create") and type_enabled(merchant, "password_reset")
+
+
 @subscriber("customer.created")
 def invite_new_customer(merchant, event) -> bool:
-    """C-5: with both credential emails switched on, a new customer is invited to set up."""
-    if type_enabled(merchant, "credential_create") and type_enabled(merchant, "password_reset"):
+    """C-5: with both credential emails switched on, a new customer is invited to set up; one
+    made by a guest checkout, once it has bought (`offer_portal_after_first_purchase`)."""
+    if event.payload.get("awaiting_purchase"):
+        return False
+    if _credential_emails_on(merchant):
         return enrolment.send_create(merchant, _customer(event))
     return False
+
+
+@subscriber("order.paid")
+def offer_portal_after_first_purchase(merchant, event) -> bool:
+    """A guest's first paid order (#22, P-6): a customer without credentials is offered to set
+    them up; never for a later order, never for an account."""
+    customer = _customer(event)
+    if customer.username or customer.password_hash or not _credential_emails_on(merchant):
+        return False
+    earlier = db.session.scalar(select(Order.id).where(
+        Order.merchant_id == merchant.id, Order.customer_id == customer.id,
+        Order.id != event.payload["order_id"]).limit(1))
+    return False if earlier is not None else enrolment.send_create(merchant, customer)
 
 
 @subscriber("credentials.create_requested")
@@ -92,6 +112,8 @@ def invitation(merchant, event, *, link: str, subject: str, body: str, reply_to:
 
 @subscriber("invoice.issued")
 def invoice_issued(merchant, event):
+    if event.payload.get("awaiting_payment"):
+        return []  # a checkout's invoice, paid at once: its receipt says so, not "please pay"
     invoice = db.session.get(Invoice, event.payload["invoice_id"])
     customer = _customer(event)
     locale = _locale(merchant, customer)
@@ -139,7 +161,12 @@ def payment_failed(merchant, event):
 
 
 @subscriber("order.created")
+@subscriber("order.paid")
 def order_confirmation(merchant, event):
+    """The order confirmation: when an order is placed, or for a checkout's order (placed
+    awaiting its payment, which may be declined) once it is paid."""
+    if event.payload.get("awaiting_payment"):
+        return []
     order = db.session.get(Order, event.payload["order_id"])
     customer = _customer(event)
     locale = _locale(merchant, customer)

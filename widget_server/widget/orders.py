@@ -21,7 +21,7 @@ from wtforms import HiddenField
 
 from ..commerce import changes, customer_agents, periods
 from ..commerce import orders as commerce
-from ..commerce.models import ACTIVE, Order
+from ..commerce.models import ACTIVE, ENDED, Order
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.money import from_minor
@@ -76,6 +76,8 @@ def orders_section() -> bool:
 def order_status(order) -> str:
     if order.status == ACTIVE and order.cancelled_at is not None:
         return str(_("Ends %(date)s", date=_local_date(order.end_date)))
+    if order.status == ENDED and not order.recurring:
+        return str(_("Completed"))  # a one-time order, billed: nothing has "ended"
     label = ORDER_STATUS.get(order.status)
     return str(label) if label is not None else order.status.capitalize()
 
