@@ -27,6 +27,8 @@ def upgrade():
         sa.Column('status', sa.String(length=16), nullable=False),
         sa.Column('currency', sa.String(length=3), nullable=False),
         sa.Column('valid_until', sa.Date(), nullable=False),
+        sa.Column('interval', sa.String(length=8), nullable=True),
+        sa.Column('interval_count', sa.Integer(), nullable=False, server_default='1'),
         sa.Column('note', sa.String(length=2000), nullable=False),
         sa.Column('total_minor', sa.BigInteger(), nullable=False),
         sa.Column('net_minor', sa.BigInteger(), nullable=False),

@@ -36,6 +36,9 @@ class Proposal(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
     currency: Mapped[str] = mapped_column(String(3))
     valid_until: Mapped[date]
+    # the billing period of its recurring lines (as the order will have); None: all one-time
+    interval: Mapped[str | None] = mapped_column(String(8))
+    interval_count: Mapped[int] = mapped_column(default=1, server_default="1")
     note: Mapped[str] = mapped_column(String(2000), default="")
     # the first invoice of the order it would make (every line, gross), and its split
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -53,6 +56,11 @@ class Proposal(db.Model):
     lines: Mapped[list["ProposalLine"]] = relationship(
         back_populates="proposal", cascade="all, delete-orphan",
         order_by="ProposalLine.position")
+
+    @property
+    def period_minor(self) -> int:
+        """What each period after the first costs: the recurring lines (0 when none)."""
+        return sum(line.amount_minor for line in self.lines if line.recurring)
 
     def state(self, today: date) -> str:
         """The status as people read it: a sent proposal past its valid-until day is expired."""

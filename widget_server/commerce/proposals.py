@@ -67,6 +67,7 @@ def create(merchant, customer, items: list[orders.Item], *, valid_until: date | 
     proposal = Proposal(merchant_id=merchant.id, customer_id=customer.id,
                         number=next_proposal_number(merchant), status=DRAFT,
                         currency=merchant.currency, valid_until=valid_until, note=note,
+                        interval=quote.interval, interval_count=quote.interval_count,
                         total_minor=quote.first_minor, net_minor=quote.net_minor,
                         tax_minor=quote.tax_minor)
     for line in quote.lines:
