@@ -140,3 +140,32 @@ def test_another_customers_and_draft_proposals_answer_404(app, quoted, portal):
     answer = quoted.client.post(f"{quoted.base}/proposals/{draft}/accept",
                                 data={"csrf_token": csrf, "name": "Jane Doe"})
     assert answer.status_code == 404 and _orders(app) == 0
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", ("Proposal PRO-00001", "Valid until", "Managed plan (every month)", "Net", "Total",
+            "Then every month", "As discussed.")),
+    ("de", ("Angebot PRO-00001", "Gültig bis", "Managed plan (jeden Monat)", "Gesamt",
+            "Danach jeden Monat", "Erstellt für")),
+    ("fr", ("Devis PRO-00001", "Valable jusqu’au", "Total", "Établi pour")),
+])
+def test_the_pdf_is_the_proposal_in_the_customers_language(app, quoted, language, words):
+    import io
+
+    from pypdf import PdfReader
+
+    from widget_server.tenancy.models import Merchant
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, quoted.merchant_id)
+        merchant.config = {**merchant.config, "portal": {"languages": ["en", "de", "fr"]}}
+        db.session.commit()
+
+    answer = quoted.client.get(f"{quoted.base}/proposals/{quoted.proposal_id}.pdf",
+                               headers={"Accept-Language": language})
+    assert answer.status_code == 200
+    assert answer.headers["Content-Disposition"] == 'attachment; filename="PRO-00001.pdf"'
+    text = " ".join(" ".join(page.extract_text().split())
+                    for page in PdfReader(io.BytesIO(answer.data)).pages)
+    for word in words:
+        assert word in text, (word, text)
