@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from widget_server.billing.models import Invoice
 from widget_server.catalogue.models import Product
 from widget_server.commerce.models import Order, SalesAgent
+from widget_server.commerce.proposal_models import Proposal
 from widget_server.core.extensions import db
 from widget_server.core.passwords import verify
 from widget_server.customers.models import Customer
@@ -16,7 +17,7 @@ from widget_server.tenancy.models import AdminUser
 def _counts():
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
             for model in (AdminUser, SelfServiceProfile, Customer, Product, SalesAgent, Invoice,
-                          Order)}
+                          Order, Proposal)}
 
 
 def test_seed_demo_is_complete_and_idempotent(app, ctx):
@@ -28,7 +29,7 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     counts = _counts()
     # two subscriptions (#21), each with its first invoice
     assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 2, "Product": 7,
-                      "SalesAgent": 2, "Invoice": 14, "Order": 2}
+                      "SalesAgent": 2, "Invoice": 14, "Order": 2, "Proposal": 1}
     recurring = db.session.scalars(select(Product).where(Product.interval.is_not(None))).all()
     assert {p.interval for p in recurring} == {"month", "year"}
     active = db.session.scalars(select(Order).where(Order.status == "active")).all()
@@ -49,6 +50,11 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert all(i.balance_minor == 0 for i in paid)
     assert any(0 < i.balance_minor < i.total_minor for i in overdue)  # partly paid
     assert all(i.total_minor == sum(line.amount_minor for line in i.lines) for i in invoices)
+    # a sent proposal for the demo customer, and Show Proposals on (#23)
+    proposal = db.session.scalar(select(Proposal))
+    assert (proposal.status, proposal.customer_id) == ("sent", customer.id)
+    assert proposal.valid_until > today and proposal.number == "PRO-00001"
+    assert profile.settings["global"]["show_proposals"] is True
     staff = db.session.scalar(select(AdminUser).where(AdminUser.role == "staff"))
     assert staff.email == "staff@demo.test"
 
