@@ -169,3 +169,21 @@ def test_the_pdf_is_the_proposal_in_the_customers_language(app, quoted, language
                     for page in PdfReader(io.BytesIO(answer.data)).pages)
     for word in words:
         assert word in text, (word, text)
+
+
+def test_the_list_and_a_page_cost_the_same_statements_with_more_proposals(app, quoted,
+                                                                          count_queries):
+    def counts():
+        result = []
+        for url in (f"{quoted.base}/proposals", f"{quoted.base}/proposals/{quoted.proposal_id}"):
+            with count_queries() as counter:
+                assert quoted.client.get(url).status_code == 200
+            result.append(counter.count)
+        return result
+
+    few = counts()
+    first = quoted.proposal_id
+    for _ in range(4):
+        add_proposal(app, quoted, switch_on=False)
+    quoted.proposal_id = first
+    assert counts() == few
