@@ -12,6 +12,7 @@ from wtforms.validators import Length
 from ..billing import tax
 from ..commerce import proposal_pdf as document
 from ..commerce import proposals as service
+from ..commerce.orders import get_order
 from ..commerce.proposal_models import ACCEPTED, DECLINED, EXPIRED, SENT
 from ..core.domain import DomainError
 from ..core.extensions import db
@@ -88,8 +89,6 @@ def proposals():
 def _detail(proposal, *, accept_form=None, decline_form=None, error=None, status=200):
     order = None
     if proposal.order_id is not None:
-        from ..commerce.orders import get_order
-
         order = get_order(g.merchant, proposal.order_id, customer_id=g.customer.id)
     return render_widget("widget/proposal.html", proposal=proposal, order=order,
                          is_open=proposal.is_open(merchant_today()),
