@@ -63,7 +63,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                                       "allow_add_sales_agent": True, "allow_plan_change": True},
                             "customer": {"enable_customer_billing_run": True},
                             "cart": {"enable_shopping_cart": True,  # the cart widget (#22)
-                                     "enable_guest_checkout": True}}
+                                     "enable_guest_checkout": True},
+                            "global": {"show_proposals": True}}  # proposals (#23)
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -165,6 +166,17 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         first_invoice = db.session.get(Invoice, order.invoice_id)
         first_invoice.period_start, first_invoice.period_end = order.start_date, date.today()
         db.session.flush()
+        # proposals (#23): a sent, open one (Accept and Decline offered) and a draft
+        from widget_server.commerce import proposals
+
+        offer = proposals.create(merchant, customer, [orders.Item(plan.id, 2)],
+                                 valid_until=date.today() + timedelta(days=30),
+                                 note=f"{mark} proposal note", today=date.today())
+        proposals.send(merchant, offer, date.today())
+        draft_offer = proposals.create(merchant, customer, [orders.Item(product.id, 1)],
+                                       valid_until=date.today() + timedelta(days=30),
+                                       note=f"{mark} draft note", today=date.today())
+        t.proposal_ids = [offer.id, draft_offer.id]
         t.tokens = {purpose: credentials.issue_token(contact if purpose != "reset" else customer,
                                                      purpose)
                     for purpose in ("create", "invite", "reset")}
@@ -191,7 +203,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark}Gold", f"{mark} Gadget", f"{mark.upper()}-100", f"{mark} Standard",
                  f"{mark} Wholesale", f"staff@{low}.test", f"{mark} Staffer",
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
-                 f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan"]
+                 f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan",
+                 f"{mark} proposal note", f"{mark} draft note"]
     return t
 
 

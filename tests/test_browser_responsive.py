@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.browser import BROWSER_TIMEOUT_MS
 from tests.order_support import add_order, add_subscription, switch_orders_on
 from tests.payment_support import CARD, pay_form, set_payment
+from tests.proposal_support import add_proposal
 from widget_server.billing import issuing
 from widget_server.billing.invoices import build_invoice
 from widget_server.billing.models import Invoice, Payment
@@ -27,7 +28,8 @@ THEMES = ("default", "classic")
 SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay", "cart", "cart_guest", "cart_guest_code")
 # GET routes that are not a page of their own here: files, JSON, redirects (index, an
 # invoice's Pay link), and pages reached only with a token from an email or the admin's preview
-NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "cookie_check", "index", "pay",
+NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "proposal_pdf", "cookie_check",
+             "index", "pay",
              "create_credentials", "reset", "preview_page",
              "not_found",  # the widget's 404 page for unknown addresses: axe and its own tests
              # the guest's checkout (#22 slice c) is cart_checkout's template, measured signed
@@ -53,6 +55,8 @@ def _pages(app, billed) -> list[str]:
             values["payment_id"] = billed.paid_id  # the receipt of a succeeded payment
         if "order_id" in rule.arguments:
             values["order_id"] = billed.order_id  # an active subscription
+        if "proposal_id" in rule.arguments:
+            values["proposal_id"] = billed.proposal_id  # sent, open: Accept and Decline (#23)
         assert rule.arguments <= values.keys(), f"give {name} its arguments"
         paths.append((name, app.url_map.bind("localhost").build(rule.endpoint, values)))
     return sorted(paths, key=lambda np: np[0] not in SIGNED_OUT)  # signed-out ones first
@@ -96,6 +100,7 @@ def _history(app, billed):
         billed.taxed_id = taxed.id
     switch_orders_on(app, billed)
     add_order(app, billed)
+    add_proposal(app, billed, note="A rather long note " * 12)  # Show Proposals on (#23)
     with app.app_context():  # the shopping cart widget (#22): a product with a long name
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
         profile.settings = {**profile.settings, "cart": {"enable_shopping_cart": True,
@@ -113,7 +118,8 @@ def _history(app, billed):
 def _set_theme(app, billed, theme):
     with app.app_context():
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
-        profile.settings = {**profile.settings, "global": {"theme": theme}}
+        profile.settings = {**profile.settings,  # the Global tab's other switches kept
+                            "global": {**profile.settings.get("global", {}), "theme": theme}}
         db.session.commit()
 
 
@@ -127,6 +133,7 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
                                      "payment_history", "payment_methods", "profile",
                                      "new_invoice", "change_password", "order_change",
                                      "orders", "order_detail", "new_order", "cancel_order",
+                                     "proposals", "proposal_detail",
                                      *SIGNED_OUT}
     overflows = []
     for theme in THEMES:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from widget_server.billing.models import Invoice
 from widget_server.catalogue.models import Product
 from widget_server.commerce.models import Order, SalesAgent
+from widget_server.commerce.proposal_models import Proposal
 from widget_server.core.extensions import db
 from widget_server.core.passwords import verify
 from widget_server.customers.duplicates import likely_duplicates
@@ -17,7 +18,7 @@ from widget_server.tenancy.models import AdminUser, Merchant
 def _counts():
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
             for model in (AdminUser, SelfServiceProfile, Customer, Product, SalesAgent, Invoice,
-                          Order)}
+                          Order, Proposal)}
 
 
 def test_seed_demo_is_complete_and_idempotent(app, ctx):
@@ -28,9 +29,9 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert "local use only" in first.output
     counts = _counts()
     # two subscriptions (#21), each with its first invoice
-    # and a likely duplicate of the demo customer with one invoice (#23 item 5)
+    # and a likely duplicate of the demo customer with one invoice (#23 item 5), a proposal
     assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 3, "Product": 7,
-                      "SalesAgent": 2, "Invoice": 15, "Order": 2}
+                      "SalesAgent": 2, "Invoice": 15, "Order": 2, "Proposal": 1}
     recurring = db.session.scalars(select(Product).where(Product.interval.is_not(None))).all()
     assert {p.interval for p in recurring} == {"month", "year"}
     active = db.session.scalars(select(Order).where(Order.status == "active")).all()
@@ -54,6 +55,11 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     merchant = db.session.get(Merchant, customer.merchant_id)
     hints = likely_duplicates(merchant, [customer.id])[customer.id]  # the seeded twin
     assert [h.reason for h in hints] == ["same name and phone"]
+    # a sent proposal for the demo customer, and Show Proposals on (#23)
+    proposal = db.session.scalar(select(Proposal))
+    assert (proposal.status, proposal.customer_id) == ("sent", customer.id)
+    assert proposal.valid_until > today and proposal.number == "PRO-00001"
+    assert profile.settings["global"]["show_proposals"] is True
     staff = db.session.scalar(select(AdminUser).where(AdminUser.role == "staff"))
     assert staff.email == "staff@demo.test"
 

@@ -39,6 +39,7 @@ TENANT_ARGUMENTS = {
     "product_id": lambda t: [t.product_id],
     "token": lambda t: [*t.tokens.values(), t.pay_token, t.preview_token],
     "agent_id": lambda t: t.agent_ids,
+    "proposal_id": lambda t: t.proposal_ids,
 }
 
 

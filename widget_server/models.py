@@ -9,6 +9,7 @@ from .commerce.models import (  # noqa: F401
     OrderLine,
     SalesAgent,
 )
+from .commerce.proposal_models import Proposal, ProposalLine  # noqa: F401
 from .core.events import DomainEvent  # noqa: F401
 from .customers.models import EmailProof, LoginFailure  # noqa: F401
 from .jobs.models import Job  # noqa: F401

@@ -18,5 +18,6 @@ from . import (  # noqa: E402,F401  (routes register on import)
     menu,
     orders,
     profiles,
+    proposals,
     users,
 )

@@ -28,6 +28,8 @@ MENU = (
              "recurring billing.", Permission.MANAGE_BILLING),
     MenuItem("admin.orders", "Orders", "Subscriptions: place, cancel, run billing now.",
              Permission.MANAGE_BILLING),
+    MenuItem("admin.proposals", "Proposals", "Quotes for a customer: write, send, see the "
+             "outcome.", Permission.MANAGE_BILLING),
     MenuItem("admin.agents", "Sales agents", "The agents an order or a customer can name.",
              Permission.MANAGE_BILLING),
     MenuItem("admin.custom_fields", "Custom fields", "Fields you define for every customer.",

@@ -39,6 +39,9 @@ NAMES = frozenset({
     "order.cancelled",  # cancelled at once or at its period's end (#21)
     "order.changed",  # its quantity or plan changed (#21)
     "checkout.code_requested",  # a guest's email proof (#22); transient: code, language
+    "proposal.sent",  # a proposal sent to its customer (#23, W-9)
+    "proposal.accepted",  # accepted by the customer: its order placed (#23)
+    "proposal.declined",  # declined by the customer, with a reason (#23)
 })
 
 Subscriber = Callable[..., Any]

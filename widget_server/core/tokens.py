@@ -6,7 +6,7 @@ import html
 import re
 
 COMMON = ("contact_name", "merchant_name", "portal_link")
-LINK_TOKENS = {"portal_link", "create_link", "reset_link", "pay_link"}
+LINK_TOKENS = {"portal_link", "create_link", "reset_link", "pay_link", "proposal_link"}
 
 TOKEN_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 ANY_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)

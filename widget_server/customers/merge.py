@@ -141,6 +141,7 @@ MOVES: dict[str, Move] = {
     "payment.customer_id": Move("Payments"),
     "sales_order.customer_id": Move("Orders"),
     "cart.customer_id": Move("Carts"),
+    "proposal.customer_id": Move("Proposals"),
     "payment_method.customer_id": Move("Saved payment methods", move_methods),
     "customer_email.customer_id": Move(None, unite_emails),  # shown as the addresses
     "credential_token.customer_id": Move("Open emailed links", kill_links, "used_at"),

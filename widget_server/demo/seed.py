@@ -12,8 +12,9 @@ from ..billing.invoices import build_invoice, next_invoice_number
 from ..billing.models import Invoice, Payment, PaymentAllocation
 from ..billing.payments import number as number_payment
 from ..catalogue.models import Product
-from ..commerce import orders
+from ..commerce import orders, proposals
 from ..commerce.models import Order, SalesAgent
+from ..commerce.proposal_models import Proposal
 from ..core.extensions import db
 from ..core.passwords import hash_password
 from ..customers import fields as custom_fields
@@ -80,6 +81,7 @@ def seed_demo() -> list[str]:
     _ensure_invoices(merchant, customer, products)
     _ensure_orders(merchant, customer, products, agents[0])
     _ensure_duplicate(merchant, products)
+    _ensure_proposal(merchant, customer, products, profiles.find_by_slug(merchant, "default"))
     shop_origin = _ensure_shop_origin(merchant)
     db.session.flush()  # the command commits
     base = current_app.config["PUBLIC_URL"]
@@ -285,3 +287,28 @@ def _ensure_orders(merchant, customer, products, agent) -> None:
         orders.place(merchant, customer,
                      [orders.Item(products[sku].id, qty) for sku, qty in items], started,
                      sales_agent_id=agent.id)
+
+
+PROPOSAL_NOTE = ("As discussed at the club meeting: a yearly care plan for the club's gear, "
+                 "with a first servicing of every tent included.")
+
+
+def _ensure_proposal(merchant, customer, products, profile) -> None:
+    """Show Proposals on in the demo profile, also in a demo seeded before proposals (#23),
+    and a sent proposal for the demo customer to accept or decline: a yearly care plan and a
+    one-time servicing, valid for a month."""
+    settings = dict(profile.settings or {})
+    look = dict(settings.get("global") or {})
+    if look.get("show_proposals") is not True:
+        look["show_proposals"] = True
+        settings["global"] = look
+        profile.settings = settings
+        db.session.flush()
+    if db.session.scalar(select(Proposal.id).where(Proposal.merchant_id == merchant.id)):
+        return
+    today = merchant.today()
+    proposal = proposals.create(
+        merchant, customer, [orders.Item(products["CARE-PLAN"].id, 1),
+                             orders.Item(products["SERVICE"].id, 2)],
+        valid_until=today + timedelta(days=30), note=PROPOSAL_NOTE, today=today)
+    proposals.send(merchant, proposal, today)

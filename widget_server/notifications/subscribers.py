@@ -21,6 +21,7 @@ from ..billing.issuing import pay_link
 from ..billing.models import Invoice, Payment
 from ..commerce import periods
 from ..commerce.models import Order
+from ..commerce.proposal_models import Proposal
 from ..core.database import utcnow
 from ..core.events import subscriber
 from ..core.extensions import db
@@ -192,6 +193,21 @@ def order_cancelled(merchant, event):
         "order_number": order.number,
         "end_date": format_date(order.end_date or merchant.local_date(utcnow()),
                                 format="medium", locale=_locale(merchant, customer))})
+
+
+@subscriber("proposal.sent")
+def proposal_sent(merchant, event):
+    """The Proposal Sent email (#23, W-9): its number, total, validity and a link to it in the
+    portal, where the customer accepts or declines it."""
+    proposal = db.session.get(Proposal, event.payload["proposal_id"])
+    customer = _customer(event)
+    locale = _locale(merchant, customer)
+    return _queue(merchant, "proposal_sent", customer, {
+        "portal_link": enrolment.entry_link(merchant, "/proposals"),
+        "proposal_number": proposal.number,
+        "amount": format_money(proposal.total_minor, proposal.currency, locale),
+        "valid_until": format_date(proposal.valid_until, format="medium", locale=locale),
+        "proposal_link": enrolment.entry_link(merchant, f"/proposals/{proposal.id}")})
 
 
 @subscriber("checkout.code_requested")

@@ -40,6 +40,9 @@ TOKEN_LABELS = {
     "start_date": "Start Date", "end_date": "End Date",
     # guest checkout (#22): Guest Checkout Code
     "code": "Checkout Code", "valid_minutes": "Minutes Valid",
+    # proposals (#23): Proposal Sent
+    "proposal_number": "Proposal Number", "valid_until": "Valid Until",
+    "proposal_link": "Proposal Link",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]

@@ -94,6 +94,14 @@ EMAIL_TYPES = {t.key: t for t in (
                  "{{ portal_link }}"),
               Switch(help="When an order is cancelled, at once or at the end of its period, "
                           "the customer is told when it ends.")),
+    EmailType("proposal_sent", "Proposal Sent",
+              (*COMMON, "proposal_number", "amount", "valid_until", "proposal_link"),
+              N_("Proposal {{ proposal_number }} from {{ merchant_name }}"),
+              N_("Hello {{ contact_name }},\n\n{{ merchant_name }} sent you proposal "
+                 "{{ proposal_number }} for {{ amount }}, valid until {{ valid_until }}.\n\n"
+                 "Read it, then accept or decline it here: {{ proposal_link }}"),
+              Switch(help="When you send a proposal (a quote), the customer gets a link to "
+                          "it in the portal, where they accept or decline it.")),
     # a guest's checkout code (#22): no customer yet, so no contact name; always sent (without
     # it a guest cannot check out), in the language of the visitor's request
     EmailType("guest_checkout_code", "Guest Checkout Code",

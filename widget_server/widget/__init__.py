@@ -23,6 +23,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     payments,
     preview,
     profile,
+    proposals,
     rendering,
     stored_messages,
     wallet,

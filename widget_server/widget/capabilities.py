@@ -124,6 +124,12 @@ ROUTES: dict[str, Capability] = {
     "bill_order": page("customer.enable_customer_billing_run"),
     "sales_agent": page("order.allow_add_sales_agent"),
     "order_change": page("order.allow_plan_change"),  # #21 item 6
+    # Proposals (W-9, #23): the Global tab's Show Proposals section (P-7)
+    "proposals": page("global.show_proposals"),
+    "proposal_detail": page("global.show_proposals"),
+    "proposal_pdf": page("global.show_proposals"),
+    "accept_proposal": page("global.show_proposals"),
+    "decline_proposal": page("global.show_proposals"),
     # the shopping cart widget (#22): open to visitors, only where the profile offers it
     "cart": page("cart.enable_shopping_cart", signed_in=False),
     "cart_add": page("cart.enable_shopping_cart", signed_in=False),
@@ -165,6 +171,7 @@ NAVIGATION = (
     NavItem("payment_history", _l("Payments"), ("payment_receipt",)),
     NavItem("orders", _l("Orders"), ("order_detail", "new_order", "cancel_order", "order_change"),
             shown=lambda: _orders_section()),
+    NavItem("proposals", _l("Proposals"), ("proposal_detail",)),
     # removing an old method stays possible under "no save", but it is not a section then
     NavItem("payment_methods", _l("Payment methods"),
             extra=(Requirement.parse("payment.allow_payments"),
