@@ -37,6 +37,8 @@ NAMES = frozenset({
     "order.cancelled",  # cancelled at once or at its period's end (#21)
     "order.changed",  # its quantity or plan changed (#21)
     "checkout.code_requested",  # a guest's email proof (#22); transient: code, language
+    "issue.customer_wrote",  # a service issue opened or written in by its customer (#23)
+    "issue.answered",  # an admin's reply in a service issue (#23)
 })
 
 Subscriber = Callable[..., Any]

@@ -40,6 +40,10 @@ TOKEN_LABELS = {
     "start_date": "Start Date", "end_date": "End Date",
     # guest checkout (#22): Guest Checkout Code
     "code": "Checkout Code", "valid_minutes": "Minutes Valid",
+    # service issues (#23): Issue Reply, Issue Message to Admins
+    "issue_number": "Issue Number", "issue_subject": "Issue Subject", "message": "Message",
+    "issue_link": "Issue Link", "customer_name": "Customer Name",
+    "admin_link": "Admin Issue Link",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]
