@@ -77,7 +77,9 @@ def safe_name(name: str, extension: str) -> str:
 
 
 def _megabytes(size: int) -> str:
-    return format_decimal(round(size / (1024 * 1024), 1))
+    """A size in MB, one decimal unless whole: "5.1", "5" (the customer's number format)."""
+    megabytes = size / (1024 * 1024)
+    return format_decimal(megabytes, format="#,##0" if megabytes.is_integer() else "#,##0.0")
 
 
 def check(files: list[tuple[str, bytes]]) -> list[Upload]:

@@ -1,0 +1,112 @@
+"""Service issues in the widget (#23 item 2, W-9; the Global tab's Show Issues, P-7): the
+customer's issues, a new one, its thread with a reply form, and their attachments as downloads.
+
+Writing in a closed issue reopens it (`support.services.customer_reply`). Attachments are served
+only to their customer, as downloads (`Content-Disposition: attachment`, `nosniff`, a sandboxing
+policy) with the type their bytes showed, never rendered as a page.
+"""
+from flask import Response, abort, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from ..core.domain import DomainError
+from ..support import attachments
+from ..support import services as issues
+from ..web.form_fields import TrimmedField, show_errors
+from ..web.request_guards import accepts_uploads
+from . import bp
+from .rendering import EVENT_KEY, render_widget, widget_event
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=issues.BODY_MAX)],
+                         render_kw={"rows": 6})
+    attachments = MultipleFileField(_l("Attachments (optional)"))
+
+
+class NewIssueForm(ReplyForm):
+    subject = TrimmedField(_l("Subject"), validators=[InputRequired(),
+                                                     Length(max=issues.SUBJECT_MAX)])
+
+
+def uploaded_files(field: str = attachments.FIELD) -> list[tuple[str, bytes]]:
+    """The files of the form's attachments input as (name, bytes); an empty input is none."""
+    return [(f.filename or "", f.read()) for f in request.files.getlist(field)
+            if f.filename or f.content_length]
+
+
+def attachment_hint() -> str:
+    return _("Up to %(count)s files: PDF, PNG, JPEG or plain text, each at most %(size)s MB.",
+             count=attachments.max_files(),
+             size=attachments.max_bytes() // (1024 * 1024))
+
+
+def download(attachment) -> Response:
+    """An attachment as a download, whoever's face serves it: the type its bytes showed, a
+    sanitised name, never sniffed, never a page (a sandboxing policy if opened anyway)."""
+    response = Response(attachment.data, mimetype=None,
+                        content_type=attachment.content_type if attachment.content_type in
+                        SAFE_TYPES else "application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    g.csp_sandbox = True  # the widget's policy, with `sandbox` (rendering.apply_widget_headers)
+    return response
+
+
+SAFE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg",
+                        "text/plain; charset=utf-8"})
+
+
+@bp.get("/issues")
+def issues_list():
+    return render_widget("widget/issues.html",
+                         issues=issues.list_for_customer(g.merchant, g.customer))
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+@accepts_uploads(attachments.request_allowance)
+def new_issue():
+    form = NewIssueForm()
+    if form.validate_on_submit():
+        try:
+            issue = issues.open_issue(g.merchant, g.customer, form.subject.data,
+                                      form.body.data, uploaded_files())
+        except DomainError as exc:
+            form.form_errors.extend(show_errors(form, exc))
+        else:
+            flash(_("Your request %(number)s is sent. We will answer here and by email.",
+                    number=issue.number), "success")
+            session[EVENT_KEY] = widget_event("issue-opened", issue=issue.number)
+            return redirect(url_for(".issue_detail", issue_id=issue.id))
+    return render_widget("widget/issue_new.html", form=form, hint=attachment_hint(),
+                         status=400 if form.errors or form.form_errors else 200)
+
+
+@bp.route("/issues/<id:issue_id>", methods=["GET", "POST"])
+@accepts_uploads(attachments.request_allowance)
+def issue_detail(issue_id: int):
+    issue = issues.get_for_customer(g.merchant, g.customer, issue_id) or abort(404)
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            issues.customer_reply(g.merchant, g.customer, issue, form.body.data,
+                                  uploaded_files())
+        except DomainError as exc:
+            form.form_errors.extend(show_errors(form, exc))
+            issue = issues.get_for_customer(g.merchant, g.customer, issue_id) or abort(404)
+        else:
+            flash(_("Your message is sent."), "success")
+            return redirect(url_for(".issue_detail", issue_id=issue.id, _anchor="reply"))
+    return render_widget("widget/issue.html", issue=issue, form=form, hint=attachment_hint(),
+                         status=400 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/issues/attachments/<id:attachment_id>")
+def issue_attachment(attachment_id: int):
+    attachment = issues.get_attachment(g.merchant, attachment_id, customer_id=g.customer.id)
+    return download(attachment or abort(404))
