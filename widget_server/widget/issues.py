@@ -5,7 +5,7 @@ Writing in a closed issue reopens it (`support.services.customer_reply`). Attach
 only to their customer, as downloads (`Content-Disposition: attachment`, `nosniff`, a sandboxing
 policy) with the type their bytes showed, never rendered as a page.
 """
-from flask import Response, abort, flash, g, redirect, request, session, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from ..core.domain import DomainError
 from ..support import attachments
 from ..support import services as issues
+from ..support.downloads import as_download
 from ..web.form_fields import TrimmedField, show_errors
 from ..web.request_guards import accepts_uploads
 from . import bp
@@ -43,23 +44,6 @@ def attachment_hint() -> str:
     return _("Up to %(count)s files: PDF, PNG, JPEG or plain text, each at most %(size)s MB.",
              count=attachments.max_files(),
              size=attachments.max_bytes() // (1024 * 1024))
-
-
-def download(attachment) -> Response:
-    """An attachment as a download, whoever's face serves it: the type its bytes showed, a
-    sanitised name, never sniffed, never a page (a sandboxing policy if opened anyway)."""
-    response = Response(attachment.data, mimetype=None,
-                        content_type=attachment.content_type if attachment.content_type in
-                        SAFE_TYPES else "application/octet-stream")
-    response.headers["Content-Disposition"] = f'attachment; filename="{attachment.filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    g.csp_sandbox = True  # the widget's policy, with `sandbox` (rendering.apply_widget_headers)
-    return response
-
-
-SAFE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg",
-                        "text/plain; charset=utf-8"})
 
 
 @bp.get("/issues")
@@ -109,4 +93,4 @@ def issue_detail(issue_id: int):
 @bp.get("/issues/attachments/<id:attachment_id>")
 def issue_attachment(attachment_id: int):
     attachment = issues.get_attachment(g.merchant, attachment_id, customer_id=g.customer.id)
-    return download(attachment or abort(404))
+    return as_download(attachment or abort(404))
