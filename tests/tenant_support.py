@@ -63,7 +63,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                                       "allow_add_sales_agent": True, "allow_plan_change": True},
                             "customer": {"enable_customer_billing_run": True},
                             "cart": {"enable_shopping_cart": True,  # the cart widget (#22)
-                                     "enable_guest_checkout": True}}
+                                     "enable_guest_checkout": True},
+                            "global": {"show_issues": True}}  # service issues (#23)
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -165,6 +166,14 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         first_invoice = db.session.get(Invoice, order.invoice_id)
         first_invoice.period_start, first_invoice.period_end = order.start_date, date.today()
         db.session.flush()
+        # a service issue (#23) with an attachment, answered by the owner
+        from widget_server.support import services as issues
+
+        issue = issues.open_issue(merchant, customer, f"{mark} broken gadget",
+                                  f"{mark} gadget smokes", [(f"{low}.txt", b"log")])
+        issues.admin_reply(merchant, admins.find_by_email(owner_email), issue, "On it")
+        t.issue_ids = [issue.id]
+        t.attachment_ids = [a.id for m in issue.messages for a in m.attachments]
         t.tokens = {purpose: credentials.issue_token(contact if purpose != "reset" else customer,
                                                      purpose)
                     for purpose in ("create", "invite", "reset")}
@@ -191,7 +200,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark}Gold", f"{mark} Gadget", f"{mark.upper()}-100", f"{mark} Standard",
                  f"{mark} Wholesale", f"staff@{low}.test", f"{mark} Staffer",
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
-                 f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan"]
+                 f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan",
+                 f"{mark} broken gadget", f"{mark} gadget smokes"]
     return t
 
 
