@@ -18,7 +18,8 @@ HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 <script>
   document.querySelectorAll("[data-box]").forEach(function (box) {{
     ["loaded", "resized", "logged-in", "logged-out", "storage-blocked", "payment-succeeded",
-     "payment-failed", "order-created", "order-cancelled", "order-changed"].forEach(function (t) {{
+     "payment-failed", "order-created", "order-cancelled", "order-changed", "issue-opened",
+     "issue-replied"].forEach(function (t) {{
       box.addEventListener("myaccount:" + t, function (e) {{
         var li = document.createElement("li");
         li.textContent = box.id + " " + t + " " + JSON.stringify(e.detail);

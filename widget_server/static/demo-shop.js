@@ -3,7 +3,8 @@
   var log = document.getElementById("event-log");
   document.querySelectorAll("[data-widget-box]").forEach(function (box) {
     ["loaded", "resized", "logged-in", "logged-out", "payment-succeeded", "payment-failed",
-     "order-created", "order-cancelled", "order-changed", "cart-updated",
+     "order-created", "order-cancelled", "order-changed", "cart-updated", "issue-opened",
+     "issue-replied",
      "storage-blocked"].forEach(function (type) {
       box.addEventListener("myaccount:" + type, function (e) {
         var item = document.createElement("li");

@@ -85,6 +85,7 @@ def issue_detail(issue_id: int):
             issue = issues.get_for_customer(g.merchant, g.customer, issue_id) or abort(404)
         else:
             flash(_("Your message is sent."), "success")
+            session[EVENT_KEY] = widget_event("issue-replied", issue=issue.number)
             return redirect(url_for(".issue_detail", issue_id=issue.id, _anchor="reply"))
     return render_widget("widget/issue.html", issue=issue, form=form, hint=attachment_hint(),
                          status=400 if form.errors or form.form_errors else 200)

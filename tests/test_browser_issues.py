@@ -1,0 +1,55 @@
+"""Service issues in real Chromium inside the cross-site iframe (#23 item 2): the host page on
+127.0.0.1 embeds the widget from localhost; the customer opens an issue with an attachment (the
+host page hears issue-opened), an admin answers, and the customer sees the answer."""
+import pytest
+from sqlalchemy import select
+
+from tests.issue_support import PDF, show_issues
+from tests.test_browser_embed import _events_of, _sign_in, shop  # noqa: F401
+from widget_server.core.extensions import db
+from widget_server.support import services
+from widget_server.support.models import ServiceIssue
+from widget_server.tenancy.models import AdminUser, Merchant
+
+pytestmark = pytest.mark.browser
+
+
+def test_customer_opens_an_issue_and_reads_the_admins_answer(app, shop):  # noqa: F811
+    show_issues(app, shop.profile_id)
+    page = shop.open_host()
+    frame = page.frame_locator("#box-0 iframe")
+    _sign_in(frame, shop.username, shop.password)
+    frame.get_by_role("heading", name="Hello, Jane").wait_for()
+
+    frame.get_by_role("link", name="Issues", exact=True).click()
+    frame.get_by_role("heading", name="Issues").wait_for()
+    frame.get_by_role("link", name="New request").click()
+    frame.get_by_label("Subject").fill("Card declined twice")
+    frame.get_by_label("Message").fill("My card was declined.\n\nIt works elsewhere.")
+    frame.get_by_label("Attachments (optional)").set_input_files(
+        files=[{"name": "statement.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    frame.get_by_role("button", name="Send request").click()
+    frame.get_by_role("heading", name="ISS-00001: Card declined twice").wait_for()
+    page.wait_for_function("[...document.querySelectorAll('#log li')]"
+                           ".some(li => li.textContent.startsWith('box-0 issue-opened '))")
+    assert _events_of(page, "box-0", "issue-opened")[-1] == {"issue": "ISS-00001"}
+    assert "statement.pdf" in frame.locator("#thread").inner_text()
+
+    with app.app_context():  # the admin answers (the admin's own pages call the same service)
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        admin = db.session.scalar(select(AdminUser).where(AdminUser.merchant_id == merchant.id))
+        issue = db.session.scalar(select(ServiceIssue))
+        services.admin_reply(merchant, admin, issue, "We refunded the fee. Please try again.")
+        db.session.commit()
+
+    frame.get_by_role("link", name="Issues", exact=True).click()
+    frame.get_by_role("cell", name="Answered").wait_for()
+    frame.get_by_role("link", name="ISS-00001").click()
+    frame.get_by_text("We refunded the fee. Please try again.").wait_for()
+    frame.get_by_label("Message").fill("Thanks, it works now.")
+    frame.get_by_role("button", name="Send message").click()
+    frame.get_by_text("Your message is sent.").wait_for()
+    assert "Thanks, it works now." in frame.locator("#thread").inner_text()
+    page.wait_for_function("[...document.querySelectorAll('#log li')]"
+                           ".some(li => li.textContent.startsWith('box-0 issue-replied '))")
+    assert _events_of(page, "box-0", "issue-replied")[-1] == {"issue": "ISS-00001"}
