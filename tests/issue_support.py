@@ -47,3 +47,28 @@ def open_issue(p, subject="Printer jammed", body="It says E42.\n\nPlease help.",
     if attachments:
         data["attachments"] = files(*attachments)
     return client.post(f"{p.base}/issues/new", data=data, content_type="multipart/form-data")
+
+
+def add_issue(app, p) -> int:
+    """Show Issues on and an answered issue of p's customer, with long words and an attachment
+    with a long name (the pages' walks: axe, every width); returns its id."""
+    from sqlalchemy import select
+
+    from widget_server.customers.models import Customer
+    from widget_server.support import services
+    from widget_server.tenancy.models import AdminUser, Merchant
+
+    show_issues(app, p.profile_id)
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        customer = db.session.get(Customer, p.customer_id)
+        issue = services.open_issue(
+            merchant, customer, "The quarterly statement shows a surprisingly unexpected total",
+            "Hello,\n\nThe statement for the third quarter shows Donaudampfschifffahrtsgesellsch"
+            "aftskapitänsmütze twice.\nCould you check?",
+            [("a-rather-long-file-name-of-the-quarterly-statement-2026.pdf", PDF)])
+        admin = db.session.scalar(select(AdminUser).where(AdminUser.merchant_id == merchant.id))
+        services.admin_reply(merchant, admin, issue, "We corrected it; the new statement is "
+                             "attached.", [("statement.png", PNG)])
+        db.session.commit()
+        return issue.id

@@ -53,3 +53,29 @@ def test_customer_opens_an_issue_and_reads_the_admins_answer(app, shop):  # noqa
     page.wait_for_function("[...document.querySelectorAll('#log li')]"
                            ".some(li => li.textContent.startsWith('box-0 issue-replied '))")
     assert _events_of(page, "box-0", "issue-replied")[-1] == {"issue": "ISS-00001"}
+
+
+def test_a_refused_attachment_is_said_next_to_the_field_and_passes_axe(app, page, live_server,
+                                                                         portal):
+    from tests.test_browser_accessibility import _serious
+
+    p = portal()
+    show_issues(app, p.profile_id)
+    page.goto(f"{live_server}{p.standalone}/login")
+    page.get_by_label("Username or email").fill(p.username)
+    page.get_by_label("Password").fill(p.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Hello, Jane").wait_for()
+    page.goto(f"{live_server}{p.standalone}/issues/new")
+    page.get_by_label("Subject").fill("Forged")
+    page.get_by_label("Message").fill("See the file.")
+    page.get_by_label("Attachments (optional)").set_input_files(files=[{
+        "name": "invoice.pdf", "mimeType": "application/pdf",
+        "buffer": b"\x00<html><script>alert(1)</script></html>"}])
+    page.get_by_role("button", name="Send request").click()
+    error = page.locator("#attachments-error")
+    error.wait_for()
+    assert error.inner_text() == "invoice.pdf is not a PDF, PNG, JPEG or plain text file."
+    described = page.get_by_label("Attachments (optional)").get_attribute("aria-describedby")
+    assert "attachments-error" in described
+    assert _serious(page) == []
