@@ -167,3 +167,38 @@ def test_a_blank_message_is_refused_next_to_its_field(app, helpdesk):
     html = answer.get_data(as_text=True)
     assert 'id="subject-error"' in html and 'id="body-error"' in html
     assert CLOSED not in html
+
+
+def test_pages_cost_the_same_for_a_long_thread_and_many_issues(app, helpdesk, count_queries):
+    """B-2: the list, an issue's page and the admin's inbox and issue page read a constant
+    number of statements however many issues, messages and attachments there are."""
+    from tests.conftest import Browserish
+    from widget_server.customers.models import Customer
+
+    open_issue(helpdesk, attachments=[("a.png", PNG, "image/png")])
+    issue_id = _issue(app).id
+    admin = Browserish(app.test_client())
+    admin.login("owner@acme.test", "owner-pass-123")
+    pages = ((helpdesk.client, f"{helpdesk.base}/issues"),
+             (helpdesk.client, f"{helpdesk.base}/issues/{issue_id}"),
+             (admin.client, "/admin/issues"), (admin.client, f"/admin/issues/{issue_id}"))
+
+    def counts():
+        result = []
+        for client, url in pages:
+            with count_queries() as counter:
+                assert client.get(url).status_code == 200
+            result.append(counter.count)
+        return result
+
+    few = counts()
+    with app.app_context():
+        merchant = db.session.get(Merchant, helpdesk.merchant_id)
+        customer = db.session.get(Customer, helpdesk.customer_id)
+        issue = db.session.get(ServiceIssue, issue_id)
+        for n in range(6):
+            services.customer_reply(merchant, customer, issue, f"More {n}",
+                                    [(f"{n}.png", PNG), (f"{n}.txt", b"log")])
+            services.open_issue(merchant, customer, f"Other {n}", "Text")
+        db.session.commit()
+    assert counts() == few

@@ -10,6 +10,7 @@ Every query is scoped by the merchant, and the customer's by the customer. Nothi
 """
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload, undefer
 
 from ..core import events
 from ..core.database import utcnow
@@ -134,10 +135,16 @@ def list_for_customer(merchant, customer: Customer, *, limit: int = 100) -> list
         .limit(limit)))
 
 
+def _with_thread():
+    """An issue's messages and their attachments (not their bytes) in two more queries, however
+    long the thread: its page costs the same for three messages or three hundred."""
+    return selectinload(ServiceIssue.messages).selectinload(ServiceIssueMessage.attachments)
+
+
 def get_for_customer(merchant, customer: Customer, issue_id: int) -> ServiceIssue | None:
     return db.session.scalar(select(ServiceIssue).where(
         ServiceIssue.merchant_id == merchant.id, ServiceIssue.customer_id == customer.id,
-        ServiceIssue.id == issue_id))
+        ServiceIssue.id == issue_id).options(_with_thread()))
 
 
 def get_attachment(merchant, attachment_id: int, *,
@@ -152,13 +159,7 @@ def get_attachment(merchant, attachment_id: int, *,
                     ServiceIssue.merchant_id == merchant.id))
     if customer_id is not None:
         query = query.where(ServiceIssue.customer_id == customer_id)
-    return db.session.scalar(query.options(_undefer_data()))
-
-
-def _undefer_data():
-    from sqlalchemy.orm import undefer
-
-    return undefer(ServiceIssueAttachment.data)
+    return db.session.scalar(query.options(undefer(ServiceIssueAttachment.data)))
 
 
 # --- the merchant's side -------------------------------------------------------------------
@@ -184,7 +185,8 @@ def inbox(merchant, *, status: str | None = OPEN, customer_id: int | None = None
 
 def get_issue(merchant, issue_id: int) -> ServiceIssue | None:
     return db.session.scalar(select(ServiceIssue).where(ServiceIssue.merchant_id == merchant.id,
-                                                        ServiceIssue.id == issue_id))
+                                                        ServiceIssue.id == issue_id)
+                             .options(_with_thread()))
 
 
 def assignable_admins(merchant) -> list[AdminUser]:
