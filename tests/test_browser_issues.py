@@ -79,3 +79,41 @@ def test_a_refused_attachment_is_said_next_to_the_field_and_passes_axe(app, page
     described = page.get_by_label("Attachments (optional)").get_attribute("aria-describedby")
     assert "attachments-error" in described
     assert _serious(page) == []
+
+
+def test_the_admin_answers_assigns_and_closes_in_the_browser_axe_clean(app, page, live_server,
+                                                                       helpdesk, make_admin):
+    from tests.issue_support import open_issue
+    from tests.test_browser_accessibility import _serious
+
+    make_admin(helpdesk.merchant_id, "sam@acme.test", role="staff")
+    open_issue(helpdesk, attachments=[("scan.pdf", PDF, "application/pdf")])
+    page.goto(f"{live_server}/admin/login")
+    page.get_by_label("Email").fill("owner@acme.test")
+    page.get_by_label("Password").fill("owner-pass-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Issues", exact=True).first.click()
+    page.get_by_role("heading", name="Issues").wait_for()
+    assert "awaiting reply" in page.locator("#issues").inner_text()
+    assert _serious(page) == []
+    page.get_by_role("link", name="ISS-00001").click()
+    page.get_by_role("heading", name="Issue ISS-00001: Printer jammed").wait_for()
+    assert _serious(page) == []
+    page.get_by_role("button", name="Send reply").click()  # nothing written
+    page.locator("#body-error").wait_for()
+    assert _serious(page) == []  # the error state too
+    page.get_by_label("Message to the customer").fill("Try the rear door.")
+    page.get_by_role("button", name="Send reply").click()
+    page.get_by_text("Reply sent: the customer is emailed").wait_for()
+    page.get_by_label("Assigned to").select_option(label="sam@acme.test")
+    page.get_by_role("button", name="Assign").click()
+    page.get_by_text("Assignment saved.").wait_for()
+    page.get_by_role("button", name="Close issue").click()
+    page.get_by_role("button", name="Reopen issue").wait_for()
+    assert page.locator("#issue-status").inner_text() == "closed"
+    with app.app_context():
+        issue = db.session.scalar(select(ServiceIssue))
+        sam = db.session.scalar(select(AdminUser).where(AdminUser.email == "sam@acme.test"))
+        assert (issue.status, issue.assigned_admin_id) == ("closed", sam.id)
+    thread = helpdesk.client.get(f"{helpdesk.base}/issues/{issue.id}").get_data(as_text=True)
+    assert "Try the rear door." in thread and "Writing here opens it again." in thread

@@ -30,7 +30,8 @@ class ActionForm(FlaskForm):
 
 
 class AdminReplyForm(FlaskForm):
-    body = TextAreaField("Reply", validators=[DataRequired(), Length(max=issues.BODY_MAX)],
+    body = TextAreaField("Message to the customer",
+                         validators=[DataRequired(), Length(max=issues.BODY_MAX)],
                          render_kw={"rows": 6})
     attachments = MultipleFileField("Attachments (optional)")
     close = BooleanField("Close the issue with this reply")
