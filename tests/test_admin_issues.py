@@ -210,3 +210,25 @@ def test_each_switch_stops_its_email(app, helpdesk, smtp):
         services.admin_reply(merchant, owner, db.session.scalar(select(ServiceIssue)), "Hi")
         db.session.commit()
     assert _deliver(app, smtp) == {}
+
+
+def test_an_attachment_above_the_apps_body_limit_goes_through_only_when_signed_in(app,
+                                                                                  helpdesk):
+    """3 MB is above the app's 2 MB for every other request: signed in, the reply takes it;
+    a visitor's request of that size is refused before anything reads it."""
+    open_issue(helpdesk)
+    issue_id = _issue_id(app)
+    owner = _sign_in(app, "owner@acme.test")
+    big = PNG + b"\x00" * (3 * 1024 * 1024)
+    assert _reply(owner, issue_id, "Screenshot", attachments=[("big.png", big, "image/png")]
+                  ).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(ServiceIssueAttachment.size)) == len(big)
+    stranger = app.test_client().post(f"/admin/issues/{issue_id}/reply", data={
+        "body": "x", "attachments": files(("big.png", big, "image/png"))},
+        content_type="multipart/form-data")
+    assert stranger.status_code == 413
+    visitor = app.test_client().post(f"{helpdesk.base}/issues/new", data={
+        "subject": "x", "body": "x", "attachments": files(("big.png", big, "image/png"))},
+        content_type="multipart/form-data")
+    assert visitor.status_code == 413

@@ -46,6 +46,11 @@ def _files() -> list[tuple[str, bytes]]:
             if f.filename or f.content_length]
 
 
+def _signed_in_allowance() -> int | None:
+    """The larger body only for a signed-in admin; anyone else keeps the app's limit."""
+    return attachments.request_allowance() if current_user.is_authenticated else None
+
+
 def _hint() -> str:
     return (f"Up to {attachments.max_files()} files: PDF, PNG, JPEG or plain text, each at most "
             f"{attachments.max_bytes() // (1024 * 1024)} MB. The customer can download them.")
@@ -101,7 +106,7 @@ def issue_detail(issue_id: int):
 
 @bp.post("/issues/<id:issue_id>/reply")
 @permission_required(MANAGE)
-@accepts_uploads(attachments.request_allowance)
+@accepts_uploads(_signed_in_allowance)
 def issue_reply(issue_id: int):
     merchant, issue = _issue(issue_id)
     form = AdminReplyForm()

@@ -21,7 +21,8 @@ class IdConverter(IntegerConverter):
 
 def accepts_uploads(allowance):
     """Mark a view whose form carries files: its request body may be `allowance()` bytes, more
-    than the app's `MAX_CONTENT_LENGTH` (read before any form parsing, `allow_uploads`)."""
+    than the app's `MAX_CONTENT_LENGTH` (read before any form parsing, `allow_uploads`); None
+    keeps the app's limit (e.g. for a visitor who is not signed in)."""
 
     def mark(view):
         view.upload_allowance = allowance
@@ -34,8 +35,9 @@ def allow_uploads():
     """A view marked `accepts_uploads` takes its larger body (Flask 3.1: per request)."""
     allowance = getattr(current_app.view_functions.get(request.endpoint), "upload_allowance",
                         None)
-    if allowance is not None:
-        request.max_content_length = allowance()
+    limit = allowance() if allowance is not None else None
+    if limit is not None:
+        request.max_content_length = limit
 
 
 def reject_control_characters():

@@ -20,6 +20,7 @@ from ..support.downloads import as_download
 from ..web.form_fields import TrimmedField, show_errors
 from ..web.request_guards import accepts_uploads
 from . import bp
+from .context import SESSION_KEY
 from .rendering import EVENT_KEY, render_widget, widget_event
 
 
@@ -40,6 +41,12 @@ def uploaded_files(field: str = attachments.FIELD) -> list[tuple[str, bytes]]:
             if f.filename or f.content_length]
 
 
+def _signed_in_allowance() -> int | None:
+    """The larger body only for a request carrying a portal session (checked in full later);
+    a visitor's stays under the app's limit."""
+    return attachments.request_allowance() if session.get(SESSION_KEY) else None
+
+
 def attachment_hint() -> str:
     return _("Up to %(count)s files: PDF, PNG, JPEG or plain text, each at most %(size)s MB.",
              count=attachments.max_files(),
@@ -53,7 +60,7 @@ def issues_list():
 
 
 @bp.route("/issues/new", methods=["GET", "POST"])
-@accepts_uploads(attachments.request_allowance)
+@accepts_uploads(_signed_in_allowance)
 def new_issue():
     form = NewIssueForm()
     if form.validate_on_submit():
@@ -72,7 +79,7 @@ def new_issue():
 
 
 @bp.route("/issues/<id:issue_id>", methods=["GET", "POST"])
-@accepts_uploads(attachments.request_allowance)
+@accepts_uploads(_signed_in_allowance)
 def issue_detail(issue_id: int):
     issue = issues.get_for_customer(g.merchant, g.customer, issue_id) or abort(404)
     form = ReplyForm()
