@@ -42,8 +42,7 @@ class AssignForm(FlaskForm):
 
 
 def _files() -> list[tuple[str, bytes]]:
-    return [(f.filename or "", f.read()) for f in request.files.getlist(attachments.FIELD)
-            if f.filename or f.content_length]
+    return attachments.read_uploads(request.files.getlist(attachments.FIELD))
 
 
 def _signed_in_allowance() -> int | None:

@@ -50,6 +50,12 @@ def request_allowance() -> int:
     return max_files() * max_bytes() + 512 * 1024
 
 
+def read_uploads(storages) -> list[tuple[str, bytes]]:
+    """(name, bytes) of a form's file inputs (Werkzeug's `FileStorage`s); an input left empty
+    is none. The request's body limit bounds what is read."""
+    return [(f.filename or "", f.read()) for f in storages if f.filename or f.content_length]
+
+
 def sniff(data: bytes) -> tuple[str, str] | None:
     """(content type, extension) of an accepted file, from its bytes; None when refused."""
     for magic, content_type, extension in SIGNATURES:

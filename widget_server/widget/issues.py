@@ -35,10 +35,8 @@ class NewIssueForm(ReplyForm):
                                                      Length(max=issues.SUBJECT_MAX)])
 
 
-def uploaded_files(field: str = attachments.FIELD) -> list[tuple[str, bytes]]:
-    """The files of the form's attachments input as (name, bytes); an empty input is none."""
-    return [(f.filename or "", f.read()) for f in request.files.getlist(field)
-            if f.filename or f.content_length]
+def uploaded_files() -> list[tuple[str, bytes]]:
+    return attachments.read_uploads(request.files.getlist(attachments.FIELD))
 
 
 def _signed_in_allowance() -> int | None:
