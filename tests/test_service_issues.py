@@ -4,6 +4,7 @@ judged by their bytes, limited in size and number, and served only to their cust
 downloads that no browser renders."""
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from, widget_login
@@ -202,3 +203,29 @@ def test_pages_cost_the_same_for_a_long_thread_and_many_issues(app, helpdesk, co
             services.open_issue(merchant, customer, f"Other {n}", "Text")
         db.session.commit()
     assert counts() == few
+
+
+@pytest.mark.parametrize(("name", "data", "found"), [
+    ("scan.bin", PDF, ("application/pdf", "scan.bin.pdf")),
+    ("photo.jpeg", b"\xff\xd8\xff\xe0\x00\x10JFIF", ("image/jpeg", "photo.jpg")),
+    ("pic", PNG, ("image/png", "pic.png")),
+    ("notes.md", "Straße, café, 東京\n".encode(), ("text/plain; charset=utf-8", "notes.md.txt")),
+    ("latin1.txt", "Straße".encode("latin-1"), None),  # not UTF-8
+    ("utf16.txt", "text".encode("utf-16"), None),  # NUL bytes
+    ("page.pdf", b"\x00" + HTML, None),
+    ("prog.exe", b"MZ\x90\x00\x03\x00", None),
+])
+def test_the_type_comes_from_the_bytes_alone(app, name, data, found):
+    from widget_server.core.domain import DomainError
+    from widget_server.support import attachments
+
+    with app.test_request_context():
+        if found is None:
+            with pytest.raises(DomainError) as refused:
+                attachments.check([(name, data)])
+            assert refused.value.field == "attachments"
+        else:
+            (upload,) = attachments.check([(name, data)])
+            assert (upload.content_type, upload.filename) == found
+        with pytest.raises(DomainError, match="empty"):
+            attachments.check([("empty.pdf", b"")])
