@@ -229,3 +229,19 @@ def test_the_type_comes_from_the_bytes_alone(app, name, data, found):
             assert (upload.content_type, upload.filename) == found
         with pytest.raises(DomainError, match="empty"):
             attachments.check([("empty.pdf", b"")])
+
+
+def test_a_customer_cannot_flood_the_merchants_inboxes(app, helpdesk):
+    """Each message emails the admins: ten new issues an hour per customer, then 429."""
+    from widget_server.core.extensions import limiter
+
+    limiter.enabled = True
+    limiter.reset()
+    try:
+        codes = [open_issue(helpdesk, subject=f"Issue {n}").status_code for n in range(11)]
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+    assert codes == [302] * 10 + [429]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ServiceIssue.id))) == 10

@@ -14,6 +14,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..core.domain import DomainError
+from ..core.extensions import limiter
 from ..support import attachments
 from ..support import services as issues
 from ..support.downloads import as_download
@@ -22,6 +23,17 @@ from ..web.request_guards import accepts_uploads
 from . import bp
 from .context import SESSION_KEY
 from .rendering import EVENT_KEY, render_widget, widget_event
+
+# Per customer: each message emails the merchant's admins, so nobody floods their inboxes.
+NEW_ISSUE_LIMIT = "10 per hour"
+MESSAGE_LIMIT = "60 per hour"
+
+
+def _per_customer() -> str:
+    """The signed-in customer (the view runs only for one); their session else."""
+    customer = g.get("customer")
+    return f"issues:{customer.merchant_id}:{customer.id}" if customer is not None \
+        else f"issues:{session.get(SESSION_KEY)}"
 
 
 class ReplyForm(FlaskForm):
@@ -59,6 +71,7 @@ def issues_list():
 
 @bp.route("/issues/new", methods=["GET", "POST"])
 @accepts_uploads(_signed_in_allowance)
+@limiter.limit(NEW_ISSUE_LIMIT, methods=["POST"], key_func=_per_customer)
 def new_issue():
     form = NewIssueForm()
     if form.validate_on_submit():
@@ -78,6 +91,7 @@ def new_issue():
 
 @bp.route("/issues/<id:issue_id>", methods=["GET", "POST"])
 @accepts_uploads(_signed_in_allowance)
+@limiter.limit(MESSAGE_LIMIT, methods=["POST"], key_func=_per_customer)
 def issue_detail(issue_id: int):
     issue = issues.get_for_customer(g.merchant, g.customer, issue_id) or abort(404)
     form = ReplyForm()
