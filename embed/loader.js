@@ -32,7 +32,7 @@
   frame.style.cssText = "border:0;width:100%;display:block;height:420px;overflow:hidden";
   box.appendChild(frame);
 
-  var EVENTS = /^(loaded|logged-in|logged-out|payment-succeeded|payment-failed|order-created|order-cancelled|order-changed|proposal-accepted|proposal-declined|cart-updated|checkout-succeeded|checkout-failed|storage-blocked)$/;
+  var EVENTS = /^(loaded|logged-in|logged-out|payment-succeeded|payment-failed|order-created|order-cancelled|order-changed|proposal-accepted|proposal-declined|cart-updated|checkout-succeeded|checkout-failed|issue-opened|issue-replied|storage-blocked)$/;
   var height = 0, targets = null, step = 0, streak = 0, at = 0;
 
   function emit(type, detail) {

@@ -18,7 +18,7 @@ from widget_server.core.extensions import db, limiter
 from widget_server.tenancy import admins
 from widget_server.tenancy.models import Merchant
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.issue_support"]
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

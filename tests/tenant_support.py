@@ -64,7 +64,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                             "customer": {"enable_customer_billing_run": True},
                             "cart": {"enable_shopping_cart": True,  # the cart widget (#22)
                                      "enable_guest_checkout": True},
-                            "global": {"show_proposals": True}}  # proposals (#23)
+                            "global": {"show_proposals": True,  # proposals (#23)
+                                       "show_issues": True}}  # service issues (#23)
         other_profile = profile_services.create_profile(merchant, f"{mark} Wholesale",
                                                         "wholesale")
         field = field_service.create_definition(merchant, name=f"{mark} Tier",
@@ -177,6 +178,14 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                                        valid_until=date.today() + timedelta(days=30),
                                        note=f"{mark} draft note", today=date.today())
         t.proposal_ids = [offer.id, draft_offer.id]
+        # a service issue (#23) with an attachment, answered by the owner
+        from widget_server.support import services as issues
+
+        issue = issues.open_issue(merchant, customer, f"{mark} broken gadget",
+                                  f"{mark} gadget smokes", [(f"{low}.txt", b"log")])
+        issues.admin_reply(merchant, admins.find_by_email(owner_email), issue, "On it")
+        t.issue_ids = [issue.id]
+        t.attachment_ids = [a.id for m in issue.messages for a in m.attachments]
         t.tokens = {purpose: credentials.issue_token(contact if purpose != "reset" else customer,
                                                      purpose)
                     for purpose in ("create", "invite", "reset")}
@@ -204,7 +213,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark} Wholesale", f"staff@{low}.test", f"{mark} Staffer",
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
                  f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan",
-                 f"{mark} proposal note", f"{mark} draft note"]
+                 f"{mark} proposal note", f"{mark} draft note",
+                 f"{mark} broken gadget", f"{mark} gadget smokes"]
     return t
 
 

@@ -219,7 +219,8 @@ def test_profile_page_with_yes_no_fields_passes_axe_and_keeps_no(app, page, live
 # --- Issue #20-7: every widget page, both themes ------------------------------------------
 
 # Signed-in GET pages not checked by axe, and why: not HTML.
-NOT_HTML = {"payment_receipt_pdf", "invoice_pdf", "invoices_pdf", "cookie_check", "proposal_pdf"}
+NOT_HTML = {"payment_receipt_pdf", "invoice_pdf", "invoices_pdf", "cookie_check", "proposal_pdf",
+            "issue_attachment"}  # downloads (#23)
 # Public pages checked signed out (an unknown token shows the "link expired" page).
 PUBLIC_PAGES = {"login": "/login", "forgot": "/forgot", "enrol": "/enrol",
                 "create_credentials": "/credentials/not-a-real-token-0000",
@@ -261,7 +262,7 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
     set_payment(app, billed, {"edit_effective_date": True, "payment_amount": "any"})
     with app.app_context():
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
-        profile.settings = {**profile.settings, "global": {"theme": theme},
+        profile.settings = {**profile.settings, "global": {"theme": theme, "show_issues": True},
                             "invoice": {"allow_new_invoice": True},
                             "customer": {"phone_number_required": True},
                             "cart": {"enable_shopping_cart": True,
@@ -281,6 +282,9 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
     from tests.proposal_support import add_proposal
 
     add_proposal(app, billed)  # an open proposal: Accept and Decline (#23), the section on
+    from tests.issue_support import add_issue
+
+    issue_id = add_issue(app, billed)  # the Issues pages (#23), an answered issue
     for name, path in PUBLIC_PAGES.items():
         page.goto(f"{live_server}{billed.standalone}{path}")
         page.locator("h1").first.wait_for()
@@ -301,7 +305,7 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         paid = db.session.scalar(select(Payment.id).where(Payment.status == "succeeded"))
     values = {"merchant_slug": billed.slug, "invoice_id": billed.invoice_ids[1],
               "payment_id": paid, "order_id": billed.order_id,
-              "proposal_id": billed.proposal_id}
+              "proposal_id": billed.proposal_id, "issue_id": issue_id}
     adapter = app.url_map.bind("localhost")
     checked = set()
     for name, rule in sorted(pages.items()):
@@ -314,7 +318,7 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
     assert {"overview", "invoices", "invoice_detail", "new_invoice", "pay_invoices",
             "payment_history", "payment_methods", "profile", "change_password", "orders",
             "order_detail", "new_order", "cancel_order", "order_change", "proposals",
-            "proposal_detail"} <= checked
+            "proposal_detail", "issues_list", "new_issue", "issue_detail"} <= checked
     # New Order's review step (a POST's answer) and a choice left out
     page.goto(f"{live_server}{billed.standalone}/orders/new")
     page.get_by_role("button", name="Review").click()

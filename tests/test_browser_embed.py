@@ -19,7 +19,7 @@ HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
   document.querySelectorAll("[data-box]").forEach(function (box) {{
     ["loaded", "resized", "logged-in", "logged-out", "storage-blocked", "payment-succeeded",
      "payment-failed", "order-created", "order-cancelled", "order-changed", "proposal-accepted",
-     "proposal-declined"].forEach(function (t) {{
+     "proposal-declined", "issue-opened", "issue-replied"].forEach(function (t) {{
       box.addEventListener("myaccount:" + t, function (e) {{
         var li = document.createElement("li");
         li.textContent = box.id + " " + t + " " + JSON.stringify(e.detail);

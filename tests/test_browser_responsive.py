@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.browser import BROWSER_TIMEOUT_MS
+from tests.issue_support import add_issue
 from tests.order_support import add_order, add_subscription, switch_orders_on
 from tests.payment_support import CARD, pay_form, set_payment
 from tests.proposal_support import add_proposal
@@ -34,7 +35,8 @@ NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "proposal_pdf
              "not_found",  # the widget's 404 page for unknown addresses: axe and its own tests
              # the guest's checkout (#22 slice c) is cart_checkout's template, measured signed
              # in; it is reached only with a code from an email (tests/test_guest_checkout.py)
-             "cart_guest_checkout"}
+             "cart_guest_checkout",
+             "issue_attachment"}  # a download (#23)
 
 
 def _pages(app, billed) -> list[str]:
@@ -53,6 +55,8 @@ def _pages(app, billed) -> list[str]:
             values["token"] = billed.token
         if "payment_id" in rule.arguments:
             values["payment_id"] = billed.paid_id  # the receipt of a succeeded payment
+        if "issue_id" in rule.arguments:
+            values["issue_id"] = billed.issue_id  # an answered issue (#23)
         if "order_id" in rule.arguments:
             values["order_id"] = billed.order_id  # an active subscription
         if "proposal_id" in rule.arguments:
@@ -110,6 +114,7 @@ def _history(app, billed):
                                unit_price_minor=123456, currency="USD", tax_rate_bp=1900,
                                interval="month", interval_count=3))
         db.session.commit()
+    billed.issue_id = add_issue(app, billed)  # service issues (#23)
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
     assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
@@ -119,7 +124,8 @@ def _set_theme(app, billed, theme):
     with app.app_context():
         profile = db.session.get(SelfServiceProfile, billed.profile_id)
         profile.settings = {**profile.settings,  # the Global tab's other switches kept
-                            "global": {**profile.settings.get("global", {}), "theme": theme}}
+                            "global": {**profile.settings.get("global", {}), "theme": theme,
+                                       "show_issues": True}}
         db.session.commit()
 
 
@@ -133,7 +139,8 @@ def test_every_widget_page_fits_every_width_in_both_themes(app, chromium, live_s
                                      "payment_history", "payment_methods", "profile",
                                      "new_invoice", "change_password", "order_change",
                                      "orders", "order_detail", "new_order", "cancel_order",
-                                     "proposals", "proposal_detail",
+                                     "proposals", "proposal_detail", "issues_list", "new_issue",
+                                     "issue_detail",
                                      *SIGNED_OUT}
     overflows = []
     for theme in THEMES:

@@ -122,3 +122,21 @@ def test_demo_shop_page_embeds_the_cart_beside_the_account_widget(app, client):
     assert 'href="/demo/shop/products" aria-current="page">Shop</a>' in page
     account = client.get("/demo/shop").get_data(as_text=True)
     assert 'href="/demo/shop/products">Shop</a>' in account
+
+
+def test_seed_has_an_answered_open_issue_with_show_issues_on(app, ctx):
+    """#23: the demo customer's open service issue with the owner's answer, Show Issues on;
+    a second run adds nothing."""
+    from widget_server.support.models import ServiceIssue, ServiceIssueMessage
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    issue = db.session.scalar(select(ServiceIssue))
+    assert (issue.number, issue.status, issue.last_author) == ("ISS-00001", "open", "admin")
+    assert [m.author for m in issue.messages] == ["customer", "admin"]
+    assert issue.messages[0].attachments[0].content_type == "text/plain; charset=utf-8"
+    profile = db.session.scalar(select(SelfServiceProfile))
+    assert profile.global_.show_issues is True
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ServiceIssueMessage)) == 2

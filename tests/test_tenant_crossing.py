@@ -40,6 +40,8 @@ TENANT_ARGUMENTS = {
     "token": lambda t: [*t.tokens.values(), t.pay_token, t.preview_token],
     "agent_id": lambda t: t.agent_ids,
     "proposal_id": lambda t: t.proposal_ids,
+    "issue_id": lambda t: t.issue_ids,  # service issues (#23)
+    "attachment_id": lambda t: t.attachment_ids,
 }
 
 
@@ -179,7 +181,8 @@ def test_every_argument_is_mapped(app):
     assert {"admin.customer_detail", "admin.invoice_detail", "admin.user_change",
             "admin.email_html", "widget.invoice_pdf", "widget.remove_method",
             "portal.cancel_payment", "widget.reset", "admin.order_detail",
-            "admin.order_cancel", "admin.agent_action"} <= crossing
+            "admin.order_cancel", "admin.agent_action", "admin.issue_attachment",
+            "widget.issue_attachment", "admin.issue_status"} <= crossing
 
 
 def _text(answer) -> str:

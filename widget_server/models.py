@@ -16,6 +16,11 @@ from .jobs.models import Job  # noqa: F401
 from .media.models import MediaAsset  # noqa: F401
 from .notifications.models import EmailMessage  # noqa: F401
 from .profiles.models import SelfServiceProfile  # noqa: F401
+from .support.models import (  # noqa: F401
+    ServiceIssue,
+    ServiceIssueAttachment,
+    ServiceIssueMessage,
+)
 from .tenancy.audit import AuditEntry  # noqa: F401
 from .tenancy.counters import Counter  # noqa: F401
 from .tenancy.models import AdminUser, Merchant  # noqa: F401

@@ -15,6 +15,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     emails,
     invitations,
     invoices,
+    issues,
     menu,
     orders,
     profiles,

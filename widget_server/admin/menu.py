@@ -32,6 +32,8 @@ MENU = (
              "outcome.", Permission.MANAGE_BILLING),
     MenuItem("admin.agents", "Sales agents", "The agents an order or a customer can name.",
              Permission.MANAGE_BILLING),
+    MenuItem("admin.issues_inbox", "Issues", "Customers' service issues: answer, assign, "
+             "close.", Permission.MANAGE_CUSTOMERS),
     MenuItem("admin.custom_fields", "Custom fields", "Fields you define for every customer.",
              Permission.MANAGE_CUSTOMERS),
     MenuItem("admin.configuration", "Configuration",

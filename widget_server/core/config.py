@@ -103,4 +103,9 @@ def from_environment() -> dict:
         "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "300")),
         # Largest request body (logo uploads are checked against 512 KB on their own).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Service issues' attachments (#23): each at most this large, this many a message; the
+        # forms that take them accept a body of all of them (`support.attachments`).
+        "ISSUE_ATTACHMENT_MAX_BYTES": int(os.environ.get("ISSUE_ATTACHMENT_MAX_BYTES",
+                                                         str(5 * 1024 * 1024))),
+        "ISSUE_ATTACHMENT_MAX_FILES": int(os.environ.get("ISSUE_ATTACHMENT_MAX_FILES", "3")),
     }

@@ -42,6 +42,8 @@ NAMES = frozenset({
     "proposal.sent",  # a proposal sent to its customer (#23, W-9)
     "proposal.accepted",  # accepted by the customer: its order placed (#23)
     "proposal.declined",  # declined by the customer, with a reason (#23)
+    "issue.customer_wrote",  # a service issue opened or written in by its customer (#23)
+    "issue.answered",  # an admin's reply in a service issue (#23)
 })
 
 Subscriber = Callable[..., Any]

@@ -142,6 +142,7 @@ MOVES: dict[str, Move] = {
     "sales_order.customer_id": Move("Orders"),
     "cart.customer_id": Move("Carts"),
     "proposal.customer_id": Move("Proposals"),
+    "service_issue.customer_id": Move("Service issues"),
     "payment_method.customer_id": Move("Saved payment methods", move_methods),
     "customer_email.customer_id": Move(None, unite_emails),  # shown as the addresses
     "credential_token.customer_id": Move("Open emailed links", kill_links, "used_at"),

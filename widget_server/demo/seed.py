@@ -72,6 +72,7 @@ def seed_demo() -> list[str]:
                             "customer": {"enable_customer_billing_run": True}}
         db.session.flush()
     _ensure_cart(profiles.find_by_slug(merchant, "default"))
+    _ensure_show_issues(profiles.find_by_slug(merchant, "default"))
     _ensure_custom_fields(merchant)
     _ensure_business(merchant)
     products = _ensure_products(merchant)
@@ -82,6 +83,7 @@ def seed_demo() -> list[str]:
     _ensure_orders(merchant, customer, products, agents[0])
     _ensure_duplicate(merchant, products)
     _ensure_proposal(merchant, customer, products, profiles.find_by_slug(merchant, "default"))
+    _ensure_issue(merchant, customer)
     shop_origin = _ensure_shop_origin(merchant)
     db.session.flush()  # the command commits
     base = current_app.config["PUBLIC_URL"]
@@ -125,6 +127,35 @@ def _ensure_cart(profile) -> None:
         settings["cart"] = cart
         profile.settings = settings
         db.session.flush()
+
+
+def _ensure_show_issues(profile) -> None:
+    """Show Issues on the demo profile, also in a demo seeded before service issues (#23)."""
+    settings = dict(profile.settings or {})
+    look = dict(settings.get("global") or {})
+    if look.get("show_issues") is not True:
+        look["show_issues"] = True
+        settings["global"] = look
+        profile.settings = settings
+        db.session.flush()
+
+
+def _ensure_issue(merchant, customer) -> None:
+    """An open service issue of the demo customer with the owner's answer (#23): the customer
+    writes again in the portal, the admin answers from Issues."""
+    from ..support import services as issues
+    from ..support.models import ServiceIssue
+
+    if db.session.scalar(select(ServiceIssue.id).where(ServiceIssue.merchant_id == merchant.id)):
+        return
+    issue = issues.open_issue(
+        merchant, customer, "Tent pole cracked after two trips",
+        "Hello,\n\none of the poles of the two-person tent cracked at the joint on our second "
+        "trip. My notes on where it broke are attached.\n\nCan you send a replacement pole?",
+        [("pole.txt", b"The pole nearest the door, 3 cm from the joint, split lengthwise.")])
+    issues.admin_reply(merchant, admins.find_by_email(OWNER_EMAIL), issue,
+                       "Sorry about that! A replacement pole is on its way, free of charge. "
+                       "Tell us here when it has arrived.")
 
 
 def _ensure_admin(merchant, email, password, role, name) -> None:

@@ -220,3 +220,39 @@ def guest_checkout_code(merchant, event, *, code: str, language: str, valid_minu
                                {"code": code, "valid_minutes": str(valid_minutes)},
                                language=language)
     return queue_email(merchant, "guest_checkout_code", [proof.email], content, secrets=(code,))
+
+
+def _issue_message(event):
+    from ..support.models import ServiceIssue, ServiceIssueMessage
+
+    issue = db.session.get(ServiceIssue, event.payload["issue_id"])
+    return issue, db.session.get(ServiceIssueMessage, event.payload["message_id"])
+
+
+@subscriber("issue.answered")
+def issue_reply(merchant, event):
+    """An admin's reply in a service issue (#23), to the customer, with a link to the issue."""
+    issue, message = _issue_message(event)
+    return _queue(merchant, "issue_reply", _customer(event), {
+        "portal_link": enrolment.entry_link(merchant, "/issues"),
+        "issue_number": issue.number, "issue_subject": issue.subject,
+        "message": message.body,
+        "issue_link": enrolment.entry_link(merchant, f"/issues/{issue.id}")})
+
+
+@subscriber("issue.customer_wrote")
+def issue_customer_message(merchant, event):
+    """A customer's message in a service issue (#23), to the assigned admin, else to every
+    admin who manages customers; in English, the admin's language, with a link to the inbox."""
+    from flask import current_app
+
+    from ..support.services import recipients_for_merchant
+
+    issue, message = _issue_message(event)
+    customer = _customer(event)
+    content = templates.render(merchant, "issue_customer_message", {
+        "customer_name": customer.display_name, "issue_number": issue.number,
+        "issue_subject": issue.subject, "message": message.body,
+        "admin_link": f"{current_app.config['PUBLIC_URL']}/admin/issues/{issue.id}"})
+    return queue_email(merchant, "issue_customer_message",
+                       recipients_for_merchant(merchant, issue), content)

@@ -43,6 +43,10 @@ TOKEN_LABELS = {
     # proposals (#23): Proposal Sent
     "proposal_number": "Proposal Number", "valid_until": "Valid Until",
     "proposal_link": "Proposal Link",
+    # service issues (#23): Issue Reply, Issue Message to Admins
+    "issue_number": "Issue Number", "issue_subject": "Issue Subject", "message": "Message",
+    "issue_link": "Issue Link", "customer_name": "Customer Name",
+    "admin_link": "Admin Issue Link",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]

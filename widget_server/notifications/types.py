@@ -111,6 +111,25 @@ EMAIL_TYPES = {t.key: t for t in (
                  "is:\n\n{{ code }}\n\nIt works once, for {{ valid_minutes }} minutes. If "
                  "you did not ask for it, ignore this email."),
               switch=None),
+    # service issues (#23 item 2): an admin's reply, to the customer in their language
+    EmailType("issue_reply", "Issue Reply",
+              (*COMMON, "issue_number", "issue_subject", "message", "issue_link"),
+              N_("Reply to your request {{ issue_number }} at {{ merchant_name }}"),
+              N_("Hello {{ contact_name }},\n\nWe answered your request {{ issue_number }} "
+                 "({{ issue_subject }}):\n\n{{ message }}\n\nRead the whole conversation and "
+                 "reply here: {{ issue_link }}"),
+              Switch(help="When you reply in a service issue, the customer gets your answer "
+                          "with a link to the conversation.")),
+    # ...and the customer's message, to the merchant's admins (in the admins' English)
+    EmailType("issue_customer_message", "Issue Message to Admins",
+              ("merchant_name", "customer_name", "issue_number", "issue_subject", "message",
+               "admin_link"),
+              "{{ customer_name }} wrote in issue {{ issue_number }}: {{ issue_subject }}",
+              "{{ customer_name }} wrote in issue {{ issue_number }} ({{ issue_subject }}):"
+              "\n\n{{ message }}\n\nAnswer in the issues inbox: {{ admin_link }}",
+              Switch(help="When a customer opens or writes in a service issue, the admin it is "
+                          "assigned to is emailed; unassigned, every admin who manages "
+                          "customers.")),
     # the admin's own test email, in the admin's language (English): not marked
     EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
               "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "

@@ -4,7 +4,8 @@
   document.querySelectorAll("[data-widget-box]").forEach(function (box) {
     ["loaded", "resized", "logged-in", "logged-out", "payment-succeeded", "payment-failed",
      "order-created", "order-cancelled", "order-changed", "proposal-accepted",
-     "proposal-declined", "cart-updated",
+     "proposal-declined", "cart-updated", "checkout-succeeded", "checkout-failed",
+     "issue-opened", "issue-replied",
      "storage-blocked"].forEach(function (type) {
       box.addEventListener("myaccount:" + type, function (e) {
         var item = document.createElement("li");

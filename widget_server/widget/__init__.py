@@ -16,6 +16,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     errors,
     guest,
     invoices,
+    issues,
     new_invoice,
     order_changes,
     orders,

@@ -142,6 +142,11 @@ ROUTES: dict[str, Capability] = {
     "cart_guest": page(*GUEST_CHECKOUT, signed_in=False),
     "cart_guest_code": page(*GUEST_CHECKOUT, signed_in=False),
     "cart_guest_checkout": page(*GUEST_CHECKOUT, signed_in=False),
+    # service issues (#23 item 2, P-7): the Global tab's Show Issues
+    "issues_list": page("global.show_issues"),
+    "new_issue": page("global.show_issues"),
+    "issue_detail": page("global.show_issues"),
+    "issue_attachment": page("global.show_issues"),
 }
 
 # pages a visitor comes back to after signing in (same iframe, same session)
@@ -176,6 +181,7 @@ NAVIGATION = (
     NavItem("payment_methods", _l("Payment methods"),
             extra=(Requirement.parse("payment.allow_payments"),
                    Requirement.parse("payment.card_ach_mode!=no_save"))),
+    NavItem("issues_list", _l("Issues"), ("new_issue", "issue_detail")),
     NavItem("profile", _l("Profile")),
 )
 

@@ -97,7 +97,7 @@ def apply_widget_headers(response, origins: list[str] | None = None):
         f"style-src {sources('style-src', style)}; img-src 'self' data:; "
         f"frame-src {sources('frame-src', NONE)}; connect-src {sources('connect-src', SELF)}; "
         f"frame-ancestors {frame_ancestors(origins)}; form-action 'self'; base-uri 'none'; "
-        "object-src 'none'")
+        "object-src 'none'" + ("; sandbox" if g.get("csp_sandbox") else ""))  # a download
     response.headers["Cache-Control"] = "no-store"
     response.vary.add("Cookie")
     return response
