@@ -82,6 +82,8 @@ def test_the_cart_widget_through_the_loader(app, live_server, portal, page, host
     frame.get_by_role("button", name="Add Enamel mug to the cart").click()
     frame.locator("#cart-total").wait_for()
     assert frame.locator("#cart-total").inner_text() == "$23.80"
+    # the reader is left at the cart and its new total, not at the top of the product list
+    frame.locator("#cart-heading:focus").wait_for()
     page.wait_for_function("[...document.querySelectorAll('#log li')]"
                            ".some(li => li.textContent.startsWith('cart-updated'))")
     [event] = [json.loads(t[len("cart-updated "):])

@@ -208,6 +208,8 @@ def test_a_visitor_signs_in_first_and_comes_back_to_the_checkout(app, shop):  # 
     # the way back is in the sign-in page's own address (the session is shared, E-7)
     assert answer.status_code == 302
     assert answer.location.endswith(f"{shop.base}/login?next={shop.cart}/checkout")
+    sign_in = shop.client.get(answer.location).get_data(as_text=True)
+    assert 'id="cart-ways"' in sign_in and "Back to the cart" in sign_in  # not a dead end
     signed = widget_login(shop.client, shop.base, shop.username, shop.password,
                           query_string={"next": f"{shop.cart}/checkout"})
     assert signed.status_code == 302 and signed.location.endswith(f"{shop.cart}/checkout")

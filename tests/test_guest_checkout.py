@@ -50,6 +50,9 @@ def _guest_buys(app, smtp, p, email) -> str:
     assert _post(p, "/add", product=str(p.mug), quantity="1").status_code == 302
     answer = _ask_code(p, email)
     assert answer.status_code == 302 and answer.location.endswith("/cart/guest/code")
+    # the code page names the address, so a typo shows (#22 browser pass)
+    assert f"If {email} can receive email" in p.client.get(answer.location).get_data(
+        as_text=True)
     answer = _type_code(p, _code(app, smtp))
     assert answer.status_code == 302 and answer.location.endswith("/cart/guest/checkout")
     page = p.client.get(f"{p.cart}/guest/checkout")

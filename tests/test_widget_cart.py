@@ -253,3 +253,14 @@ def test_one_session_has_a_cart_per_merchant(app, shop, portal):
     assert refused.status_code == 400
     assert "This product is not offered in the cart." in refused.get_data(as_text=True)
     assert 'id="cart-total">$11.90<' in shop.client.get(shop.cart).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("quantity", ["", "  "])
+def test_an_emptied_quantity_on_update_is_refused_not_read_as_one(shop, quantity):
+    """Browser pass of #22: an emptied field and "Update" reloaded the cart, saying nothing."""
+    assert _post(shop, "/add", product=str(shop.mug), quantity="3").status_code == 302
+    answer = _post(shop, "/update", product=str(shop.mug), quantity=quantity)
+    assert answer.status_code == 400
+    assert "Quantities are whole numbers from 1 to 10,000." in answer.get_data(as_text=True)
+    assert _post(shop, "/add", product=str(shop.mug), quantity=quantity).status_code == 302
+    assert "4 × $10.00" in shop.client.get(shop.cart).get_data(as_text=True)  # add: one more

@@ -163,8 +163,13 @@
   // the widget, focus moves to the new page's heading (issue #20-7), so keyboard and screen
   // reader users start where the page starts instead of at the top of the frame. Not on the
   // first page the host site opens: that would take the focus away from the host page.
+  // A page may name where a given event leaves the reader (`data-focus-on="cart-updated"`
+  // on the cart's own list): after adding or changing a line, the cart and its new total,
+  // not the top of the product list a phone has long scrolled past.
   var invalid = document.querySelector('[aria-invalid="true"]');
   var heading = document.querySelector("#main h1");
+  var eventTarget = event ? document.querySelector('[data-focus-on="' + event + '"]') : null;
+  if (!invalid && eventTarget) heading = eventTarget;
   if (invalid) {
     invalid.focus({ preventScroll: false });
   } else if (heading && cameFromWidget()) {

@@ -91,8 +91,10 @@ def login():
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
             return redirect(target)
+    # the cart's sign-in (its checkout waiting): the ways back to the cart and its guest checkout
+    from_cart = (_come_back() or "").endswith("/cart/checkout")
     return render_widget("widget/login.html", form=form, guest_url=guest_link(),
-                         status=400 if form.errors else 200)
+                         from_cart=from_cart, status=400 if form.errors else 200)
 
 
 @bp.errorhandler(HashingBusy)

@@ -121,9 +121,12 @@ def cart():
 
 
 def _quantity(raw: str | None) -> int | None:
-    """The typed quantity (1 when left out); None for anything but digits, which the service
-    then refuses as 0 with its message."""
-    raw = (raw or "1").strip()
+    """The typed quantity (1 when left out of an "Add"); None for anything but digits, which
+    the service then refuses as 0 with its message. An emptied quantity field on "Update" is
+    refused too, not read as 1 (nothing changed and nothing said, #22 browser pass)."""
+    if raw is None or (not raw.strip() and request.endpoint.endswith("cart_add")):
+        raw = "1"
+    raw = raw.strip()
     if not (raw.isascii() and raw.isdecimal()) or len(raw) > 6:
         return None
     return int(raw)

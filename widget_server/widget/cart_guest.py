@@ -86,7 +86,8 @@ def cart_guest():
             status = exc.status
         else:
             session.pop(PROOF_KEY, None)
-            session[PENDING_KEY] = {"proof": proof.id, **names}
+            session[PENDING_KEY] = {"proof": proof.id, "email": form.email.data.strip()[:254],
+                                    **names}
             return redirect(url_for(".cart_guest_code"))
     return _page("widget/cart_guest.html", form, status=status)
 
@@ -117,7 +118,7 @@ def cart_guest_code():
             session[PROOF_KEY] = proven.proof_id
             return redirect(url_for(".cart_guest_checkout"))
     return _page("widget/cart_guest_code.html", form, status=status,
-                 code_minutes=email_proof.CODE_MINUTES)
+                 code_minutes=email_proof.CODE_MINUTES, email=pending.get("email") or "")
 
 
 @bp.route("/cart/guest/checkout", methods=["GET", "POST"])
