@@ -78,6 +78,10 @@ def test_a_signed_in_customer_checks_out_by_card(app, shop, charges):  # noqa: F
     page = answer.get_data(as_text=True)
     assert answer.status_code == 200, page[:2000]
     assert "Your order ORD-00001 is placed and $23.80 is paid." in page
+    # the order opens outside the cart's small frame (no portal page set: a new tab)
+    order_id = _state_order_id(app, shop)
+    assert (f'href="https://portal.example.test/p/{shop.slug}/orders/{order_id}" '
+            'target="_blank" rel="noopener">View the order</a>') in page
     assert _event(page) == ("checkout-succeeded", {"order": "ORD-00001", "amount": "23.80",
                                                    "amount_minor": 2380, "currency": "USD"})
     assert charges == [2380]
@@ -93,6 +97,11 @@ def test_a_signed_in_customer_checks_out_by_card(app, shop, charges):  # noqa: F
 
 # one of each to each of the customer's two addresses
 PAID_EMAILS = ["order_confirmation"] * 2 + ["payment_receipt"] * 2
+
+
+def _state_order_id(app, p) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Order.id).where(Order.merchant_id == p.merchant_id))
 
 
 def _emails(app, p):

@@ -23,7 +23,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.money import from_minor
 from ..core.validation import LOOPBACK_HOSTS
-from ..tenancy.configuration import prices_include_tax
+from ..tenancy.configuration import EMBEDDING, merchant_settings, prices_include_tax
 from ..web.form_fields import select_choices, show_errors
 from ..web.request_guards import optional_id
 from . import bp
@@ -271,16 +271,27 @@ def _checkout_result(outcome):
     amount = payment.amount_minor if payment is not None else order.total_minor
     if outcome.paid:
         g.widget_event = checkout_event("checkout-succeeded", order, amount, order.currency)
-        return render_widget("widget/cart_thanks.html", order=order, amount_minor=amount,
-                             payment=payment, cart_stylesheet=stylesheet_url(g.profile))
+        return _thanks(order, amount, payment)
     if payment.status == "failed":
         reason = stored_message(payment.failure_message) or _("The payment was declined.")
         g.widget_event = checkout_event("checkout-failed", order, amount, order.currency,
                                         reason=reason)
         return reason
     # pending (a bank debit, or the provider not yet answered): the order stands, the cart too
-    return render_widget("widget/cart_thanks.html", order=order, amount_minor=amount,
-                         payment=payment, cart_stylesheet=stylesheet_url(g.profile))
+    return _thanks(order, amount, payment)
+
+
+def _thanks(order, amount_minor: int, payment):
+    """The thank-you page. Its "View the order" leaves the cart's frame: the merchant's
+    account page with the order open in the account widget (the whole window), else the
+    standalone portal in a new tab; inside the cart's small frame the account has no place."""
+    from ..customers.enrolment import entry_link
+
+    embedded_page = bool(merchant_settings(g.merchant, EMBEDDING).portal_page_url)
+    return render_widget("widget/cart_thanks.html", order=order, amount_minor=amount_minor,
+                         payment=payment, cart_stylesheet=stylesheet_url(g.profile),
+                         order_link=entry_link(g.merchant, f"/orders/{order.id}"),
+                         order_link_target="_top" if embedded_page else "_blank")
 
 
 def refused_page(code: int):
