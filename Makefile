@@ -45,6 +45,7 @@ test: install
 ## says so and skips without DATABASE_URL): BILLING_ARGS=--full adds 100,000.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.dashboard --reuse $(filter --quick,$(BENCH_ARGS))
 	$(BIN)/python -m bench.billing $(BILLING_ARGS)
 
 ## The soak (#19 item 15), run by hand: 10,000 emails through a fault-injecting SMTP server,

@@ -114,6 +114,8 @@ def test_the_admin_sees_who_accepted_and_the_order_or_the_reason(app, owner_clie
     page = owner_client.client.get(f"/admin/proposals/{accepted}").get_data(as_text=True)
     assert "by “Jane Doe”" in page and "203.0.113.9" in page
     assert f'href="/admin/orders/{order_id}"' in page and number in page
+    order_page = owner_client.client.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert f'href="/admin/proposals/{accepted}">PRO-00001</a>, accepted ' in order_page  # back
     page = owner_client.client.get(f"/admin/proposals/{declined}").get_data(as_text=True)
     assert "Went with a local firm." in page
     listing = owner_client.client.get("/admin/proposals?status=accepted").get_data(as_text=True)

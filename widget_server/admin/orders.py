@@ -10,6 +10,7 @@ from ..catalogue import services as catalogue
 from ..commerce import agents as agent_services
 from ..commerce import billing_run, periods
 from ..commerce import orders as order_services
+from ..commerce import proposals as proposal_services
 from ..commerce.models import ACTIVE, ORDER_STATUSES
 from ..core import dates
 from ..core.domain import DomainError
@@ -98,6 +99,7 @@ def order_detail(order_id: int):
              if order.sales_agent_id else None)
     return render_template("admin/orders/detail.html", order=order, customer=customer,
                            agent=agent, invoices=order_services.invoices_of(merchant, order),
+                           proposal=proposal_services.of_order(merchant, order),
                            form=ActionForm())
 
 

@@ -198,6 +198,12 @@ def get_proposal(merchant, proposal_id: int, customer_id: int | None = None) -> 
     return db.session.scalar(stmt)
 
 
+def of_order(merchant, order) -> Proposal | None:
+    """The proposal whose acceptance placed `order`, if one did."""
+    return db.session.scalar(select(Proposal).where(Proposal.merchant_id == merchant.id,
+                                                    Proposal.order_id == order.id))
+
+
 def visible_to_customer(merchant, customer, proposal_id: int) -> Proposal | None:
     """The customer's own proposal, once sent (a draft is the merchant's alone)."""
     proposal = get_proposal(merchant, proposal_id, customer_id=customer.id)
