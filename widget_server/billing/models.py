@@ -25,6 +25,9 @@ class Invoice(db.Model):
         # The widget lists a customer's invoices newest first with keyset pagination.
         Index("ix_invoice_customer_keyset", "merchant_id", "customer_id", "id"),
         Index("ix_invoice_customer_open", "merchant_id", "customer_id", "status", "due_date"),
+        # the dashboard's receivables: the merchant's open invoices, read from the index (#24)
+        Index("ix_invoice_merchant_status_due", "merchant_id", "status", "due_date",
+              "balance_minor"),
         CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
         CheckConstraint("balance_minor <= total_minor", name="balance_within_total"),
         # a customer's "Create invoice" form, posted twice, makes one invoice
