@@ -15,10 +15,11 @@
     script.parentNode.insertBefore(box, script);
   }
   var kind = d.widget === "cart" ? "cart" : "";
-  // A link from an email or PDF (sign-up, reset, pay) arrives as #myaccount=/credentials/TOKEN
+  // A link from an email or PDF (sign-up, reset, pay, an order, a proposal, an issue) arrives
+  // as #myaccount=/credentials/TOKEN or #myaccount=/proposals/12: only these shapes open
   var start = /[#&]myaccount=([^&]+)/.exec(location.hash);
   start = start && decodeURIComponent(start[1]);
-  if (!kind && start && /^\/((credentials|reset)\/[\w-]{10,100}|pay\/[\w.-]{10,300}|login)$/.test(start)) {
+  if (!kind && start && /^\/((credentials|reset)\/[\w-]{10,100}|pay\/[\w.-]{10,300}|login|(invoices|orders|proposals|issues)(\/\d{1,12})?)$/.test(start)) {
     kind = start.slice(1);
   }
   var q = "?embed=1";

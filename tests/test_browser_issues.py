@@ -34,6 +34,13 @@ def test_customer_opens_an_issue_and_reads_the_admins_answer(app, shop):  # noqa
                            ".some(li => li.textContent.startsWith('box-0 issue-opened '))")
     assert _events_of(page, "box-0", "issue-opened")[-1] == {"issue": "ISS-00001"}
     assert "statement.pdf" in frame.locator("#thread").inner_text()
+    # the attachment downloads with the frame's (partitioned) session: a `download` link
+    # was fetched without it and saved the sign-in page as login.html (#23 browser pass)
+    with page.expect_download() as got:
+        frame.get_by_role("link", name="statement.pdf").click()
+    assert got.value.suggested_filename == "statement.pdf"
+    with open(got.value.path(), "rb") as saved:
+        assert saved.read() == PDF
 
     with app.app_context():  # the admin answers (the admin's own pages call the same service)
         merchant = db.session.get(Merchant, shop.merchant_id)
@@ -117,3 +124,24 @@ def test_the_admin_answers_assigns_and_closes_in_the_browser_axe_clean(app, page
         assert (issue.status, issue.assigned_admin_id) == ("closed", sam.id)
     thread = helpdesk.client.get(f"{helpdesk.base}/issues/{issue.id}").get_data(as_text=True)
     assert "Try the rear door." in thread and "Writing here opens it again." in thread
+
+
+def test_an_emails_link_opens_the_issue_in_the_embedded_widget(app, shop):  # noqa: F811
+    """#23 browser pass: the Issue Reply email's link (#myaccount=/issues/N on the merchant's
+    page) opened the overview; it opens the issue, after the sign-in it asks for first."""
+    show_issues(app, shop.profile_id)
+    with app.app_context():
+        from widget_server.customers.models import Customer
+
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        issue = services.open_issue(merchant, db.session.get(Customer, shop.customer_id),
+                                    "Invoice address", "Please change it.", [])
+        db.session.commit()
+        issue_id = issue.id
+    page = shop.open_host()
+    page.goto(f"{page.url}#myaccount=/issues/{issue_id}")
+    page.reload()
+    frame = page.frame_locator("#box-0 iframe")
+    _sign_in(frame, shop.username, shop.password)
+    frame.get_by_role("heading", name="ISS-00001: Invoice address").wait_for()
+    assert "/issues/" in page.locator("#box-0 iframe").get_attribute("src")

@@ -150,7 +150,10 @@ ROUTES: dict[str, Capability] = {
 }
 
 # pages a visitor comes back to after signing in (same iframe, same session)
-COME_BACK = frozenset({"cart_checkout"})
+# Pages a sign-in comes back to (an email's link into the portal, the cart's checkout): the
+# sign-in page is told where in its own address (`?next=`), never in the shared session.
+COME_BACK = frozenset({"cart_checkout", "invoices", "invoice_detail", "orders", "order_detail",
+                       "proposals", "proposal_detail", "issues_list", "issue_detail"})
 
 
 def _orders_section() -> bool:
@@ -208,7 +211,7 @@ def enforce():
         if name in COME_BACK and request.method == "GET":
             # in the sign-in page's own address, not the session: the account widget beside
             # this one shares the session, and its sign-in must not land on this page (E-7)
-            return redirect(url_for(".login", next=url_for(f".{name}")))
+            return redirect(url_for(".login", next=request.path))
         return redirect(url_for(".login"))
     if not capability.allows(g.profile, request.method):
         abort(403)
