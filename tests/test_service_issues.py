@@ -245,3 +245,23 @@ def test_a_customer_cannot_flood_the_merchants_inboxes(app, helpdesk):
     assert codes == [302] * 10 + [429]
     with app.app_context():
         assert db.session.scalar(select(func.count(ServiceIssue.id))) == 10
+
+
+def test_an_answered_issue_reads_answered_on_its_page_as_in_the_list(app, helpdesk):
+    """#23 browser pass: the list said "Answered", the issue's page "Open"."""
+    from widget_server.support.models import ServiceIssue
+    from widget_server.tenancy.models import AdminUser, Merchant
+
+    opened = open_issue(helpdesk)
+    assert opened.status_code == 302
+    with app.app_context():
+        merchant = db.session.get(Merchant, helpdesk.merchant_id)
+        admin = db.session.scalar(select(AdminUser).where(AdminUser.merchant_id == merchant.id))
+        issue = db.session.scalar(select(ServiceIssue))
+        services.admin_reply(merchant, admin, issue, "Try turning it off and on.")
+        db.session.commit()
+        issue_id = issue.id
+    page = helpdesk.client.get(f"{helpdesk.base}/issues/{issue_id}").get_data(as_text=True)
+    assert '<p id="issue-status"><span class="badge">Answered</span></p>' in page
+    listing = helpdesk.client.get(f"{helpdesk.base}/issues").get_data(as_text=True)
+    assert '<span class="badge">Answered</span>' in listing

@@ -111,7 +111,8 @@ def customer_merge(customer_id: int, other_id: int):
             return redirect(url_for("admin.customer_detail", customer_id=a.id))
         else:
             flash(f"“{merged.display_name}” (#{merged.id}) is merged into this customer: its "
-                  "invoices, payments, orders, emails and credit are here now.", "success")
+                  "invoices, payments, orders, proposals, service issues, emails and credit "
+                  "are here now.", "success")
             return redirect(url_for("admin.customer_detail", customer_id=survivor.id))
     return render_template("admin/customers/merge.html", form=form, comparison=comparison,
                            a=a, b=b), 400 if form.errors else 200
