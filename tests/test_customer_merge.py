@@ -387,3 +387,15 @@ def test_money_in_flight_waits_and_stripe_methods_stay_with_their_stripe_custome
         assert db.session.scalar(select(func.count()).select_from(PaymentMethod).where(
             PaymentMethod.customer_id == t.customer_id)) == 2
         assert db.session.get(Customer, t.contact_id).gateway_customer_ref == "cus_B2"
+
+
+def test_the_record_with_the_login_and_the_history_is_kept_by_default(app, alpha):
+    """#23 browser pass: following "compare" from the thin duplicate's row offered to keep the
+    duplicate. Whichever record the compare starts from, the one with the login (and more
+    records) is preselected."""
+    t = alpha
+    for first, second in ((t.contact_id, t.customer_id), (t.customer_id, t.contact_id)):
+        page = t.admin.get(_merge_page(t, first, second)).get_data(as_text=True)
+        checked = re.search(r'<input[^>]*checked[^>]*name="survivor"[^>]*value="(\d+)"|'
+                            r'<input[^>]*name="survivor"[^>]*value="(\d+)"[^>]*checked', page)
+        assert checked and int(checked.group(1) or checked.group(2)) == t.customer_id, first

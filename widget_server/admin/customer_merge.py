@@ -94,8 +94,10 @@ def customer_merge(customer_id: int, other_id: int):
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("admin.customer_detail", customer_id=a.id))
-    form = MergeForm(data={"survivor": str(a.id),
-                           "login_from": str(a.id if a.username or not b.username else b.id)})
+    keep = comparison.likely_survivor
+    other = b if keep is a else a
+    form = MergeForm(data={"survivor": str(keep.id), "login_from": str(
+        keep.id if keep.username or not other.username else other.id)})
     choices = {str(c.id): c for c in (a, b)}
     form.survivor.choices = [(key, c.display_name) for key, c in choices.items()]
     form.login_from.choices = [(key, _login_label(c)) for key, c in choices.items()]

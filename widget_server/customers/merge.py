@@ -196,6 +196,16 @@ class Comparison:
     def conflicts(self) -> list[Row]:
         return [row for row in self.rows if row.conflict]
 
+    @property
+    def likely_survivor(self) -> Customer:
+        """The record to keep unless the admin says otherwise: the one with a portal login,
+        else the one holding more, else the older (the duplicate is usually the newer, thinner
+        record, whichever of the two the admin started from)."""
+        def weight(side: Side):
+            return (bool(side.customer.username), sum(side.counts.values()),
+                    -side.customer.id)
+        return max((self.a, self.b), key=weight).customer
+
 
 def _counts(ids: tuple[int, int]) -> dict[int, dict[str, int]]:
     """{customer id: {label: rows}}: one grouped query per declared table."""
