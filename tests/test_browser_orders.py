@@ -87,3 +87,24 @@ def test_new_order_first_invoice_paid_then_cancelled_at_period_end(app, shop):  
         order = db.session.get(Order, order_id)
         assert order.status == ACTIVE and order.end_date == order.next_billing_date
         assert order.cancelled_at is not None
+
+
+def test_a_lines_period_hint_stays_under_its_name_at_320_px(app, live_server, portal, page):
+    """Two browser passes of #22/#23: at phone width "(once)" sat alone under the "Item" label
+    of a stacked line, apart from the product it qualifies."""
+    from tests.order_support import add_order
+
+    p = portal()
+    switch_orders_on(app, p)
+    order_id = add_order(app, p)
+    page.set_viewport_size({"width": 320, "height": 740})
+    page.goto(f"{live_server}{p.standalone}/login")
+    _sign_in(page, p.username, p.password)
+    page.get_by_role("button", name="Sign out").wait_for()
+    page.goto(f"{live_server}{p.standalone}/orders/{order_id}")
+    cell = page.locator("td[data-label='Item']").first
+    hint = cell.locator(".hint")
+    label_right = cell.evaluate(
+        "td => td.getBoundingClientRect().left + parseFloat(getComputedStyle(td, '::before')"
+        ".width)")
+    assert hint.bounding_box()["x"] >= label_right, (hint.bounding_box(), label_right)
