@@ -319,3 +319,15 @@ def test_only_admins_who_manage_settings_see_the_log(app, w, make_merchant):
     other_id, _ = make_merchant("globex")
     _make_entries(app, other_id, 3, action="profile.deleted")
     assert "Profile deleted" not in _table(w.admin.client.get("/admin/audit-log"))
+
+
+def test_the_demo_log_opens_with_the_custom_fields_once(app, ctx):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+    entries = db.session.scalars(select(AuditEntry)).all()
+    assert sorted(e.detail["label"] for e in entries) == ["Account manager",
+                                                          "Preferred contact"]
+    assert {e.action for e in entries} == {"custom_field.created"}
+    assert all(e.detail["admin_email"] == "admin@demo.test" for e in entries)
