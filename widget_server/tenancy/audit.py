@@ -55,6 +55,8 @@ ACTIONS: dict[str, str] = {
     "custom_field.changed": "Custom field changed",
     "custom_field.moved": "Custom field moved",
     "custom_field.deleted": "Custom field deleted",
+    # issue #25 adds here, and calls `changed` from its views: "api_key.created",
+    # "api_key.revoked", "webhook_endpoint.created/changed/deleted" (never a key or secret)
 }
 
 MASK = "•••••• (hidden)"
@@ -80,7 +82,7 @@ class AuditEntry(db.Model):
     action: Mapped[str] = mapped_column(String(60))
     subject: Mapped[str] = mapped_column(String(80))
     detail: Mapped[dict] = mapped_column(JSONType, default=dict)
-    # where the admin was: the request's client address (behind TRUSTED_PROXIES, the real one)
+    # where the admin was: the request's client address (behind proxies: PROXY_FIX_HOPS)
     ip_address: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
