@@ -96,6 +96,10 @@ CASES = {
     "customer.merged": lambda w: (w.admin.submit(
         f"/admin/customers/{w.jane}/merge/{w.ids.dup}",
         {"survivor": str(w.jane), "login_from": str(w.jane)}), f"customer:{w.jane}"),
+    "credentials.invitation_sent": lambda w: (w.admin.submit("/admin/invitations", {
+        "id": [str(w.ids.max)], "send": "1", "subject": "Your portal",
+        "body": "Hello {{ contact_name }}: {{ portal_link }}"},
+        form_url=f"/admin/invitations?id={w.ids.max}"), f"customer:{w.ids.max}"),
     "credentials.create_email": lambda w: (_portal(w, "send-create", customer_id=w.ids.max),
                                            f"customer:{w.ids.max}"),
     "credentials.reset_email": lambda w: (_portal(w, "send-reset"), f"customer:{w.jane}"),
@@ -166,6 +170,7 @@ def test_every_audited_action_writes_its_entry(app, w, action):
     if action != "customer.merged":
         assert entry.detail.get("label")  # the subject's name as it was
     stateful = not action.startswith(("credentials.create", "credentials.reset",
+                                      "credentials.invitation",
                                       "credentials.temp", "credentials.unlock",
                                       "customer.merged"))
     assert bool(entry.changes) == stateful, entry.detail

@@ -42,6 +42,7 @@ ACTIONS: dict[str, str] = {
     "customer.archived": "Customer archived",
     "customer.deleted": "Customer deleted",
     "customer.merged": "Customers merged",
+    "credentials.invitation_sent": "Portal invitation sent",
     "credentials.create_email": "Create Credentials email sent",
     "credentials.reset_email": "Reset Password email sent",
     "credentials.temporary_password": "Temporary password sent",
