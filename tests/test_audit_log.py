@@ -239,9 +239,16 @@ def test_postgresql_refuses_to_change_or_delete_an_entry(app, w):
         for statement in ("UPDATE audit_entry SET action = 'x'", "DELETE FROM audit_entry"):
             with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
                 conn.execute(text(statement))
+        # an admin user deleted leaves their entries, naming them by email (SET NULL)
+        _make_entries(app, w.p.merchant_id, 1, admin_id=w.ids.sam)
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM admin_user WHERE id = :id"), {"id": w.ids.sam})
+        assert db.session.scalar(select(AuditEntry.admin_user_id).where(
+            AuditEntry.subject == "settings:s0")) is None
         # a merchant deleted takes its entries with it (the foreign key's own cascade)
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM merchant WHERE id = :id"), {"id": w.p.merchant_id})
+        assert db.session.scalar(select(AuditEntry.id)) is None
 
 
 def _make_entries(app, merchant_id, count, action="settings.changed", admin_id=None):
