@@ -299,6 +299,10 @@ def test_times_are_in_the_merchants_time_zone(app, w):
         year = utcnow().year
     page = w.admin.client.get("/admin/audit-log").get_data(as_text=True)
     assert f"16.01.{year} 00:30 CET" in page and "Europe/Berlin" in page
+    # the date filter reads the merchant's calendar: it happened on the 16th in Berlin
+    on = lambda day: _table(w.admin.client.get(  # noqa: E731
+        "/admin/audit-log", query_string={"from": f"{year}-01-{day}", "to": f"{year}-01-{day}"}))
+    assert "Configuration changed" in on(16) and "Configuration changed" not in on(15)
 
 
 def test_pages_by_keyset_with_constant_queries(app, w, count_queries):
