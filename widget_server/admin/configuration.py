@@ -6,12 +6,13 @@ from functools import cache
 from babel import Locale, localedata
 from babel.numbers import get_currency_name, get_territory_currencies, list_currencies
 from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import InputRequired, Length
 
 from ..core.domain import DomainError
-from ..tenancy import services
+from ..tenancy import audit, services
 from ..tenancy.configuration import SECTIONS, SECTIONS_BY_KEY
 from ..tenancy.permissions import Permission
 from ..web.form_fields import TrimmedField, select_choices, show_errors
@@ -67,12 +68,18 @@ class GeneralForm(FlaskForm):
         self.timezone.choices = select_choices((tz, tz) for tz in _TIMEZONES)
 
 
+def _general(merchant) -> dict:
+    return {"name": merchant.name, "currency": merchant.currency, "locale": merchant.locale,
+            "timezone": merchant.timezone}
+
+
 @bp.route("/configuration", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def configuration():
     merchant = current_merchant()
     form = GeneralForm(obj=merchant)
     if form.validate_on_submit():
+        before = _general(merchant)
         try:
             services.update_general(merchant, name=form.name.data, currency=form.currency.data,
                                     locale=form.locale.data, timezone=form.timezone.data)
@@ -80,6 +87,9 @@ def configuration():
             for message in show_errors(form, exc):
                 flash(message, "error")
         else:
+            audit.changed(current_user, "settings.changed", audit.subject_of("settings",
+                                                                              "general"),
+                          before, _general(merchant), label="General")
             flash("General settings saved.", "success")
             return redirect(url_for("admin.configuration"))
     return render_template("admin/configuration/general.html", form=form, sections=SECTIONS,
@@ -94,8 +104,9 @@ def configuration_section(section_key: str):
     merchant = current_merchant()
     section = SECTIONS_BY_KEY.get(section_key) or abort(404)
     return edit_group(
-        section, stored=(merchant.config or {}).get(section.key), ctx=None,
+        section, stored=lambda: (merchant.config or {}).get(section.key), ctx=None,
         save=lambda values: services.save_section(merchant, section, values),
+        audit_as=("settings.changed", audit.subject_of("settings", section.key), section.title),
         template="admin/configuration/section.html",
         redirect_to=url_for("admin.configuration_section", section_key=section.key),
         sections=SECTIONS)

@@ -3,6 +3,7 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -79,6 +80,20 @@ def _form_data(customer, definitions):
     return data
 
 
+def snapshot(customer, definitions) -> dict:
+    """What the audit log compares before and after an edit: the details, the Primary Email
+    addresses and each custom field's value under its name."""
+    values = customer.custom_fields or {}
+    return {**{name: getattr(customer, name) or "" for name in services.PROFILE_FIELDS},
+            "primary_email": list(customer.primary_emails),
+            **{f"custom field “{d.name}”": values.get(str(d.id)) for d in definitions}}
+
+
+def _audit(action, customer, before, after=None, **detail):
+    audit.changed(current_user, action, audit.subject_of("customer", customer.id), before,
+                  after, label=customer.display_name, **detail)
+
+
 def _handle(customer=None):
     merchant = current_merchant()
     definitions = field_service.list_definitions(merchant)
@@ -93,6 +108,7 @@ def _handle(customer=None):
             details = {name: (form[name].data or "").strip() for name in services.PROFILE_FIELDS}
             details["first_name"] = validation.person_name(details["first_name"], 2, "First name")
             details["last_name"] = validation.person_name(details["last_name"], 1, "Last name")
+            before = snapshot(customer, definitions) if customer else None
             try:
                 saved = services.save_customer(
                     merchant, customer, details=details,
@@ -101,6 +117,8 @@ def _handle(customer=None):
             except DomainError as exc:  # the service's own rules (issue #19)
                 form.form_errors.extend(show_errors(form, exc))
             else:
+                _audit("customer.changed" if customer else "customer.created", saved, before,
+                       snapshot(saved, definitions))
                 flash(f"Customer “{saved.display_name}” {'saved' if customer else 'created'}.",
                       "success")
                 return redirect(url_for("admin.customer_detail", customer_id=saved.id))
@@ -161,6 +179,14 @@ class PortalForm(FlaskForm):
                             render_kw={"autocomplete": "off", "autocapitalize": "none"})
 
 
+# The Portal panel's actions in the audit log: those with a state compare it (the username);
+# the others are events (an email sent). The temporary password itself is never recorded.
+PORTAL_AUDIT = {"send-create": "credentials.create_email", "send-reset": "credentials.reset_email",
+                "update-username": "credentials.username_changed",
+                "delete-username": "credentials.username_deleted",
+                "unlock": "credentials.unlocked",
+                "temporary-password": "credentials.temporary_password"}
+
 PORTAL_ACTIONS = {
     # action: (states it fits, what the admin is told)
     "send-create": (("no_username", "no_password"), "The Create Credentials email is queued."),
@@ -191,6 +217,7 @@ def customer_portal(customer_id: int, action: str):
         flash("The customer portal is switched off, so no portal email is sent. Switch it on "
               "under Configuration → Customer portal.", "error")
         return redirect(url_for("admin.customer_detail", customer_id=customer.id))
+    before = {"username": customer.username}
     try:
         ok = {
             "send-create": lambda: portal_access.send_create_email(merchant, customer),
@@ -207,6 +234,9 @@ def customer_portal(customer_id: int, action: str):
             flash(message, "error")
     else:
         if ok:
+            stateful = action in ("update-username", "delete-username")
+            _audit(PORTAL_AUDIT[action], customer, before if stateful else None,
+                   {"username": customer.username} if stateful else None)
             flash(done, "success")
         else:
             flash("That email is switched off (Configuration → Email notifications) or the "
@@ -223,9 +253,12 @@ def customer_delete(customer_id: int):
     if not PortalForm().validate_on_submit():
         abort(400)
     name = customer.display_name
+    before = snapshot(customer, field_service.list_definitions(current_merchant()))
     if services.delete_customer(customer) == "deleted":
+        _audit("customer.deleted", customer, before, None)
         flash(f"Customer “{name}” deleted.", "success")
         return redirect(url_for("admin.customers"))
+    _audit("customer.archived", customer, {"archived": False}, {"archived": True})
     flash(f"Customer “{name}” archived: they have invoices or payments, which are kept. They "
           "no longer appear in the customer list and cannot sign in to the portal.", "success")
     return redirect(url_for("admin.customer_detail", customer_id=customer_id))

@@ -10,6 +10,7 @@ from ..core.extensions import db
 from ..notifications import log, templates
 from ..notifications.models import STATUS_LABELS
 from ..notifications.outbox import queue_email, type_enabled
+from ..tenancy import audit
 from ..tenancy.permissions import Permission
 from ..web.form_fields import TrimmedField, show_errors
 from ..web.request_guards import optional_id
@@ -114,6 +115,7 @@ def email_template(type_key: str):
     subject, body = templates.texts_for(merchant, email_type)
     form = TemplateForm(data={"subject": subject, "body": body})
     if form.validate_on_submit():
+        before = {"subject": subject, "body": body}
         try:
             templates.save_override(merchant, type_key, form.subject.data or "",
                                     form.body.data or "")
@@ -121,6 +123,10 @@ def email_template(type_key: str):
             for message in show_errors(form, exc):
                 flash(message, "error")
         else:
+            after = templates.texts_for(merchant, email_type)
+            audit.changed(current_user, "email_template.changed",
+                          audit.subject_of("email_template", type_key), before,
+                          {"subject": after[0], "body": after[1]}, label=email_type.label)
             flash(f"{email_type.label} email saved.", "success")
             return redirect(url_for("admin.email_template", type_key=type_key))
     sample = templates.render(merchant, type_key, {t: f"[{templates.TOKEN_LABELS[t]}]"

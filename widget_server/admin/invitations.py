@@ -10,6 +10,7 @@ from ..core.tokens import COMMON
 from ..customers import invitations
 from ..notifications.outbox import type_enabled
 from ..notifications.templates import TOKEN_LABELS
+from ..tenancy import audit
 from ..tenancy.configuration import INVITATIONS, merchant_settings
 from ..tenancy.permissions import Permission
 from ..web.form_fields import TrimmedField, show_errors
@@ -57,6 +58,11 @@ def invitation():
             for message in show_errors(form, exc):
                 flash(message, "error")
         else:
+            for person in people if count else ():  # invited: those with an address
+                if person.primary_emails:
+                    audit.changed(current_user, "credentials.invitation_sent",
+                                  audit.subject_of("customer", person.id),
+                                  label=person.display_name, email_subject=form.subject.data)
             if count:
                 flash(f"Invitations queued for {count} contact{'s' if count != 1 else ''}. "
                       "They appear in the delivery log.", "success")

@@ -43,6 +43,8 @@ MENU = (
              Permission.MANAGE_SETTINGS),
     MenuItem("admin.users", "Users & roles", "Who can sign in to this admin, and what they may do.",
              Permission.MANAGE_USERS),
+    MenuItem("admin.audit_log", "Audit log", "Who changed what in this admin, from where and "
+             "when.", Permission.MANAGE_SETTINGS),
 )
 
 

@@ -2,6 +2,7 @@
 from urllib.parse import quote, urlencode
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, Length
 
@@ -9,6 +10,7 @@ from ..core.domain import DomainError
 from ..profiles import services
 from ..profiles.preview import make_token
 from ..profiles.tabs import GLOBAL, TABS, TABS_BY_KEY
+from ..tenancy import audit
 from ..tenancy.permissions import Permission
 from ..web.form_fields import TrimmedField, show_errors
 from . import bp
@@ -36,16 +38,33 @@ def _profile_or_404(profile_id: int):
     return profile
 
 
+def snapshot(profile) -> dict:
+    """What the audit log compares before and after a change of the profile itself."""
+    return {"name": profile.name, "profile_id": profile.slug, "enabled": profile.enabled,
+            "default": profile.is_default}
+
+
+def _audit(action, profile, before, after):
+    audit.changed(current_user, action, audit.subject_of("profile", profile.id), before, after,
+                  label=profile.name)
+
+
 def _identity(form, profile=None):
     """Create or rename; a refused Profile ID shows beside its field."""
+    before = snapshot(profile) if profile is not None else None
     try:
         if profile is None:
-            return services.create_profile(current_merchant(), form.name.data, form.slug.data)
-        services.update_identity(current_merchant(), profile, form.name.data, form.slug.data)
-        return profile
+            profile = services.create_profile(current_merchant(), form.name.data,
+                                              form.slug.data)
+        else:
+            services.update_identity(current_merchant(), profile, form.name.data,
+                                     form.slug.data)
     except DomainError as exc:
         show_errors(form, exc, default="name")
         return None
+    _audit("profile.changed" if before else "profile.created", profile, before,
+           snapshot(profile))
+    return profile
 
 
 def _preview_url(profile) -> str:
@@ -98,6 +117,7 @@ def profile_action(profile_id: int, action: str):
     profile = _profile_or_404(profile_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    before = snapshot(profile)
     try:
         if action == "make-default":
             services.make_default(current_merchant(), profile)
@@ -109,6 +129,8 @@ def profile_action(profile_id: int, action: str):
     except DomainError as exc:
         for message in show_errors(None, exc):
             flash(message, "error")
+    else:
+        _audit("profile.changed", profile, before, snapshot(profile))
     return redirect(url_for("admin.profile_detail", profile_id=profile.id))
 
 
@@ -118,12 +140,14 @@ def profile_delete(profile_id: int):
     profile = _profile_or_404(profile_id)
     form = ConfirmForm()
     if form.validate_on_submit():
+        before = snapshot(profile)
         try:
             services.delete_profile(profile)
         except DomainError as exc:
             for message in show_errors(None, exc):
                 flash(message, "error")
             return redirect(url_for("admin.profile_detail", profile_id=profile.id))
+        _audit("profile.deleted", profile, before, None)
         flash(f"Profile “{profile.name}” deleted.", "success")
         return redirect(url_for("admin.profiles"))
     return render_template("admin/profiles/delete.html", profile=profile, form=form)
@@ -136,8 +160,10 @@ def profile_tab(profile_id: int, tab_key: str):
     tab = TABS_BY_KEY.get(tab_key) or abort(404)
     ctx = services.settings_context(current_merchant())
     return edit_group(
-        tab, stored=(profile.settings or {}).get(tab.key), ctx=ctx,
+        tab, stored=lambda: (profile.settings or {}).get(tab.key), ctx=ctx,
         save=lambda values: services.save_tab(profile, tab, values, ctx),
+        audit_as=("profile.tab_changed", audit.subject_of("profile", profile.id),
+                  f"{profile.name} · {tab.title}"),
         template="admin/profiles/tab.html",
         redirect_to=url_for("admin.profile_tab", profile_id=profile.id, tab_key=tab.key),
         profile=profile, tabs=TABS,

@@ -7,7 +7,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..core import validation
 from ..core.domain import DomainError
-from ..tenancy import admins
+from ..tenancy import admins, audit
 from ..tenancy.permissions import PERMISSION_LABELS, ROLE_LABELS, ROLES, Permission
 from ..web.form_fields import TrimmedEmailField, TrimmedField, select_choices, show_errors
 from . import bp
@@ -40,6 +40,15 @@ class ChangeAdminForm(FlaskForm):
                                                            ("0", "Deactivated")]))
 
 
+def _state(admin) -> dict:
+    return {"role": admin.role, "active": admin.active}
+
+
+def _audit(action, admin, before, after):
+    audit.changed(current_user, action, audit.subject_of("admin_user", admin.id), before, after,
+                  label=admin.email)
+
+
 @bp.route("/users", methods=["GET", "POST"])
 @permission_required(MANAGE)
 def users():
@@ -51,7 +60,9 @@ def users():
                                      role=form.role.data, password=form.password.data)
         except DomainError as exc:
             show_errors(form, exc, default="email")
-        else:
+        else:  # the initial password is never recorded
+            _audit("admin_user.invited", admin, None,
+                   {"email": admin.email, "name": admin.name, "role": admin.role})
             flash(f"{admin.email} can now sign in as {ROLE_LABELS[admin.role]}.", "success")
             return redirect(url_for("admin.users"))
     people = admins.list_admins(merchant)
@@ -72,6 +83,7 @@ def user_change(admin_id: int):
     if not form.validate_on_submit():
         flash("Choose a role and an access state from the lists.", "error")
         return redirect(url_for("admin.users"))
+    before = _state(admin)
     try:
         admins.change_admin(current_user, admin, role=form.role.data,
                             active=form.active.data == "1")
@@ -79,5 +91,6 @@ def user_change(admin_id: int):
         for message in show_errors(None, exc):
             flash(message, "error")
     else:
+        _audit("admin_user.changed", admin, before, _state(admin))
         flash(f"{admin.email} updated.", "success")
     return redirect(url_for("admin.users"))

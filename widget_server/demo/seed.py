@@ -20,7 +20,7 @@ from ..core.passwords import hash_password
 from ..customers import fields as custom_fields
 from ..customers.models import Customer, CustomerEmail
 from ..profiles import services as profiles
-from ..tenancy import admins
+from ..tenancy import admins, audit
 from ..tenancy.configuration import BUSINESS as BUSINESS_GROUP
 from ..tenancy.configuration import EMBEDDING
 from ..tenancy.models import Merchant
@@ -74,6 +74,7 @@ def seed_demo() -> list[str]:
     _ensure_cart(profiles.find_by_slug(merchant, "default"))
     _ensure_show_issues(profiles.find_by_slug(merchant, "default"))
     _ensure_custom_fields(merchant)
+    _ensure_audit_history(merchant)
     _ensure_business(merchant)
     products = _ensure_products(merchant)
     agents = _ensure_agents(merchant)
@@ -171,6 +172,19 @@ def _ensure_custom_fields(merchant) -> None:
     if "Preferred contact" not in existing:
         custom_fields.create_definition(merchant, name="Preferred contact", field_type="choice",
                                         required=False, choices=["Email", "Phone", "Post"])
+
+
+def _ensure_audit_history(merchant) -> None:
+    """The Audit log (#24 item 6) opens with the owner's definition of the demo's custom fields;
+    whatever the demo admin changes joins it."""
+    owner = admins.find_by_email(OWNER_EMAIL)
+    for definition in custom_fields.list_definitions(merchant):
+        subject = audit.subject_of("custom_field", definition.id)
+        if not audit.for_subject(merchant, subject, limit=1):
+            audit.changed(owner, "custom_field.created", subject, None, {
+                "name": definition.name, "type": definition.field_type,
+                "required": definition.required, "choices": definition.choices},
+                label=definition.name)
 
 
 def _ensure_products(merchant) -> dict[str, Product]:
