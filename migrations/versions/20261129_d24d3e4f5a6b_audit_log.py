@@ -2,7 +2,7 @@
 and keyset pages, and on PostgreSQL a trigger that keeps the table append-only
 
 Revision ID: d24d3e4f5a6b
-Revises: b23b6c1d2e3f
+Revises: e24c0a1b2c3d
 Create Date: 2026-11-29 21:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'd24d3e4f5a6b'
-down_revision = 'b23b6c1d2e3f'
+down_revision = 'e24c0a1b2c3d'
 branch_labels = None
 depends_on = None
 
