@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     customers,
     dashboard,
     emails,
+    finding,
     invitations,
     invoices,
     issues,
@@ -21,4 +22,5 @@ from . import (  # noqa: E402,F401  (routes register on import)
     profiles,
     proposals,
     users,
+    words,
 )
