@@ -10,7 +10,7 @@ Create Date: 2026-11-29 20:30:00
 from alembic import op
 import sqlalchemy as sa
 
-from widget_server.customers.matching import search_text
+from widget_server.customers.matching import duplicate_key, search_text
 
 
 revision = "a24a1b2c3d4e"
@@ -28,13 +28,17 @@ def upgrade():
     customer = sa.table("customer", sa.column("id", sa.Integer()),
                         sa.column("first_name", sa.String()), sa.column("last_name", sa.String()),
                         sa.column("company", sa.String()), sa.column("username", sa.String()),
-                        sa.column("search_text", sa.String()))
+                        sa.column("phone", sa.String()), sa.column("search_text", sa.String()),
+                        sa.column("duplicate_key", sa.String()))
     conn = op.get_bind()
     rows = conn.execute(sa.select(customer.c.id, customer.c.first_name, customer.c.last_name,
-                                  customer.c.company, customer.c.username)).all()
-    for row_id, first, last, company, username in rows:
-        conn.execute(customer.update().where(customer.c.id == row_id)
-                     .values(search_text=search_text(first, last, company, username)))
+                                  customer.c.company, customer.c.username,
+                                  customer.c.phone)).all()
+    # the duplicate keys again too: folding now reads "Ł" as "l" (the same `fold`)
+    for row_id, first, last, company, username, phone in rows:
+        conn.execute(customer.update().where(customer.c.id == row_id).values(
+            search_text=search_text(first, last, company, username),
+            duplicate_key=duplicate_key(first, last, phone)))
     with op.batch_alter_table("invoice", schema=None) as batch_op:
         batch_op.create_index("ix_invoice_merchant_keyset", ["merchant_id", "id"], unique=False)
     with op.batch_alter_table("payment", schema=None) as batch_op:

@@ -121,11 +121,16 @@ INVOICE_HEADER = ("Number", "Customer", "Company", "Status", "Issue date", "Due 
 
 
 def invoice_rows(merchant, filters: Filters, today: date, status_words):
-    """The filtered invoices as CSV rows (header first)."""
+    """The filtered invoices as CSV rows (header first). The statement is built now, the rows
+    read as the response streams (after the request's own work is done)."""
     stmt = invoices_statement(merchant, filters, today).with_only_columns(
         Invoice.number, Customer.first_name, Customer.last_name, Customer.company,
         Invoice.status, Invoice.balance_minor, Invoice.issue_date, Invoice.due_date,
         Invoice.currency, Invoice.total_minor)
+    return _invoice_lines(stmt, today, status_words)
+
+
+def _invoice_lines(stmt, today, status_words):
     yield INVOICE_HEADER
     for batch in _batches(stmt):
         for r in batch:
@@ -145,7 +150,10 @@ def payment_rows(merchant, filters: Filters, status_words):
         Payment.created_at, Payment.number, Customer.first_name, Customer.last_name,
         Customer.company, Payment.amount_minor, Payment.currency, Payment.method,
         Payment.method_label, Payment.status, Payment.reference)
-    zone = ZoneInfo(merchant.timezone)
+    return _payment_lines(stmt, ZoneInfo(merchant.timezone), status_words)
+
+
+def _payment_lines(stmt, zone, status_words):
     yield PAYMENT_HEADER
     for batch in _batches(stmt):
         for r in batch:
@@ -164,12 +172,16 @@ def customer_rows(merchant, query: str, archived: bool):
         Customer.id, Customer.first_name, Customer.last_name, Customer.company, Customer.phone,
         Customer.city, Customer.country, Customer.username).order_by(
         Customer.last_name, Customer.first_name, Customer.id)
+    return _customer_lines(stmt, merchant.id)
+
+
+def _customer_lines(stmt, merchant_id: int):
     yield CUSTOMER_HEADER
     for batch in _batches(stmt):
         emails: dict[int, list[str]] = {}
         for customer_id, address in db.session.execute(
                 select(CustomerEmail.customer_id, CustomerEmail.address)
-                .where(CustomerEmail.merchant_id == merchant.id,
+                .where(CustomerEmail.merchant_id == merchant_id,
                        CustomerEmail.customer_id.in_([r.id for r in batch]))
                 .order_by(CustomerEmail.customer_id, CustomerEmail.position)):
             emails.setdefault(customer_id, []).append(address)

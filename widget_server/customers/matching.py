@@ -13,11 +13,18 @@ KEY_LENGTH = 200
 SEARCH_LENGTH = 600
 
 
+# Letters Unicode does not decompose into a base letter and an accent, as a reader of the
+# language types them on a plain keyboard ("lukasiewicz" for "Łukasiewicz", "orsted").
+UNDECOMPOSED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ı": "i",
+                              "ŀ": "l", "ŧ": "t", "æ": "ae", "œ": "oe", "þ": "th"})
+
+
 def fold(text: str | None) -> str:
-    """"  Zoë  DOE " and "zoe doe" alike: accents dropped, case folded, whitespace collapsed."""
+    """"  Zoë  DOE " and "zoe doe" alike, "Łukasiewicz" and "lukasiewicz" too: accents
+    dropped, case folded, whitespace collapsed."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.casefold().split())
+    return " ".join(bare.casefold().translate(UNDECOMPOSED).split())
 
 
 def phone_digits(phone: str | None) -> str:
