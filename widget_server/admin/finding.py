@@ -5,7 +5,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Response, abort, render_template, request, stream_with_context
+from flask import Response, abort, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Length, Optional
@@ -134,7 +134,9 @@ def safe_cell(value) -> str:
 
 def csv_response(rows, filename: str) -> Response:
     """Stream `rows` (an iterator of tuples) as a CSV download, one line at a time: the rows
-    come from the database in batches, so the export's memory does not grow with its size."""
+    come from the database in batches (on a connection of their own, `billing.finding`), so
+    the export's memory does not grow with its size, and a download dropped unread leaves the
+    request's session alone."""
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
@@ -145,7 +147,7 @@ def csv_response(rows, filename: str) -> Response:
             buffer.seek(0)
             buffer.truncate()
 
-    return Response(stream_with_context(lines()), mimetype="text/csv", headers={
+    return Response(lines(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "no-store"})
 

@@ -109,11 +109,15 @@ def _major(minor: int) -> str:
     return f"{sign}{minor // 100}.{minor % 100:02d}"
 
 
-def _batches(stmt):
-    """The rows of `stmt` fetched BATCH at a time: columns, never ORM objects, so nothing
-    gathers in the session's identity map while a large export streams."""
-    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
-    yield from result.partitions()
+def _batches(engine, stmt, more=None):
+    """The rows of `stmt` fetched BATCH at a time, on a connection of the export's own: the
+    response streams after the request has ended (and its session with it), and a download
+    dropped unread closes only this connection. Columns, never ORM objects: nothing gathers in
+    an identity map. `more(conn, batch)` reads what a batch needs besides (one query each)."""
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=BATCH).execute(stmt)
+        for batch in result.partitions():
+            yield (batch, more(conn, batch)) if more else batch
 
 
 INVOICE_HEADER = ("Number", "Customer", "Company", "Status", "Issue date", "Due date",
@@ -127,12 +131,12 @@ def invoice_rows(merchant, filters: Filters, today: date, status_words):
         Invoice.number, Customer.first_name, Customer.last_name, Customer.company,
         Invoice.status, Invoice.balance_minor, Invoice.issue_date, Invoice.due_date,
         Invoice.currency, Invoice.total_minor)
-    return _invoice_lines(stmt, today, status_words)
+    return _invoice_lines(db.engine, stmt, today, status_words)
 
 
-def _invoice_lines(stmt, today, status_words):
+def _invoice_lines(engine, stmt, today, status_words):
     yield INVOICE_HEADER
-    for batch in _batches(stmt):
+    for batch in _batches(engine, stmt):
         for r in batch:
             yield (r.number, f"{r.first_name} {r.last_name}", r.company,
                    status_words(r.status, r.due_date, r.balance_minor, today),
@@ -150,12 +154,12 @@ def payment_rows(merchant, filters: Filters, status_words):
         Payment.created_at, Payment.number, Customer.first_name, Customer.last_name,
         Customer.company, Payment.amount_minor, Payment.currency, Payment.method,
         Payment.method_label, Payment.status, Payment.reference)
-    return _payment_lines(stmt, ZoneInfo(merchant.timezone), status_words)
+    return _payment_lines(db.engine, stmt, ZoneInfo(merchant.timezone), status_words)
 
 
-def _payment_lines(stmt, zone, status_words):
+def _payment_lines(engine, stmt, zone, status_words):
     yield PAYMENT_HEADER
-    for batch in _batches(stmt):
+    for batch in _batches(engine, stmt):
         for r in batch:
             yield (r.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                    f"PAY-{r.number:05d}" if r.number is not None else "",
@@ -172,19 +176,22 @@ def customer_rows(merchant, query: str, archived: bool):
         Customer.id, Customer.first_name, Customer.last_name, Customer.company, Customer.phone,
         Customer.city, Customer.country, Customer.username).order_by(
         Customer.last_name, Customer.first_name, Customer.id)
-    return _customer_lines(stmt, merchant.id)
+    return _customer_lines(db.engine, stmt, merchant.id)
 
 
-def _customer_lines(stmt, merchant_id: int):
-    yield CUSTOMER_HEADER
-    for batch in _batches(stmt):
+def _customer_lines(engine, stmt, merchant_id: int):
+    def emails_of(conn, batch) -> dict[int, list[str]]:
         emails: dict[int, list[str]] = {}
-        for customer_id, address in db.session.execute(
+        for customer_id, address in conn.execute(
                 select(CustomerEmail.customer_id, CustomerEmail.address)
                 .where(CustomerEmail.merchant_id == merchant_id,
                        CustomerEmail.customer_id.in_([r.id for r in batch]))
                 .order_by(CustomerEmail.customer_id, CustomerEmail.position)):
             emails.setdefault(customer_id, []).append(address)
+        return emails
+
+    yield CUSTOMER_HEADER
+    for batch, emails in _batches(engine, stmt, emails_of):
         for r in batch:
             yield (r.id, r.first_name, r.last_name, r.company,
                    ", ".join(emails.get(r.id, [])), r.phone, r.city, r.country,
