@@ -350,3 +350,27 @@ def test_csv_export_of_100000_invoices_streams_in_bounded_memory(app, admin, boo
     assert lines == 1 + 100_000 + 1  # the header, the bulk rows, INV-00004
     # less than half the file itself: nothing held the export whole (~2 MB measured)
     assert size > 6_000_000 and peak < min(5_000_000, size // 2), (size, peak)
+
+
+def test_payment_pages_walk_by_keyset_in_a_constant_number_of_statements(
+        app, admin, books, count_queries):
+    with count_queries() as counter:
+        assert admin.get("/admin/payments").status_code == 200
+    small = counter.count
+    with app.app_context():
+        db.session.execute(insert(Payment), [
+            {"merchant_id": books.merchant_id, "customer_id": books.ids.jane,
+             "amount_minor": 100 + n, "currency": "EUR", "status": "succeeded",
+             "number": 100 + n, "reference": f"pi_{n}", "created_at": datetime.now(UTC)}
+            for n in range(70)])
+        db.session.commit()
+    seen, url, counts = [], "/admin/payments", []
+    while url:
+        with count_queries() as counter:
+            html = admin.get(url).get_data(as_text=True)
+        counts.append(counter.count)
+        seen += re.findall(r"<td>(PAY-\d+|—)</td>", html)
+        nxt = re.search(r'href="([^"]+)" rel="next"', html)
+        url = nxt.group(1).replace("&amp;", "&") if nxt else None
+    assert len(seen) == 73 and seen[0] == "PAY-00169"
+    assert counts == [small, small]
