@@ -55,6 +55,10 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     merchant = db.session.get(Merchant, customer.merchant_id)
     hints = likely_duplicates(merchant, [customer.id])[customer.id]  # the seeded twin
     assert [h.reason for h in hints] == ["same name and phone"]
+    # the admin finds Łukasiewicz by typing "lukas" (#24 item 2): the customer and the twin
+    from widget_server.customers.services import search_customers
+    found = search_customers(merchant, "lukas", 1, 25).items
+    assert customer in found and len(found) == 2
     # a sent proposal for the demo customer, and Show Proposals on (#23)
     proposal = db.session.scalar(select(Proposal))
     assert (proposal.status, proposal.customer_id) == ("sent", customer.id)

@@ -307,7 +307,8 @@ def test_the_admin_sees_a_customers_payments_pending_ones_included(app, billed, 
         as_text=True)
     listed = re.search(r'<ul id="customer-payments">(.*?)</ul>', page, re.S)[1]
     assert listed.count("<li>") == 2
-    assert "pending" in listed and "succeeded" in listed and "Visa •••• 0119" in listed
+    # statuses in words (#24 item 5)
+    assert "Pending" in listed and "Succeeded" in listed and "Visa •••• 0119" in listed
 
 
 def test_no_card_number_or_cvc_is_stored_or_logged(app, billed, caplog):

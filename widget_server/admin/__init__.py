@@ -14,6 +14,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     customers,
     dashboard,
     emails,
+    finding,
     invitations,
     invoices,
     issues,
@@ -22,4 +23,5 @@ from . import (  # noqa: E402,F401  (routes register on import)
     profiles,
     proposals,
     users,
+    words,
 )

@@ -1,12 +1,11 @@
 """Issuing invoices in the admin (T-5): draft from catalogue lines, issue (with its email), void."""
-from datetime import date
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from ..billing import invoices as billing
 from ..billing import issuing, pdf, tax
 from ..catalogue import services as catalogue
+from ..core import dates
 from ..core.domain import DomainError
 from ..customers import services as customer_services
 from ..tenancy.configuration import prices_include_tax
@@ -41,13 +40,6 @@ def admin_rate(rate_bp: int) -> str:
     return f"{format_rate(rate_bp)} %"
 
 
-@bp.get("/invoices")
-@permission_required(BILLING)
-def invoices():
-    return render_template("admin/invoices/list.html",
-                           invoices=billing.list_for_merchant(current_merchant()))
-
-
 @bp.route("/customers/<id:customer_id>/invoices/new", methods=["GET", "POST"])
 @permission_required(BILLING)
 def invoice_new(customer_id: int):
@@ -67,9 +59,9 @@ def invoice_new(customer_id: int):
                 error = "Each line needs a product and a whole-number quantity."
         due = request.form.get("due_date", "")
         try:
-            due_date = date.fromisoformat(due) if due else None
+            due_date = dates.parse_input(due, merchant.locale) if due.strip() else None
         except ValueError:
-            error = "Enter the due date as YYYY-MM-DD."
+            error = f"Enter the due date as {dates.format_hint(merchant.locale, 'en')}."
         if error is None:
             try:
                 invoice = billing.create_draft(merchant, customer, lines, due_date)
@@ -81,6 +73,7 @@ def invoice_new(customer_id: int):
     return render_template("admin/invoices/new.html", form=form, customer=customer, error=error,
                            products=catalogue.active_products(merchant), rows=range(ROWS),
                            values=request.form,
+                           date_hint=dates.format_hint(merchant.locale, "en"),
                            prices_include_tax=prices_include_tax(merchant)), 400 if error else 200
 
 

@@ -22,8 +22,10 @@ MENU = (
              Permission.MANAGE_PROFILES),
     MenuItem("admin.customers", "Customers", "Customers, their emails and custom field values.",
              Permission.MANAGE_CUSTOMERS),
-    MenuItem("admin.invoices", "Invoices", "Issue invoices from your catalogue; void them.",
+    MenuItem("admin.invoices", "Invoices", "Find, issue and void invoices; export them as CSV.",
              Permission.MANAGE_BILLING),
+    MenuItem("admin.payments", "Payments", "Every payment: find it by number, reference or "
+             "customer; export as CSV.", Permission.MANAGE_BILLING),
     MenuItem("admin.products", "Products", "Your catalogue: prices, tax rates, one-time or "
              "recurring billing.", Permission.MANAGE_BILLING),
     MenuItem("admin.orders", "Orders", "Subscriptions: place, cancel, run billing now.",

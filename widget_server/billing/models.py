@@ -24,6 +24,8 @@ class Invoice(db.Model):
         UniqueConstraint("merchant_id", "number"),
         # The widget lists a customer's invoices newest first with keyset pagination.
         Index("ix_invoice_customer_keyset", "merchant_id", "customer_id", "id"),
+        # the admin's invoice list walks one merchant's invoices by id (issue #24 item 2)
+        Index("ix_invoice_merchant_keyset", "merchant_id", "id"),
         Index("ix_invoice_customer_open", "merchant_id", "customer_id", "status", "due_date"),
         # the dashboard's receivables: the merchant's open invoices, read from the index (#24)
         Index("ix_invoice_merchant_status_due", "merchant_id", "status", "due_date",
@@ -82,6 +84,7 @@ class InvoiceLine(LineItem, db.Model):
 class Payment(db.Model):
     __tablename__ = "payment"
     __table_args__ = (Index("ix_payment_customer_keyset", "merchant_id", "customer_id", "id"),
+                      Index("ix_payment_merchant_keyset", "merchant_id", "id"),  # admin list
                       CheckConstraint("amount_minor > 0", name="amount_positive"),
                       # one charge per payment attempt, however often it is submitted (W-3)
                       UniqueConstraint("merchant_id", "idempotency_key"),

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.database import JSONType, UTCDateTime, utcnow
 from ..core.extensions import db
-from .matching import duplicate_key
+from .matching import SEARCH_LENGTH, duplicate_key, search_text
 
 # States of a temporary password (C-7): usable once, then the customer must choose a new one.
 TEMP_ISSUED, TEMP_USED = "issued", "used"
@@ -41,7 +41,9 @@ class Customer(db.Model):
     __table_args__ = (UniqueConstraint("merchant_id", "username"),
                       Index("ix_customer_merchant_name", "merchant_id", "last_name", "first_name"),
                       # the customer list's duplicate hints (issue #23 item 5)
-                      Index("ix_customer_duplicate_key", "merchant_id", "duplicate_key"))
+                      Index("ix_customer_duplicate_key", "merchant_id", "duplicate_key"),
+                      # the admin's search (issue #24 item 2)
+                      Index("ix_customer_search_text", "merchant_id", "search_text"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
@@ -89,6 +91,10 @@ class Customer(db.Model):
     # Folded name and phone digits ("jane doe|15550100", `matching.duplicate_key`), kept on
     # every write: records sharing it are flagged as likely duplicates. None without a phone.
     duplicate_key: Mapped[str | None] = mapped_column(String(200))
+    # Name, company and username folded (`matching.search_text`: no accents, no case), kept on
+    # every write: the admin's search matches "lukas" to "Łukasiewicz" on any database.
+    # (no Python default: rows written by older code paths take the server's "")
+    search_text: Mapped[str] = mapped_column(String(SEARCH_LENGTH), server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -113,9 +119,12 @@ class Customer(db.Model):
 @event.listens_for(Customer, "before_insert")
 @event.listens_for(Customer, "before_update")
 def _keep_duplicate_key(mapper, connection, customer: Customer) -> None:
-    """Whatever writes a name or a phone (admin, profile page, guest checkout), the key follows."""
+    """Whatever writes a name or a phone (admin, profile page, guest checkout), the key follows;
+    the search text too."""
     customer.duplicate_key = duplicate_key(customer.first_name, customer.last_name,
                                            customer.phone)
+    customer.search_text = search_text(customer.first_name, customer.last_name,
+                                       customer.company, customer.username)
 
 
 class CustomerEmail(db.Model):

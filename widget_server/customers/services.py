@@ -14,6 +14,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from . import portal_sessions
 from .fields import clean_value, field_key, list_definitions
+from .matching import fold
 from .models import CredentialToken, Customer, CustomerEmail
 
 PROFILE_FIELDS = ("first_name", "last_name", "company", "phone", "address_line1",
@@ -32,25 +33,38 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+def matches(merchant, query: str):
+    """The condition "this customer's name, company, username or any Primary Email address
+    contains `query`", accents and case aside (issue #24 item 2): "lukas" finds
+    "Łukasiewicz". Reads the folded `search_text` column, so it is the same LIKE on SQLite and
+    PostgreSQL; the other lists (invoices, payments) filter by customer with it too."""
+    folded = fold(query)
+    lowered = (query or "").strip().lower()
+    email_match = select(CustomerEmail.customer_id).where(
+        CustomerEmail.merchant_id == merchant.id,
+        or_(CustomerEmail.address.contains(lowered, autoescape=True),
+            CustomerEmail.address.contains(folded, autoescape=True)))
+    return or_(Customer.search_text.contains(folded, autoescape=True),
+               Customer.id.in_(email_match))
+
+
+def listed(merchant, query: str = "", *, archived: bool = False):
+    """The customers the admin's list shows (current, or archived), matching `query`: the
+    statement the list pages and the CSV export share."""
+    stmt = select(Customer).where(Customer.merchant_id == merchant.id,
+                                  Customer.merged_into_id.is_(None),  # merged: in no list
+                                  Customer.archived_at.is_not(None) if archived
+                                  else Customer.archived_at.is_(None))
+    query = (query or "").strip()
+    return stmt.where(matches(merchant, query)) if query else stmt
+
+
 def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 25, *,
                      archived: bool = False) -> Page:
     """Customers whose name, company or any Primary Email address contains `query`: the
     current ones, or with `archived` the archived ones."""
-    stmt = (select(Customer).where(Customer.merchant_id == merchant.id,
-                                   Customer.merged_into_id.is_(None),  # merged: in no list
-                                   Customer.archived_at.is_not(None) if archived
-                                   else Customer.archived_at.is_(None))
-            .options(selectinload(Customer.emails)))  # the list shows every address
-    query = (query or "").strip()
-    if query:
-        like = f"%{query.lower()}%"
-        email_match = select(CustomerEmail.customer_id).where(
-            CustomerEmail.merchant_id == merchant.id, CustomerEmail.address.like(like))
-        stmt = stmt.where(or_(
-            func.lower(Customer.first_name + " " + Customer.last_name).like(like),
-            func.lower(Customer.company).like(like),
-            func.lower(func.coalesce(Customer.username, "")).like(like),
-            Customer.id.in_(email_match)))
+    stmt = listed(merchant, query, archived=archived).options(
+        selectinload(Customer.emails))  # the list shows every address
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = max(1, page)
     items = db.session.scalars(stmt.order_by(Customer.last_name, Customer.first_name,
