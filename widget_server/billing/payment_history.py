@@ -52,3 +52,34 @@ def allocations_of(payment: Payment) -> list[PaymentAllocation]:
         PaymentAllocation.payment_id == payment.id)
         .options(selectinload(PaymentAllocation.invoice)))
     return sorted(rows, key=lambda a: (a.invoice.number, a.id))
+
+
+def of_merchant(merchant, payment_id: int) -> Payment | None:
+    """Any payment of the merchant, with what it paid (the admin's payment page, #24)."""
+    return db.session.scalar(select(Payment).where(Payment.id == payment_id,
+                                                   Payment.merchant_id == merchant.id)
+                             .options(_PAID))
+
+
+def paying(merchant, invoice_id: int) -> list[PaymentAllocation]:
+    """What paid an invoice: its allocations with their payments (the admin's invoice page)."""
+    return list(db.session.scalars(select(PaymentAllocation).where(
+        PaymentAllocation.merchant_id == merchant.id,
+        PaymentAllocation.invoice_id == invoice_id)
+        .options(selectinload(PaymentAllocation.payment)).order_by(PaymentAllocation.id)))
+
+
+def refunds_and_credit_notes(merchant, customer, limit: int = 50) -> tuple[list, list]:
+    """The customer's refunds (succeeded or under way) and credit notes, newest first: the
+    widget's payment history lists them under the payments (#24). Two queries."""
+    from .models import CreditNote, Refund
+
+    refunds = db.session.scalars(select(Refund).where(
+        Refund.merchant_id == merchant.id, Refund.customer_id == customer.id,
+        Refund.status != "failed").order_by(Refund.id.desc()).limit(limit)
+        .options(selectinload(Refund.payment))).all()
+    notes = db.session.scalars(select(CreditNote).where(
+        CreditNote.merchant_id == merchant.id, CreditNote.customer_id == customer.id)
+        .order_by(CreditNote.id.desc()).limit(limit)
+        .options(selectinload(CreditNote.invoice))).all()
+    return list(refunds), list(notes)
