@@ -426,3 +426,40 @@ def test_money_records_are_never_deleted_with_their_payment_or_invoice(app):
         fk = next(fk for fk in db.metadata.tables[table].foreign_keys
                   if fk.parent.name == column)
         assert fk.ondelete == "RESTRICT"
+
+
+# --- the customer's view ---------------------------------------------------------------------
+
+def test_the_widget_history_shows_refunds_and_credit_notes_and_the_pdf(app, billed):
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        customer = db.session.get(Customer, billed.customer_id)
+        first, second = (db.session.get(Invoice, i) for i in billed.invoice_ids)
+        payment = payments.pay(merchant, customer, [first], 5000, method=VISA,
+                               idempotency_key="c:w")
+        db.session.commit()
+        refunds.refund(merchant, payment, 1250, reason="", idempotency_key="r:w")
+        note = credit_notes.issue(merchant, second, 2000, reason="Late delivery",
+                                  idempotency_key="cn:w", today=date.today())
+        offline = payments.record_offline(merchant, customer, [], 700, method="transfer",
+                                          reference="T-1", received_on=date.today(),
+                                          idempotency_key="o:w")
+        db.session.commit()
+        note_id, offline_number = note.id, offline.receipt_number
+    page = billed.client.get(f"{billed.base}/payments")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "REF-00001" in html and "$12.50 refunded" in html
+    assert "CN-00001" in html and "Late delivery" in html
+    assert offline_number in html and "Bank transfer" in html
+    pdf = billed.client.get(f"{billed.base}/credit-notes/{note_id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    # another customer's credit note is not found
+    _, (other_invoice,) = make_invoices(app, billed.merchant_id, (900,))
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        other = credit_notes.issue(merchant, db.session.get(Invoice, other_invoice), 100,
+                                   reason="x", idempotency_key="cn:o", today=date.today())
+        db.session.commit()
+        other_note = other.id
+    assert billed.client.get(f"{billed.base}/credit-notes/{other_note}.pdf").status_code == 404

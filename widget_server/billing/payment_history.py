@@ -1,11 +1,16 @@
 """A customer's payments as they look them up: by the attempt's idempotency key (a double
 submit finds its first payment) and newest first, keyset-paginated."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.extensions import db
 from .models import Payment, PaymentAllocation
 
+# How money arrived that did not come through the portal (#24), in the customer's language:
+# the stored label is the admin's English.
+METHOD_WORDS = {"transfer": _l("Bank transfer"), "cheque": _l("Cheque"), "cash": _l("Cash"),
+                "credit": _l("Account credit")}
 # what a payment paid (W-12), loaded with the payments: two more queries, whatever the count
 _PAID = selectinload(Payment.allocations).selectinload(PaymentAllocation.invoice)
 
@@ -83,3 +88,10 @@ def refunds_and_credit_notes(merchant, customer, limit: int = 50) -> tuple[list,
         .order_by(CreditNote.id.desc()).limit(limit)
         .options(selectinload(CreditNote.invoice))).all()
     return list(refunds), list(notes)
+
+
+def method_words(payment) -> str:
+    """The method a customer reads: their card's label, or an offline method in words."""
+    if payment.source in ("offline", "credit"):
+        return str(METHOD_WORDS.get(payment.method, payment.method_label))
+    return payment.method_label or payment.method

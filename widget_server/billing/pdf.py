@@ -19,6 +19,7 @@ from ..core.money import format_money
 from ..tenancy.configuration import BUSINESS, merchant_settings
 from . import tax
 from .account import invoice_status
+from .payment_history import method_words
 from .tax import format_rate_in
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
@@ -214,7 +215,7 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
                           locale=merchant.locale)
     for label, value in ((_("Customer"), customer.contact_name),
                          (_("Payment"), payment.receipt_number), (_("Date"), paid_on),
-                         (_("Method"), payment.method_label or payment.method),
+                         (_("Method"), method_words(payment)),
                          (_("Amount"), money(payment.amount_minor))):
         pdf.drawString(20 * mm, y, _("%(label)s: %(value)s", label=label, value=value))
         y -= 6 * mm
