@@ -463,3 +463,28 @@ def test_the_widget_history_shows_refunds_and_credit_notes_and_the_pdf(app, bill
         db.session.commit()
         other_note = other.id
     assert billed.client.get(f"{billed.base}/credit-notes/{other_note}.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("language, words", [
+    ("de", ("Erstattungen", "Gutschriften", "erstattet", "Überweisung")),
+    ("fr", ("Remboursements", "Avoirs", "remboursés", "Virement bancaire")),
+])
+def test_refunds_and_credit_notes_read_in_the_customers_language(app, billed, language, words):
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        merchant.config = {**(merchant.config or {}), "portal": {"languages": [language]}}
+        customer = db.session.get(Customer, billed.customer_id)
+        first, second = (db.session.get(Invoice, i) for i in billed.invoice_ids)
+        payment = payments.pay(merchant, customer, [first], 5000, method=VISA,
+                               idempotency_key="c:l")
+        db.session.commit()
+        refunds.refund(merchant, payment, 1250, reason="", idempotency_key="r:l")
+        credit_notes.issue(merchant, second, 2000, reason="x", idempotency_key="cn:l",
+                           today=date.today())
+        payments.record_offline(merchant, customer, [], 700, method="transfer", reference="",
+                                received_on=date.today(), idempotency_key="o:l")
+        db.session.commit()
+    html = billed.client.get(f"{billed.base}/payments",
+                             headers={"Accept-Language": language}).get_data(as_text=True)
+    for word in words:
+        assert word in html, word
