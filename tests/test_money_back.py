@@ -488,3 +488,31 @@ def test_refunds_and_credit_notes_read_in_the_customers_language(app, billed, la
                              headers={"Accept-Language": language}).get_data(as_text=True)
     for word in words:
         assert word in html, word
+
+
+def test_every_money_action_writes_its_audit_entry(app, owner_client):
+    from widget_server.tenancy.audit import AuditEntry
+
+    _, _, payment_id = paid_payment(app, owner_client.merchant_id)
+    assert post_refund(owner_client, payment_id, "10.00").status_code == 302
+    customer_id, (open_id, void_id) = make_invoices(app, owner_client.merchant_id, (800, 900))
+    assert owner_client.client.post(f"/admin/invoices/{open_id}/credit-notes", data={
+        **_credit_form(owner_client, open_id), "amount": "1.00",
+        "reason": "Dent"}).status_code == 302
+    html = owner_client.client.get(f"/admin/invoices/{void_id}/void").get_data(as_text=True)
+    assert owner_client.client.post(f"/admin/invoices/{void_id}/void", data={
+        "csrf_token": csrf_from(html)}).status_code == 302
+    url = f"/admin/customers/{customer_id}/payments/new"
+    html = owner_client.client.get(url).get_data(as_text=True)
+    assert owner_client.client.post(url, data={
+        "csrf_token": csrf_from(html), "method": "cash", "amount": "2.00",
+        "received_on": "2026-11-27", "invoices": [str(open_id)],
+        "key": re.search(r'name="key" type="hidden" value="([^"]+)"', html).group(1)},
+    ).status_code == 302
+    with app.app_context():
+        entries = db.session.query(AuditEntry).order_by(AuditEntry.id).all()
+        assert [(e.action, e.subject.split(":")[0]) for e in entries] == [
+            ("payment.refunded", "payment"), ("credit_note.issued", "invoice"),
+            ("invoice.voided", "invoice"), ("payment.recorded", "payment")]
+        assert entries[0].detail["number"] == "REF-00001"
+        assert entries[0].detail["admin_email"] == "owner@acme.test"

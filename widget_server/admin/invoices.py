@@ -2,6 +2,7 @@
 from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..billing import invoices as billing
@@ -9,6 +10,7 @@ from ..billing import issuing, pdf, tax
 from ..catalogue import services as catalogue
 from ..core.domain import DomainError
 from ..customers import services as customer_services
+from ..tenancy import audit
 from ..tenancy.configuration import prices_include_tax
 from ..tenancy.permissions import Permission
 from ..web.form_fields import show_errors
@@ -121,6 +123,9 @@ def invoice_action(invoice_id: int, action: str):
             flash(f"{invoice.number} is issued; the Invoice Issued email is queued.", "success")
         else:
             billing.void(invoice)
+            audit.record(merchant, current_user, "invoice.voided",
+                         audit.subject_of("invoice", invoice.id), number=invoice.number,
+                         total_minor=invoice.total_minor)  # #24
             flash(f"{invoice.number} is void.", "success")
     except DomainError as exc:
         for message in show_errors(None, exc):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, Length, Optional
@@ -20,6 +21,7 @@ from ..billing.models import OFFLINE_METHODS
 from ..core.domain import DomainError
 from ..core.money import to_minor
 from ..customers import services as customer_services
+from ..tenancy import audit
 from ..tenancy.permissions import Permission
 from ..web.form_fields import LocalDateField, TrimmedField, select_choices, show_errors
 from . import bp
@@ -132,6 +134,10 @@ def payment_refund(payment_id: int):
                 for message in show_errors(form, exc, default="amount"):
                     flash(message, "error")
             else:
+                audit.record(merchant, current_user, "payment.refunded",
+                             audit.subject_of("payment", payment.id), refund_id=row.id,
+                             number=row.number, amount_minor=row.amount_minor,
+                             status=row.status, reason=row.reason)
                 _flash_refund(merchant, row)
                 return redirect(url_for("admin.payment_detail", payment_id=payment.id))
     elif not form.csrf_token.data or form.csrf_token.errors:
@@ -196,6 +202,10 @@ def credit_note_new(invoice_id: int):
                 for message in show_errors(form, exc, default="amount"):
                     flash(message, "error")
             else:
+                audit.record(merchant, current_user, "credit_note.issued",
+                             audit.subject_of("invoice", invoice.id), credit_note_id=note.id,
+                             number=note.number, amount_minor=note.amount_minor,
+                             credit_minor=note.credit_minor, reason=note.reason)
                 from .invoices import admin_money
 
                 rest = (f"; {admin_money(note.credit_minor, note.currency)} became account "
@@ -265,6 +275,10 @@ def offline_payment_new(customer_id: int):
                 for message in show_errors(form, exc, default="amount"):
                     flash(message, "error")
             else:
+                audit.record(merchant, current_user, "payment.recorded",
+                             audit.subject_of("payment", payment.id), method=payment.method,
+                             amount_minor=payment.amount_minor, reference=payment.reference,
+                             invoice_ids=[i.id for i in chosen])
                 flash(f"Payment {payment.receipt_number} is recorded; the receipt is emailed.",
                       "success")
                 return redirect(url_for("admin.payment_detail", payment_id=payment.id))

@@ -16,7 +16,10 @@ from ..core.database import JSONType, UTCDateTime, utcnow
 from ..core.extensions import db
 from .models import AdminUser
 
-ACTIONS = frozenset({"customer.merged"})
+ACTIONS = frozenset({"customer.merged",
+                     # money going back (#24): the payment or invoice is the subject
+                     "payment.refunded", "credit_note.issued", "invoice.voided",
+                     "payment.recorded"})
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entry"
