@@ -516,3 +516,42 @@ def test_every_money_action_writes_its_audit_entry(app, owner_client):
             ("invoice.voided", "invoice"), ("payment.recorded", "payment")]
         assert entries[0].detail["number"] == "REF-00001"
         assert entries[0].detail["admin_email"] == "owner@acme.test"
+
+
+def test_a_stripe_refund_without_an_answer_stays_pending_and_is_asked_again(
+        app, owner_client, monkeypatch):
+    """A timeout keeps the refund pending and its hold; "Check again" asks with the same key."""
+    from tests.test_stripe_gateway import PLATFORM_KEY, connect
+
+    monkeypatch.setitem(app.config, "PAYMENT_GATEWAY", "stripe")
+    monkeypatch.setitem(app.config, "STRIPE_SECRET_KEY", PLATFORM_KEY)
+    connect(app, owner_client.merchant_id)
+    customer_id, _ = make_invoices(app, owner_client.merchant_id, (5000,))
+    with app.app_context():
+        payment = Payment(merchant_id=owner_client.merchant_id, customer_id=customer_id,
+                          amount_minor=5000, currency="USD", status="succeeded",
+                          reference="pi_3Slow", idempotency_key="c:slow",
+                          plan={"gateway": "stripe"}, number=1)
+        db.session.add(payment)
+        db.session.commit()
+        payment_id = payment.id
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as api:
+        api.post("https://api.stripe.com/v1/refunds",
+                 body=requests.ConnectionError("timed out"))
+        api.post("https://api.stripe.com/v1/refunds",
+                 json={"id": "re_1Late", "object": "refund", "status": "succeeded"})
+        assert post_refund(owner_client, payment_id, "20.00").status_code == 302
+        with app.app_context():
+            row = db.session.query(Refund).one()
+            assert (row.status, row.number) == ("pending", None)
+            assert db.session.get(Payment, payment_id).refunded_minor == 2000  # held
+        html = owner_client.client.get(f"/admin/payments/{payment_id}").get_data(as_text=True)
+        assert "Check again" in html
+        assert owner_client.client.post(f"/admin/refunds/{row.id}/check", data={
+            "csrf_token": csrf_from(html)}).status_code == 302
+        keys = [call.request.headers["Idempotency-Key"] for call in api.calls]
+        assert len(keys) == 2 and keys[0] == keys[1]
+    with app.app_context():
+        row = db.session.query(Refund).one()
+        assert (row.status, row.number, row.reference) == ("succeeded", "REF-00001",
+                                                            "re_1Late")

@@ -108,7 +108,7 @@ def _payment_page(payment, form, status=200):
     return render_template(
         "admin/money/payment.html", payment=payment, form=form.fresh(),
         customer=customer_services.get_customer(merchant, payment.customer_id, merged=True),
-        refunds=refunds.of_payment(merchant, payment.id),
+        refunds=refunds.of_payment(merchant, payment.id), local_date=merchant.local_date,
         paid=payment_history.paid_invoices(payment)), status
 
 
