@@ -97,6 +97,20 @@ class OfflinePaymentForm(KeyedForm):
                                                "becomes account credit.")
 
 
+def _attempt(form, currency: str, call):
+    """Parse the form's amount (empty: None) and call the service with it: its result, or
+    None with the refusal shown next to its field (the change rolled back)."""
+    amount = parse_amount(form.amount, currency, current_merchant().locale)
+    if form.errors or form.amount.errors:
+        return None
+    try:
+        return call(amount)
+    except DomainError as exc:
+        for message in show_errors(form, exc, default="amount"):
+            flash(message, "error")
+    return None
+
+
 # --- payments and refunds -------------------------------------------------------------------
 
 def _payment_or_404(payment_id: int):
@@ -124,24 +138,19 @@ def payment_refund(payment_id: int):
     merchant = current_merchant()
     payment = _payment_or_404(payment_id)
     form = RefundForm()
-    if form.validate_on_submit():
-        amount = parse_amount(form.amount, payment.currency, merchant.locale)
-        if not form.amount.errors:
-            try:
-                row = refunds.refund(merchant, payment, amount, reason=form.reason.data or "",
-                                     idempotency_key=form.attempt_key("r"))
-            except DomainError as exc:
-                for message in show_errors(form, exc, default="amount"):
-                    flash(message, "error")
-            else:
-                audit.record(merchant, current_user, "payment.refunded",
-                             audit.subject_of("payment", payment.id), refund_id=row.id,
-                             number=row.number, amount_minor=row.amount_minor,
-                             status=row.status, reason=row.reason)
-                _flash_refund(merchant, row)
-                return redirect(url_for("admin.payment_detail", payment_id=payment.id))
-    elif not form.csrf_token.data or form.csrf_token.errors:
+    valid = form.validate_on_submit()
+    if not valid and (not form.csrf_token.data or form.csrf_token.errors):
         abort(400)
+    row = valid and _attempt(form, payment.currency, lambda amount: refunds.refund(
+        merchant, payment, amount, reason=form.reason.data or "",
+        idempotency_key=form.attempt_key("r")))
+    if row:
+        audit.record(merchant, current_user, "payment.refunded",
+                     audit.subject_of("payment", payment.id), refund_id=row.id,
+                     number=row.number, amount_minor=row.amount_minor, status=row.status,
+                     reason=row.reason)
+        _flash_refund(merchant, row)
+        return redirect(url_for("admin.payment_detail", payment_id=payment.id))
     return _payment_page(_payment_or_404(payment_id), form, 400)
 
 
@@ -191,29 +200,22 @@ def credit_note_new(invoice_id: int):
     merchant = current_merchant()
     invoice = billing.get_invoice(merchant, invoice_id) or abort(404)
     form = CreditNoteForm()
-    if form.validate_on_submit():
-        amount = parse_amount(form.amount, invoice.currency, merchant.locale)
-        if not form.amount.errors:
-            try:
-                note = credit_notes.issue(merchant, invoice, amount, reason=form.reason.data,
-                                          idempotency_key=form.attempt_key("cn"),
-                                          today=merchant.today())
-            except DomainError as exc:
-                for message in show_errors(form, exc, default="amount"):
-                    flash(message, "error")
-            else:
-                audit.record(merchant, current_user, "credit_note.issued",
-                             audit.subject_of("invoice", invoice.id), credit_note_id=note.id,
-                             number=note.number, amount_minor=note.amount_minor,
-                             credit_minor=note.credit_minor, reason=note.reason)
-                from .invoices import admin_money
+    note = form.validate_on_submit() and _attempt(
+        form, invoice.currency, lambda amount: credit_notes.issue(
+            merchant, invoice, amount, reason=form.reason.data,
+            idempotency_key=form.attempt_key("cn"), today=merchant.today()))
+    if note:
+        audit.record(merchant, current_user, "credit_note.issued",
+                     audit.subject_of("invoice", invoice.id), credit_note_id=note.id,
+                     number=note.number, amount_minor=note.amount_minor,
+                     credit_minor=note.credit_minor, reason=note.reason)
+        from .invoices import admin_money
 
-                rest = (f"; {admin_money(note.credit_minor, note.currency)} became account "
-                        "credit" if note.credit_minor else "")
-                flash(f"Credit note {note.number} of "
-                      f"{admin_money(note.amount_minor, note.currency)} is issued{rest}. "
-                      "The customer is emailed.", "success")
-                return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))
+        rest = (f"; {admin_money(note.credit_minor, note.currency)} became account credit"
+                if note.credit_minor else "")
+        flash(f"Credit note {note.number} of {admin_money(note.amount_minor, note.currency)} "
+              f"is issued{rest}. The customer is emailed.", "success")
+        return redirect(url_for("admin.invoice_detail", invoice_id=invoice.id))
     invoice = billing.get_invoice(merchant, invoice_id)
     return render_template("admin/money/credit_note.html", invoice=invoice, form=form.fresh(),
                            customer=customer_services.get_customer(
