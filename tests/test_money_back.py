@@ -555,3 +555,17 @@ def test_a_stripe_refund_without_an_answer_stays_pending_and_is_asked_again(
         row = db.session.query(Refund).one()
         assert (row.status, row.number, row.reference) == ("succeeded", "REF-00001",
                                                             "re_1Late")
+
+
+def test_a_german_merchant_types_and_reads_amounts_in_its_locale(app, owner_client):
+    with app.app_context():
+        merchant = db.session.get(Merchant, owner_client.merchant_id)
+        merchant.locale, merchant.currency = "de_DE", "EUR"
+        db.session.commit()
+    _, _, payment_id = paid_payment(app, owner_client.merchant_id, total=123456)
+    assert post_refund(owner_client, payment_id, "1.000,50").status_code == 302
+    page = owner_client.client.get(f"/admin/payments/{payment_id}").get_data(as_text=True)
+    assert "1.000,50\xa0€" in page and "234,06\xa0€" in page  # refunded, and what is left
+    answer = post_refund(owner_client, payment_id, "12.50.1")
+    assert answer.status_code == 400 and "Enter an amount such as 12,50." in \
+        answer.get_data(as_text=True)

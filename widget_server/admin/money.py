@@ -37,7 +37,7 @@ def parse_amount(form_field, currency: str, locale: str) -> int | None:
     if not text:
         return None
     try:
-        return to_minor(parse_decimal(text, locale=locale), currency)
+        return to_minor(parse_decimal(text, locale=locale, strict=True), currency)
     except (NumberFormatError, ValueError, ArithmeticError):
         example = format_decimal(Decimal("12.50"), format="0.00", locale=locale)
         form_field.errors = [*form_field.errors, f"Enter an amount such as {example}."]
