@@ -569,3 +569,10 @@ def test_a_german_merchant_types_and_reads_amounts_in_its_locale(app, owner_clie
     answer = post_refund(owner_client, payment_id, "12.50.1")
     assert answer.status_code == 400 and "Enter an amount such as 12,50." in \
         answer.get_data(as_text=True)
+
+
+def test_the_customer_page_leads_to_each_payment_and_to_recording_one(app, owner_client):
+    customer_id, _, payment_id = paid_payment(app, owner_client.merchant_id)
+    html = owner_client.client.get(f"/admin/customers/{customer_id}").get_data(as_text=True)
+    assert f'href="/admin/payments/{payment_id}">PAY-00001</a>' in html
+    assert f'href="/admin/customers/{customer_id}/payments/new"' in html
