@@ -40,3 +40,27 @@ def set_payment(app, p, values):
         profile.settings = {**profile.settings,
                             "payment": {**profile.settings.get("payment", {}), **values}}
         db.session.commit()
+
+
+def add_money_back(app, p):
+    """#24: part of the customer's first succeeded payment refunded and a credit note with a
+    long reason on their second invoice, so the Payments page lists both."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from widget_server.billing import credit_notes, refunds
+    from widget_server.billing.models import Payment
+    from widget_server.tenancy.models import Merchant
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, p.merchant_id)
+        payment = db.session.scalar(select(Payment).where(
+            Payment.merchant_id == p.merchant_id, Payment.status == "succeeded")
+            .order_by(Payment.id).limit(1))
+        refunds.refund(merchant, payment, 1000, reason="Goodwill",
+                       idempotency_key="r:support")
+        credit_notes.issue(merchant, db.session.get(Invoice, p.invoice_ids[1]), 500,
+                           reason="A rather long reason for a credit note " * 3,
+                           idempotency_key="cn:support", today=date.today())
+        db.session.commit()

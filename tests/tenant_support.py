@@ -202,6 +202,22 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         t.admin_ids = [owner.id, staff.id]
         t.message_id = message.id
         t.order_ids, t.agent_ids = [sub.id, order.id], [agent.id]
+        # money going back (#24): a refund under way on the card payment, a credit note
+        from widget_server.billing.models import CreditNote, Refund
+
+        refund = Refund(merchant_id=merchant_id, customer_id=customer.id,
+                        payment_id=payment.id, amount_minor=100, currency="USD",
+                        reason=f"{mark} refund reason", status="pending",
+                        idempotency_key=uuid.uuid4().hex)
+        note = CreditNote(merchant_id=merchant_id, customer_id=customer.id,
+                          invoice_id=paid.id, number=f"{mark.upper()}-CN-1", amount_minor=100,
+                          applied_minor=0, credit_minor=100, currency="USD",
+                          reason=f"{mark} credit reason", idempotency_key=uuid.uuid4().hex,
+                          issue_date=date.today())
+        payment.refunded_minor = 100  # what the pending refund holds
+        db.session.add_all([refund, note])
+        db.session.flush()
+        t.refund_ids, t.credit_note_ids = [refund.id], [note.id]
         t.logo = logo
         t.logo_digest = hashlib.sha256(PNG).hexdigest()
         db.session.commit()
@@ -214,7 +230,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark} invoice ready", f"Visa {mark}", f"Amex {mark}", f"{low}-ref",
                  f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan",
                  f"{mark} proposal note", f"{mark} draft note",
-                 f"{mark} broken gadget", f"{mark} gadget smokes"]
+                 f"{mark} broken gadget", f"{mark} gadget smokes", f"{mark} refund reason",
+                 f"{mark} credit reason"]
     return t
 
 

@@ -5,13 +5,14 @@ the Audit log page filters, pages by keyset with a constant number of queries, a
 in the merchant's time zone."""
 import inspect
 import json
+import re
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select, text
 
-from tests.conftest import Browserish
+from tests.conftest import Browserish, csrf_from
 from widget_server.core.database import utcnow
 from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
@@ -54,13 +55,48 @@ def w(app, billed):
                               tier=tier.id, sam=sam.id, owner=owner.id)
     admin = Browserish(app.test_client())
     assert admin.login("owner@acme.test", "owner-pass-123").status_code == 302
-    return SimpleNamespace(p=billed, admin=admin, ids=ids, jane=billed.customer_id)
+    return SimpleNamespace(p=billed, admin=admin, ids=ids, jane=billed.customer_id, app=app)
 
 
 def _portal(w, action, data=None, customer_id=None):
     customer_id = customer_id or w.jane
     return w.admin.submit(f"/admin/customers/{customer_id}/portal/{action}", data or {},
                           form_url=f"/admin/customers/{customer_id}")
+
+
+def _refund(w):
+    from tests.test_money_back import _refund_page, paid_payment
+
+    _, _, payment_id = paid_payment(w.app, w.p.merchant_id)
+    return (w.admin.client.post(f"/admin/payments/{payment_id}/refund", data={
+        **_refund_page(w.admin, payment_id), "amount": "10.00", "reason": "Returned"}),
+        f"payment:{payment_id}")
+
+
+def _credit_note(w):
+    from tests.test_money_back import _credit_form
+
+    invoice_id = w.p.invoice_ids[0]
+    return (w.admin.client.post(f"/admin/invoices/{invoice_id}/credit-notes", data={
+        **_credit_form(w.admin, invoice_id), "amount": "1.00", "reason": "Dent"}),
+        f"invoice:{invoice_id}")
+
+
+def _void(w):
+    invoice_id = w.p.invoice_ids[1]
+    return (w.admin.submit(f"/admin/invoices/{invoice_id}/void", {},
+                           form_url=f"/admin/invoices/{invoice_id}/void"),
+            f"invoice:{invoice_id}")
+
+
+def _offline_payment(w):
+    url = f"/admin/customers/{w.jane}/payments/new"
+    html = w.admin.client.get(url).get_data(as_text=True)
+    answer = w.admin.client.post(url, data={
+        "csrf_token": csrf_from(html), "method": "cash", "amount": "2.00",
+        "received_on": "11/27/2026", "invoices": [str(w.p.invoice_ids[0])],
+        "key": re.search(r'name="key" type="hidden" value="([^"]+)"', html).group(1)})
+    return answer, None
 
 
 JANE_DETAILS = {"first_name": "Jane", "last_name": "Doe",
@@ -131,7 +167,13 @@ CASES = {
                                      f"custom_field:{w.ids.tier}"),
     "custom_field.deleted": lambda w: (w.admin.submit(
         f"/admin/custom-fields/{w.ids.region}/delete", {}), f"custom_field:{w.ids.region}"),
+    # money going back (#24 item 3): what happened, not a diff of settings
+    "payment.refunded": _refund,
+    "credit_note.issued": _credit_note,
+    "invoice.voided": _void,
+    "payment.recorded": _offline_payment,
 }
+MONEY = ("payment.", "credit_note.", "invoice.")
 
 
 def test_every_audited_action_has_a_case():
@@ -172,7 +214,7 @@ def test_every_audited_action_writes_its_entry(app, w, action):
     stateful = not action.startswith(("credentials.create", "credentials.reset",
                                       "credentials.invitation",
                                       "credentials.temp", "credentials.unlock",
-                                      "customer.merged"))
+                                      "customer.merged", *MONEY))
     assert bool(entry.changes) == stateful, entry.detail
     # the log page shows it, in words
     assert audit.ACTIONS[action] in _table(w.admin.client.get("/admin/audit-log"))

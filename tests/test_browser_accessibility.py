@@ -108,7 +108,7 @@ def test_preview_sizes_itself_like_the_real_widget(page, live_server, portal):
 
 def test_billing_pages_pass_axe(app, page, live_server, billed):
     """Pay (every option shown), payment history, saved methods and invoices."""
-    from tests.payment_support import CARD, pay_form, set_payment
+    from tests.payment_support import CARD, add_money_back, pay_form, set_payment
     from widget_server.core.extensions import db
     from widget_server.profiles.models import SelfServiceProfile
 
@@ -119,6 +119,7 @@ def test_billing_pages_pass_axe(app, page, live_server, billed):
         db.session.commit()
     billed.client.post(f"{billed.base}/pay", data={  # a saved card and a payment to list
         **pay_form(billed), **CARD, "invoice": str(billed.invoice_ids[0]), "save_method": "y"})
+    add_money_back(app, billed)  # refunds and credit notes listed too (#24)
     page.goto(f"{live_server}{billed.standalone}/login")
     page.get_by_label("Username or email").fill(billed.username)
     page.get_by_label("Password").fill(billed.password)
@@ -220,7 +221,7 @@ def test_profile_page_with_yes_no_fields_passes_axe_and_keeps_no(app, page, live
 
 # Signed-in GET pages not checked by axe, and why: not HTML.
 NOT_HTML = {"payment_receipt_pdf", "invoice_pdf", "invoices_pdf", "cookie_check", "proposal_pdf",
-            "issue_attachment"}  # downloads (#23)
+            "issue_attachment", "credit_note_pdf"}  # downloads (#23, #24)
 # Public pages checked signed out (an unknown token shows the "link expired" page).
 PUBLIC_PAGES = {"login": "/login", "forgot": "/forgot", "enrol": "/enrol",
                 "create_credentials": "/credentials/not-a-real-token-0000",

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.browser import BROWSER_TIMEOUT_MS
 from tests.issue_support import add_issue
 from tests.order_support import add_order, add_subscription, switch_orders_on
-from tests.payment_support import CARD, pay_form, set_payment
+from tests.payment_support import CARD, add_money_back, pay_form, set_payment
 from tests.proposal_support import add_proposal
 from widget_server.billing import issuing
 from widget_server.billing.invoices import build_invoice
@@ -30,6 +30,7 @@ SIGNED_OUT = ("login", "forgot", "enrol", "guest_pay", "cart", "cart_guest", "ca
 # GET routes that are not a page of their own here: files, JSON, redirects (index, an
 # invoice's Pay link), and pages reached only with a token from an email or the admin's preview
 NOT_PAGES = {"invoice_pdf", "invoices_pdf", "payment_receipt_pdf", "proposal_pdf", "cookie_check",
+             "credit_note_pdf",
              "index", "pay",
              "create_credentials", "reset", "preview_page",
              "not_found",  # the widget's 404 page for unknown addresses: axe and its own tests
@@ -115,8 +116,10 @@ def _history(app, billed):
                                interval="month", interval_count=3))
         db.session.commit()
     billed.issue_id = add_issue(app, billed)  # service issues (#23)
+    add_money_back(app, billed)  # a refund and a credit note in the history (#24)
     history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
-    assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled"))
+    assert all(s in history for s in ("badge-succeeded", "badge-failed", "badge-scheduled",
+                                      "REF-00001", "CN-00001"))
     assert "Visa" in billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
 
 

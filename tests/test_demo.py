@@ -3,7 +3,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from widget_server.billing.models import Invoice
+from widget_server.billing.models import CreditNote, Invoice, Refund
 from widget_server.catalogue.models import Product
 from widget_server.commerce.models import Order, SalesAgent
 from widget_server.commerce.proposal_models import Proposal
@@ -18,7 +18,7 @@ from widget_server.tenancy.models import AdminUser, Merchant
 def _counts():
     return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
             for model in (AdminUser, SelfServiceProfile, Customer, Product, SalesAgent, Invoice,
-                          Order, Proposal)}
+                          Order, Proposal, Refund, CreditNote)}
 
 
 def test_seed_demo_is_complete_and_idempotent(app, ctx):
@@ -31,7 +31,8 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     # two subscriptions (#21), each with its first invoice
     # and a likely duplicate of the demo customer with one invoice (#23 item 5), a proposal
     assert counts == {"AdminUser": 2, "SelfServiceProfile": 1, "Customer": 3, "Product": 7,
-                      "SalesAgent": 2, "Invoice": 15, "Order": 2, "Proposal": 1}
+                      "SalesAgent": 2, "Invoice": 15, "Order": 2, "Proposal": 1,
+                      "Refund": 1, "CreditNote": 1}
     recurring = db.session.scalars(select(Product).where(Product.interval.is_not(None))).all()
     assert {p.interval for p in recurring} == {"month", "year"}
     active = db.session.scalars(select(Order).where(Order.status == "active")).all()
@@ -66,6 +67,13 @@ def test_seed_demo_is_complete_and_idempotent(app, ctx):
     assert profile.settings["global"]["show_proposals"] is True
     staff = db.session.scalar(select(AdminUser).where(AdminUser.role == "staff"))
     assert staff.email == "staff@demo.test"
+    # money going back (#24): a partial refund and a credit note in the customer's history
+    refund, note = db.session.scalar(select(Refund)), db.session.scalar(select(CreditNote))
+    assert (refund.number, refund.status, refund.payment.refunded_minor) == (
+        "REF-00001", "succeeded", refund.amount_minor)
+    assert refund.payment.reference.startswith("sbx_")  # refundable through the sandbox
+    assert (note.number, note.customer_id, note.credit_minor) == ("CN-00001", customer.id, 0)
+    assert 0 < note.invoice.balance_minor < note.invoice.total_minor
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     db.session.expire_all()

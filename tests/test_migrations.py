@@ -60,7 +60,11 @@ def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
     from widget_server.tenancy.models import Merchant
 
     old_payment = sa_table("payment", *(sa_column(c.name, c.type) for c in Payment.__table__.c
-                                        if c.name != "source"))
+                                        if c.name not in ("source", "refunded_minor",
+                                                          "received_on")))
+    # invoices before credit notes (revision b24b2c3d4e5f, #24)
+    old_invoice = sa_table("invoice", *(sa_column(c.name, c.type) for c in Invoice.__table__.c
+                                        if c.name != "credited_minor"))
     # invoice lines before tax (revision b3f1c7d2e8a4, #21)
     old_line = sa_table("invoice_line", *(sa_column(c.name, c.type)
                                           for c in InvoiceLine.__table__.c
@@ -83,10 +87,11 @@ def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
                         ("a", "IMPORT-7", "issued"), ("b", "INV-00002", "issued"),
                         ("c", "OLD/12", "issued")]
             for n, (slug, number, status) in enumerate(invoices):
-                invoice_id = conn.execute(insert(Invoice.__table__).values(
+                invoice_id = conn.execute(insert(old_invoice).values(
                     merchant_id=ids[slug], customer_id=customers[slug], number=number,
                     status=status, currency="USD", total_minor=100, balance_minor=0,
-                    issue_date=date(2026, 1, 1)).returning(Invoice.id)).scalar()
+                    issue_date=date(2026, 1, 1), created_at=datetime.now(UTC))
+                    .returning(old_invoice.c.id)).scalar()
                 conn.execute(insert(old_line).values(
                     merchant_id=ids[slug], invoice_id=invoice_id, position=0,
                     description="x", quantity=1, unit_price_minor=100, amount_minor=100))
@@ -99,10 +104,11 @@ def _money_survives_the_counters_revision(url: str) -> dict[str, int]:
                     payment_id=payment_id, invoice_id=invoice_id, merchant_id=ids[slug],
                     amount_minor=100))
             # a bank debit still processing at the upgrade: its invoice must stay in progress
-            open_id = conn.execute(insert(Invoice.__table__).values(
+            open_id = conn.execute(insert(old_invoice).values(
                 merchant_id=ids["c"], customer_id=customers["c"], number="OPEN-1",
                 status="issued", currency="USD", total_minor=700, balance_minor=700,
-                issue_date=date(2026, 1, 1)).returning(Invoice.id)).scalar()
+                issue_date=date(2026, 1, 1), created_at=datetime.now(UTC))
+                .returning(old_invoice.c.id)).scalar()
             pending_id = conn.execute(insert(old_payment).values(
                 merchant_id=ids["c"], customer_id=customers["c"], amount_minor=700,
                 currency="USD", status="pending", reference="py_1", method="ach",

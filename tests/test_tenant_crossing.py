@@ -42,6 +42,8 @@ TENANT_ARGUMENTS = {
     "proposal_id": lambda t: t.proposal_ids,
     "issue_id": lambda t: t.issue_ids,  # service issues (#23)
     "attachment_id": lambda t: t.attachment_ids,
+    "refund_id": lambda t: t.refund_ids,  # refunds and credit notes (#24)
+    "note_id": lambda t: t.credit_note_ids,
 }
 
 
@@ -182,7 +184,8 @@ def test_every_argument_is_mapped(app):
             "admin.email_html", "widget.invoice_pdf", "widget.remove_method",
             "portal.cancel_payment", "widget.reset", "admin.order_detail",
             "admin.order_cancel", "admin.agent_action", "admin.issue_attachment",
-            "widget.issue_attachment", "admin.issue_status"} <= crossing
+            "widget.issue_attachment", "admin.issue_status", "admin.payment_refund",
+            "admin.credit_note_new", "widget.credit_note_pdf"} <= crossing
 
 
 def _text(answer) -> str:

@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     invoices,
     issues,
     menu,
+    money,
     orders,
     profiles,
     proposals,

@@ -1,5 +1,6 @@
 """Issuing invoices in the admin (T-5): draft from catalogue lines, issue (with its email), void."""
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..billing import invoices as billing
@@ -8,6 +9,7 @@ from ..catalogue import services as catalogue
 from ..core import dates
 from ..core.domain import DomainError
 from ..customers import services as customer_services
+from ..tenancy import audit
 from ..tenancy.configuration import prices_include_tax
 from ..tenancy.permissions import Permission
 from ..web.form_fields import show_errors
@@ -114,6 +116,10 @@ def invoice_action(invoice_id: int, action: str):
             flash(f"{invoice.number} is issued; the Invoice Issued email is queued.", "success")
         else:
             billing.void(invoice)
+            audit.record(merchant, current_user, "invoice.voided",
+                         audit.subject_of("invoice", invoice.id), label=invoice.number,
+                         number=invoice.number,
+                         total_minor=invoice.total_minor)  # #24
             flash(f"{invoice.number} is void.", "success")
     except DomainError as exc:
         for message in show_errors(None, exc):

@@ -5,7 +5,8 @@ and no further: only the token, brand, last four and expiry are ever stored (PCI
 The interface: `charge` a token once per idempotency key; `resolve` asks what became of an
 attempt whose answer was lost (a timeout): with the same key the gateway either reports the
 charge it made or makes it now, never a second one; `ensure_customer` gives the gateway's id
-for a customer, so a method can be kept on file; `detach` forgets a method.
+for a customer, so a method can be kept on file; `detach` forgets a method; `refund` sends
+money back on a succeeded charge, once per idempotency key (#24).
 
 `charge` and `resolve` never raise for a gateway's trouble: an unknown answer is "pending".
 `GatewayUnavailable` is raised only where nothing was charged (no configuration, or a
@@ -66,6 +67,24 @@ class ChargeResult:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    """Money back on a succeeded charge (#24): `reference` is the gateway's id of the charge
+    (`payment.reference`), the key is the refund's own, so a retry refunds once."""
+    amount_minor: int
+    currency: str
+    reference: str
+    idempotency_key: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    status: str  # succeeded | failed | pending
+    reference: str = ""
+    message: str = ""
+
+
 class Gateway(Protocol):
     name: str
 
@@ -76,6 +95,8 @@ class Gateway(Protocol):
     def ensure_customer(self, customer) -> str: ...
 
     def detach(self, token: str) -> None: ...
+
+    def refund(self, request: RefundRequest) -> RefundResult: ...
 
 
 NOT_SET_UP = "Payments are not set up for this merchant yet."
@@ -172,3 +193,9 @@ class SandboxGateway:
 
     def detach(self, token: str) -> None:
         return None
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """Every refund of a sandbox charge succeeds; the same key gives the same reference."""
+        if not request.reference.startswith("sbx_"):
+            return RefundResult("failed", "", "The payment provider does not know this charge.")
+        return RefundResult("succeeded", f"sbx_re_{request.idempotency_key[:24]}")

@@ -12,8 +12,12 @@ from .lines import LineItem
 INVOICE_STATUSES = ("draft", "issued", "paid", "void")
 PAYMENT_STATUSES = ("scheduled", "pending", "succeeded", "failed", "cancelled")
 # Where a payment came from: the customer's Pay page, a guest's pay link, autopay on an invoice's
-# due date, a date the customer chose, or account credit applied to a new invoice.
-PAYMENT_SOURCES = ("browser", "guest", "autopay", "schedule", "credit")
+# due date, a date the customer chose, account credit applied to a new invoice, or an admin who
+# recorded money received outside the portal (#24: bank transfer, cheque, cash).
+PAYMENT_SOURCES = ("browser", "guest", "autopay", "schedule", "credit", "offline")
+# How an offline payment arrived (`payment.method` of an "offline" payment), as the admin picks.
+OFFLINE_METHODS = {"transfer": "Bank transfer", "cheque": "Cheque", "cash": "Cash"}
+REFUND_STATUSES = ("pending", "succeeded", "failed")
 # Payments that may still move money: their gateway token is kept until they settle.
 OPEN_PAYMENT_STATUSES = ("scheduled", "pending")
 
@@ -32,6 +36,9 @@ class Invoice(db.Model):
               "balance_minor"),
         CheckConstraint("balance_minor >= 0", name="balance_not_negative"),
         CheckConstraint("balance_minor <= total_minor", name="balance_within_total"),
+        # credit notes never credit more than the invoice was for (#24)
+        CheckConstraint("credited_minor >= 0 AND credited_minor <= total_minor",
+                        name="credited_within_total"),
         # a customer's "Create invoice" form, posted twice, makes one invoice
         UniqueConstraint("merchant_id", "customer_id", "request_key"),
         # an order's period is invoiced once, whatever crashes or races (issue #21)
@@ -59,6 +66,8 @@ class Invoice(db.Model):
         ForeignKey("sales_order.id", ondelete="RESTRICT", use_alter=True), index=True)
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
+    # What the invoice's credit notes took back (#24), raised with a conditional UPDATE.
+    credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     lines: Mapped[list["InvoiceLine"]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position")
@@ -91,7 +100,10 @@ class Payment(db.Model):
                       # the admin and the gateways look payments up by their reference
                       Index("ix_payment_reference", "merchant_id", "reference"),
                       # the receipt number a person quotes (W-12), one per merchant
-                      UniqueConstraint("merchant_id", "number", name="uq_payment_number"))
+                      UniqueConstraint("merchant_id", "number", name="uq_payment_number"),
+                      # refunds never give back more than was paid (#24)
+                      CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor",
+                                      name="refunded_within_amount"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
@@ -118,6 +130,11 @@ class Payment(db.Model):
     # The receipt number (W-12, #20): taken from the merchant's "payment" counter when the
     # payment succeeds, so receipts are numbered without gaps; None until then.
     number: Mapped[int | None] = mapped_column(BigInteger)
+    # What its refunds hold (#24): raised by one conditional UPDATE before the gateway is
+    # asked (so two refunds never give back more than was paid), lowered again if one fails.
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The day an offline payment was received, as the admin states it (#24); None otherwise.
+    received_on: Mapped[date | None]
 
     allocations: Mapped[list["PaymentAllocation"]] = relationship(
         back_populates="payment", cascade="all, delete-orphan")
@@ -127,6 +144,14 @@ class Payment(db.Model):
     def receipt_number(self) -> str:
         """What a person quotes ("PAY-00001"); never the gateway's reference."""
         return f"PAY-{self.number:05d}" if self.number is not None else ""
+
+    @property
+    def refundable_minor(self) -> int:
+        """What may still be refunded: a succeeded payment through a gateway, less its refunds
+        (an offline or account-credit payment has no gateway to send money back through)."""
+        if self.status != "succeeded" or self.source in ("credit", "offline"):
+            return 0
+        return self.amount_minor - (self.refunded_minor or 0)
 
 
 class PaymentAllocation(db.Model):
@@ -178,3 +203,69 @@ class GatewayEvent(db.Model):
     event_id: Mapped[str] = mapped_column(String(100))
     event_type: Mapped[str] = mapped_column(String(100), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Refund(db.Model):
+    """Money sent back to a customer through the gateway of the payment it refunds (#24, T-7).
+
+    The invoices the payment paid stay paid (Stripe's and Chargebee's model): the refund is
+    recorded against the payment, whose `refunded_minor` says how much of it went back."""
+
+    __tablename__ = "refund"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),
+                      CheckConstraint("status in ('pending', 'succeeded', 'failed')",
+                                      name="status_known"),
+                      # the same refund form, posted twice, refunds once
+                      UniqueConstraint("merchant_id", "idempotency_key"),
+                      UniqueConstraint("merchant_id", "number"),
+                      Index("ix_refund_customer", "merchant_id", "customer_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"))
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"),
+                                            index=True)
+    number: Mapped[str | None] = mapped_column(String(32))  # "REF-00001", once succeeded
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reference: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    failure_message: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    payment: Mapped[Payment] = relationship()
+
+
+class CreditNote(db.Model):
+    """A credit note against an invoice (#24, T-7): it takes `applied_minor` off the invoice's
+    balance (never below zero) and gives the rest, `credit_minor`, to the customer's account
+    credit. `amount_minor` is tax included; `tax_minor` is its tax, in the invoice's proportion."""
+
+    __tablename__ = "credit_note"
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="amount_positive"),
+                      CheckConstraint("applied_minor >= 0 AND credit_minor >= 0 AND "
+                                      "applied_minor + credit_minor = amount_minor",
+                                      name="split_adds_up"),
+                      UniqueConstraint("merchant_id", "number"),
+                      UniqueConstraint("merchant_id", "idempotency_key"),
+                      Index("ix_credit_note_customer", "merchant_id", "customer_id", "id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="RESTRICT"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id", ondelete="RESTRICT"),
+                                            index=True)
+    number: Mapped[str] = mapped_column(String(32))  # "CN-00001"
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_minor: Mapped[int] = mapped_column(BigInteger)
+    credit_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(300))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    issue_date: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship()

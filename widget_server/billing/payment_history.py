@@ -1,11 +1,16 @@
 """A customer's payments as they look them up: by the attempt's idempotency key (a double
 submit finds its first payment) and newest first, keyset-paginated."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.extensions import db
 from .models import Payment, PaymentAllocation
 
+# How money arrived that did not come through the portal (#24), in the customer's language:
+# the stored label is the admin's English.
+METHOD_WORDS = {"transfer": _l("Bank transfer"), "cheque": _l("Cheque"), "cash": _l("Cash"),
+                "credit": _l("Account credit")}
 # what a payment paid (W-12), loaded with the payments: two more queries, whatever the count
 _PAID = selectinload(Payment.allocations).selectinload(PaymentAllocation.invoice)
 
@@ -52,3 +57,41 @@ def allocations_of(payment: Payment) -> list[PaymentAllocation]:
         PaymentAllocation.payment_id == payment.id)
         .options(selectinload(PaymentAllocation.invoice)))
     return sorted(rows, key=lambda a: (a.invoice.number, a.id))
+
+
+def of_merchant(merchant, payment_id: int) -> Payment | None:
+    """Any payment of the merchant, with what it paid (the admin's payment page, #24)."""
+    return db.session.scalar(select(Payment).where(Payment.id == payment_id,
+                                                   Payment.merchant_id == merchant.id)
+                             .options(_PAID))
+
+
+def paying(merchant, invoice_id: int) -> list[PaymentAllocation]:
+    """What paid an invoice: its allocations with their payments (the admin's invoice page)."""
+    return list(db.session.scalars(select(PaymentAllocation).where(
+        PaymentAllocation.merchant_id == merchant.id,
+        PaymentAllocation.invoice_id == invoice_id)
+        .options(selectinload(PaymentAllocation.payment)).order_by(PaymentAllocation.id)))
+
+
+def refunds_and_credit_notes(merchant, customer, limit: int = 50) -> tuple[list, list]:
+    """The customer's refunds (succeeded or under way) and credit notes, newest first: the
+    widget's payment history lists them under the payments (#24). Two queries."""
+    from .models import CreditNote, Refund
+
+    refunds = db.session.scalars(select(Refund).where(
+        Refund.merchant_id == merchant.id, Refund.customer_id == customer.id,
+        Refund.status != "failed").order_by(Refund.id.desc()).limit(limit)
+        .options(selectinload(Refund.payment))).all()
+    notes = db.session.scalars(select(CreditNote).where(
+        CreditNote.merchant_id == merchant.id, CreditNote.customer_id == customer.id)
+        .order_by(CreditNote.id.desc()).limit(limit)
+        .options(selectinload(CreditNote.invoice))).all()
+    return list(refunds), list(notes)
+
+
+def method_words(payment) -> str:
+    """The method a customer reads: their card's label, or an offline method in words."""
+    if payment.source in ("offline", "credit"):
+        return str(METHOD_WORDS.get(payment.method, payment.method_label))
+    return payment.method_label or payment.method

@@ -26,7 +26,7 @@ from ..jobs.queue import enqueue
 from ..tenancy.counters import next_number
 from . import allocation, claims, methods, payment_history, schedules
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
-from .models import Invoice, Payment
+from .models import OFFLINE_METHODS, Invoice, Payment
 from .providers import gateway_for
 from .schedules import SCHEDULED_JOB, start_of
 
@@ -57,11 +57,8 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     mechanism. The one commit inside a service is here, before the gateway is called: the
     payment, its claim on the invoices and its resolution job are durable before any money
     moves."""
-    existing = payment_history.by_key(merchant, idempotency_key)
+    existing = _earlier(merchant, customer, idempotency_key)
     if existing is not None:
-        if existing.customer_id != customer.id:
-            raise DomainError(gettext("This payment form has expired; please reload the page.")) \
-                from None
         return existing  # a double submit or a retry: charged once
     gw = gateway_for(merchant)
     payment = Payment(
@@ -74,16 +71,9 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
               "expires": method.expires, "balance_mode": balance_mode, "saved": saved,
               "off_session": bool(scheduled_for), "client": client or {}, "gateway": gw.name,
               **(notes or {})})
-    db.session.add(payment)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        existing = payment_history.by_key(merchant, idempotency_key)
-        if existing is None or existing.customer_id != customer.id:
-            raise DomainError(gettext("This payment form has expired; please reload the page.")) \
-                from None
-        return existing
+    kept = _insert_once(merchant, customer, payment)
+    if kept is not payment:
+        return kept  # the same attempt, submitted at the same moment
     if not scheduled_for:
         ids = [i.id for i in invoices]
         if not claims.claim(merchant, payment, ids):
@@ -103,6 +93,34 @@ def pay(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int
     db.session.commit()
     if not scheduled_for:
         charge(merchant, payment)
+    return payment
+
+
+def _expired() -> DomainError:
+    return DomainError(gettext("This payment form has expired; please reload the page."))
+
+
+def _earlier(merchant, customer: Customer, key: str) -> Payment | None:
+    """The payment already made with this key, if any; another customer's is refused."""
+    existing = payment_history.by_key(merchant, key)
+    if existing is not None and existing.customer_id != customer.id:
+        raise _expired()
+    return existing
+
+
+def _insert_once(merchant, customer: Customer, payment: Payment) -> Payment:
+    """Insert the new payment, or, when the same key was inserted at the same moment (the
+    unique key refuses ours), roll back and give that one: one payment per attempt."""
+    key = payment.idempotency_key
+    db.session.add(payment)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        existing = payment_history.by_key(merchant, key)
+        if existing is None or existing.customer_id != customer.id:
+            raise _expired() from None
+        return existing
     return payment
 
 
@@ -193,3 +211,36 @@ def settle(merchant, customer: Customer, payment: Payment, result: ChargeResult)
                       customer_id=customer.id)
 
 
+
+
+def record_offline(merchant, customer: Customer, invoices: list[Invoice], amount_minor: int, *,
+                   method: str, reference: str, received_on: date,
+                   idempotency_key: str) -> Payment:
+    """Money received outside the portal (#24: bank transfer, cheque, cash), recorded by an
+    admin against some of the customer's open invoices. It goes the way every payment goes
+    once its money is in: `settle` allocates it (the oldest due first, whatever no longer fits
+    becomes account credit), numbers its receipt and tells the subscribers (the receipt
+    email). The same form posted twice (the same key) records it once."""
+    existing = _earlier(merchant, customer, idempotency_key)
+    if existing is not None:
+        return existing
+    errors = {}
+    if method not in OFFLINE_METHODS:
+        errors["method"] = gettext("Choose how the money was received.")
+    if amount_minor <= 0:
+        errors["amount"] = gettext("Enter an amount above zero.")
+    if any(i.customer_id != customer.id or i.status != "issued" for i in invoices):
+        errors["invoices"] = gettext("Choose among the customer's open invoices.")
+    if errors:
+        raise DomainError.of(errors)
+    payment = Payment(
+        merchant_id=merchant.id, customer_id=customer.id, amount_minor=amount_minor,
+        currency=merchant.currency, status="pending", source="offline", method=method,
+        method_label=OFFLINE_METHODS[method], reference=(reference or "").strip()[:100],
+        idempotency_key=idempotency_key, received_on=received_on,
+        plan={"invoice_ids": [i.id for i in invoices], "gateway": "offline"})
+    kept = _insert_once(merchant, customer, payment)
+    if kept is not payment:
+        return kept
+    settle(merchant, customer, payment, ChargeResult("succeeded", payment.reference))
+    return payment

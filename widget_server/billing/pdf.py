@@ -19,6 +19,7 @@ from ..core.money import format_money
 from ..tenancy.configuration import BUSINESS, merchant_settings
 from . import tax
 from .account import invoice_status
+from .payment_history import method_words
 from .tax import format_rate_in
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
@@ -214,7 +215,7 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
                           locale=merchant.locale)
     for label, value in ((_("Customer"), customer.contact_name),
                          (_("Payment"), payment.receipt_number), (_("Date"), paid_on),
-                         (_("Method"), payment.method_label or payment.method),
+                         (_("Method"), method_words(payment)),
                          (_("Amount"), money(payment.amount_minor))):
         pdf.drawString(20 * mm, y, _("%(label)s: %(value)s", label=label, value=value))
         y -= 6 * mm
@@ -236,6 +237,63 @@ def render_receipt(merchant, customer, payment, allocations) -> bytes:
         y -= 6 * mm
         pdf.drawString(20 * mm, y, _("Account credit"))
         pdf.drawString(170 * mm, y, money(credit))
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def render_credit_note(merchant, customer, note) -> bytes:
+    """A credit note (#24): issuer and customer as on invoices, its number and date, the invoice
+    it credits, the reason, the amount with its tax, and what it did: taken off the invoice's
+    balance, and the rest as account credit. In the customer's language."""
+    _fonts()
+    locale = widget_formatting_locale(merchant)
+    seller = _seller(merchant)
+    tax_number = (merchant_settings(merchant, BUSINESS).tax_number or "").strip()
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1)
+    title = gettext("Credit note %(number)s", number=note.number)
+    pdf.setTitle(title)
+    pdf.setAuthor(seller[0])
+    pdf.setCreator(merchant.name)
+    width, height = A4
+    right = width - 20 * mm
+
+    def money(minor):
+        return format_money(minor, note.currency, locale)
+
+    y = height - 25 * mm
+    pdf.setFont("DejaVu-Bold", 14)
+    pdf.drawString(20 * mm, y, _fit(seller[0], "DejaVu-Bold", 14, 105 * mm))
+    pdf.setFont("DejaVu", 11)
+    pdf.drawRightString(right, y, title)
+    pdf.setFont("DejaVu", 9)
+    for line in seller[1:8] + ([gettext("Tax number: %(number)s", number=tax_number)]
+                               if tax_number else []):
+        y -= 4.5 * mm
+        pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 9, 120 * mm))
+    y -= 10 * mm
+    pdf.setFont("DejaVu-Bold", 10)
+    pdf.drawString(20 * mm, y, gettext("Credit to"))
+    pdf.setFont("DejaVu", 10)
+    for line in _buyer(customer, locale)[:8]:
+        y -= 5 * mm
+        pdf.drawString(20 * mm, y, _fit(line, "DejaVu", 10, 90 * mm))
+    y -= 10 * mm
+    rows = [(gettext("Date"), format_date(note.issue_date, format="medium", locale=locale)),
+            (gettext("Credits invoice"), note.invoice.number),
+            (gettext("Reason"), note.reason)]
+    if note.tax_minor:
+        rows += [(gettext("Net"), money(note.amount_minor - note.tax_minor)),
+                 (gettext("Tax"), money(note.tax_minor))]
+    rows += [(gettext("Credit total"), money(note.amount_minor)),
+             (gettext("Taken off the invoice's balance"), money(note.applied_minor)),
+             (gettext("Added to your account credit"), money(note.credit_minor))]
+    for label, value in rows:
+        y -= 6 * mm
+        pdf.setFont("DejaVu-Bold" if label == gettext("Credit total") else "DejaVu", 10)
+        pdf.drawString(20 * mm, y, label)
+        pdf.drawRightString(right, y, _fit(value, "DejaVu", 10, 100 * mm))
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

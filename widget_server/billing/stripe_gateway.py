@@ -29,6 +29,8 @@ from .gateways import (
     ChargeResult,
     GatewayUnavailable,
     MethodToken,
+    RefundRequest,
+    RefundResult,
 )
 
 log = logging.getLogger(__name__)
@@ -212,6 +214,36 @@ class StripeGateway:
         if not intents:
             return ChargeResult("pending", "", MESSAGES["network_error"])
         return intent_result(intents[0])
+
+    # --- refunds (#24) ----------------------------------------------------------------------
+    def refund(self, request: RefundRequest) -> RefundResult:
+        """`POST /v1/refunds` for the PaymentIntent, with the refund's own Idempotency-Key: a
+        retry is replayed by Stripe, never a second refund. Stripe's reasons are an enum, so
+        ours goes into the metadata. No answer (timeout, 5xx) is "pending": asked again later
+        with the same key."""
+        if not request.reference.startswith("pi_"):
+            return RefundResult("failed", "", "This payment has no Stripe charge to refund.")
+        params = {"payment_intent": request.reference, "amount": request.amount_minor,
+                  "metadata": {"idempotency_key": request.idempotency_key,
+                               "merchant_id": str(self.merchant_id),
+                               "reason": request.reason[:500]}}
+        try:
+            refund = self.client.v1.refunds.create(
+                params=params, options={"idempotency_key": request.idempotency_key})
+        except (stripe.InvalidRequestError, stripe.CardError, stripe.AuthenticationError,
+                stripe.PermissionError, stripe.IdempotencyError) as exc:
+            error = (exc.json_body or {}).get("error") or {}
+            return RefundResult("failed", "", (error.get("message") or
+                                               "Stripe refused the refund.")[:300])
+        except stripe.StripeError as exc:
+            log.warning("stripe gave no answer for refund %s: %s (request %s)",
+                        request.idempotency_key, type(exc).__name__, exc.request_id)
+            return RefundResult("pending", "", UNREACHABLE)
+        data = refund.to_dict()
+        status = {"succeeded": "succeeded", "failed": "failed",
+                  "canceled": "failed"}.get(data.get("status") or "", "pending")
+        return RefundResult(status, data.get("id", ""),
+                            (data.get("failure_reason") or "") if status == "failed" else "")
 
     # --- customers and methods -------------------------------------------------------------
     def ensure_customer(self, customer) -> str:

@@ -44,6 +44,8 @@ NAMES = frozenset({
     "proposal.declined",  # declined by the customer, with a reason (#23)
     "issue.customer_wrote",  # a service issue opened or written in by its customer (#23)
     "issue.answered",  # an admin's reply in a service issue (#23)
+    "refund.succeeded",  # money sent back on a payment through its gateway (#24)
+    "credit_note.issued",  # a credit note against an invoice (#24)
 })
 
 Subscriber = Callable[..., Any]

@@ -139,6 +139,8 @@ class Move:
 MOVES: dict[str, Move] = {
     "invoice.customer_id": Move("Invoices"),
     "payment.customer_id": Move("Payments"),
+    "refund.customer_id": Move("Refunds"),
+    "credit_note.customer_id": Move("Credit notes"),
     "sales_order.customer_id": Move("Orders"),
     "cart.customer_id": Move("Carts"),
     "proposal.customer_id": Move("Proposals"),

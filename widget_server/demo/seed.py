@@ -85,6 +85,7 @@ def seed_demo() -> list[str]:
     _ensure_duplicate(merchant, products)
     _ensure_proposal(merchant, customer, products, profiles.find_by_slug(merchant, "default"))
     _ensure_issue(merchant, customer)
+    _ensure_money_back(merchant, customer)
     shop_origin = _ensure_shop_origin(merchant)
     db.session.flush()  # the command commits
     base = current_app.config["PUBLIC_URL"]
@@ -259,6 +260,40 @@ INVOICE_PLAN = (
 )
 
 
+def _ensure_money_back(merchant, customer) -> None:
+    """#24: part of the first card payment refunded (REF-00001) and a credit note (CN-00001)
+    on the oldest overdue invoice, both in the customer's payment history; the admin refunds
+    more from the payment's page (sandbox) and credits from the invoice's."""
+    from ..billing import credit_notes
+    from ..billing.models import CreditNote, Refund
+    from ..tenancy.counters import next_number
+
+    if db.session.scalar(select(Refund.id).where(Refund.merchant_id == merchant.id)) is None:
+        payment = db.session.scalar(select(Payment).where(
+            Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
+            Payment.status == "succeeded", Payment.source == "browser")
+            .order_by(Payment.id).limit(1))
+        if payment is not None:
+            amount = min(2500, payment.amount_minor)
+            db.session.add(Refund(
+                merchant_id=merchant.id, customer_id=customer.id, payment_id=payment.id,
+                number=f"REF-{next_number(merchant, 'refund'):05d}", amount_minor=amount,
+                currency=payment.currency, reason="Goodwill: scratched fly sheet",
+                status="succeeded", reference="sbx_re_demo-1", idempotency_key="demo-refund-1",
+                created_at=payment.created_at + timedelta(days=3)))
+            payment.refunded_minor = amount
+    if db.session.scalar(select(CreditNote.id).where(
+            CreditNote.merchant_id == merchant.id)) is None:
+        overdue = db.session.scalar(select(Invoice).where(
+            Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
+            Invoice.status == "issued", Invoice.balance_minor == Invoice.total_minor,
+            Invoice.due_date < date.today()).order_by(Invoice.due_date).limit(1))
+        if overdue is not None:
+            credit_notes.issue(merchant, overdue, min(1000, overdue.balance_minor - 1),
+                               reason="Delivered two weeks late", idempotency_key="demo-cn-1",
+                               today=date.today())
+
+
 def _ensure_invoices(merchant, customer, products) -> None:
     exists = db.session.scalar(select(Invoice.id).where(Invoice.merchant_id == merchant.id,
                                                         Invoice.customer_id == customer.id))
@@ -279,7 +314,9 @@ def _ensure_invoices(merchant, customer, products) -> None:
             payment = Payment(merchant_id=merchant.id, customer_id=customer.id,
                               amount_minor=paid, currency=invoice.currency, status="succeeded",
                               method="card", method_label="Visa •••• 4242",
-                              reference=f"demo-{index}", created_at=paid_on)
+                              # a sandbox charge's reference: refundable from the admin (#24)
+                              reference=f"sbx_demo-{index}", created_at=paid_on,
+                              plan={"invoice_ids": [invoice.id], "gateway": "sandbox"})
             number_payment(merchant, payment)
             payment.allocations.append(PaymentAllocation(invoice_id=invoice.id,
                                                          merchant_id=merchant.id,

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..billing.issuing import pay_link
-from ..billing.models import Invoice, Payment
+from ..billing.models import CreditNote, Invoice, Payment
 from ..commerce import periods
 from ..commerce.models import Order
 from ..commerce.proposal_models import Proposal
@@ -135,11 +135,25 @@ def payment_receipt(merchant, event):
     return _queue(merchant, "payment_receipt", customer, {
         "portal_link": enrolment.entry_link(merchant, "/"),
         "amount": format_money(payment.amount_minor, payment.currency, locale),
-        "payment_date": format_date(merchant.local_date(utcnow()), format="medium",
-                                    locale=locale),
+        "payment_date": format_date(payment.received_on or merchant.local_date(utcnow()),
+                                    format="medium", locale=locale),
         # the token keeps its name (merchants' templates use it); its value is the number a
         # person can quote, never the gateway's reference (`sbx_c:…`, `pi_…`) (#20, W-12)
         "reference": payment.receipt_number})
+
+
+@subscriber("credit_note.issued")
+def credit_note_issued(merchant, event):
+    """A credit note (#24): its number, amount, invoice and reason, and a link to its PDF in
+    the portal (the payment history lists it)."""
+    note = db.session.get(CreditNote, event.payload["credit_note_id"])
+    customer = _customer(event)
+    return _queue(merchant, "credit_note_issued", customer, {
+        "portal_link": enrolment.entry_link(merchant, "/payments"),
+        "credit_note_number": note.number, "invoice_number": note.invoice.number,
+        "amount": format_money(note.amount_minor, note.currency, _locale(merchant, customer)),
+        "reason": note.reason,
+        "credit_note_link": enrolment.entry_link(merchant, f"/credit-notes/{note.id}.pdf")})
 
 
 @subscriber("payment.failed")

@@ -47,6 +47,8 @@ TOKEN_LABELS = {
     "issue_number": "Issue Number", "issue_subject": "Issue Subject", "message": "Message",
     "issue_link": "Issue Link", "customer_name": "Customer Name",
     "admin_link": "Admin Issue Link",
+    # money going back (#24): Credit Note Issued
+    "credit_note_number": "Credit Note Number", "credit_note_link": "Credit Note PDF Link",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]

@@ -102,6 +102,17 @@ EMAIL_TYPES = {t.key: t for t in (
                  "Read it, then accept or decline it here: {{ proposal_link }}"),
               Switch(help="When you send a proposal (a quote), the customer gets a link to "
                           "it in the portal, where they accept or decline it.")),
+    EmailType("credit_note_issued", "Credit Note Issued",
+              (*COMMON, "credit_note_number", "invoice_number", "amount", "reason",
+               "credit_note_link"),
+              N_("Credit note {{ credit_note_number }} from {{ merchant_name }}"),
+              N_("Hello {{ contact_name }},\n\nWe issued credit note {{ credit_note_number }} "
+                 "for {{ amount }} on invoice {{ invoice_number }}: {{ reason }}\n\n"
+                 "What it takes off the invoice lowers what you owe; any rest is credit on "
+                 "your account for your next invoices.\n\nThe credit note (PDF): "
+                 "{{ credit_note_link }}\nYour account: {{ portal_link }}"),
+              Switch(help="When you issue a credit note against an invoice, the customer gets "
+                          "it with a link to its PDF.")),
     # a guest's checkout code (#22): no customer yet, so no contact name; always sent (without
     # it a guest cannot check out), in the language of the visitor's request
     EmailType("guest_checkout_code", "Guest Checkout Code",

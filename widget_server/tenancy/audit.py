@@ -56,6 +56,11 @@ ACTIONS: dict[str, str] = {
     "custom_field.changed": "Custom field changed",
     "custom_field.moved": "Custom field moved",
     "custom_field.deleted": "Custom field deleted",
+    # money going back (#24 item 3): the payment or invoice is the subject
+    "payment.refunded": "Payment refunded",
+    "credit_note.issued": "Credit note issued",
+    "invoice.voided": "Invoice voided",
+    "payment.recorded": "Offline payment recorded",
     # issue #25 adds here, and calls `changed` from its views: "api_key.created",
     # "api_key.revoked", "webhook_endpoint.created/changed/deleted" (never a key or secret)
 }

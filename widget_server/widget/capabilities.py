@@ -108,6 +108,7 @@ ROUTES: dict[str, Capability] = {
     "cancel_payment": page("payment.show_payments"),
     "payment_receipt": page("payment.show_payments"),  # W-12, #20
     "payment_receipt_pdf": page("payment.show_payments"),
+    "credit_note_pdf": page("payment.show_payments"),  # listed in the history (#24)
     # what a customer keeps on file stays theirs to see and remove, and autopay theirs to
     # turn off, with payments switched off; the page is closed only to those with nothing
     "payment_methods": page(when=lambda: g.profile.payment.allow_payments or has_on_file()),

@@ -5,7 +5,7 @@ and its Credit Card/ACH Mode keeps methods on file."""
 from flask import Response, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 
-from ..billing import methods, pdf, schedules
+from ..billing import credit_notes, methods, pdf, schedules
 from ..billing import payment_history as billing_history
 from ..billing.gateways import GatewayUnavailable
 from ..billing.payment_history import history
@@ -17,14 +17,28 @@ from .forms import ActionForm
 from .rendering import render_widget
 
 PAGE = 20
+bp.add_app_template_global(billing_history.method_words, "payment_method_words")
 
 
 @bp.get("/payments")
 def payment_history():
-    items = history(g.merchant, g.customer, before=optional_id(request.args.get("before")),
-                    limit=PAGE + 1)
+    """Payments, newest first (keyset pages); on the first page, the refunds and credit notes
+    too (#24), two more queries whatever their number."""
+    before = optional_id(request.args.get("before"))
+    items = history(g.merchant, g.customer, before=before, limit=PAGE + 1)
+    refunds, notes = (billing_history.refunds_and_credit_notes(g.merchant, g.customer)
+                      if before is None else ([], []))
     return render_widget("widget/payments.html", payments=items[:PAGE], more=len(items) > PAGE,
-                         form=ActionForm())
+                         form=ActionForm(), refunds=refunds, credit_notes=notes)
+
+
+@bp.get("/credit-notes/<id:note_id>.pdf")
+def credit_note_pdf(note_id: int):
+    """A credit note of this customer as PDF (#24); another's is not found."""
+    note = credit_notes.get(g.merchant, note_id, customer_id=g.customer.id) or abort(404)
+    return Response(pdf.render_credit_note(g.merchant, g.customer, note),
+                    mimetype="application/pdf", headers={
+                        "Content-Disposition": f'attachment; filename="{note.number}.pdf"'})
 
 
 def _receipt(payment_id: int):
