@@ -255,13 +255,15 @@ def test_invoice_pages_walk_by_keyset_in_a_constant_number_of_statements(
 
 def test_payments_list(admin, books):
     html = admin.get("/admin/payments").get_data(as_text=True)
-    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td><a [^>]*>([^<]*)</a></td>"
+    rows = re.findall(r"<tr><td>([^<]*)</td><td><a href=\"/admin/payments/\d+\">([^<]*)</a></td>"
+                      r"<td><a [^>]*>([^<]*)</a></td>"
                       r"<td class=\"num\">([^<]*)</td><td>([^<]*)</td><td>(\w+)", html)
+    # each payment's number leads to its page (refunds, #24 item 3)
     assert rows == [
         ("29.11.2026 00:30", "PAY-00001", "Ignacy Łukasiewicz (Nafta Sp. z o.o.)",
          "60,00\xa0€", "Visa •••• 4242", "Succeeded"),
-        ("28.11.2026 00:30", "—", "Jane Doe", "10,00\xa0€", "ACH", "Pending"),
-        ("27.11.2026 00:30", "—", "Zoë Müller (=HYPERLINK(&#34;http://evil.test&#34;))",
+        ("28.11.2026 00:30", "Payment", "Jane Doe", "10,00\xa0€", "ACH", "Pending"),
+        ("27.11.2026 00:30", "Payment", "Zoë Müller (=HYPERLINK(&#34;http://evil.test&#34;))",
          "25,00\xa0€", "Visa •••• 0002", "Failed")]
     assert "Your card was declined." in html
     assert "UTC" not in html
@@ -369,7 +371,7 @@ def test_payment_pages_walk_by_keyset_in_a_constant_number_of_statements(
         with count_queries() as counter:
             html = admin.get(url).get_data(as_text=True)
         counts.append(counter.count)
-        seen += re.findall(r"<td>(PAY-\d+|—)</td>", html)
+        seen += re.findall(r"/admin/payments/\d+\">(PAY-\d+|Payment)</a></td>", html)
         nxt = re.search(r'href="([^"]+)" rel="next"', html)
         url = nxt.group(1).replace("&amp;", "&") if nxt else None
     assert len(seen) == 73 and seen[0] == "PAY-00169"
