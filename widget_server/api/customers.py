@@ -111,7 +111,7 @@ def _customer(customer_id: int):
 class Customers(MethodView):
     @blp.arguments(CustomerListArgsSchema, location="query")
     @blp.response(200, list_schema(CustomerSchema, "CustomerList"))
-    @answers(blp, 401, 404, 429)
+    @answers(blp, 404)
     def get(self, args):
         """List customers, newest last, optionally searched (`q`)"""
         merchant = current_merchant()
@@ -127,7 +127,7 @@ class Customers(MethodView):
     @blp.doc(parameters=[IDEMPOTENCY])
     @blp.arguments(CustomerInSchema)
     @blp.response(201, CustomerSchema)
-    @answers(blp, 400, 401, 409, 429)
+    @answers(blp, 409)
     def post(self, data):
         """Create a customer"""
         merchant = current_merchant()
@@ -144,14 +144,14 @@ class Customers(MethodView):
 @blp.route("/<id:customer_id>")
 class CustomerById(MethodView):
     @blp.response(200, CustomerSchema)
-    @answers(blp, 401, 404, 429)
+    @answers(blp, 404)
     def get(self, customer_id):
         """Read a customer"""
         return _dump(_customer(customer_id), None, current_merchant())
 
     @blp.arguments(CustomerChangeSchema(partial=True))
     @blp.response(200, CustomerSchema)
-    @answers(blp, 400, 401, 404, 429)
+    @answers(blp, 404)
     def patch(self, data, customer_id):
         """Change a customer: only the fields sent; `custom_fields` names only those to change"""
         merchant = current_merchant()

@@ -42,7 +42,7 @@ class ProductListArgsSchema(ListArgsSchema):
 class Products(MethodView):
     @blp.arguments(ProductListArgsSchema, location="query")
     @blp.response(200, list_schema(ProductSchema, "ProductList"))
-    @answers(blp, 401, 404, 429)
+    @answers(blp, 404)
     def get(self, args):
         """List products"""
         merchant = current_merchant()
@@ -57,7 +57,7 @@ class Products(MethodView):
 @blp.route("/<id:product_id>")
 class ProductById(MethodView):
     @blp.response(200, ProductSchema)
-    @answers(blp, 401, 404, 429)
+    @answers(blp, 404)
     def get(self, product_id):
         """Read a product"""
         product = services.get_product(current_merchant(), product_id)

@@ -8,7 +8,7 @@ from ..web.request_guards import MAX_ID
 
 # Every status an operation may answer besides its success, described once.
 STATUS_TEXT = {
-    400: "A request the service refused, or malformed JSON.",
+    400: "A malformed request (control characters, broken JSON) or one a rule refused.",
     401: "No API key, or a malformed, unknown or revoked one.",
     404: "No such object for this key's merchant.",
     409: "A request with the same Idempotency-Key is still being processed.",
@@ -68,11 +68,15 @@ def list_schema(item, name: str):
     }, name=name)
 
 
+ALWAYS = (400, 401, 429)  # any operation: a malformed request, no key, too many
+
+
 def answers(blp, *statuses):
-    """Document the error statuses an operation may answer, with the error body."""
+    """Document the error statuses an operation may answer (besides 422 from its schemas and
+    those of `ALWAYS`), with the error body."""
 
     def decorate(view):
-        for status in statuses:
+        for status in sorted({*ALWAYS, *statuses}):
             view = blp.alt_response(status, schema=ErrorSchema,
                                     description=STATUS_TEXT[status])(view)
         return view
