@@ -42,6 +42,7 @@ TENANT_ARGUMENTS = {
     "proposal_id": lambda t: t.proposal_ids,
     "issue_id": lambda t: t.issue_ids,  # service issues (#23)
     "attachment_id": lambda t: t.attachment_ids,
+    "key_id": lambda t: t.key_ids,  # API keys (#25)
 }
 
 
