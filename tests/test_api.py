@@ -403,15 +403,23 @@ def test_the_admin_creates_a_key_shown_once_stored_as_a_hash_and_revokes_it(app,
     assert "/admin/api-keys" in client.get("/admin/").get_data(as_text=True)  # in the menu
     # without the CSRF token: refused, nothing made
     assert client.post("/admin/api-keys", data={"name": "Shop"}).status_code == 400
-    made = owner_client.submit("/admin/api-keys", {"name": "Shop backend"})
+    page = client.get("/admin/api-keys").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "name": "Shop backend",
+            "once": re.search(r'name="once"[^>]*value="([^"]+)"', page).group(1)}
+    made = client.post("/admin/api-keys", data=form)
     assert made.status_code == 200
+    again = client.post("/admin/api-keys", data=form)  # a reload sends the form again
     html = made.get_data(as_text=True)
     secret = re.search(r'value="(sk_live_[A-Za-z0-9_-]{43})"', html).group(1)
+    assert again.status_code == 302
+    assert "sent already" in client.get(again.location).get_data(as_text=True)
     assert "will not be shown again" in html
     listing = client.get("/admin/api-keys").get_data(as_text=True)
     assert secret not in listing and f"{secret[:12]}…" in listing and "Never" in listing
     with app.app_context():
-        key = db.session.scalar(select(api_keys.ApiKey))
+        keys = db.session.scalars(select(api_keys.ApiKey)).all()
+        assert len(keys) == 1  # one key, however often the form was sent
+        key = keys[0]
         assert key.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
         assert secret not in repr([getattr(key, c.name) for c in key.__table__.columns])
         assert key.created_by.email == "owner@acme.test"
