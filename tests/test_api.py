@@ -93,7 +93,7 @@ def test_a_revoked_key_is_401_and_a_used_key_notes_when(app, client, shop):
 
 
 def test_each_key_is_rate_limited_with_a_json_429_and_retry_after(app, client, shop):
-    app.config["API_RATE_LIMIT"] = "3 per minute"
+    before, app.config["API_RATE_LIMIT"] = app.config["API_RATE_LIMIT"], "3 per minute"
     limiter.enabled = True
     limiter.reset()
     try:
@@ -105,7 +105,7 @@ def test_each_key_is_rate_limited_with_a_json_429_and_retry_after(app, client, s
         # another key has its own allowance
         assert client.get("/api/v1/products", headers=shop.other.auth).status_code == 200
     finally:
-        app.config.pop("API_RATE_LIMIT")
+        app.config["API_RATE_LIMIT"] = before
         limiter.reset()
         limiter.enabled = False
 
