@@ -154,6 +154,8 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
     ({**JANE, "first_name": "J"}, "first_name"),
     ({**JANE, "first_name": "x" * 101}, "first_name"),
     ({**JANE, "phone": "call me"}, "phone"),
+    ({**JANE, "company": "Doe\nLtd"}, "company"),
+    ({**JANE, "last_name": "Doe\r\nBcc: x"}, "last_name"),
     ({**JANE, "country": "Germany"}, "country"),
     ({**JANE, "colour": "red"}, "colour"),
     ({**JANE, "emails": "jane@example.test"}, "emails"),

@@ -126,7 +126,11 @@ class Customers(MethodView):
     @idempotent
     @blp.doc(parameters=[IDEMPOTENCY])
     @blp.arguments(CustomerInSchema)
-    @blp.response(201, CustomerSchema)
+    @blp.response(201, CustomerSchema, headers={
+        "Location": {"description": "The new customer's URL.", "schema": {"type": "string"}},
+        "Idempotent-Replayed": {"description": "`true` when this is the stored answer to an "
+                                               "earlier request with the same Idempotency-Key.",
+                                "schema": {"type": "string"}}})
     @answers(blp, 409)
     def post(self, data):
         """Create a customer"""

@@ -81,10 +81,10 @@ def check_details(details: dict) -> dict:
     names as C-11 says, a valid phone, one line each. Raises every failure at once (422)."""
     clean, errors = {}, {}
     for name, value in details.items():
-        value = " ".join((value or "").split()) if name not in ("first_name", "last_name") \
-            else (value or "")
+        value = value or ""
         try:
-            validation.single_line(value)
+            validation.single_line(value)  # before split() hides a line break (issue #19-11)
+            value = " ".join(value.split())
             if name == "first_name":
                 value = validation.person_name(value, 2, "First name")
             elif name == "last_name":
