@@ -190,6 +190,9 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                                                      purpose)
                     for purpose in ("create", "invite", "reset")}
         t.pay_token = issuing.pay_token(issued)
+        from widget_server.tenancy import api_keys  # an API key (#25): revoked by id
+
+        t.key_ids = [api_keys.create_key(merchant, f"{mark} Key")[0].id]
         t.preview_token = preview.make_token(profile)
         owner = admins.find_by_email(owner_email)
         t.profile_id, t.other_profile_id = profile.id, other_profile.id
@@ -231,7 +234,8 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark}ville", f"{low}-user", f"{mark} Agent", f"{mark} Plan",
                  f"{mark} proposal note", f"{mark} draft note",
                  f"{mark} broken gadget", f"{mark} gadget smokes", f"{mark} refund reason",
-                 f"{mark} credit reason"]
+                 f"{mark} credit reason",
+                 f"{mark} Key"]
     return t
 
 

@@ -44,6 +44,7 @@ TENANT_ARGUMENTS = {
     "attachment_id": lambda t: t.attachment_ids,
     "refund_id": lambda t: t.refund_ids,  # refunds and credit notes (#24)
     "note_id": lambda t: t.credit_note_ids,
+    "key_id": lambda t: t.key_ids,  # API keys (#25)
 }
 
 

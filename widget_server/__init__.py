@@ -66,7 +66,7 @@ def register_sessions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from jinja2 import ChoiceLoader
 
-    from . import demo, widget
+    from . import api, demo, widget
     from .admin import bp as admin_bp
     from .billing.stripe_webhooks import bp as stripe_webhooks_bp
     from .media.routes import bp as media_bp
@@ -86,6 +86,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(stripe_webhooks_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     widget.register(app)
+    api.register(app)
 
 
 def register_security_headers(app: Flask) -> None:
@@ -96,6 +97,7 @@ def register_security_headers(app: Flask) -> None:
 
 def register_jobs(app: Flask) -> None:
     """Import the modules that register job handlers (one per kind)."""
+    from .api import idempotency  # noqa: F401
     from .billing import payment_jobs  # noqa: F401
     from .commerce import billing_run, cart_purge  # noqa: F401
     from .customers import enrolment  # noqa: F401

@@ -5,6 +5,7 @@ bp = Blueprint("admin", __name__, template_folder="templates", static_folder="st
                static_url_path="/static")
 
 from . import (  # noqa: E402,F401  (routes register on import)
+    api_keys,
     audit_log,
     auth,
     catalogue,

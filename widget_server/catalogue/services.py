@@ -45,6 +45,19 @@ def list_products(merchant, *, archived: bool = False) -> list[Product]:
         .order_by(func.lower(Product.name), Product.sku)))
 
 
+def products_after(merchant, *, limit: int = 10, starting_after: int | None = None,
+                   active: bool | None = None) -> tuple[list[Product], bool]:
+    """A page of the catalogue in id order after the product `starting_after` (the API's
+    cursor), and whether more follow; `active` narrows to those on sale or archived."""
+    stmt = select(Product).where(Product.merchant_id == merchant.id)
+    if active is not None:
+        stmt = stmt.where(Product.active.is_(active))
+    if starting_after is not None:
+        stmt = stmt.where(Product.id > starting_after)
+    rows = list(db.session.scalars(stmt.order_by(Product.id).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
 def get_product(merchant, product_id: int) -> Product | None:
     return db.session.scalar(select(Product).where(Product.merchant_id == merchant.id,
                                                    Product.id == product_id))

@@ -75,6 +75,8 @@ def from_environment() -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         # Several deployments (or test runs) sharing one Redis keep their counters apart.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "widget"),
+        # Each API key's allowance (issue #25), in Flask-Limiter's notation.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "100 per second;3000 per minute"),
         # argon2id cost: OWASP's first recommended set (19 MiB, 2 passes, 1 lane), about 16 ms
         # of one core here; its equal-strength alternative (46 MiB, 1 pass) costs 41 ms, and
         # the old default (64 MiB, 3 passes, 4 lanes) 140 ms of CPU (issue #19 item 13).

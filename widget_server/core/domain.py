@@ -31,9 +31,9 @@ class DomainError(Exception):
 
     @classmethod
     def invalid(cls, errors: dict[str, str], message: str = "Some values are not valid.",
-                code: str = "invalid") -> "DomainError":
+                code: str = "invalid", status: int = 400) -> "DomainError":
         """Many fields refused at once, under a message of their own."""
-        return cls(message, code=code, errors=errors)
+        return cls(message, code=code, errors=errors, status=status)
 
     @property
     def problems(self) -> dict[str | None, str]:

@@ -73,6 +73,81 @@ def search_customers(merchant, query: str = "", page: int = 1, per_page: int = 2
     return Page(list(items), total, page, per_page)
 
 
+def _matching(merchant, query: str, archived: bool = False):
+    """The merchant's current (or archived) customers matching `query`, emails loaded."""
+    return listed(merchant, query, archived=archived).options(
+        selectinload(Customer.emails))  # the list shows every address (folded search, #24)
+
+
+def customers_after(merchant, query: str = "", *, limit: int = 10,
+                    starting_after: int | None = None) -> tuple[list[Customer], bool]:
+    """A page of the search in id order after the customer `starting_after` (a cursor: pages
+    stay stable while customers are added), and whether more follow."""
+    stmt = _matching(merchant, query)
+    if starting_after is not None:
+        stmt = stmt.where(Customer.id > starting_after)
+    rows = list(db.session.scalars(stmt.order_by(Customer.id).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def check_details(details: dict) -> dict:
+    """A client's profile details (the API's; the admin's form checks the same), cleaned:
+    names as C-11 says, a valid phone, one line each. Raises every failure at once (422)."""
+    clean, errors = {}, {}
+    for name, value in details.items():
+        value = value or ""
+        try:
+            validation.single_line(value)  # before split() hides a line break (issue #19-11)
+            value = " ".join(value.split())
+            if name == "first_name":
+                value = validation.person_name(value, 2, "First name")
+            elif name == "last_name":
+                value = validation.person_name(value, 1, "Last name")
+            elif name == "phone" and value:
+                value = validation.phone(value)
+            elif name == "country":
+                value = value.upper()
+        except ValueError as exc:
+            errors[name] = str(exc)
+        clean[name] = value
+    if errors:
+        raise DomainError.invalid(errors, status=422)
+    return clean
+
+
+def custom_values_by_name(merchant, submitted: dict, current: dict | None = None) -> dict:
+    """Custom field values named by their definitions' names (the API's way), checked and
+    keyed by definition id as stored, over the `current` ones. Raises 422 naming
+    `custom_fields.<name>` for an unknown field or a refused value."""
+    definitions = {d.name: d for d in list_definitions(merchant)}
+    values = {k: v for k, v in (current or {}).items()
+              if k in {str(d.id) for d in definitions.values()}}
+    errors = {}
+    for name, raw in submitted.items():
+        definition = definitions.get(name)
+        if definition is None:
+            errors[f"custom_fields.{name}"] = "No custom field has this name."
+            continue
+        try:
+            values[str(definition.id)] = clean_value(definition, raw)
+        except DomainError as exc:
+            errors[f"custom_fields.{name}"] = exc.message
+    for definition in definitions.values():  # a required field must have a value
+        if definition.required and values.get(str(definition.id)) in (None, "") \
+                and f"custom_fields.{definition.name}" not in errors:
+            errors[f"custom_fields.{definition.name}"] = f"{definition.name} is required."
+    if errors:
+        raise DomainError.invalid(errors, status=422)
+    return values
+
+
+def custom_values_named(merchant, customer: Customer, definitions=None) -> dict:
+    """The customer's custom field values under their definitions' names."""
+    definitions = list_definitions(merchant) if definitions is None else definitions
+    stored = customer.custom_fields or {}
+    return {d.name: stored.get(str(d.id)) for d in definitions}
+
+
 def get_customer(merchant, customer_id: int, *, merged: bool = False) -> Customer | None:
     """The merchant's customer; a record merged into another (W-10) only with `merged`."""
     stmt = select(Customer).where(Customer.merchant_id == merchant.id, Customer.id == customer_id)
