@@ -117,7 +117,7 @@ def test_the_admin_answers_assigns_and_closes_in_the_browser_axe_clean(app, page
     page.get_by_text("Assignment saved.").wait_for()
     page.get_by_role("button", name="Close issue").click()
     page.get_by_role("button", name="Reopen issue").wait_for()
-    assert page.locator("#issue-status").inner_text() == "closed"
+    assert page.locator("#issue-status").inner_text() == "Closed"  # in words (#24 item 5)
     with app.app_context():
         issue = db.session.scalar(select(ServiceIssue))
         sam = db.session.scalar(select(AdminUser).where(AdminUser.email == "sam@acme.test"))
