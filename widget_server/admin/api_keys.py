@@ -14,7 +14,7 @@ from wtforms import HiddenField
 from wtforms.validators import InputRequired, Length
 
 from ..core.domain import DomainError
-from ..tenancy import api_keys
+from ..tenancy import api_keys, audit
 from ..tenancy.permissions import Permission
 from ..web.form_fields import TrimmedField, show_errors
 from . import bp
@@ -53,6 +53,9 @@ def api_keys_page():
         except DomainError as exc:
             show_errors(form, exc, default="name")
         else:
+            audit.record(merchant, current_user, "api_key.created",
+                         audit.subject_of("api_key", created.id), label=created.name,
+                         prefix=created.prefix)  # never the secret
             form = KeyForm(formdata=None)
     form.once.data = secrets.token_urlsafe(16)
     return render_template("admin/api_keys.html", form=form, keys=api_keys.list_keys(merchant),
@@ -68,6 +71,8 @@ def api_key_revoke(key_id: int):
     form = RevokeForm()
     if form.validate_on_submit():
         api_keys.revoke_key(key)
+        audit.record(current_merchant(), current_user, "api_key.revoked",
+                     audit.subject_of("api_key", key.id), label=key.name, prefix=key.prefix)
         flash(f"API key “{key.name}” ({key.prefix}…) revoked: it no longer works.", "success")
         return redirect(url_for("admin.api_keys_page"))
     return render_template("admin/api_key_revoke.html", key=key, form=form)

@@ -61,6 +61,9 @@ ACTIONS: dict[str, str] = {
     "credit_note.issued": "Credit note issued",
     "invoice.voided": "Invoice voided",
     "payment.recorded": "Offline payment recorded",
+    # the API (#25): a key's prefix and name, never its secret
+    "api_key.created": "API key created",
+    "api_key.revoked": "API key revoked",
     # issue #25 adds here, and calls `changed` from its views: "api_key.created",
     # "api_key.revoked", "webhook_endpoint.created/changed/deleted" (never a key or secret)
 }
