@@ -576,3 +576,50 @@ def test_the_customer_page_leads_to_each_payment_and_to_recording_one(app, owner
     html = owner_client.client.get(f"/admin/customers/{customer_id}").get_data(as_text=True)
     assert f'href="/admin/payments/{payment_id}">PAY-00001</a>' in html
     assert f'href="/admin/customers/{customer_id}/payments/new"' in html
+
+
+def test_amounts_finer_than_the_currency_are_refused_not_rounded(app, owner_client):
+    """#24 browser pass: "12,345" refunded 12,35 € and "0,005" credited 0,01 € unsaid."""
+    _, _, payment_id = paid_payment(app, owner_client.merchant_id)
+    answer = post_refund(owner_client, payment_id, "12.345")
+    assert answer.status_code == 400
+    assert "Enter an amount such as 12.50." in answer.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Payment, payment_id).refunded_minor == 0
+
+
+def test_the_audit_log_shows_what_a_money_action_did(app, owner_client):
+    """#24 browser pass: the log showed "—" for refunds, credit notes, voids and payments
+    recorded: three refunds of one payment could not be told apart."""
+    _, _, payment_id = paid_payment(app, owner_client.merchant_id)
+    assert post_refund(owner_client, payment_id, "10.00").status_code == 302
+    html = owner_client.client.get("/admin/audit-log").get_data(as_text=True)
+    assert "REF-00001" in html and "$10.00" in html and "Returned goods" in html
+
+
+def test_a_refund_from_a_stale_page_of_a_fully_refunded_payment_says_why(app, owner_client):
+    """#24 browser pass: the answer was the page without a word (its form gone)."""
+    _, _, payment_id = paid_payment(app, owner_client.merchant_id)
+    stale = _refund_page(owner_client, payment_id)
+    assert post_refund(owner_client, payment_id, "").status_code == 302  # all of it
+    answer = owner_client.client.post(f"/admin/payments/{payment_id}/refund", data={
+        **stale, "amount": "5.00", "reason": "again"})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert 'role="alert">Not refunded: ' in html and 'id="fully-refunded"' in html
+
+
+def test_an_offline_payment_dated_in_the_future_is_refused_next_to_the_day(app, owner_client):
+    """#24 browser pass: a cheque "received on 01.01.2030" was recorded as collected today."""
+    customer_id, (invoice_id,) = make_invoices(app, owner_client.merchant_id, (3000,))
+    url = f"/admin/customers/{customer_id}/payments/new"
+    html = owner_client.client.get(url).get_data(as_text=True)
+    key = re.search(r'name="key" type="hidden" value="([^"]+)"', html).group(1)
+    answer = owner_client.client.post(url, data={
+        "csrf_token": csrf_from(html), "key": key, "method": "cheque", "amount": "30.00",
+        "received_on": "01/01/2030", "invoices": [str(invoice_id)]})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and 'id="received_on-error"' in page
+    assert "cannot be in the future" in page
+    with app.app_context():
+        assert db.session.query(Payment).count() == 0

@@ -19,7 +19,7 @@ from ..billing import invoices as billing
 from ..billing.gateways import GatewayUnavailable
 from ..billing.models import OFFLINE_METHODS
 from ..core.domain import DomainError
-from ..core.money import to_minor
+from ..core.money import exponent, to_minor
 from ..customers import services as customer_services
 from ..tenancy import audit
 from ..tenancy.permissions import Permission
@@ -37,7 +37,11 @@ def parse_amount(form_field, currency: str, locale: str) -> int | None:
     if not text:
         return None
     try:
-        return to_minor(parse_decimal(text, locale=locale, strict=True), currency)
+        value = parse_decimal(text, locale=locale, strict=True)
+        if value != value.quantize(Decimal(1).scaleb(-exponent(currency))):
+            # "12,345 €": a cent more or less is the merchant's to say, not ours to round
+            raise ValueError("more decimals than the currency has")
+        return to_minor(value, currency)
     except (NumberFormatError, ValueError, ArithmeticError):
         example = format_decimal(Decimal("12.50"), format="0.00", locale=locale)
         form_field.errors = [*form_field.errors, f"Enter an amount such as {example}."]

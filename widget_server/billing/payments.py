@@ -229,6 +229,8 @@ def record_offline(merchant, customer: Customer, invoices: list[Invoice], amount
         errors["method"] = gettext("Choose how the money was received.")
     if amount_minor <= 0:
         errors["amount"] = gettext("Enter an amount above zero.")
+    if received_on > merchant.today():  # money not yet in is not a payment received
+        errors["received_on"] = gettext("The day the money arrived cannot be in the future.")
     if any(i.customer_id != customer.id or i.status != "issued" for i in invoices):
         errors["invoices"] = gettext("Choose among the customer's open invoices.")
     if errors:
