@@ -71,6 +71,11 @@ def books(app, make_merchant, owner_client):
         payment(_at(today - timedelta(30), 12), 9999)  # in the 90 days, not the last 30
         payment(_at(today - timedelta(91), 12), 7)  # before the chart
         payment(_at(today, 9), 800, status="failed")
+        # a cheque received three days ago, recorded today: collected on the day it came
+        db.session.add(Payment(merchant_id=merchant_id, customer_id=people[merchant_id].id,
+                               amount_minor=300, currency="USD", status="succeeded",
+                               source="offline", method="cheque", created_at=_at(today, 8),
+                               received_on=today - timedelta(days=3)))
         payment(_at(today, 9), 4444, mid=other_id)
 
         this_month = today.replace(day=1)
@@ -123,8 +128,9 @@ def test_collections_per_merchant_day(app, books):
     assert len(series) == 90 and series[0][0] == today - timedelta(days=89)
     assert series[-1] == (today, 1500)  # the 00:30 payment is Berlin's today
     assert series[-2] == (today - timedelta(1), 2500)
-    assert sum(amount for _, amount in series[-30:]) == 4100
-    assert sum(amount for _, amount in series) == 4100 + 9999
+    assert series[-4] == (today - timedelta(3), 300)  # the cheque, on the day it came
+    assert sum(amount for _, amount in series[-30:]) == 4400
+    assert sum(amount for _, amount in series) == 4400 + 9999
 
 
 def test_recurring_revenue_at_each_months_end(app, books):
@@ -155,7 +161,7 @@ def test_the_dashboard_page_shows_figures_charts_and_tables(books):
     page = books.client.get("/admin/").get_data(as_text=True)
     assert 'id="kpi-outstanding">$162.00<' in page and 'id="kpi-overdue" class="bad">$145.00<' \
         in page
-    assert 'id="kpi-collected">$41.00<' in page and 'id="kpi-mrr">$20.00<' in page
+    assert 'id="kpi-collected">$44.00<' in page and 'id="kpi-mrr">$20.00<' in page
     assert 'id="kpi-failed" class="bad">1<' in page and 'id="kpi-sign-ins">2<' in page
     for chart in ("chart-collections", "chart-ageing", "chart-revenue"):
         assert f'<svg class="chart" id="{chart}"' in page

@@ -87,14 +87,16 @@ def _utc_start(merchant, day: date) -> datetime:
 
 def collections(merchant, first: date, last: date) -> list[tuple[date, int]]:
     """Money collected on each of the merchant's days from `first` to `last` (every day, zero
-    where nothing came in): succeeded payments by the day they were made."""
+    where nothing came in): succeeded payments by the day they were made (an offline one: the
+    day it was received)."""
     minutes = _offset_minutes(merchant)
-    day = _local_day(Payment.created_at, minutes).label("day")
+    # an offline payment counts on the day the money arrived, which the admin typed; it was
+    # recorded then or later, so the index's lower bound on `created_at` still holds
+    day = func.coalesce(Payment.received_on, _local_day(Payment.created_at, minutes))
     rows = db.session.execute(
-        select(day, func.sum(Payment.amount_minor))
+        select(day.label("day"), func.sum(Payment.amount_minor))
         .where(Payment.merchant_id == merchant.id, Payment.status.in_(COLLECTED),
-               Payment.created_at >= _utc_start(merchant, first),
-               Payment.created_at < _utc_start(merchant, last + timedelta(days=1)))
+               Payment.created_at >= _utc_start(merchant, first), day <= last)
         .group_by(day)).all()
     by_day = {(d if isinstance(d, date) else date.fromisoformat(str(d))): int(total)
               for d, total in rows}
