@@ -225,3 +225,26 @@ def test_two_customers_tokens_do_not_cancel_each_other(app, sso, client):
     _token(client, sso.acme, customer=other_id)
     assert _exchange(app, f"/w/acme/standard/?session={mine}")[1].headers[
         "Location"].endswith("/w/acme/standard/")
+
+
+def test_two_browsers_racing_with_one_token_sign_in_one(app, sso, client, live_server):
+    """Single use under a race: real concurrent requests, one conditional UPDATE decides."""
+    import threading
+
+    import requests
+
+    token = _token(client, sso.acme)
+    url = f"{live_server}/w/acme/standard/?session={token}"
+    barrier, answers = threading.Barrier(4), []
+
+    def open_link():
+        barrier.wait()
+        answers.append(requests.get(url, allow_redirects=False, timeout=20))
+
+    threads = [threading.Thread(target=open_link) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    paths = sorted(urlsplit(a.headers["Location"]).path for a in answers)
+    assert paths == ["/w/acme/standard/", *["/w/acme/standard/login"] * 3]

@@ -2,7 +2,8 @@
 `?session=<token>` (the loader's `data-session`, or the URL the API answered) exchanges the token
 once for a portal session, then redirects to the same page without the token, so it stays in
 neither the history nor a Referer. A token that can no longer be used leads to the sign-in page
-with one message, whatever the reason (used, expired, replaced, another merchant's)."""
+with one message, whatever the reason (used, expired, replaced, another merchant's); a browser
+already signed in just stays where it is."""
 from urllib.parse import urlencode
 
 from flask import flash, g, redirect, request, url_for
@@ -18,7 +19,10 @@ LINK_UNUSABLE = _l("This sign-in link can no longer be used. Please sign in agai
 def exchange(token: str | None):
     customer = sign_in_tokens.consume(token, g.merchant.id)
     rest = [(k, v) for k, v in request.args.items(multi=True) if k != "session"]
-    if customer is None:
+    if customer is None and g.customer is not None:
+        # already signed in here (the frame reloaded with its spent token): stay, say nothing
+        target = request.path + ("?" + urlencode(rest) if rest else "")
+    elif customer is None:
         flash(str(LINK_UNUSABLE), "warning")
         target = url_for(".login")
         if rest:
