@@ -248,3 +248,17 @@ def test_two_browsers_racing_with_one_token_sign_in_one(app, sso, client, live_s
         thread.join()
     paths = sorted(urlsplit(a.headers["Location"]).path for a in answers)
     assert paths == ["/w/acme/standard/", *["/w/acme/standard/login"] * 3]
+
+
+def test_a_daily_job_forgets_tokens_a_day_after_they_expired(app, sso, client):
+    from widget_server.customers import sign_in_tokens
+    from widget_server.jobs import periodic
+
+    _token(client, sso.acme)
+    assert sign_in_tokens.PURGE_JOB in periodic.DAILY
+    with app.app_context():
+        assert sign_in_tokens.purge() == 0
+        later = utcnow() + sign_in_tokens.LIFETIME + sign_in_tokens.KEPT + timedelta(seconds=1)
+        assert sign_in_tokens.purge(later) == 1
+        db.session.commit()
+    assert _tokens(app, sso.acme.customer_id) == []

@@ -1,19 +1,25 @@
 """Single sign-on into the portal (SPEC E-8, issue #25 item 6): the merchant's server asks for a
 token for one of its customers; the widget exchanges it, once and within five minutes, for an
 ordinary portal session (`customers.auth.sign_in`, the same as after a password)."""
+import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..jobs.periodic import daily
+from ..jobs.queue import handler
 from .models import Customer, SignInToken
 from .portal_sessions import _hash
 
 LIFETIME = timedelta(minutes=5)
+KEPT = timedelta(days=1)  # spent or not, a token's row is forgotten a day after it expired
+PURGE_JOB = "sign_in_token_purge"
+log = logging.getLogger(__name__)
 
 
 def check_return_url(url: str | None, allowed_origins: list[str]) -> str:
@@ -67,3 +73,18 @@ def consume(token: str | None, merchant_id: int) -> Customer | None:
     if customer is None or customer.merchant_id != merchant_id or customer.archived_at is not None:
         return None
     return customer
+
+
+def purge(now: datetime | None = None) -> int:
+    """Forget tokens expired over a day ago; how many. The job commits."""
+    gone = db.session.execute(delete(SignInToken).where(
+        SignInToken.expires_at < (now or utcnow()) - KEPT))
+    return gone.rowcount or 0
+
+
+@handler(PURGE_JOB)
+def purge_job(job) -> None:
+    log.info("sign-in token purge: %s token(s) forgotten", purge())
+
+
+daily(PURGE_JOB)
