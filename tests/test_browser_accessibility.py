@@ -419,3 +419,23 @@ def test_an_invoice_with_tax_passes_axe(app, page, live_server, billed, theme):
     page.goto(f"{live_server}{billed.standalone}/invoices/{invoice_id}")
     page.get_by_role("rowheader", name="Tax 19 %").wait_for()
     assert _serious(page) == []
+
+
+def test_the_single_sign_on_only_sign_in_page_passes_axe_and_fits_a_phone(app, page,
+                                                                         live_server, portal):
+    """#25 item 6: password sign-in off, a spent sign-in link: the sign-in page's note and the
+    link's message pass axe and fit 320 px."""
+    from widget_server.core.extensions import db
+    from widget_server.profiles.models import SelfServiceProfile
+
+    p = portal()
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, p.profile_id)
+        profile.settings = {"global": {"password_sign_in": False}}
+        db.session.commit()
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(f"{live_server}{p.base}/?session=pst_spent")
+    page.get_by_text("This sign-in link can no longer be used.").wait_for()
+    page.locator("#sso-only").wait_for()
+    assert _serious(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0

@@ -152,3 +152,30 @@ def test_seed_has_an_answered_open_issue_with_show_issues_on(app, ctx):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ServiceIssueMessage)) == 2
+
+
+def test_demo_shop_sso_page_issues_a_fresh_token_for_the_demo_customer(app, client):
+    """#25 item 6: the "signed in on the shop" page hands the loader a single sign-on token
+    for the demo customer; each load a new one (the older cancelled), never cached."""
+    import re
+
+    from widget_server.customers.models import SignInToken
+    from widget_server.customers.portal_sessions import _hash
+    from widget_server.demo.seed import seed_demo
+
+    assert client.get("/demo/shop/sso").status_code == 404  # nothing seeded yet
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+    tokens = []
+    for _ in range(2):
+        answer = client.get("/demo/shop/sso")
+        assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+        tokens.append(re.search(r'data-session="(pst_[\w-]+)"',
+                                answer.get_data(as_text=True)).group(1))
+    with app.app_context():
+        rows = db.session.scalars(select(SignInToken).order_by(SignInToken.id)).all()
+        assert [r.token_hash for r in rows] == [_hash(t) for t in tokens]
+        assert rows[0].cancelled_at is not None and rows[1].cancelled_at is None
+    assert 'href="/demo/shop/sso">Angemeldet im Shop</a>' in client.get("/demo/shop").get_data(
+        as_text=True)

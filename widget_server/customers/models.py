@@ -217,3 +217,23 @@ class EmailProof(db.Model):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInToken(db.Model):
+    """A single sign-on token (E-8, issue #25 item 6): issued by the merchant's server through
+    `POST /api/v1/portal_sessions`, exchanged once, within minutes, for a portal session. Only
+    its hash is kept. `used_at` is set by one conditional UPDATE (single use under races);
+    `cancelled_at` when a newer token for the same customer replaced it unused."""
+
+    __tablename__ = "sign_in_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"),
+                                             index=True)
+    return_url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -128,6 +128,9 @@ GLOBAL = Group("global", "Global", (
             "Customers see proposals (quotes) and accept or decline them."),
     Setting("show_issues", Boolean(), False, "Show Issues section",
             "Customers open service issues and follow replies."),
+    Setting("password_sign_in", Boolean(), True, "Password sign-in",
+            "Off: customers arrive signed in from your site only (single sign-on, "
+            "POST /api/v1/portal_sessions); the sign-in form is replaced by a note."),
 ), checks=(contrast_check("text_color", "background_color",
                           "The text colour on the background colour"),
            contrast_check("primary_color", "background_color",

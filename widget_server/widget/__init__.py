@@ -26,6 +26,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     profile,
     proposals,
     rendering,
+    sso,
     stored_messages,
     wallet,
 )

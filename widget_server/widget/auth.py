@@ -60,6 +60,24 @@ def _come_back() -> str | None:
     return target if local_path(target, "/p/") or local_path(target, "/w/") else None
 
 
+def begin_session(customer) -> None:
+    """Sign `customer` into this browser, after a password or a single sign-on token (E-8):
+    a new server-side portal session, a fresh cookie session (and CSRF token), the logged-in
+    event for the host page."""
+    token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
+    cart_key = session.get(CART_KEY)
+    session.clear()  # a fresh session (and CSRF token) on every sign-in
+    session[SESSION_KEY] = token
+    # The cart widget beside this one shares the session (E-7, #22): its cart survives
+    # the sign-in and now belongs to the customer.
+    if isinstance(cart_key, str) and carts.find(g.merchant, cart_key) is not None:
+        session[CART_KEY] = cart_key
+        carts.get_or_create(g.merchant, cart_key, customer)
+    session[EVENT_KEY] = widget_event("logged-in", customer_id=customer.id)
+    g.customer = customer
+
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute;200 per hour", methods=["POST"])
 @limiter.shared_limit("10 per 5 minutes", scope="customer-login", methods=["POST"],
@@ -68,6 +86,9 @@ def login():
     if g.customer is not None:  # signed in meanwhile (in the widget beside this one, E-7)
         return redirect(_come_back() or url_for(".overview"))
     form = LoginForm()
+    if not g.profile.global_.password_sign_in:  # single sign-on only (E-8): no password here
+        return render_widget("widget/login.html", form=form, sso_only=True,
+                             status=403 if request.method == "POST" else 200)
     if form.validate_on_submit():
         result = customer_auth.authenticate(g.merchant, form.login.data, form.password.data)
         customer = result.customer
@@ -76,18 +97,9 @@ def login():
             form.password.errors.append(problem_message(result.problem, g.merchant.name,
                                                         minutes))
         if customer is not None:
-            token = customer_auth.sign_in(customer, session.get(SESSION_KEY))
             # this page's own `next`, or a "Pay invoice" link waiting for sign-in
             after_login = _come_back() or session.get(AFTER_LOGIN)
-            cart_key = session.get(CART_KEY)
-            session.clear()  # a fresh session (and CSRF token) on every sign-in
-            session[SESSION_KEY] = token
-            # The cart widget beside this one shares the session (E-7, #22): its cart survives
-            # the sign-in and now belongs to the customer.
-            if isinstance(cart_key, str) and carts.find(g.merchant, cart_key) is not None:
-                session[CART_KEY] = cart_key
-                carts.get_or_create(g.merchant, cart_key, customer)
-            session[EVENT_KEY] = widget_event("logged-in", customer_id=customer.id)
+            begin_session(customer)
             target = after_login if local_path(after_login, "/p/") or local_path(
                 after_login, "/w/") else url_for(".overview")
             return redirect(target)

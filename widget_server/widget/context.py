@@ -34,6 +34,10 @@ def load_portal():
     unavailable = identify()
     if unavailable is not None:
         return unavailable
+    if "session" in request.args and request.method == "GET":
+        from .sso import exchange  # (sso signs in through auth, which imports this module)
+
+        return exchange(request.args.get("session"))
     if (g.customer is not None and g.customer.temp_password_state == TEMP_USED
             and request.endpoint.rpartition(".")[2] not in MAY_PASS_FORCED_CHANGE):
         return redirect(url_for(".change_password"))  # C-7: a new password before anything
