@@ -33,6 +33,9 @@ def test_fields_edited_by_keyboard_and_read_in_the_audit_log(app, page, live_ser
     page.get_by_role("button", name="Move Tier up").focus()
     page.keyboard.press("Enter")
     page.get_by_text("“Tier” moved up.").wait_for()
+    # the keyboard stays on the field just moved (now first: its Down button)
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == \
+        "Move Tier down"
     names = page.locator("#field-" + str(ids["Tier"])).locator("xpath=..").locator(
         "tr td:first-child").all_inner_texts()
     assert names == ["Tier", "Region"]

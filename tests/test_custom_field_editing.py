@@ -70,7 +70,8 @@ def test_up_and_down_set_the_order_of_every_face(app, me):
     response = me.admin.submit(f"/admin/custom-fields/{me.ids['Plan']}/up", {},
                                form_url="/admin/custom-fields")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"#field-{me.ids['Plan']}")
+    # back to the list with the moved field's button focused (autofocus, no #fragment)
+    assert response.headers["Location"].endswith(f"?moved={me.ids['Plan']}&way=up")
     me.admin.submit(f"/admin/custom-fields/{me.ids['Plan']}/up", {},
                     form_url="/admin/custom-fields")
     me.admin.submit(f"/admin/custom-fields/{me.ids['Region']}/down", {},

@@ -1,6 +1,6 @@
 """The merchant's custom field definitions (T-5, #24 item 4): add, rename, retype while unused,
 require, reorder (buttons, so the keyboard does it), delete; every change audited."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
@@ -69,9 +69,11 @@ def custom_fields():
             _audit("custom_field.created", definition, None, snapshot(definition))
             flash(f"Custom field “{definition.name}” added.", "success")
             return redirect(url_for("admin.custom_fields"))
+    moved = (request.args.get("moved", type=int), request.args.get("way"))
     return render_template("admin/custom_fields.html", form=form,
                            definitions=field_service.list_definitions(merchant),
-                           type_labels=dict(FIELD_TYPES), action_form=ActionForm()), (
+                           type_labels=dict(FIELD_TYPES), action_form=ActionForm(),
+                           moved=moved), (
         400 if form.errors else 200)
 
 
@@ -122,7 +124,9 @@ def custom_field_move(definition_id: int, direction: str):
         after = [d.name for d in field_service.list_definitions(merchant)]
         _audit("custom_field.moved", definition, {"order": before}, {"order": after})
         flash(f"“{definition.name}” moved {direction}.", "success")
-    return redirect(url_for("admin.custom_fields") + f"#field-{definition.id}")
+    # the keyboard stays on the field just moved: its button takes the focus again (and
+    # scrolls it into view; Chromium ignores autofocus on an address with a #fragment)
+    return redirect(url_for("admin.custom_fields", moved=definition.id, way=direction))
 
 
 @bp.route("/custom-fields/<id:definition_id>/delete", methods=["GET", "POST"])
