@@ -177,3 +177,18 @@ def any_paid(merchant, customer, invoice_ids) -> bool:
     return db.session.scalar(select(func.count(Invoice.id)).where(
         Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
         Invoice.id.in_(list(invoice_ids)), Invoice.status == "paid")) > 0
+
+
+def invoices_after(merchant, *, customer_id: int | None = None, status: str | None = None,
+                   limit: int = 10, starting_after: int | None = None) -> tuple[list, bool]:
+    """A page of the merchant's invoices in id order after `starting_after` (the API's cursor,
+    #25), optionally one customer's or one status; and whether more follow."""
+    stmt = select(Invoice).where(Invoice.merchant_id == merchant.id)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if starting_after is not None:
+        stmt = stmt.where(Invoice.id > starting_after)
+    rows = list(db.session.scalars(stmt.order_by(Invoice.id).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit

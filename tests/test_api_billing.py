@@ -1,0 +1,112 @@
+"""The REST API's invoices, payments, orders and proposals (issue #25 slice b; SPEC A-1):
+through the same services the admin uses, confined to the key's merchant, amounts in minor
+units with their currency."""
+from sqlalchemy import func, select
+
+from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
+from widget_server.tenancy.audit import AuditEntry
+
+from . import test_api
+from .test_api import _error
+
+shop = test_api.shop  # the two-merchant fixture, each with a key, customer, product, invoice
+
+
+def _invoice_body(shop, quantity=2):
+    return {"customer": shop.acme.customer_id,
+            "lines": [{"product": shop.acme.product_id, "quantity": quantity}],
+            "due_date": "2027-01-31"}
+
+
+def _count(app):
+    with app.app_context():
+        return db.session.scalar(select(func.count(Invoice.id)))
+
+
+def test_an_invoice_is_drafted_from_catalogue_lines_once_per_idempotency_key(app, client, shop):
+    before = _count(app)
+    headers = {**shop.acme.auth, "Idempotency-Key": "inv-1"}
+    made = client.post("/api/v1/invoices", json=_invoice_body(shop), headers=headers)
+    assert made.status_code == 201, made.data
+    invoice = made.get_json()
+    assert made.headers["Location"].endswith(f"/api/v1/invoices/{invoice['id']}")
+    assert (invoice["object"], invoice["status"], invoice["currency"], invoice["total"],
+            invoice["amount_due"], invoice["customer"], invoice["due_date"]) == (
+        "invoice", "draft", "EUR", 2975, 2975, shop.acme.customer_id, "2027-01-31")
+    assert invoice["number"].startswith("DRAFT-")
+    assert invoice["created_at"].endswith("Z")
+    [line] = invoice["lines"]
+    assert (line["product"], line["quantity"], line["unit_amount"], line["net_amount"],
+            line["tax_amount"], line["amount"], line["tax_rate_bp"]) == (
+        shop.acme.product_id, 2, 1250, 2500, 475, 2975, 1900)  # prices before tax
+    again = client.post("/api/v1/invoices", json=_invoice_body(shop), headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == invoice["id"]
+    _error(client.post("/api/v1/invoices", json=_invoice_body(shop, 3), headers=headers), 422,
+           "idempotency_key_reused")
+    assert _count(app) == before + 1
+
+
+def test_an_invoice_of_no_or_foreign_lines_is_refused_naming_its_field(app, client, shop):
+    before = _count(app)
+    auth = shop.acme.auth
+    body = _invoice_body(shop)
+    _error(client.post("/api/v1/invoices", json={**body, "lines": []}, headers=auth), 422,
+           field="lines")
+    _error(client.post("/api/v1/invoices", json={**body, "lines": [
+        {"product": shop.acme.product_id, "quantity": 0}]}, headers=auth), 422,
+        field="lines.0.quantity")
+    _error(client.post("/api/v1/invoices", json={**body, "lines": [
+        {"product": shop.other.product_id}]}, headers=auth), 400, field="lines")
+    _error(client.post("/api/v1/invoices", json={**body, "customer": shop.other.customer_id},
+                       headers=auth), 404, "not_found")
+    _error(client.post("/api/v1/invoices", json={**body, "due_date": "soon"}, headers=auth),
+           422, field="due_date")
+    assert _count(app) == before
+
+
+def test_an_invoice_is_issued_read_as_pdf_and_voided(app, client, shop):
+    auth = shop.acme.auth
+    draft = client.post("/api/v1/invoices", json=_invoice_body(shop), headers=auth).get_json()
+    issued = client.post(f"/api/v1/invoices/{draft['id']}/issue", headers=auth)
+    assert issued.status_code == 200, issued.data
+    issued = issued.get_json()
+    assert issued["status"] == "issued" and issued["number"].startswith("INV-")
+    assert issued["issue_date"] and issued["due_date"] == "2027-01-31"
+    # issuing twice is refused through the one error contract
+    _error(client.post(f"/api/v1/invoices/{draft['id']}/issue", headers=auth), 400, "invalid")
+    read = client.get(f"/api/v1/invoices/{draft['id']}", headers=auth).get_json()
+    assert read == issued
+    pdf = client.get(f"/api/v1/invoices/{draft['id']}/pdf", headers=auth)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF") and issued["number"] in pdf.headers[
+        "Content-Disposition"]
+    voided = client.post(f"/api/v1/invoices/{draft['id']}/void", headers=auth)
+    assert voided.status_code == 200 and voided.get_json()["status"] == "void"
+    _error(client.post(f"/api/v1/invoices/{draft['id']}/void", headers=auth), 400)
+    with app.app_context():  # the audit log says which key voided it
+        entry = db.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "invoice.voided"))
+        assert entry.admin_user_id is None and entry.detail["number"] == issued["number"]
+        assert shop.acme.secret.startswith(entry.detail["via_key"])
+
+
+def test_invoices_are_listed_by_customer_and_status_page_by_page(app, client, shop):
+    auth = shop.acme.auth
+    made = [client.post("/api/v1/invoices", json=_invoice_body(shop), headers=auth).get_json()
+            for _ in range(3)]
+    client.post(f"/api/v1/invoices/{made[1]['id']}/issue", headers=auth)
+    every = [shop.acme.invoice_id] + [m["id"] for m in made]
+    first = client.get("/api/v1/invoices?limit=2", headers=auth).get_json()
+    assert first["object"] == "list" and first["has_more"] is True
+    assert [i["id"] for i in first["data"]] == every[:2]
+    rest = client.get(f"/api/v1/invoices?limit=2&starting_after={every[1]}",
+                      headers=auth).get_json()
+    assert [i["id"] for i in rest["data"]] == every[2:] and rest["has_more"] is False
+    issued = client.get("/api/v1/invoices?status=issued", headers=auth).get_json()["data"]
+    assert [i["id"] for i in issued] == [made[1]["id"]]
+    mine = client.get(f"/api/v1/invoices?customer={shop.acme.customer_id}&status=draft",
+                      headers=auth).get_json()["data"]
+    assert [i["id"] for i in mine] == [every[0], every[1], every[3]]
+    _error(client.get("/api/v1/invoices?status=open", headers=auth), 422, field="status")
