@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from widget_server.api import idempotency
 from widget_server.billing import invoices as billing
-from widget_server.billing.models import Invoice
+from widget_server.billing import payments
+from widget_server.billing.models import Invoice, Payment
 from widget_server.catalogue.models import Product
 from widget_server.core.extensions import db, limiter
 from widget_server.customers import fields as field_service
@@ -50,11 +51,15 @@ def shop(app, make_merchant):
             db.session.get(Merchant, merchant_id).currency = "EUR"
             db.session.add_all([customer, product])
             db.session.flush()
-            invoice = billing.create_draft(db.session.get(Merchant, merchant_id), customer,
-                                           [(product.id, 1)], None)
+            merchant = db.session.get(Merchant, merchant_id)
+            invoice = billing.create_draft(merchant, customer, [(product.id, 1)], None)
+            payment = None if slug == "acme" else payments.record_offline(  # credit on account
+                merchant, customer, [], 500, method="cash", reference="",
+                received_on=merchant.today(), idempotency_key="fixture")
             db.session.commit()
             out[slug] = SimpleNamespace(merchant_id=merchant_id, customer_id=customer.id,
-                                        product_id=product.id, invoice_id=invoice.id)
+                                        product_id=product.id, invoice_id=invoice.id,
+                                        payment_id=payment and payment.id)
         out[slug].secret = _key(app, merchant_id)
         out[slug].auth = {"Authorization": f"Bearer {out[slug].secret}"}
     return SimpleNamespace(**out)
@@ -131,6 +136,8 @@ def _operations(client):
 OTHERS_BODY = {
     "/api/v1/invoices": lambda shop: {"customer": shop.other.customer_id,
                                       "lines": [{"product": shop.acme.product_id}]},
+    "/api/v1/payments": lambda shop: {"customer": shop.acme.customer_id, "amount": 100,
+                                      "method": "cash", "invoices": [shop.other.invoice_id]},
 }
 
 
@@ -138,9 +145,9 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
     """Walks the OpenAPI document: every operation with an id in its path, and every list
     with another merchant's cursor."""
     other = {"customer_id": shop.other.customer_id, "product_id": shop.other.product_id,
-             "invoice_id": shop.other.invoice_id}
+             "invoice_id": shop.other.invoice_id, "payment_id": shop.other.payment_id}
     cursors = {"/api/v1/customers": "customer_id", "/api/v1/products": "product_id",
-               "/api/v1/invoices": "invoice_id"}
+               "/api/v1/invoices": "invoice_id", "/api/v1/payments": "payment_id"}
     tried = 0
     for path, method, _op in _operations(client):
         names = re.findall(r"{(\w+)}", path)
@@ -165,11 +172,12 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
             if path in OTHERS_BODY:
                 _error(answer, 404, "not_found")
                 tried += 1
-    assert tried >= 11
+    assert tried >= 14
     with client.application.app_context():  # nothing of the other merchant changed
         assert db.session.get(Customer, shop.other.customer_id).first_name == "Ann"
         assert db.session.get(Invoice, shop.other.invoice_id).status == "draft"
         assert db.session.scalar(select(func.count(Invoice.id))) == 2
+        assert db.session.scalar(select(func.count(Payment.id))) == 1
     listed = client.get("/api/v1/customers", headers=shop.acme.auth).get_json()["data"]
     assert [c["id"] for c in listed] == [shop.acme.customer_id]
 

@@ -110,3 +110,76 @@ def test_invoices_are_listed_by_customer_and_status_page_by_page(app, client, sh
                       headers=auth).get_json()["data"]
     assert [i["id"] for i in mine] == [every[0], every[1], every[3]]
     _error(client.get("/api/v1/invoices?status=open", headers=auth), 422, field="status")
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+def _issued(client, shop, quantity=2):
+    draft = client.post("/api/v1/invoices", json=_invoice_body(shop, quantity),
+                        headers=shop.acme.auth).get_json()
+    return client.post(f"/api/v1/invoices/{draft['id']}/issue",
+                       headers=shop.acme.auth).get_json()
+
+
+def test_an_offline_payment_settles_the_chosen_invoices_once_per_key(app, client, shop):
+    invoice = _issued(client, shop)  # 2975
+    body = {"customer": shop.acme.customer_id, "amount": 3000, "method": "transfer",
+            "reference": "SEPA 4711", "received_on": "2026-11-28", "invoices": [invoice["id"]]}
+    headers = {**shop.acme.auth, "Idempotency-Key": "pay-1"}
+    made = client.post("/api/v1/payments", json=body, headers=headers)
+    assert made.status_code == 201, made.data
+    payment = made.get_json()
+    assert made.headers["Location"].endswith(f"/api/v1/payments/{payment['id']}")
+    assert (payment["object"], payment["status"], payment["source"], payment["method"],
+            payment["amount"], payment["currency"], payment["reference"],
+            payment["received_on"]) == ("payment", "succeeded", "offline", "transfer", 3000,
+                                        "EUR", "SEPA 4711", "2026-11-28")
+    assert payment["receipt_number"].startswith("PAY-")
+    assert payment["allocations"] == [{"invoice": invoice["id"], "amount": 2975}]  # 25 credit
+    again = client.post("/api/v1/payments", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == payment["id"]
+    paid = client.get(f"/api/v1/invoices/{invoice['id']}", headers=shop.acme.auth).get_json()
+    assert (paid["status"], paid["amount_due"]) == ("paid", 0)
+    assert client.get(f"/api/v1/payments/{payment['id']}",
+                      headers=shop.acme.auth).get_json() == payment
+    with app.app_context():
+        entry = db.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "payment.recorded"))
+        assert entry.detail["amount_minor"] == 3000 and entry.detail["via_key"]
+
+
+def test_a_refused_offline_payment_names_its_field_and_records_nothing(app, client, shop):
+    auth = shop.acme.auth
+    draft = client.post("/api/v1/invoices", json=_invoice_body(shop), headers=auth).get_json()
+    body = {"customer": shop.acme.customer_id, "amount": 100, "method": "cash"}
+    _error(client.post("/api/v1/payments", json={**body, "amount": 0}, headers=auth), 422,
+           field="amount")
+    _error(client.post("/api/v1/payments", json={**body, "method": "card"}, headers=auth), 422,
+           field="method")
+    _error(client.post("/api/v1/payments", json={**body, "amount": "1.00"}, headers=auth), 422,
+           field="amount")
+    _error(client.post("/api/v1/payments", json={**body, "invoices": [draft["id"]]},
+                       headers=auth), 400, field="invoices")  # a draft is not open
+    _error(client.post("/api/v1/payments", json={**body, "customer": shop.other.customer_id},
+                       headers=auth), 404, "not_found")
+    listed = client.get("/api/v1/payments", headers=auth).get_json()
+    assert listed == {"object": "list", "data": [], "has_more": False}
+
+
+def test_payments_are_listed_by_customer_and_status_page_by_page(app, client, shop):
+    auth = shop.acme.auth
+    made = [client.post("/api/v1/payments", json={
+        "customer": shop.acme.customer_id, "amount": 100 * n, "method": "cash"},
+        headers=auth).get_json()["id"] for n in (1, 2, 3)]
+    first = client.get("/api/v1/payments?limit=2", headers=auth).get_json()
+    assert [p["id"] for p in first["data"]] == made[:2] and first["has_more"] is True
+    rest = client.get(f"/api/v1/payments?limit=2&starting_after={made[1]}",
+                      headers=auth).get_json()
+    assert [p["id"] for p in rest["data"]] == made[2:] and rest["has_more"] is False
+    ok = client.get(f"/api/v1/payments?customer={shop.acme.customer_id}&status=succeeded",
+                    headers=auth).get_json()["data"]
+    assert [p["id"] for p in ok] == made
+    assert client.get("/api/v1/payments?status=failed", headers=auth).get_json()["data"] == []
+    _error(client.get("/api/v1/payments?status=paid", headers=auth), 422, field="status")

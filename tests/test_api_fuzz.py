@@ -15,6 +15,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from widget_server.billing import invoices as billing
+from widget_server.billing import payments
 from widget_server.catalogue.models import Product
 from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
@@ -42,6 +43,8 @@ def secret(app, make_merchant):
         db.session.add_all([customer, product])
         db.session.flush()
         billing.create_draft(merchant, customer, [(product.id, 1)], None)
+        payments.record_offline(merchant, customer, [], 100, method="cash", reference="",
+                                received_on=merchant.today(), idempotency_key="fuzz")
         _made, secret = api_keys.create_key(merchant, "Fuzz")
         db.session.commit()
     return secret

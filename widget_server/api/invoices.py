@@ -96,7 +96,7 @@ def _invoice(invoice_id: int):
     return invoice
 
 
-def _customer(customer_id: int):
+def customer_or_404(customer_id: int):
     customer = customer_services.get_customer(current_merchant(), customer_id)
     if customer is None:
         abort(404, description="No such customer.")
@@ -115,7 +115,7 @@ class Invoices(MethodView):
         if after is not None:
             _invoice(after)  # a cursor of another merchant (or none) is not found
         if args.get("customer") is not None:
-            _customer(args["customer"])
+            customer_or_404(args["customer"])
         rows, more = billing.invoices_after(merchant, customer_id=args.get("customer"),
                                             status=args.get("status"), limit=args["limit"],
                                             starting_after=after)
@@ -129,7 +129,7 @@ class Invoices(MethodView):
     def post(self, data):
         """Create a draft invoice from catalogue lines (issue it next)"""
         merchant = current_merchant()
-        customer = _customer(data["customer"])
+        customer = customer_or_404(data["customer"])
         invoice = billing.create_draft(merchant, customer,
                                        [(line["product"], line["quantity"])
                                         for line in data["lines"]], data.get("due_date"))
