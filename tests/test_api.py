@@ -4,6 +4,7 @@ import hashlib
 import re
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 import requests
@@ -14,6 +15,8 @@ from widget_server.billing import invoices as billing
 from widget_server.billing import payments
 from widget_server.billing.models import Invoice, Payment
 from widget_server.catalogue.models import Product
+from widget_server.commerce import orders as order_services
+from widget_server.commerce.models import Order
 from widget_server.core.extensions import db, limiter
 from widget_server.customers import fields as field_service
 from widget_server.customers import services as customer_services
@@ -56,10 +59,14 @@ def shop(app, make_merchant):
             payment = None if slug == "acme" else payments.record_offline(  # credit on account
                 merchant, customer, [], 500, method="cash", reference="",
                 received_on=merchant.today(), idempotency_key="fixture")
+            order = order_services.place(  # starting later: nothing invoiced yet
+                merchant, customer, [order_services.Item(product.id, 1)], merchant.today(),
+                start=merchant.today() + timedelta(days=10))
             db.session.commit()
             out[slug] = SimpleNamespace(merchant_id=merchant_id, customer_id=customer.id,
                                         product_id=product.id, invoice_id=invoice.id,
-                                        payment_id=payment and payment.id)
+                                        payment_id=payment and payment.id,
+                                        order_id=order.id)
         out[slug].secret = _key(app, merchant_id)
         out[slug].auth = {"Authorization": f"Bearer {out[slug].secret}"}
     return SimpleNamespace(**out)
@@ -138,6 +145,8 @@ OTHERS_BODY = {
                                       "lines": [{"product": shop.acme.product_id}]},
     "/api/v1/payments": lambda shop: {"customer": shop.acme.customer_id, "amount": 100,
                                       "method": "cash", "invoices": [shop.other.invoice_id]},
+    "/api/v1/orders": lambda shop: {"customer": shop.other.customer_id,
+                                    "lines": [{"product": shop.acme.product_id}]},
 }
 
 
@@ -145,15 +154,18 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
     """Walks the OpenAPI document: every operation with an id in its path, and every list
     with another merchant's cursor."""
     other = {"customer_id": shop.other.customer_id, "product_id": shop.other.product_id,
-             "invoice_id": shop.other.invoice_id, "payment_id": shop.other.payment_id}
+             "invoice_id": shop.other.invoice_id, "payment_id": shop.other.payment_id,
+             "order_id": shop.other.order_id}
     cursors = {"/api/v1/customers": "customer_id", "/api/v1/products": "product_id",
-               "/api/v1/invoices": "invoice_id", "/api/v1/payments": "payment_id"}
+               "/api/v1/invoices": "invoice_id", "/api/v1/payments": "payment_id",
+               "/api/v1/orders": "order_id"}
     tried = 0
     for path, method, _op in _operations(client):
         names = re.findall(r"{(\w+)}", path)
         if names:
             url = path.format(**{n: other[n] for n in names})
-            body = {"first_name": "Mallory"} if method in ("patch", "post") else None
+            body = {"first_name": "Mallory"} if method == "patch" else {} if method == "post" \
+                else None
             answer = client.open(url, method=method.upper(), json=body, headers=shop.acme.auth)
             _error(answer, 404, "not_found")
             tried += 1
@@ -172,12 +184,13 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
             if path in OTHERS_BODY:
                 _error(answer, 404, "not_found")
                 tried += 1
-    assert tried >= 14
+    assert tried >= 18
     with client.application.app_context():  # nothing of the other merchant changed
         assert db.session.get(Customer, shop.other.customer_id).first_name == "Ann"
         assert db.session.get(Invoice, shop.other.invoice_id).status == "draft"
         assert db.session.scalar(select(func.count(Invoice.id))) == 2
         assert db.session.scalar(select(func.count(Payment.id))) == 1
+        assert db.session.get(Order, shop.other.order_id).cancelled_at is None
     listed = client.get("/api/v1/customers", headers=shop.acme.auth).get_json()["data"]
     assert [c["id"] for c in listed] == [shop.acme.customer_id]
 

@@ -4,6 +4,7 @@ units with their currency."""
 from sqlalchemy import func, select
 
 from widget_server.billing.models import Invoice
+from widget_server.catalogue.models import Product
 from widget_server.core.extensions import db
 from widget_server.tenancy.audit import AuditEntry
 
@@ -183,3 +184,65 @@ def test_payments_are_listed_by_customer_and_status_page_by_page(app, client, sh
     assert [p["id"] for p in ok] == made
     assert client.get("/api/v1/payments?status=failed", headers=auth).get_json()["data"] == []
     _error(client.get("/api/v1/payments?status=paid", headers=auth), 422, field="status")
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+def _monthly(app, shop):
+    """A monthly product of acme's catalogue."""
+    with app.app_context():
+        product = Product(merchant_id=shop.acme.merchant_id, sku="box", name="Coffee box",
+                          unit_price_minor=2000, currency="EUR", tax_rate_bp=0,
+                          interval="month", interval_count=1)
+        db.session.add(product)
+        db.session.commit()
+        return product.id
+
+
+def test_an_order_is_placed_once_per_key_and_its_first_period_invoiced(app, client, shop):
+    body = {"customer": shop.acme.customer_id,
+            "lines": [{"product": _monthly(app, shop), "quantity": 2}]}
+    headers = {**shop.acme.auth, "Idempotency-Key": "order-1"}
+    made = client.post("/api/v1/orders", json=body, headers=headers)
+    assert made.status_code == 201, made.data
+    order = made.get_json()
+    assert made.headers["Location"].endswith(f"/api/v1/orders/{order['id']}")
+    assert (order["object"], order["status"], order["currency"], order["period_total"],
+            order["interval"], order["customer"]) == ("order", "active", "EUR", 4000, "month",
+                                                      shop.acme.customer_id)
+    assert order["number"].startswith("ORD-") and order["lines"][0]["recurring"] is True
+    invoice = client.get(f"/api/v1/invoices/{order['first_invoice']}",
+                         headers=shop.acme.auth).get_json()
+    assert (invoice["status"], invoice["total"], invoice["order"]) == ("issued", 4000,
+                                                                       order["id"])
+    again = client.post("/api/v1/orders", json=body, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    listed = client.get(f"/api/v1/orders?customer={shop.acme.customer_id}",
+                        headers=shop.acme.auth).get_json()["data"]
+    assert [o["id"] for o in listed] == [shop.acme.order_id, order["id"]]
+    _error(client.post("/api/v1/orders", json={**body, "start": "2001-01-01"},
+                       headers=shop.acme.auth), 400, field="start")
+    _error(client.post("/api/v1/orders", json={**body, "lines": [
+        {"product": shop.other.product_id}]}, headers=shop.acme.auth), 400, field="product")
+
+
+def test_an_order_is_cancelled_at_period_end_or_at_once(app, client, shop):
+    auth = shop.acme.auth
+    monthly = _monthly(app, shop)
+    body = {"customer": shop.acme.customer_id, "lines": [{"product": monthly}]}
+    first = client.post("/api/v1/orders", json=body, headers=auth).get_json()
+    second = client.post("/api/v1/orders", json=body, headers=auth).get_json()
+    later = client.post(f"/api/v1/orders/{first['id']}/cancel", json={}, headers=auth)
+    assert later.status_code == 200, later.data
+    later = later.get_json()
+    assert later["status"] == "active" and later["end_date"] == first["next_billing_date"]
+    assert later["cancelled_at"].endswith("Z")
+    now = client.post(f"/api/v1/orders/{second['id']}/cancel", json={"at_period_end": False},
+                      headers=auth).get_json()
+    assert now["status"] == "cancelled" and now["next_billing_date"] is None
+    _error(client.post(f"/api/v1/orders/{second['id']}/cancel", json={}, headers=auth), 409)
+    _error(client.post(f"/api/v1/orders/{second['id']}/cancel", json={"at_period_end": "soon"},
+                       headers=auth), 422, field="at_period_end")
+    cancelled = client.get("/api/v1/orders?status=cancelled", headers=auth).get_json()["data"]
+    assert [o["id"] for o in cancelled] == [second["id"]]

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
 from widget_server.billing import invoices as billing
 from widget_server.billing import payments
 from widget_server.catalogue.models import Product
+from widget_server.commerce import orders as order_services
 from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
 from widget_server.customers.models import Customer
@@ -45,6 +46,8 @@ def secret(app, make_merchant):
         billing.create_draft(merchant, customer, [(product.id, 1)], None)
         payments.record_offline(merchant, customer, [], 100, method="cash", reference="",
                                 received_on=merchant.today(), idempotency_key="fuzz")
+        order_services.place(merchant, customer, [order_services.Item(product.id, 1)],
+                             merchant.today())
         _made, secret = api_keys.create_key(merchant, "Fuzz")
         db.session.commit()
     return secret

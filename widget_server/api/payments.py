@@ -113,7 +113,8 @@ class Payments(MethodView):
         if args.get("customer") is not None:
             customer_or_404(args["customer"])
         rows, more = payment_history.payments_after(
-            merchant, customer_id=args.get("customer"), status=args.get("status"),
+            merchant, customer_id=args.get("customer"),
+            status=args.get("status"),
             limit=args["limit"], starting_after=after)
         return {"data": rows, "has_more": more}
 

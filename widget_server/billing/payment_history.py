@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.extensions import db
+from ..core.paging import page_after
 from .models import Payment, PaymentAllocation
 
 # How money arrived that did not come through the portal (#24), in the customer's language:
@@ -97,17 +98,10 @@ def method_words(payment) -> str:
     return payment.method_label or payment.method
 
 
-def payments_after(merchant, *, customer_id: int | None = None, status: str | None = None,
-                   limit: int = 10, starting_after: int | None = None) -> tuple[list, bool]:
+
+def payments_after(merchant, *, limit: int = 10, starting_after: int | None = None,
+                   **equal) -> tuple[list, bool]:
     """A page of the merchant's payments in id order after `starting_after` (the API's cursor,
-    #25), optionally one customer's or in one status, with what each paid; and whether more
-    follow."""
-    stmt = select(Payment).where(Payment.merchant_id == merchant.id)
-    if customer_id is not None:
-        stmt = stmt.where(Payment.customer_id == customer_id)
-    if status is not None:
-        stmt = stmt.where(Payment.status == status)
-    if starting_after is not None:
-        stmt = stmt.where(Payment.id > starting_after)
-    rows = list(db.session.scalars(stmt.order_by(Payment.id).limit(limit + 1).options(_PAID)))
-    return rows[:limit], len(rows) > limit
+    #25), optionally one customer's (`customer_id`) or in one `status`, with what each paid."""
+    return page_after(select(Payment).where(Payment.merchant_id == merchant.id).options(_PAID),
+                      Payment.id, limit=limit, starting_after=starting_after, **equal)
