@@ -16,7 +16,9 @@ from widget_server.billing import payments
 from widget_server.billing.models import Invoice, Payment
 from widget_server.catalogue.models import Product
 from widget_server.commerce import orders as order_services
+from widget_server.commerce import proposals as proposal_services
 from widget_server.commerce.models import Order
+from widget_server.commerce.proposal_models import Proposal
 from widget_server.core.extensions import db, limiter
 from widget_server.customers import fields as field_service
 from widget_server.customers import services as customer_services
@@ -62,11 +64,14 @@ def shop(app, make_merchant):
             order = order_services.place(  # starting later: nothing invoiced yet
                 merchant, customer, [order_services.Item(product.id, 1)], merchant.today(),
                 start=merchant.today() + timedelta(days=10))
+            proposal = proposal_services.create(
+                merchant, customer, [order_services.Item(product.id, 1)], note="",
+                valid_until=merchant.today() + timedelta(days=30), today=merchant.today())
             db.session.commit()
             out[slug] = SimpleNamespace(merchant_id=merchant_id, customer_id=customer.id,
                                         product_id=product.id, invoice_id=invoice.id,
                                         payment_id=payment and payment.id,
-                                        order_id=order.id)
+                                        order_id=order.id, proposal_id=proposal.id)
         out[slug].secret = _key(app, merchant_id)
         out[slug].auth = {"Authorization": f"Bearer {out[slug].secret}"}
     return SimpleNamespace(**out)
@@ -147,6 +152,9 @@ OTHERS_BODY = {
                                       "method": "cash", "invoices": [shop.other.invoice_id]},
     "/api/v1/orders": lambda shop: {"customer": shop.other.customer_id,
                                     "lines": [{"product": shop.acme.product_id}]},
+    "/api/v1/proposals": lambda shop: {"customer": shop.other.customer_id,
+                                       "lines": [{"product": shop.acme.product_id}],
+                                       "valid_until": "2099-01-01"},
 }
 
 
@@ -155,10 +163,10 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
     with another merchant's cursor."""
     other = {"customer_id": shop.other.customer_id, "product_id": shop.other.product_id,
              "invoice_id": shop.other.invoice_id, "payment_id": shop.other.payment_id,
-             "order_id": shop.other.order_id}
+             "order_id": shop.other.order_id, "proposal_id": shop.other.proposal_id}
     cursors = {"/api/v1/customers": "customer_id", "/api/v1/products": "product_id",
                "/api/v1/invoices": "invoice_id", "/api/v1/payments": "payment_id",
-               "/api/v1/orders": "order_id"}
+               "/api/v1/orders": "order_id", "/api/v1/proposals": "proposal_id"}
     tried = 0
     for path, method, _op in _operations(client):
         names = re.findall(r"{(\w+)}", path)
@@ -184,13 +192,14 @@ def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
             if path in OTHERS_BODY:
                 _error(answer, 404, "not_found")
                 tried += 1
-    assert tried >= 18
+    assert tried >= 22
     with client.application.app_context():  # nothing of the other merchant changed
         assert db.session.get(Customer, shop.other.customer_id).first_name == "Ann"
         assert db.session.get(Invoice, shop.other.invoice_id).status == "draft"
         assert db.session.scalar(select(func.count(Invoice.id))) == 2
         assert db.session.scalar(select(func.count(Payment.id))) == 1
         assert db.session.get(Order, shop.other.order_id).cancelled_at is None
+        assert db.session.get(Proposal, shop.other.proposal_id).status == "draft"
     listed = client.get("/api/v1/customers", headers=shop.acme.auth).get_json()["data"]
     assert [c["id"] for c in listed] == [shop.acme.customer_id]
 

@@ -246,3 +246,58 @@ def test_an_order_is_cancelled_at_period_end_or_at_once(app, client, shop):
                        headers=auth), 422, field="at_period_end")
     cancelled = client.get("/api/v1/orders?status=cancelled", headers=auth).get_json()["data"]
     assert [o["id"] for o in cancelled] == [second["id"]]
+
+
+# --- proposals -----------------------------------------------------------------------------
+
+
+def test_a_proposal_is_written_once_per_key_sent_read_and_listed(app, client, shop):
+    auth = shop.acme.auth
+    body = {"customer": shop.acme.customer_id, "valid_until": "2099-12-31",
+            "lines": [{"product": shop.acme.product_id, "quantity": 2}], "note": "As agreed."}
+    headers = {**auth, "Idempotency-Key": "pro-1"}
+    made = client.post("/api/v1/proposals", json=body, headers=headers)
+    assert made.status_code == 201, made.data
+    proposal = made.get_json()
+    assert made.headers["Location"].endswith(f"/api/v1/proposals/{proposal['id']}")
+    assert (proposal["object"], proposal["status"], proposal["currency"], proposal["total"],
+            proposal["net_amount"], proposal["tax_amount"], proposal["note"],
+            proposal["valid_until"], proposal["sent_at"]) == (
+        "proposal", "draft", "EUR", 2975, 2500, 475, "As agreed.", "2099-12-31", None)
+    assert proposal["number"].startswith("PRO-")
+    assert client.post("/api/v1/proposals", json=body, headers=headers).get_json() == proposal
+    sent = client.post(f"/api/v1/proposals/{proposal['id']}/send", headers=auth)
+    assert sent.status_code == 200, sent.data
+    sent = sent.get_json()
+    assert sent["status"] == "sent" and sent["sent_at"].endswith("Z")
+    _error(client.post(f"/api/v1/proposals/{proposal['id']}/send", headers=auth), 409)
+    assert client.get(f"/api/v1/proposals/{proposal['id']}", headers=auth).get_json() == sent
+    listed = client.get("/api/v1/proposals?status=sent", headers=auth).get_json()["data"]
+    assert [p["id"] for p in listed] == [proposal["id"]]
+    drafts = client.get(f"/api/v1/proposals?customer={shop.acme.customer_id}&status=draft",
+                        headers=auth).get_json()
+    assert [p["id"] for p in drafts["data"]] == [shop.acme.proposal_id]
+    page = client.get("/api/v1/proposals?limit=1", headers=auth).get_json()
+    assert [p["id"] for p in page["data"]] == [shop.acme.proposal_id] and page["has_more"]
+    _error(client.post("/api/v1/proposals", json={**body, "valid_until": "2001-01-01"},
+                       headers=auth), 400, field="valid_until")
+    _error(client.post("/api/v1/proposals", json={**body, "note": "x" * 2001}, headers=auth),
+           422, field="note")
+
+
+def test_a_sent_proposal_past_its_day_reads_expired(app, client, shop):
+    from datetime import timedelta
+
+    from widget_server.commerce.proposal_models import Proposal
+
+    auth = shop.acme.auth
+    client.post(f"/api/v1/proposals/{shop.acme.proposal_id}/send", headers=auth)
+    with app.app_context():
+        proposal = db.session.get(Proposal, shop.acme.proposal_id)
+        proposal.valid_until -= timedelta(days=60)
+        db.session.commit()
+    read = client.get(f"/api/v1/proposals/{shop.acme.proposal_id}", headers=auth).get_json()
+    assert read["status"] == "expired"
+    expired = client.get("/api/v1/proposals?status=expired", headers=auth).get_json()["data"]
+    assert [p["id"] for p in expired] == [shop.acme.proposal_id]
+    assert client.get("/api/v1/proposals?status=sent", headers=auth).get_json()["data"] == []

@@ -18,6 +18,7 @@ from widget_server.billing import invoices as billing
 from widget_server.billing import payments
 from widget_server.catalogue.models import Product
 from widget_server.commerce import orders as order_services
+from widget_server.commerce import proposals as proposal_services
 from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
 from widget_server.customers.models import Customer
@@ -48,6 +49,8 @@ def secret(app, make_merchant):
                                 received_on=merchant.today(), idempotency_key="fuzz")
         order_services.place(merchant, customer, [order_services.Item(product.id, 1)],
                              merchant.today())
+        proposal_services.create(merchant, customer, [order_services.Item(product.id, 1)],
+                                 valid_until=merchant.today(), note="", today=merchant.today())
         _made, secret = api_keys.create_key(merchant, "Fuzz")
         db.session.commit()
     return secret
