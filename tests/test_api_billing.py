@@ -224,7 +224,7 @@ def test_an_order_is_placed_once_per_key_and_its_first_period_invoiced(app, clie
     _error(client.post("/api/v1/orders", json={**body, "start": "2001-01-01"},
                        headers=shop.acme.auth), 400, field="start")
     _error(client.post("/api/v1/orders", json={**body, "lines": [
-        {"product": shop.other.product_id}]}, headers=shop.acme.auth), 400, field="product")
+        {"product": shop.other.product_id}]}, headers=shop.acme.auth), 400, field="lines")
 
 
 def test_an_order_is_cancelled_at_period_end_or_at_once(app, client, shop):
@@ -283,6 +283,8 @@ def test_a_proposal_is_written_once_per_key_sent_read_and_listed(app, client, sh
                        headers=auth), 400, field="valid_until")
     _error(client.post("/api/v1/proposals", json={**body, "note": "x" * 2001}, headers=auth),
            422, field="note")
+    _error(client.post("/api/v1/proposals", json={**body, "lines": [
+        {"product": shop.other.product_id}]}, headers=auth), 400, field="lines")
 
 
 def test_a_sent_proposal_past_its_day_reads_expired(app, client, shop):

@@ -1,6 +1,8 @@
 """/api/v1/invoices (issue #25 item 2): create a draft from catalogue lines (the admin's
 new-invoice service), issue, void, read, list by customer and status, the PDF. Amounts are in
 minor units with their currency."""
+from contextlib import contextmanager
+
 from flask import Response, abort, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -9,6 +11,7 @@ from marshmallow import Schema, fields, validate
 from ..billing import invoices as billing
 from ..billing import issuing, pdf
 from ..billing.models import INVOICE_STATUSES
+from ..core.domain import DomainError
 from ..core.extensions import csrf, limiter
 from ..customers import services as customer_services
 from ..tenancy import audit
@@ -94,6 +97,18 @@ def _invoice(invoice_id: int):
     if invoice is None:
         abort(404, description="No such invoice.")
     return invoice
+
+
+@contextmanager
+def lines_field():
+    """The line rules of `commerce.orders` name the form's `product`/`quantity`; the API's
+    body calls them `lines`."""
+    try:
+        yield
+    except DomainError as exc:
+        if exc.field not in ("product", "quantity"):
+            raise
+        raise DomainError(exc.message, "lines", code=exc.code, status=exc.status) from exc
 
 
 def customer_or_404(customer_id: int):

@@ -12,7 +12,7 @@ from ..core.extensions import csrf, limiter
 from ..web.request_guards import MAX_ID
 from .auth import authenticate, current_merchant, rate_key, rate_limit
 from .idempotency import idempotent
-from .invoices import InvoiceLineSchema, LineInSchema, customer_or_404
+from .invoices import InvoiceLineSchema, LineInSchema, customer_or_404, lines_field
 from .schemas import (
     CREATED_HEADERS,
     IDEMPOTENCY,
@@ -119,10 +119,11 @@ class Orders(MethodView):
         merchant = current_merchant()
         customer = customer_or_404(data["customer"])
         today = merchant.today()
-        order = order_services.place(
-            merchant, customer, [order_services.Item(line["product"], line["quantity"])
-                                 for line in data["lines"]], today,
-            start=data.get("start") or today, sales_agent_id=data.get("sales_agent"))
+        with lines_field():
+            order = order_services.place(
+                merchant, customer, [order_services.Item(line["product"], line["quantity"])
+                                     for line in data["lines"]], today,
+                start=data.get("start") or today, sales_agent_id=data.get("sales_agent"))
         location = url_for("api_orders.OrderById", order_id=order.id)
         return order, 201, {"Location": location}
 

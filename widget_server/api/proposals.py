@@ -13,7 +13,7 @@ from ..core.extensions import csrf, limiter
 from ..web.request_guards import MAX_ID
 from .auth import authenticate, current_merchant, rate_key, rate_limit
 from .idempotency import idempotent
-from .invoices import LineInSchema, customer_or_404
+from .invoices import LineInSchema, customer_or_404, lines_field
 from .orders import OrderLineSchema
 from .schemas import (
     CREATED_HEADERS,
@@ -119,10 +119,11 @@ class Proposals(MethodView):
         """Write a draft proposal from catalogue lines (send it next)"""
         merchant = current_merchant()
         customer = customer_or_404(data["customer"])
-        proposal = proposal_services.create(
-            merchant, customer, [order_services.Item(line["product"], line["quantity"])
-                                 for line in data["lines"]],
-            valid_until=data["valid_until"], note=data.get("note", ""), today=merchant.today())
+        with lines_field():
+            proposal = proposal_services.create(
+                merchant, customer, [order_services.Item(line["product"], line["quantity"])
+                                     for line in data["lines"]],
+                valid_until=data["valid_until"], note=data.get("note", ""), today=merchant.today())
         location = url_for("api_proposals.ProposalById", proposal_id=proposal.id)
         return proposal, 201, {"Location": location}
 
