@@ -4,13 +4,21 @@ import hashlib
 import re
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from widget_server.api import idempotency
+from widget_server.billing import invoices as billing
+from widget_server.billing import payments
+from widget_server.billing.models import Invoice, Payment
 from widget_server.catalogue.models import Product
+from widget_server.commerce import orders as order_services
+from widget_server.commerce import proposals as proposal_services
+from widget_server.commerce.models import Order
+from widget_server.commerce.proposal_models import Proposal
 from widget_server.core.extensions import db, limiter
 from widget_server.customers import fields as field_service
 from widget_server.customers import services as customer_services
@@ -45,10 +53,25 @@ def shop(app, make_merchant):
                                              address=f"ann@{slug}.test", position=0)]
             product = Product(merchant_id=merchant_id, sku=f"{slug}-mug", name="Mug",
                               unit_price_minor=1250, currency="EUR", tax_rate_bp=1900)
+            db.session.get(Merchant, merchant_id).currency = "EUR"
             db.session.add_all([customer, product])
+            db.session.flush()
+            merchant = db.session.get(Merchant, merchant_id)
+            invoice = billing.create_draft(merchant, customer, [(product.id, 1)], None)
+            payment = None if slug == "acme" else payments.record_offline(  # credit on account
+                merchant, customer, [], 500, method="cash", reference="",
+                received_on=merchant.today(), idempotency_key="fixture")
+            order = order_services.place(  # starting later: nothing invoiced yet
+                merchant, customer, [order_services.Item(product.id, 1)], merchant.today(),
+                start=merchant.today() + timedelta(days=10))
+            proposal = proposal_services.create(
+                merchant, customer, [order_services.Item(product.id, 1)], note="",
+                valid_until=merchant.today() + timedelta(days=30), today=merchant.today())
             db.session.commit()
             out[slug] = SimpleNamespace(merchant_id=merchant_id, customer_id=customer.id,
-                                        product_id=product.id)
+                                        product_id=product.id, invoice_id=invoice.id,
+                                        payment_id=payment and payment.id,
+                                        order_id=order.id, proposal_id=proposal.id)
         out[slug].secret = _key(app, merchant_id)
         out[slug].auth = {"Authorization": f"Bearer {out[slug].secret}"}
     return SimpleNamespace(**out)
@@ -121,28 +144,62 @@ def _operations(client):
                 yield path, method, op
 
 
+# What a creating POST names of another merchant (each must answer 404, nothing made).
+OTHERS_BODY = {
+    "/api/v1/invoices": lambda shop: {"customer": shop.other.customer_id,
+                                      "lines": [{"product": shop.acme.product_id}]},
+    "/api/v1/payments": lambda shop: {"customer": shop.acme.customer_id, "amount": 100,
+                                      "method": "cash", "invoices": [shop.other.invoice_id]},
+    "/api/v1/orders": lambda shop: {"customer": shop.other.customer_id,
+                                    "lines": [{"product": shop.acme.product_id}]},
+    "/api/v1/proposals": lambda shop: {"customer": shop.other.customer_id,
+                                       "lines": [{"product": shop.acme.product_id}],
+                                       "valid_until": "2099-01-01"},
+}
+
+
 def test_every_endpoint_answers_404_for_another_merchants_ids(client, shop):
     """Walks the OpenAPI document: every operation with an id in its path, and every list
     with another merchant's cursor."""
-    other = {"customer_id": shop.other.customer_id, "product_id": shop.other.product_id}
+    other = {"customer_id": shop.other.customer_id, "product_id": shop.other.product_id,
+             "invoice_id": shop.other.invoice_id, "payment_id": shop.other.payment_id,
+             "order_id": shop.other.order_id, "proposal_id": shop.other.proposal_id}
+    cursors = {"/api/v1/customers": "customer_id", "/api/v1/products": "product_id",
+               "/api/v1/invoices": "invoice_id", "/api/v1/payments": "payment_id",
+               "/api/v1/orders": "order_id", "/api/v1/proposals": "proposal_id"}
     tried = 0
     for path, method, _op in _operations(client):
         names = re.findall(r"{(\w+)}", path)
         if names:
             url = path.format(**{n: other[n] for n in names})
-            body = {"first_name": "Mallory"} if method in ("patch", "post") else None
+            body = {"first_name": "Mallory"} if method == "patch" else {} if method == "post" \
+                else None
             answer = client.open(url, method=method.upper(), json=body, headers=shop.acme.auth)
             _error(answer, 404, "not_found")
             tried += 1
         elif method == "get":
-            cursor = other["product_id" if "product" in path else "customer_id"]
-            answer = client.get(path, query_string={"starting_after": cursor},
+            answer = client.get(path, query_string={"starting_after": other[cursors[path]]},
                                 headers=shop.acme.auth)
             _error(answer, 404, "not_found")
             tried += 1
-    assert tried >= 5
+            for name in ("customer",):  # a filter naming another merchant's object
+                if any(p["name"] == name for p in _op.get("parameters", [])):
+                    _error(client.get(path, query_string={name: other[f"{name}_id"]},
+                                      headers=shop.acme.auth), 404, "not_found")
+        elif method == "post":  # a creating POST naming another merchant's objects
+            answer = client.post(path, json=OTHERS_BODY.get(path, {}) and OTHERS_BODY[path](
+                shop), headers=shop.acme.auth)
+            if path in OTHERS_BODY:
+                _error(answer, 404, "not_found")
+                tried += 1
+    assert tried >= 22
     with client.application.app_context():  # nothing of the other merchant changed
         assert db.session.get(Customer, shop.other.customer_id).first_name == "Ann"
+        assert db.session.get(Invoice, shop.other.invoice_id).status == "draft"
+        assert db.session.scalar(select(func.count(Invoice.id))) == 2
+        assert db.session.scalar(select(func.count(Payment.id))) == 1
+        assert db.session.get(Order, shop.other.order_id).cancelled_at is None
+        assert db.session.get(Proposal, shop.other.proposal_id).status == "draft"
     listed = client.get("/api/v1/customers", headers=shop.acme.auth).get_json()["data"]
     assert [c["id"] for c in listed] == [shop.acme.customer_id]
 
@@ -368,15 +425,16 @@ def test_the_openapi_document_lists_every_route_with_its_statuses(app, client):
     for path, method in documented:
         op = spec["paths"][path][method]
         statuses = set(op["responses"])
-        assert {"401", "429", "422"} <= statuses or (method == "get" and "{" in path
-                                                      and {"401", "404", "429"} <= statuses)
+        assert {"401", "429"} <= statuses
+        if "requestBody" in op or any(p["in"] == "query" for p in op.get("parameters", [])):
+            assert "422" in statuses  # what its schemas refuse
         if "{" in path:
             assert "404" in statuses
         if method == "post" and path == "/api/v1/portal_sessions":
             # a single sign-on token is kept only as a hash: no stored answer to replay (the
             # merchant asks again; the newer token cancels the older, #25 item 6)
             assert {"201", "404", "422", "400"} <= statuses
-        elif method == "post":
+        elif method == "post" and "{" not in path:  # a creating POST
             assert {"201", "409", "422", "400"} <= statuses
             assert any(p["name"] == "Idempotency-Key" for p in op["parameters"])
         assert op.get("summary")

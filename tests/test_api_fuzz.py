@@ -14,8 +14,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from widget_server.billing import invoices as billing
+from widget_server.billing import payments
+from widget_server.catalogue.models import Product
+from widget_server.commerce import orders as order_services
+from widget_server.commerce import proposals as proposal_services
 from widget_server.core.extensions import db
 from widget_server.customers import fields as field_service
+from widget_server.customers.models import Customer
 from widget_server.tenancy import api_keys
 from widget_server.tenancy.models import Merchant
 
@@ -31,6 +37,20 @@ def secret(app, make_merchant):
         merchant = db.session.get(Merchant, merchant_id)
         field_service.create_definition(merchant, name="Tier", field_type="choice",
                                         required=False, choices=["gold"])
+        # objects with small ids, which the generated requests name (#25 slice b)
+        customer = Customer(merchant_id=merchant.id, first_name="Ann", last_name="Fuzz",
+                            custom_fields={})
+        product = Product(merchant_id=merchant.id, sku="mug", name="Mug", unit_price_minor=100,
+                          currency=merchant.currency, tax_rate_bp=0)
+        db.session.add_all([customer, product])
+        db.session.flush()
+        billing.create_draft(merchant, customer, [(product.id, 1)], None)
+        payments.record_offline(merchant, customer, [], 100, method="cash", reference="",
+                                received_on=merchant.today(), idempotency_key="fuzz")
+        order_services.place(merchant, customer, [order_services.Item(product.id, 1)],
+                             merchant.today())
+        proposal_services.create(merchant, customer, [order_services.Item(product.id, 1)],
+                                 valid_until=merchant.today(), note="", today=merchant.today())
         _made, secret = api_keys.create_key(merchant, "Fuzz")
         db.session.commit()
     return secret

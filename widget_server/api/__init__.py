@@ -7,7 +7,8 @@ from flask_smorest import Api
 
 from .schemas import ErrorSchema
 
-API_BLUEPRINTS = ("customers", "products", "portal_sessions")
+API_BLUEPRINTS = ("customers", "products", "invoices", "payments", "orders",
+                 "proposals", "portal_sessions")
 
 
 class MerchantApi(Api):
@@ -21,7 +22,7 @@ class MerchantApi(Api):
 
 def register(app: Flask) -> Api:
     from ..web.request_guards import IdConverter
-    from . import customers, docs, portal_sessions, products
+    from . import customers, docs, invoices, orders, payments, portal_sessions, products, proposals
 
     for name, value in {"API_TITLE": "Widget server API", "API_VERSION": "v1",
                         "OPENAPI_VERSION": "3.0.3", "OPENAPI_URL_PREFIX": "/api/v1",
@@ -36,7 +37,8 @@ def register(app: Flask) -> Api:
     api.register_converter(IdConverter, lambda converter: {
         "type": "integer", "minimum": converter.min, "maximum": converter.max})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blp in (customers.blp, products.blp, portal_sessions.blp):
+    for blp in (customers.blp, products.blp, invoices.blp, payments.blp, orders.blp,
+                proposals.blp, portal_sessions.blp):
         api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
     return api

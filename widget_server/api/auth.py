@@ -35,3 +35,8 @@ def authenticate() -> None:
 
 def current_merchant():
     return g.api_key.merchant
+
+
+def current_key_prefix() -> str:
+    """The calling key as the audit log names it (its shown prefix, never the secret)."""
+    return g.api_key.prefix

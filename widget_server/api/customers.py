@@ -11,8 +11,16 @@ from ..core.extensions import csrf, limiter
 from ..customers import services
 from ..customers.fields import list_definitions
 from .auth import authenticate, current_merchant, rate_key, rate_limit
-from .idempotency import HEADER, idempotent
-from .schemas import BodySchema, ListArgsSchema, UTCDateTime, answers, list_schema
+from .idempotency import idempotent
+from .schemas import (
+    CREATED_HEADERS,
+    IDEMPOTENCY,
+    BodySchema,
+    ListArgsSchema,
+    UTCDateTime,
+    answers,
+    list_schema,
+)
 
 blp = Blueprint("api_customers", __name__, url_prefix="/api/v1/customers",
                 description="Your customers: their details, Primary Email addresses and custom "
@@ -80,10 +88,6 @@ class CustomerListArgsSchema(ListArgsSchema):
         "description": "Search names, company, username and Primary Email addresses."})
 
 
-IDEMPOTENCY = {"name": HEADER, "in": "header", "required": False, "schema": {"type": "string"},
-               "description": "Replays this request's first answer for 24 hours (A-3)."}
-
-
 def _dump(customer, definitions, merchant) -> dict:
     out = {name: getattr(customer, name) for name in services.PROFILE_FIELDS}
     out.update(id=customer.id, emails=customer.primary_emails,
@@ -126,11 +130,7 @@ class Customers(MethodView):
     @idempotent
     @blp.doc(parameters=[IDEMPOTENCY])
     @blp.arguments(CustomerInSchema)
-    @blp.response(201, CustomerSchema, headers={
-        "Location": {"description": "The new customer's URL.", "schema": {"type": "string"}},
-        "Idempotent-Replayed": {"description": "`true` when this is the stored answer to an "
-                                               "earlier request with the same Idempotency-Key.",
-                                "schema": {"type": "string"}}})
+    @blp.response(201, CustomerSchema, headers=CREATED_HEADERS)
     @answers(blp, 409)
     def post(self, data):
         """Create a customer"""

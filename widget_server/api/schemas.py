@@ -68,6 +68,15 @@ def list_schema(item, name: str):
     }, name=name)
 
 
+IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+               "schema": {"type": "string"},
+               "description": "Replays this request's first answer for 24 hours (A-3)."}
+CREATED_HEADERS = {
+    "Location": {"description": "The new object's URL.", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {"description": "`true` when this is the stored answer to an earlier "
+                                           "request with the same Idempotency-Key.",
+                            "schema": {"type": "string"}}}
+
 ALWAYS = (400, 401, 429)  # any operation: a malformed request, no key, too many
 
 

@@ -4,11 +4,13 @@ from datetime import date
 from flask_babel import gettext
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..catalogue.models import Product
 from ..catalogue.services import active_products
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.paging import page_after
 from ..tenancy.counters import next_number
 from .models import Invoice, InvoiceLine
 
@@ -177,3 +179,13 @@ def any_paid(merchant, customer, invoice_ids) -> bool:
     return db.session.scalar(select(func.count(Invoice.id)).where(
         Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
         Invoice.id.in_(list(invoice_ids)), Invoice.status == "paid")) > 0
+
+
+
+def invoices_after(merchant, *, limit: int = 10, starting_after: int | None = None,
+                   **equal) -> tuple[list, bool]:
+    """A page of the merchant's invoices in id order after `starting_after` (the API's cursor,
+    #25), optionally one customer's (`customer_id`) or in one `status`."""
+    return page_after(select(Invoice).where(Invoice.merchant_id == merchant.id)
+                      .options(selectinload(Invoice.lines)), Invoice.id,
+                      limit=limit, starting_after=starting_after, **equal)

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.extensions import db
+from ..core.paging import page_after
 from .models import Payment, PaymentAllocation
 
 # How money arrived that did not come through the portal (#24), in the customer's language:
@@ -95,3 +96,12 @@ def method_words(payment) -> str:
     if payment.source in ("offline", "credit"):
         return str(METHOD_WORDS.get(payment.method, payment.method_label))
     return payment.method_label or payment.method
+
+
+
+def payments_after(merchant, *, limit: int = 10, starting_after: int | None = None,
+                   **equal) -> tuple[list, bool]:
+    """A page of the merchant's payments in id order after `starting_after` (the API's cursor,
+    #25), optionally one customer's (`customer_id`) or in one `status`, with what each paid."""
+    return page_after(select(Payment).where(Payment.merchant_id == merchant.id).options(_PAID),
+                      Payment.id, limit=limit, starting_after=starting_after, **equal)

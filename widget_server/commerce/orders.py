@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from ..billing.invoices import next_invoice_number, void
 from ..billing.issuing import issue
@@ -22,6 +23,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.paging import page_after
 from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
 from ..tenancy.counters import next_number
@@ -344,3 +346,12 @@ def invoices_of(merchant, order: Order) -> list[Invoice]:
     return list(db.session.scalars(select(Invoice).where(
         Invoice.merchant_id == merchant.id, Invoice.order_id == order.id)
         .order_by(Invoice.id.desc())))
+
+
+def orders_after(merchant, *, limit: int = 10, starting_after: int | None = None,
+                 **equal) -> tuple[list[Order], bool]:
+    """A page of the merchant's orders in id order after `starting_after` (the API's cursor,
+    #25), optionally one customer's (`customer_id`) or in one `status`, with their lines."""
+    return page_after(select(Order).where(Order.merchant_id == merchant.id)
+                      .options(selectinload(Order.lines)), Order.id,
+                      limit=limit, starting_after=starting_after, **equal)

@@ -20,6 +20,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.paging import page_after
 from ..customers.models import Customer
 from ..tenancy.counters import next_number
 from . import customer_agents, orders
@@ -239,3 +240,22 @@ def list_proposals(merchant, *, status: str | None = None, customer_id: int | No
         stmt = stmt.where(Proposal.id < before_id)
     return [tuple(row) for row in db.session.execute(stmt.order_by(Proposal.id.desc())
                                                       .limit(limit))]
+
+
+def proposals_after(merchant, *, status: str | None = None, customer_id: int | None = None,
+                    limit: int = 10, starting_after: int | None = None,
+                    today: date | None = None) -> tuple[list[Proposal], bool]:
+    """A page of the merchant's proposals in id order after `starting_after` (the API's cursor,
+    #25), with their lines; `status` as people read it ("expired": sent, past its day; "sent":
+    sent and still open)."""
+    stmt = select(Proposal).where(Proposal.merchant_id == merchant.id).options(
+        selectinload(Proposal.lines))
+    today = today or merchant.today()
+    if status == EXPIRED:
+        stmt = stmt.where(Proposal.status == SENT, Proposal.valid_until < today)
+    elif status == SENT:
+        stmt = stmt.where(Proposal.status == SENT, Proposal.valid_until >= today)
+    elif status:
+        stmt = stmt.where(Proposal.status == status)
+    return page_after(stmt, Proposal.id, limit=limit, starting_after=starting_after,
+                      customer_id=customer_id)
