@@ -61,8 +61,11 @@ ACTIONS: dict[str, str] = {
     "credit_note.issued": "Credit note issued",
     "invoice.voided": "Invoice voided",
     "payment.recorded": "Offline payment recorded",
-    # issue #25 adds here, and calls `changed` from its views: "api_key.created",
-    # "api_key.revoked", "webhook_endpoint.created/changed/deleted" (never a key or secret)
+    # webhook endpoints (#25, A-2): the signing secret only ever masked
+    "webhook_endpoint.created": "Webhook endpoint added",
+    "webhook_endpoint.changed": "Webhook endpoint changed",
+    "webhook_endpoint.secret_rotated": "Webhook signing secret rotated",
+    "webhook_endpoint.deleted": "Webhook endpoint deleted",
 }
 
 MASK = "•••••• (hidden)"
