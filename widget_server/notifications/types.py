@@ -143,11 +143,11 @@ EMAIL_TYPES = {t.key: t for t in (
                           "customers.")),
     # a webhook endpoint disabled after failing (#25, A-2), to the merchant's owners, in English
     EmailType("webhook_endpoint_disabled", "Webhook Endpoint Disabled",
-              ("merchant_name", "endpoint_url", "reason", "admin_link"),
+              ("merchant_name", "endpoint_url", "failure", "endpoint_link"),
               "Webhook endpoint disabled: {{ endpoint_url }}",
-              "Your webhook endpoint {{ endpoint_url }} kept failing ({{ reason }}), so "
+              "Your webhook endpoint {{ endpoint_url }} kept failing ({{ failure }}), so "
               "{{ merchant_name }} stopped sending to it.\n\nSee its delivery log, fix it and "
-              "switch it on again: {{ admin_link }}",
+              "switch it on again: {{ endpoint_link }}",
               Switch(help="When a webhook endpoint keeps failing and is switched off, the "
                           "merchant's owners are emailed.")),
     # the admin's own test email, in the admin's language (English): not marked

@@ -331,6 +331,6 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
         AdminUser.merchant_id == merchant.id, AdminUser.role == "owner",
         AdminUser.active.is_(True))).all()
     content = templates.render(merchant, "webhook_endpoint_disabled", {
-        "endpoint_url": endpoint.url, "reason": reason,
-        "admin_link": f"{current_app.config['PUBLIC_URL']}/admin/webhooks/{endpoint.id}"})
+        "endpoint_url": endpoint.url, "failure": reason,
+        "endpoint_link": f"{current_app.config['PUBLIC_URL']}/admin/webhooks/{endpoint.id}"})
     queue_email(merchant, "webhook_endpoint_disabled", list(owners), content)
