@@ -193,6 +193,19 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
         from widget_server.tenancy import api_keys  # an API key (#25): revoked by id
 
         t.key_ids = [api_keys.create_key(merchant, f"{mark} Key")[0].id]
+        from widget_server.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+        hook = WebhookEndpoint(merchant_id=merchant_id, url=f"https://{low}.example/hook",
+                               description=f"{mark} Hook", event_types=["invoice.issued"],
+                               secret="whsec_" + "A" * 32)  # a webhook endpoint (#25)
+        db.session.add(hook)
+        db.session.flush()
+        delivery = WebhookDelivery(merchant_id=merchant_id, endpoint_id=hook.id,
+                                   event_type="invoice.issued", message_id=f"msg_{low}",
+                                   response_excerpt=f"{mark} hook answer")
+        db.session.add(delivery)
+        db.session.flush()
+        t.endpoint_ids, t.delivery_ids = [hook.id], [delivery.id]
         t.preview_token = preview.make_token(profile)
         owner = admins.find_by_email(owner_email)
         t.profile_id, t.other_profile_id = profile.id, other_profile.id
@@ -235,7 +248,7 @@ def build_tenant(app, make_merchant, slug: str, mark: str):
                  f"{mark} proposal note", f"{mark} draft note",
                  f"{mark} broken gadget", f"{mark} gadget smokes", f"{mark} refund reason",
                  f"{mark} credit reason",
-                 f"{mark} Key"]
+                 f"{mark} Key", f"{mark} Hook", f"{mark} hook answer"]
     return t
 
 

@@ -111,6 +111,34 @@ def _revoke_key(w):
     return (w.admin.submit(f"/admin/api-keys/{key_id}/revoke", {}), f"api_key:{key_id}")
 
 
+HOOK = "https://93.184.215.14/hook"  # a public address: resolved without DNS
+
+
+def _endpoint(w) -> int:
+    from widget_server.webhooks.models import WebhookEndpoint
+
+    with w.app.app_context():
+        endpoint = WebhookEndpoint(merchant_id=w.p.merchant_id, url=HOOK, description="",
+                                   event_types=["invoice.issued"], secret="whsec_" + "B" * 32)
+        db.session.add(endpoint)
+        db.session.commit()
+        return endpoint.id
+
+
+def _endpoint_action(w, action):
+    endpoint_id = _endpoint(w)
+    return (w.admin.submit(f"/admin/webhooks/{endpoint_id}/{action}", {},
+                           form_url=f"/admin/webhooks/{endpoint_id}"),
+            f"webhook_endpoint:{endpoint_id}")
+
+
+def _endpoint_change(w):
+    endpoint_id = _endpoint(w)
+    return (w.admin.submit(f"/admin/webhooks/{endpoint_id}", {
+        "url": HOOK, "event_types": ["invoice.issued", "order.created"], "enabled": "y"}),
+        f"webhook_endpoint:{endpoint_id}")
+
+
 JANE_DETAILS = {"first_name": "Jane", "last_name": "Doe",
                 "primary_email": "jane@example.test\nap@example.test", "phone": "+1 555 0100"}
 
@@ -187,7 +215,15 @@ CASES = {
     "api_key.created": lambda w: (w.admin.submit("/admin/api-keys", {
         "name": "Shop backend", "once": "o1"}), None),
     "api_key.revoked": lambda w: _revoke_key(w),
+    # webhook endpoints (#25): the secret is shown on the answer itself (200, not a redirect)
+    "webhook_endpoint.created": lambda w: (w.admin.submit("/admin/webhooks", {
+        "url": HOOK, "event_types": ["invoice.issued"]}), None),
+    "webhook_endpoint.changed": _endpoint_change,
+    "webhook_endpoint.secret_rotated": lambda w: _endpoint_action(w, "rotate"),
+    "webhook_endpoint.deleted": lambda w: _endpoint_action(w, "delete"),
 }
+# answered with the page showing a secret once (200), not a redirect
+SHOWN_ONCE = ("api_key.created", "webhook_endpoint.created", "webhook_endpoint.secret_rotated")
 MONEY = ("payment.", "credit_note.", "invoice.", "api_key.")
 
 
@@ -213,8 +249,8 @@ def _entries(app):
 @pytest.mark.parametrize("action", sorted(CASES))
 def test_every_audited_action_writes_its_entry(app, w, action):
     response, subject = CASES[action](w)
-    # a redirect after the change; a new API key's page shows its secret instead (once)
-    assert response.status_code == (200 if action == "api_key.created" else 302), \
+    # a redirect after the change; a page showing a secret once answers itself
+    assert response.status_code == (200 if action in SHOWN_ONCE else 302), \
         response.get_data(as_text=True)[:2000]
     entries = [e for e in _entries(app) if e.action == action]
     assert len(entries) == 1, [(e.action, e.subject) for e in _entries(app)]

@@ -45,6 +45,8 @@ TENANT_ARGUMENTS = {
     "refund_id": lambda t: t.refund_ids,  # refunds and credit notes (#24)
     "note_id": lambda t: t.credit_note_ids,
     "key_id": lambda t: t.key_ids,  # API keys (#25)
+    "endpoint_id": lambda t: t.endpoint_ids,  # webhooks (#25)
+    "delivery_id": lambda t: t.delivery_ids,
 }
 
 

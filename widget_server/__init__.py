@@ -102,11 +102,13 @@ def register_jobs(app: Flask) -> None:
     from .commerce import billing_run, cart_purge  # noqa: F401
     from .customers import enrolment  # noqa: F401
     from .notifications import delivery  # noqa: F401
+    from .webhooks import services as webhooks  # noqa: F401  (the `webhook` job)
 
 
 def register_subscribers(app: Flask) -> None:
     """Import the modules that subscribe to domain events (`events.subscriber`)."""
     from .notifications import subscribers  # noqa: F401
+    from .webhooks import services  # noqa: F401  (signed webhooks, #25)
 
 
 def register_domain_checks(app: Flask) -> None:

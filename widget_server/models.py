@@ -26,3 +26,4 @@ from .tenancy.api_keys import ApiKey  # noqa: F401
 from .tenancy.audit import AuditEntry  # noqa: F401
 from .tenancy.counters import Counter  # noqa: F401
 from .tenancy.models import AdminUser, Merchant  # noqa: F401
+from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

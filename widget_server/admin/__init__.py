@@ -25,5 +25,6 @@ from . import (  # noqa: E402,F401  (routes register on import)
     profiles,
     proposals,
     users,
+    webhooks,
     words,
 )

@@ -45,6 +45,8 @@ MENU = (
              Permission.MANAGE_SETTINGS),
     MenuItem("admin.api_keys_page", "API keys", "Secret keys for the REST API, and its "
              "reference.", Permission.MANAGE_API_KEYS),
+    MenuItem("admin.webhooks", "Webhooks", "Signed event notifications to your servers, "
+             "and their delivery log.", Permission.MANAGE_API_KEYS),
     MenuItem("admin.users", "Users & roles", "Who can sign in to this admin, and what they may do.",
              Permission.MANAGE_USERS),
     MenuItem("admin.audit_log", "Audit log", "Who changed what in this admin, from where and "

@@ -103,6 +103,12 @@ def from_environment() -> dict:
         # A worker's claim on a job: renewed every third of it while the job runs, so another
         # worker takes the job over only this long after its worker is gone.
         "JOB_LEASE_SECONDS": int(os.environ.get("JOB_LEASE_SECONDS", "300")),
+        # Webhooks (#25): an endpoint failing this many deliveries in a row is switched off; and
+        # whether they may call private and loopback addresses (unset: only when PUBLIC_URL is
+        # a loopback address, i.e. in development).
+        "WEBHOOK_DISABLE_AFTER": int(os.environ.get("WEBHOOK_DISABLE_AFTER", "100")),
+        "WEBHOOKS_ALLOW_PRIVATE": (_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+                                   if "WEBHOOKS_ALLOW_PRIVATE" in os.environ else None),
         # Largest request body (logo uploads are checked against 512 KB on their own).
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Service issues' attachments (#23): each at most this large, this many a message; the

@@ -59,8 +59,9 @@ def enqueue(kind: str, payload: dict, *, merchant_id: int | None = None,
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min, … capped at 2 h."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    """30 s, 1 min, 2 min, … capped at 2 h (the exponent capped too: a job retried for days,
+    a webhook's 44 attempts, would overflow timedelta)."""
+    return min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
 
 
 def lease_duration() -> timedelta:

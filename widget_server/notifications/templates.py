@@ -49,6 +49,9 @@ TOKEN_LABELS = {
     "admin_link": "Admin Issue Link",
     # money going back (#24): Credit Note Issued
     "credit_note_number": "Credit Note Number", "credit_note_link": "Credit Note PDF Link",
+    # webhooks (#25): Webhook Endpoint Disabled, to the owners
+    "endpoint_url": "Webhook Endpoint URL", "failure": "Why It Was Disabled",
+    "endpoint_link": "Endpoint Page Link",
 }
 
 EDITABLE = [t for t in EMAIL_TYPES.values() if t.key not in ("test", "invitation")]

@@ -141,6 +141,15 @@ EMAIL_TYPES = {t.key: t for t in (
               Switch(help="When a customer opens or writes in a service issue, the admin it is "
                           "assigned to is emailed; unassigned, every admin who manages "
                           "customers.")),
+    # a webhook endpoint disabled after failing (#25, A-2), to the merchant's owners, in English
+    EmailType("webhook_endpoint_disabled", "Webhook Endpoint Disabled",
+              ("merchant_name", "endpoint_url", "failure", "endpoint_link"),
+              "Webhook endpoint disabled: {{ endpoint_url }}",
+              "Your webhook endpoint {{ endpoint_url }} kept failing ({{ failure }}), so "
+              "{{ merchant_name }} stopped sending to it.\n\nSee its delivery log, fix it and "
+              "switch it on again: {{ endpoint_link }}",
+              Switch(help="When a webhook endpoint keeps failing and is switched off, the "
+                          "merchant's owners are emailed.")),
     # the admin's own test email, in the admin's language (English): not marked
     EmailType("test", "Test email", COMMON, "Test email from {{ merchant_name }}",
               "Hello {{ contact_name }},\n\nThis is a test of your customer portal's email "

@@ -64,8 +64,11 @@ ACTIONS: dict[str, str] = {
     # the API (#25): a key's prefix and name, never its secret
     "api_key.created": "API key created",
     "api_key.revoked": "API key revoked",
-    # issue #25 adds here, and calls `changed` from its views: "api_key.created",
-    # "api_key.revoked", "webhook_endpoint.created/changed/deleted" (never a key or secret)
+    # webhook endpoints (#25, A-2): the signing secret only ever masked
+    "webhook_endpoint.created": "Webhook endpoint added",
+    "webhook_endpoint.changed": "Webhook endpoint changed",
+    "webhook_endpoint.secret_rotated": "Webhook signing secret rotated",
+    "webhook_endpoint.deleted": "Webhook endpoint deleted",
 }
 
 MASK = "•••••• (hidden)"
