@@ -248,6 +248,27 @@ def test_an_order_is_cancelled_at_period_end_or_at_once(app, client, shop):
     assert [o["id"] for o in cancelled] == [second["id"]]
 
 
+def test_a_subscription_is_changed_as_in_the_portal(app, client, shop):
+    """Item 2's "change" (W-11): the quantity of a running subscription; the proration waits
+    for its next invoice; a cancelled one is refused (409), another merchant's is unknown."""
+    auth = shop.acme.auth
+    body = {"customer": shop.acme.customer_id, "lines": [{"product": _monthly(app, shop)}]}
+    order = client.post("/api/v1/orders", json=body, headers=auth).get_json()
+    changed = client.post(f"/api/v1/orders/{order['id']}/change", json={"quantity": 3},
+                          headers=auth)
+    assert changed.status_code == 200, changed.data
+    changed = changed.get_json()
+    assert changed["lines"][0]["quantity"] == 3 and changed["period_total"] == 6000
+    _error(client.post(f"/api/v1/orders/{order['id']}/change", json={"quantity": 0},
+                       headers=auth), 422, field="quantity")
+    client.post(f"/api/v1/orders/{order['id']}/cancel", json={"at_period_end": False},
+                headers=auth)
+    _error(client.post(f"/api/v1/orders/{order['id']}/change", json={"quantity": 2},
+                       headers=auth), 409)
+    _error(client.post(f"/api/v1/orders/{order['id']}/change", json={"quantity": 2},
+                       headers=shop.other.auth), 404)
+
+
 # --- proposals -----------------------------------------------------------------------------
 
 

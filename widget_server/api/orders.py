@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from ..commerce import changes as order_changes
 from ..commerce import orders as order_services
 from ..commerce.models import ORDER_STATUSES
 from ..core.extensions import csrf, limiter
@@ -76,6 +77,18 @@ class CancelSchema(BodySchema):
     at_period_end = fields.Boolean(load_default=True, metadata={
         "description": "true (the default): billing stops and the order runs until its "
                        "period ends; false: at once (the period is not refunded)."})
+
+
+class ChangeSchema(BodySchema):
+    line = fields.Integer(validate=ID, allow_none=True, metadata={
+        "description": "The order line to change (its id); left out: the order's one "
+                       "recurring line."})
+    product = fields.Integer(validate=ID, allow_none=True, metadata={
+        "description": "Another product billed at the same period; left out: the same."})
+    # not `required` here: an unknown order answers 404 before its body is judged; the
+    # service refuses a missing quantity, naming the field
+    quantity = fields.Integer(load_default=None, validate=validate.Range(1, 10_000),
+                              metadata={"description": "The new quantity (1 to 10,000)."})
 
 
 class OrderListArgsSchema(ListArgsSchema):
@@ -149,3 +162,19 @@ class OrderCancel(MethodView):
         order = _order(order_id)
         return order_services.cancel(merchant, order, merchant.today(),
                                      at_period_end=data["at_period_end"])
+
+
+@blp.route("/<id:order_id>/change")
+class OrderChange(MethodView):
+    @blp.arguments(ChangeSchema)
+    @blp.response(200, OrderSchema)
+    @answers(blp, 404, 409)
+    def post(self, data, order_id):
+        """Change a subscription's quantity or product (W-11): the unused part of the period
+        is credited and the rest charged on the next invoice, as in the portal (409 for an
+        order that is not an active subscription, or whose next period is already invoiced)"""
+        merchant = current_merchant()
+        order = _order(order_id)
+        change = order_changes.apply(merchant, order, data.get("line"), data.get("product"),
+                                     data.get("quantity"), merchant.today())
+        return change.order
