@@ -22,7 +22,8 @@ SPEC_LABELS = {
              "Shopping Cart Stylesheet URL"],
     "global": ["Theme", "Primary colour", "Text colour", "Background colour", "Font",
                "Logo", "Forgot Password URL", "Show Proposals section",
-               "Show Issues section"],
+               "Show Issues section",
+               "Password sign-in"],  # E-8 (#25): single sign-on only, when off
 }
 
 

@@ -116,6 +116,18 @@ def kill_links(m: Merge, table: Table, column: Column) -> int:
     return 0
 
 
+def cancel_sign_in_tokens(m: Merge, table: Table, column: Column) -> int:
+    """The merged record's unused single sign-on tokens are cancelled: they would sign in a
+    record that is merged away. (The survivor's stay: its merchant issued them for it.)"""
+    from .models import SignInToken
+
+    return db.session.execute(
+        update(SignInToken).where(SignInToken.customer_id == m.merged.id,
+                                  SignInToken.used_at.is_(None),
+                                  SignInToken.cancelled_at.is_(None))
+        .values(cancelled_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+
+
 def end_sessions(m: Merge, table: Table, column: Column) -> int:
     """The merged record's portal sessions end on the server (its browser is signed out); the
     survivor's too when its login is replaced."""
@@ -149,6 +161,8 @@ MOVES: dict[str, Move] = {
     "customer_email.customer_id": Move(None, unite_emails),  # shown as the addresses
     "credential_token.customer_id": Move("Open emailed links", kill_links, "used_at"),
     "portal_session.customer_id": Move("Portal sessions", end_sessions, "revoked_at"),
+    # single sign-on tokens (#25): ended with the sessions (a merged record signs in no more)
+    "sign_in_token.customer_id": Move("Open sign-in tokens", cancel_sign_in_tokens, "used_at"),
     # records merged into the merged one earlier now point at the final survivor
     "customer.merged_into_id": Move(None),
 }
