@@ -274,6 +274,12 @@ def test_the_admin_adds_rotates_resends_and_deletes_an_endpoint(app, dns, owner_
                           data={"csrf_token": csrf_from(page)})
     new_secret = _admin_secret(rotated.get_data(as_text=True))
     assert new_secret.startswith("whsec_") and new_secret != secret
+    # its form beside the new secret is the endpoint as saved (#25 browser pass: all unticked)
+    html = rotated.get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*value="invoice.issued"|'
+                     r'<input[^>]*value="invoice.issued"[^>]*checked', html)
+    assert re.search(r'<input[^>]*checked[^>]*name="enabled"|'
+                     r'<input[^>]*name="enabled"[^>]*checked', html)
     assert new_secret not in client.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
     # change its events
     changed = owner_client.submit(f"/admin/webhooks/{endpoint_id}", {

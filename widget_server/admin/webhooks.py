@@ -113,9 +113,12 @@ def webhook_rotate(endpoint_id: int):
     old = endpoint.secret
     secret = webhooks.rotate_secret(endpoint)
     _audit("webhook_endpoint.secret_rotated", endpoint, {"secret": old}, {"secret": secret})
+    # the endpoint's form as saved, not read from this POST (which carries only its token:
+    # every event and "Enabled" would show unticked, and a Save would switch it off)
     return render_template("admin/webhook_endpoint.html", endpoint=endpoint,
-                           form=EndpointForm(obj=endpoint), action_form=ActionForm(),
-                           secret=secret, deliveries=webhooks.deliveries(endpoint))
+                           form=EndpointForm(formdata=None, obj=endpoint),
+                           action_form=ActionForm(), secret=secret,
+                           deliveries=webhooks.deliveries(endpoint))
 
 
 @bp.route("/webhooks/<id:endpoint_id>/delete", methods=["POST"])
