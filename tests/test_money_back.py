@@ -488,6 +488,10 @@ def test_refunds_and_credit_notes_read_in_the_customers_language(app, billed, la
                              headers={"Accept-Language": language}).get_data(as_text=True)
     for word in words:
         assert word in html, word
+    # and the overview's recent activity (#25 browser pass: "Zahlung · Bank transfer")
+    overview = billed.client.get(f"{billed.base}/account",
+                                 headers={"Accept-Language": language}).get_data(as_text=True)
+    assert words[-1] in overview and "Bank transfer" not in overview
 
 
 def test_every_money_action_writes_its_audit_entry(app, owner_client):

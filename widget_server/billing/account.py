@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, case, func, select
 
 from ..core.extensions import db
 from .models import Invoice, Payment
+from .payment_history import method_words  # an offline method in the customer's words
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,8 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
                        invoice_status(i, today), i.id) for i in invoices]
     recent += [Activity(p.scheduled_for if p.status == "scheduled"
                         else merchant.local_date(p.created_at),
-                        "payment", _("Payment · %(method)s", method=p.method_label)
-                        if p.method_label else _("Payment"),
+                        "payment", _("Payment · %(method)s", method=method_words(p))
+                        if method_words(p) else _("Payment"),
                         p.amount_minor, p.currency, p.status, p.id,
                         p.status == "succeeded" and p.number is not None) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)
