@@ -262,3 +262,11 @@ def test_a_daily_job_forgets_tokens_a_day_after_they_expired(app, sso, client):
         assert sign_in_tokens.purge(later) == 1
         db.session.commit()
     assert _tokens(app, sso.acme.customer_id) == []
+
+
+def test_a_customer_id_beyond_the_keys_range_is_a_422_not_a_database_error(client, sso):
+    """Schemathesis on PostgreSQL (CI): {"customer": 2147483648} reached an INTEGER column and
+    failed with "integer out of range" (a 500)."""
+    answer = _issue(client, sso.acme, customer=2**31)
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["field"] == "customer"

@@ -15,6 +15,7 @@ from ..core.extensions import csrf, limiter
 from ..customers import services, sign_in_tokens
 from ..profiles import services as profile_services
 from ..tenancy.configuration import EMBEDDING, merchant_settings
+from ..web.request_guards import MAX_ID
 from .auth import authenticate, current_merchant, rate_key, rate_limit
 from .schemas import BodySchema, UTCDateTime, answers
 
@@ -28,7 +29,7 @@ limiter.shared_limit(rate_limit, scope="api", key_func=rate_key)(blp)
 
 class PortalSessionInSchema(BodySchema):
     customer = fields.Integer(required=True, strict=True,
-                              validate=validate.Range(1, 2**53),
+                              validate=validate.Range(1, MAX_ID),  # INTEGER keys
                               metadata={"description": "The customer's id."})
     profile = fields.String(validate=validate.Length(1, 64), metadata={
         "description": "A self-service profile's id (slug); the default profile when left out."})
