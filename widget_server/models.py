@@ -1,5 +1,4 @@
 """Imports every domain's tables so Alembic and `db.metadata` see the whole schema."""
-from .api.idempotency import IdempotencyKey  # noqa: F401
 from .billing.models import Invoice, InvoiceLine, Payment, PaymentAllocation  # noqa: F401
 from .catalogue.models import Product  # noqa: F401
 from .commerce.models import (  # noqa: F401
@@ -25,5 +24,6 @@ from .support.models import (  # noqa: F401
 from .tenancy.api_keys import ApiKey  # noqa: F401
 from .tenancy.audit import AuditEntry  # noqa: F401
 from .tenancy.counters import Counter  # noqa: F401
+from .tenancy.idempotency_keys import IdempotencyKey  # noqa: F401
 from .tenancy.models import AdminUser, Merchant  # noqa: F401
 from .webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

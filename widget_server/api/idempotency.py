@@ -17,37 +17,21 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Response, current_app, g, request
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from ..core.database import UTCDateTime, utcnow
+from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..jobs.periodic import daily
 from ..jobs.queue import handler
+from ..tenancy.idempotency_keys import IdempotencyKey
 
 LIFETIME = timedelta(hours=24)
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 PURGE_JOB = "idempotency_purge"
 log = logging.getLogger(__name__)
-
-
-class IdempotencyKey(db.Model):
-    __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("merchant_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(255))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    # None while the first request runs
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    content_type: Mapped[str] = mapped_column(String(100), default="")
-    response_body: Mapped[str | None] = mapped_column(Text)
-    location: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 def fingerprint() -> str:
