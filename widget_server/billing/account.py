@@ -6,10 +6,10 @@ due date and what is due then), two short lists.
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import bindparam, case, func, select
 
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from .models import Invoice, Payment
 from .payment_history import method_words  # an offline method in the customer's words
 

@@ -12,9 +12,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from flask_babel import gettext as _
-
 from ..core.domain import DomainError
+from ..core.i18n import gettext as _
 from . import claims, invoices, methods, payment_history, payments, schedules
 from .gateways import MethodToken
 from .models import Payment

@@ -2,11 +2,11 @@
 UPDATE before the gateway is called and releases them when it settles. Two tabs, a tab and the
 worker, or the API and a tab cannot charge one invoice twice: the second claim waits on the
 first (PostgreSQL's row lock, SQLite's write lock), then finds the invoice taken."""
-from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from .models import Invoice, Payment
 
 

@@ -8,13 +8,13 @@ more than its total: `invoice.credited_minor` is raised by one conditional UPDAT
 credit notes at once cannot pass it either. The amount is tax included; its tax is the
 invoice's own proportion of tax to total, shown on the credit note's PDF.
 """
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core import events
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from ..core.money import format_money
 from ..customers.models import Customer
 from ..tenancy.counters import next_number

@@ -15,9 +15,8 @@ preparatory call such as `ensure_customer` that could not be made), so callers c
 from dataclasses import dataclass
 from typing import Protocol
 
-from flask_babel import gettext
-
 from ..core.domain import DomainError
+from ..core.i18n import gettext
 
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
 TEST_CARDS = {

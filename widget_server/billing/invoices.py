@@ -1,7 +1,6 @@
 """Building invoices from catalogue lines; totals are computed here and only here."""
 from datetime import date
 
-from flask_babel import gettext
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -10,6 +9,7 @@ from ..catalogue.models import Product
 from ..catalogue.services import active_products
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext
 from ..core.paging import page_after
 from ..tenancy.counters import next_number
 from .models import Invoice, InvoiceLine

@@ -4,11 +4,11 @@ A customer has at most one default method; autopay charges it. Removing the defa
 the newest remaining method; removing the last one ends autopay, and payments scheduled with
 a removed method are cancelled rather than charged to a method the customer took away.
 """
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from .gateways import MethodToken
 from .models import Payment, PaymentMethod
 from .providers import gateway_for

@@ -1,10 +1,10 @@
 """A customer's payments as they look them up: by the attempt's idempotency key (a double
 submit finds its first payment) and newest first, keyset-paginated."""
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.extensions import db
+from ..core.i18n import lazy_gettext as _l
 from ..core.paging import page_after
 from .models import Payment, PaymentAllocation
 

@@ -13,7 +13,6 @@ worker (`payment_jobs`), asking the gateway with the same idempotency key.
 """
 from datetime import date, timedelta
 
-from flask_babel import gettext
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
@@ -21,6 +20,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext
 from ..customers.models import Customer
 from ..jobs.queue import enqueue
 from ..tenancy.counters import next_number

@@ -5,16 +5,15 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from flask_babel import gettext
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ..core.i18n import widget_formatting_locale
+from ..core.i18n import gettext, widget_formatting_locale
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..core.money import format_money
 from ..tenancy.configuration import BUSINESS, merchant_settings
 from . import tax

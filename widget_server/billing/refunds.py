@@ -12,13 +12,13 @@ the hold is one conditional UPDATE (`refunded + amount <= amount`). The same for
 (the same key) finds the first refund and refunds nothing more. A failed refund gives its hold
 back; a pending one (no answer) keeps it until `resolve` asks again with the same key.
 """
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..core import events
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from ..core.money import format_money
 from ..tenancy.counters import next_number
 from .gateways import GatewayUnavailable, RefundRequest, RefundResult

@@ -5,10 +5,10 @@ twice on the day."""
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from ..jobs.queue import enqueue
 from .models import Invoice, Payment
 

@@ -17,9 +17,9 @@ import re
 
 import stripe
 from flask import current_app
-from flask_babel import gettext
 
 from ..core.domain import DomainError
+from ..core.i18n import gettext
 from ..tenancy.configuration import STRIPE_ACCOUNT_RE
 from ..tenancy.models import Merchant
 from ..tenancy.services import merchants_with_account

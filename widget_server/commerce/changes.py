@@ -39,7 +39,6 @@ invoice becomes the customer's account credit (a customer balance, as Stripe doe
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import gettext
 from sqlalchemy import select
 
 from ..billing.tax import LineAmounts, line_amounts, round_half_away
@@ -47,6 +46,7 @@ from ..catalogue.models import Product
 from ..core import events
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext
 from ..tenancy.configuration import prices_include_tax
 from .models import ACTIVE, Order, OrderAdjustment, OrderLine
 from .orders import MAX_QUANTITY, period_total

@@ -7,9 +7,8 @@ anchor is never lost to a short month. Daily and weekly periods simply add days.
 import calendar
 from datetime import date, timedelta
 
-from flask_babel import gettext, ngettext
-
 from ..catalogue.models import INTERVALS
+from ..core.i18n import gettext, ngettext
 
 
 def advance(start: date, interval: str, count: int, anchor_day: int) -> date:

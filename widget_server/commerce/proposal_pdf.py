@@ -5,7 +5,6 @@ the total charged at acceptance and what each following period costs, and the no
 from io import BytesIO
 
 from babel.dates import format_date
-from flask_babel import gettext
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
@@ -14,7 +13,7 @@ from reportlab.pdfgen import canvas
 from ..billing import tax
 from ..billing.pdf import _buyer, _fit, _fonts, _seller
 from ..billing.tax import format_rate_in
-from ..core.i18n import widget_formatting_locale
+from ..core.i18n import gettext, widget_formatting_locale
 from ..core.money import format_money
 from . import periods
 

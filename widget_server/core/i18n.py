@@ -6,13 +6,20 @@ none of them wanted, the language of the merchant's locale. Dates and amounts ar
 in that language with the merchant's territory (de + DE → de_DE, fr + DE → fr_DE), the
 merchant's currency unchanged. Outside the widget (the admin, the demo) it is English.
 """
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
+import flask_babel
 from babel import Locale, UnknownLocaleError
-from flask import g, has_request_context, request
+from babel.support import NullTranslations
+from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale
+from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 # The languages with a shipped catalogue (English is the source language).
 LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("de", "Deutsch"),
@@ -114,10 +121,121 @@ def widget_formatting_locale(merchant) -> str:
     return formatting_locale(current_language(), merchant.locale or "en_US")
 
 
+_CATALOGUE = "_widget_catalogue"
+
+
+def catalogue():
+    """The translations of this request's language, found once per language and request.
+
+    Flask-Babel looks them up anew on every string (its context, the locale, the locale's name,
+    its cache): a widget page translates 50 to 150 strings, and that lookup cost more than a
+    page's SQL (issue #26). Keyed by the locale object, so `refresh()` and `force_locale()`,
+    which replace it, are followed."""
+    if not has_app_context():
+        return _NO_TRANSLATIONS
+    locale = get_locale()
+    cached = g.get(_CATALOGUE)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    translations = flask_babel.get_translations()
+    setattr(g, _CATALOGUE, (locale, translations))
+    return translations
+
+
+_NO_TRANSLATIONS = NullTranslations()
+
+
+# Flask-Babel's functions with the same results, through `catalogue()`: the ones the code
+# imports (`from ..core.i18n import gettext as _`).
+
+def gettext(string: str, **variables) -> str:
+    text = _current_catalogue().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    variables.setdefault("num", num)
+    return _current_catalogue().ungettext(singular, plural, num) % variables
+
+
+def pgettext(context: str, string: str, **variables) -> str:
+    text = _current_catalogue().upgettext(context, string)
+    return text % variables if variables else text
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    return LazyString(gettext, string, **variables)
+
+
+def lazy_pgettext(context: str, string: str, **variables) -> LazyString:
+    return LazyString(pgettext, context, string, **variables)
+
+
+# While a widget page renders its language cannot change: its translations are pinned here, so
+# each of the page's strings is one ContextVar read and a dictionary lookup.
+_PINNED: ContextVar = ContextVar("pinned_catalogue", default=None)
+
+
+@contextmanager
+def catalogue_pinned() -> Iterator[None]:
+    token = _PINNED.set(catalogue())
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
+
+
+def _current_catalogue():
+    return _PINNED.get() or catalogue()
+
+
+# The templates' gettext functions: Jinja's "newstyle" ones (the result Markup when autoescaping,
+# always %-formatted with the keyword variables, `num` and `context` supplied), without Jinja's
+# context-passing wrapper, which copies the template context for every call inside a loop.
+
+def _formatted(eval_ctx, text: str, variables: dict) -> str:
+    """As Jinja's newstyle gettext: the translation is the project's own catalogue, trusted
+    markup; the variables are escaped into it when the template autoescapes."""
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, **variables):
+    text = _current_catalogue().ugettext(string)
+    return _formatted(eval_ctx, text, variables)
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables):
+    variables.setdefault("num", num)
+    text = _current_catalogue().ungettext(singular, plural, num)
+    return _formatted(eval_ctx, text, variables)
+
+
+@pass_eval_context
+def _template_pgettext(eval_ctx, context: str, string: str, **variables):
+    variables.setdefault("context", context)
+    text = _current_catalogue().upgettext(context, string)
+    return _formatted(eval_ctx, text, variables)
+
+
+@pass_eval_context
+def _template_npgettext(eval_ctx, context: str, singular: str, plural: str, num: int,
+                        **variables):
+    variables.setdefault("context", context)
+    variables.setdefault("num", num)
+    text = _current_catalogue().unpgettext(context, singular, plural, num)
+    return _formatted(eval_ctx, text, variables)
+
+
 def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
+    # in place of Flask-Babel's (installed by init_app), `_` included: same results, cheaper
+    app.jinja_env.globals.update(gettext=_template_gettext, _=_template_gettext,
+                                 ngettext=_template_ngettext, pgettext=_template_pgettext,
+                                 npgettext=_template_npgettext)
     app.jinja_env.globals["current_language"] = current_language
 
 

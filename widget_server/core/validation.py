@@ -9,11 +9,11 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from wtforms.validators import ValidationError
 
 from .domain import DomainError
+from .i18n import gettext as _
+from .i18n import ngettext
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

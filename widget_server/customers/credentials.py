@@ -10,8 +10,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +17,8 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.i18n import format_list
+from ..core.i18n import format_list, ngettext
+from ..core.i18n import gettext as _
 from ..core.passwords import hash_password, verify
 from ..tenancy.configuration import SECURITY, merchant_settings
 from ..tenancy.models import Merchant

@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app, has_request_context
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from ..core import events, validation
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.i18n import current_language, language_of
+from ..core.i18n import current_language, language_of, ngettext
+from ..core.i18n import gettext as _
 from ..core.unit_of_work import WROTE
 from .models import Customer, CustomerEmail, EmailProof
 from .services import save_customer

@@ -3,12 +3,12 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from ..core.validation import is_single_line, require_single_line, single_line_message
 from .models import FIELD_TYPES, Customer, CustomFieldDefinition
 

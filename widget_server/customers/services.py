@@ -3,7 +3,6 @@ W-6)."""
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from flask_babel import gettext as _
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -12,6 +11,7 @@ from ..core import events, validation
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from . import portal_sessions
 from .fields import clean_value, field_key, list_definitions
 from .matching import fold

@@ -14,7 +14,6 @@ merchant's), its amounts and dates formatted in that language with the merchant'
 """
 from babel.dates import format_date
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..billing.issuing import pay_link
@@ -26,6 +25,7 @@ from ..core.database import utcnow
 from ..core.events import subscriber
 from ..core.extensions import db
 from ..core.i18n import customer_language, formatting_locale
+from ..core.i18n import gettext as _
 from ..core.money import format_money
 from ..customers import enrolment
 from ..customers.models import Customer, EmailProof

@@ -10,12 +10,12 @@ from types import SimpleNamespace
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from ..core.colors import contrast_ratio
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.i18n import DEFAULT_LANGUAGE
+from ..core.i18n import gettext as _
 from ..core.sanitize import clean_html, to_text
 from ..core.tokens import check_template, substitute
 from ..core.validation import require_single_line

@@ -1,5 +1,5 @@
 """The SelfServiceProfile table; settings live in one JSON column keyed by tab."""
-from copy import deepcopy
+import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..core.database import JSONType, UTCDateTime, utcnow
 from ..core.extensions import db
 from ..settings import Group, SettingsView
+from ..settings.schema import fingerprint
 from .tabs import TABS
 
 
@@ -27,8 +28,9 @@ class TabAccessor:
         kept = views.get(self.group.key)
         if kept is not None and kept[0] == raw:
             return kept[1]
-        view = self.group.view(raw)
-        views[self.group.key] = (deepcopy(raw), view)
+        stored = fingerprint(raw)
+        view = self.group.view_of_stored(stored)
+        views[self.group.key] = (json.loads(stored), view)  # a copy to notice changes by
         return view
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import format_decimal
-from flask_babel import gettext as _
 
 from ..core.domain import DomainError
+from ..core.i18n import gettext as _
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_FILES = 3

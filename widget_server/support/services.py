@@ -8,7 +8,6 @@ closed issue reopens it: the customer never meets a dead end, and the merchant s
 the open inbox. An admin's reply leaves the status as it is (or closes it, when asked).
 Every query is scoped by the merchant, and the customer's by the customer. Nothing commits.
 """
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
@@ -16,6 +15,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
 from ..core.validation import is_single_line, single_line_message
 from ..customers.models import Customer
 from ..tenancy.counters import next_number

@@ -2,13 +2,13 @@
 how a refused change (`DomainError`) is shown on a form."""
 from collections.abc import Iterable
 
-from flask_babel import gettext as _
 from wtforms import EmailField, SelectChoice, StringField, URLField
 
 from ..core import dates
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.i18n import current_language
+from ..core.i18n import gettext as _
 from ..core.validation import is_single_line, single_line_message
 
 

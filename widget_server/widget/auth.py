@@ -1,13 +1,13 @@
 """Customer sign-in and sign-out inside the widget (C-1)."""
 from flask import flash, g, jsonify, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..commerce import carts
 from ..core.domain import DomainError
 from ..core.extensions import limiter
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
+from ..core.i18n import ngettext
 from ..core.passwords import HashingBusy
 from ..core.validation import local_path
 from ..customers import auth as customer_auth

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import abort, g, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
 
 from ..billing import methods
+from ..core.i18n import lazy_gettext as _l
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
 

@@ -12,8 +12,6 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from ..billing import checkout as billing_checkout
 from ..billing import methods, payment_history
@@ -21,6 +19,8 @@ from ..commerce import cart_checkout as checkout_service
 from ..commerce import carts
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..core.money import from_minor
 from ..core.validation import LOOPBACK_HOSTS
 from ..tenancy.configuration import EMBEDDING, merchant_settings, prices_include_tax

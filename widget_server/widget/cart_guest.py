@@ -9,13 +9,13 @@ and keeps nothing on file. With the setting off, the cart asks the visitor to si
 routes answer 403 (capabilities.ROUTES).
 """
 from flask import g, make_response, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired, Length
 
 from ..core import validation
 from ..core.domain import DomainError
 from ..core.extensions import db, limiter
+from ..core.i18n import lazy_gettext as _l
 from ..customers import email_proof
 from ..web.form_fields import TrimmedField, show_errors
 from . import bp

@@ -1,9 +1,9 @@
 """Who and where: the merchant and profile named by the URL, the signed-in customer, and the
 portal-unavailable answer when the portal, the profile or the merchant is missing or off."""
 from flask import flash, g, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from flask_babel import refresh as refresh_language
 
+from ..core.i18n import lazy_gettext as _l
 from ..customers import portal_sessions
 from ..customers.languages import remember_language
 from ..customers.models import TEMP_USED

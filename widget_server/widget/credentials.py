@@ -1,9 +1,9 @@
 """Customer credential pages: create (C-3, I-3), self-enrolment (C-12), forgot and reset (C-4)."""
 from flask import flash, g, redirect, request, url_for
-from flask_babel import gettext as _
 
 from ..core.domain import DomainError
 from ..core.extensions import limiter
+from ..core.i18n import gettext as _
 from ..customers import credentials, enrolment
 from ..web.form_fields import show_errors
 from . import bp

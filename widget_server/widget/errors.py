@@ -2,10 +2,10 @@
 the iframe wears the merchant's theme and navigation, says what happened and leads back into the
 account (or to sign-in), instead of the server's bare error page and its link to "/"."""
 from flask import abort, current_app, g, request, url_for
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from ..core.i18n import gettext
+from ..core.i18n import lazy_gettext as _l
 from . import bp
 from .context import identify
 from .rendering import render_widget

@@ -1,9 +1,9 @@
 """Forms of the customer's pages."""
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from ..core.i18n import lazy_gettext as _l
 from ..web.form_fields import TrimmedField
 
 

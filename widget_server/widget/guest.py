@@ -9,13 +9,13 @@ address and per invoice, as guest card forms attract card testing.
 """
 
 from flask import g, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField
 
 from ..billing import checkout, issuing, payment_history
 from ..core.domain import DomainError
 from ..core.extensions import db, limiter
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..customers import enrolment
 from ..customers.models import Customer
 from ..web.form_fields import select_choices, show_errors

@@ -6,8 +6,6 @@ only to their customer, as downloads (`Content-Disposition: attachment`, `nosnif
 policy) with the type their bytes showed, never rendered as a page.
 """
 from flask import abort, flash, g, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import TextAreaField
@@ -15,6 +13,8 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..core.domain import DomainError
 from ..core.extensions import limiter
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..support import attachments
 from ..support import services as issues
 from ..support.downloads import as_download

@@ -8,7 +8,6 @@ import secrets
 
 from flask import g, redirect, request, url_for
 from flask_babel import format_decimal
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
@@ -16,6 +15,7 @@ from ..billing import invoices as billing
 from ..billing import issuing
 from ..catalogue import services as catalogue
 from ..core.domain import DomainError
+from ..core.i18n import gettext as _
 from ..web.form_fields import show_errors
 from . import bp
 from .rendering import merchant_today, render_widget

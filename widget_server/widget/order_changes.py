@@ -5,13 +5,13 @@ the next invoice); "Confirm" applies it and tells the host page (`order-changed`
 `commerce.changes`'; this page only parses and renders.
 """
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 
 from ..commerce import changes
 from ..commerce.orders import MAX_QUANTITY, get_order
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext
+from ..core.i18n import lazy_gettext as _l
 from ..core.money import from_minor
 from . import bp
 from .forms import ActionForm

@@ -12,8 +12,6 @@ import secrets
 from datetime import date
 
 from flask import abort, flash, g, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
@@ -24,6 +22,8 @@ from ..commerce import orders as commerce
 from ..commerce.models import ACTIVE, ENDED, Order
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..core.money import from_minor
 from ..tenancy.configuration import prices_include_tax
 from ..web.request_guards import optional_id

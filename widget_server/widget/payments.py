@@ -5,8 +5,6 @@ from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
 from flask import current_app, g, request, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.validators import Length, Optional
@@ -28,6 +26,8 @@ from ..billing.gateways import (
 )
 from ..billing.providers import gateway_for
 from ..core.domain import DomainError
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import widget_formatting_locale
 from ..core.money import pattern as money_pattern
 from ..core.money import to_minor

@@ -1,14 +1,14 @@
 """The customer's profile page (W-6, C-11, P-3): details, Primary Email, phone, address and
 custom fields by the profile's mode; editing only when Allow Profile Edit is on."""
 from flask import flash, g, redirect, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..core import validation
 from ..core.domain import DomainError
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..customers import forms as customer_forms
 from ..customers import services
 from ..customers.fields import list_definitions

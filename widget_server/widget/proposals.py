@@ -3,8 +3,6 @@ tab shows them, the customer's open and past proposals, each with its lines, tot
 and a PDF; Accept (typing their full name) places the order, Decline takes a reason. The rules
 are `commerce.proposals`; this page parses and renders."""
 from flask import Response, abort, flash, g, redirect, request, session, url_for
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -16,6 +14,8 @@ from ..commerce.orders import get_order
 from ..commerce.proposal_models import ACCEPTED, DECLINED, EXPIRED, SENT
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..core.money import from_minor
 from ..web.form_fields import TrimmedField
 from . import bp

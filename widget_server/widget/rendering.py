@@ -1,16 +1,17 @@
 """Rendering a widget page in the profile's theme, and the headers every widget page sends."""
 import secrets
+from contextvars import ContextVar
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from babel.dates import format_date
 from flask import g, render_template, request, session
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 
 from ..billing import account
-from ..core.i18n import format_list, widget_formatting_locale
+from ..core.i18n import catalogue_pinned, format_list, lazy_pgettext, widget_formatting_locale
+from ..core.i18n import gettext as _
+from ..core.i18n import lazy_gettext as _l
 from ..core.money import format_money
 from ..profiles.tabs import GLOBAL
 from ..tenancy.configuration import EMBEDDING, merchant_settings
@@ -61,16 +62,40 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     g.csp_nonce = secrets.token_urlsafe(16)
     event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
     event = _as_event(g.get("widget_event")) or _as_event(event)
-    html = render_template(template_name(theme, path), look=look, theme=theme,
-                           embed_origins=allowed_origins() if origins is None else origins,
-                           widget_event=event,
-                           navigate=navigate,
-                           theme_base=template_name(theme, "widget/base.html"),
-                           theme_prefix=template_name(theme, ""),
-                           css_variables=css_variables(look), csp_nonce=g.csp_nonce,
-                           merchant=g.get("merchant"), profile=g.get("profile"),
-                           customer=g.get("customer"), **context)
+    merchant = g.get("merchant")
+    page = _Page(merchant, widget_formatting_locale(merchant)) if merchant is not None else None
+    pinned = _PAGE.set(page)
+    try:
+        with catalogue_pinned():
+            html = render_template(
+                template_name(theme, path), look=look, theme=theme,
+                embed_origins=allowed_origins() if origins is None else origins,
+                widget_event=event, navigate=navigate,
+                theme_base=template_name(theme, "widget/base.html"),
+                theme_prefix=template_name(theme, ""), css_variables=css_variables(look),
+                csp_nonce=g.csp_nonce, merchant=merchant, profile=g.get("profile"),
+                customer=g.get("customer"), **context)
+    finally:
+        _PAGE.reset(pinned)
     return html, status
+
+
+class _Page(NamedTuple):
+    """What the filters of a page being rendered need, looked up once for the page rather than
+    for each amount and date (a list has 40 of them)."""
+    merchant: object
+    locale: str
+
+
+_PAGE: ContextVar[_Page | None] = ContextVar("widget_page", default=None)
+
+
+def _formatting() -> tuple[object, str]:
+    page = _PAGE.get()
+    if page is not None:
+        return page
+    merchant = g.get("merchant")
+    return merchant, widget_formatting_locale(merchant)
 
 
 def frame_ancestors(origins: list[str] | None = None) -> str:
@@ -123,8 +148,8 @@ def apply_unrouted_widget_headers(response):
 
 @bp.app_template_filter("money")
 def money_filter(minor: int, currency: str | None = None) -> str:
-    merchant = g.get("merchant")
-    return format_money(minor, currency or merchant.currency, widget_formatting_locale(merchant))
+    merchant, locale = _formatting()
+    return format_money(minor, currency or merchant.currency, locale)
 
 
 @bp.app_template_filter("rate_percent")
@@ -132,8 +157,7 @@ def rate_percent_filter(rate_bp: int) -> str:
     """A tax rate in basis points as a percentage in the customer's language: "19 %", "5,5 %"."""
     from ..billing.tax import format_rate_in
 
-    return str(_("%(rate)s %%", rate=format_rate_in(
-        rate_bp, widget_formatting_locale(g.get("merchant")))))
+    return str(_("%(rate)s %%", rate=format_rate_in(rate_bp, _formatting()[1])))
 
 
 @bp.app_template_filter("local_date")
@@ -142,9 +166,10 @@ def local_date_filter(value) -> str:
     with the merchant's territory."""
     if value is None:
         return ""
+    merchant, locale = _formatting()
     if isinstance(value, datetime):
-        value = g.merchant.local_date(value)
-    return _medium_date(value, widget_formatting_locale(g.merchant))
+        value = merchant.local_date(value)
+    return _medium_date(value, locale)
 
 
 @lru_cache(maxsize=4096)

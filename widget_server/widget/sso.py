@@ -7,8 +7,8 @@ already signed in just stays where it is."""
 from urllib.parse import urlencode
 
 from flask import flash, g, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
 
+from ..core.i18n import lazy_gettext as _l
 from ..customers import sign_in_tokens
 from .auth import begin_session
 

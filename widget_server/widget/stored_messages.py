@@ -6,8 +6,7 @@ shown: each stored text the code writes is a key here. A text not listed (a gate
 message) is shown as stored. `tests/test_languages.py` checks the table covers what the billing
 code writes.
 """
-from flask_babel import lazy_gettext as _l
-
+from ..core.i18n import lazy_gettext as _l
 from . import bp
 
 KNOWN = {

@@ -3,13 +3,13 @@ saved methods can always be seen and removed by their owner and autopay turned o
 payments switched off; made default or used for autopay only while the profile takes payments
 and its Credit Card/ACH Mode keeps methods on file."""
 from flask import Response, abort, flash, g, redirect, request, url_for
-from flask_babel import gettext as _
 
 from ..billing import credit_notes, methods, pdf, schedules
 from ..billing import payment_history as billing_history
 from ..billing.gateways import GatewayUnavailable
 from ..billing.payment_history import history
 from ..core.domain import DomainError
+from ..core.i18n import gettext as _
 from ..web.form_fields import show_errors
 from ..web.request_guards import optional_id
 from . import bp
