@@ -66,7 +66,7 @@ CEILINGS = {
     "invoices": 3,
     "invoice_detail": 4,
     "invoice_pdf": 4,
-    "invoices_pdf": 7,  # every invoice of the customer (up to 500) with its lines
+    "invoices_pdf": 5,  # every invoice of the customer (up to 500), their lines in one more
     "new_invoice": 3,
     "pay_invoices": 6,
     "payment_history": 9,
