@@ -1,4 +1,5 @@
 """Every Flask extension, created unbound; `create_app` binds them to an application."""
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -25,3 +26,14 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+
+# Blueprints whose limits are all on POSTs (the widget's sign-ins, codes and emails): a page
+# they serve is read without consulting the limiter, which resolving no limit at all took a
+# tenth of a widget page's time to find (issue #26). tests/test_rate_limits.py checks that
+# none of their endpoints has a limit that counts a GET.
+READS_UNLIMITED = frozenset({"widget", "portal", "embed", "themes", "health", "media"})
+
+
+@limiter.request_filter
+def _an_unlimited_read() -> bool:
+    return request.method in ("GET", "HEAD") and request.blueprint in READS_UNLIMITED

@@ -195,8 +195,11 @@ def _current_catalogue():
 
 def _formatted(eval_ctx, text: str, variables: dict) -> str:
     """As Jinja's newstyle gettext: the translation is the project's own catalogue, trusted
-    markup; the variables are escaped into it when the template autoescapes."""
-    return (Markup(text) if eval_ctx.autoescape else text) % variables  # noqa: S704
+    markup; the variables are escaped into it when the template autoescapes. (A text without
+    "%" and no variables is itself: most of a page's strings skip the formatting.)"""
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704
+    return text % variables if variables or "%" in text else text
 
 
 @pass_eval_context

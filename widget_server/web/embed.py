@@ -3,7 +3,10 @@
 `/embed/…` carries no session. The loader's URL never changes, so it is served with a short
 max-age and an ETag: sites pick up a new version by revalidation.
 """
-from flask import Blueprint, abort, jsonify, send_file
+import hashlib
+from functools import lru_cache
+
+from flask import Blueprint, Response, abort, jsonify, request
 
 from ..core.config import PROJECT_DIR
 from ..profiles import services as profile_services
@@ -15,11 +18,22 @@ MAX_AGE = 300
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 
 
+@lru_cache(maxsize=1)
+def _loader_file(modified: float) -> tuple[bytes, str]:
+    """The loader and its ETag, read once per version of the file (every site's every page
+    load asks for it: `send_file` opened, hashed and streamed it each time)."""
+    body = LOADER.read_bytes()
+    return body, hashlib.sha256(body).hexdigest()[:32]
+
+
 @bp.get("/loader.js")
 def loader():
-    response = send_file(LOADER, mimetype="text/javascript", max_age=MAX_AGE, etag=True,
-                         conditional=True)
+    body, etag = _loader_file(LOADER.stat().st_mtime)
+    response = Response(body, mimetype="text/javascript")
+    response.set_etag(etag)
     response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    response.make_conditional(request)
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

@@ -4,7 +4,6 @@ from flask import g, redirect, url_for
 
 from ..billing import account as billing_account
 from . import bp
-from .forms import ActionForm
 from .rendering import merchant_today, render_widget
 
 
@@ -18,4 +17,4 @@ def overview():
     summary = billing_account.summary(g.merchant, g.customer, merchant_today(),
                                       show_payments=g.profile.payment.show_payments,
                                       show_invoices=g.profile.invoice.show_invoices)
-    return render_widget("widget/overview.html", summary=summary, action_form=ActionForm())
+    return render_widget("widget/overview.html", summary=summary)

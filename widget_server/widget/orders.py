@@ -157,7 +157,7 @@ def orders():
         agent = customer_agents.agent_of(g.merchant, g.customer)
     row_url = url_for(".order_detail", order_id=0)[:-1]
     return render_widget("widget/orders.html", orders=rows, more=more, newer=newer,
-                         row_url=row_url, agents=agents, agent=agent, agent_form=AgentForm(),
+                         row_url=row_url, agents=agents, agent=agent,
                          today=merchant_today())
 
 
