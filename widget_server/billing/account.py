@@ -56,12 +56,17 @@ def _statements():
     totals = select(func.coalesce(func.sum(Invoice.balance_minor), 0),
                     func.coalesce(func.sum(overdue), 0), func.count(Invoice.id), next_due,
                     func.coalesce(func.sum(due_then), 0)).where(*open_filter)
-    invoices = (select(Invoice).where(Invoice.merchant_id == merchant,
-                                      Invoice.customer_id == customer,
-                                      Invoice.status != "draft")
+    # columns, not entities: the rows are only read (entities cost the ORM's identity map)
+    invoices = (select(Invoice.id, Invoice.number, Invoice.issue_date, Invoice.created_at,
+                       Invoice.total_minor, Invoice.balance_minor, Invoice.currency,
+                       Invoice.status, Invoice.due_date)
+                .where(Invoice.merchant_id == merchant, Invoice.customer_id == customer,
+                       Invoice.status != "draft")
                 .order_by(Invoice.id.desc()).limit(bindparam("limit")))
-    payments = (select(Payment).where(Payment.merchant_id == merchant,
-                                      Payment.customer_id == customer)
+    payments = (select(Payment.id, Payment.status, Payment.scheduled_for, Payment.created_at,
+                       Payment.source, Payment.method, Payment.method_label,
+                       Payment.amount_minor, Payment.currency, Payment.number)
+                .where(Payment.merchant_id == merchant, Payment.customer_id == customer)
                 .order_by(Payment.id.desc()).limit(bindparam("limit")))
     return totals, invoices, payments
 
@@ -77,8 +82,8 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
               "limit": recent_limit}
     balance, overdue_total, count, next_due_date, next_due_minor = db.session.execute(
         TOTALS, params).one()
-    invoices = db.session.scalars(RECENT_INVOICES, params).all() if show_invoices else []
-    payments = db.session.scalars(RECENT_PAYMENTS, params).all() if show_payments else []
+    invoices = db.session.execute(RECENT_INVOICES, params).all() if show_invoices else []
+    payments = db.session.execute(RECENT_PAYMENTS, params).all() if show_payments else []
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
                        _("Invoice %(number)s", number=i.number), i.total_minor, i.currency,
                        invoice_status(i, today), i.id) for i in invoices]

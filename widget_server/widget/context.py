@@ -7,7 +7,6 @@ from ..core.i18n import lazy_gettext as _l
 from ..customers import portal_sessions
 from ..customers.languages import remember_language
 from ..customers.models import TEMP_USED
-from ..profiles import services as profile_services
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import EMBEDDED, bp, capabilities
 from .rendering import apply_widget_headers, render_widget
@@ -52,8 +51,10 @@ def identify():
     """The merchant, profile and signed-in customer (g), or the "unavailable" page. Also what
     the widget's error pages need to wear the merchant's theme."""
     g.customer = None
-    g.merchant, g.profile = profile_services.portal_for(
-        g.merchant_slug or "", (g.profile_slug or "") if request.blueprint == EMBEDDED else None)
+    token = session.get(SESSION_KEY)
+    g.merchant, g.profile, customer = portal_sessions.portal_for(
+        g.merchant_slug or "", (g.profile_slug or "") if request.blueprint == EMBEDDED else None,
+        token)
     refresh_language()  # chosen anew now that the merchant (and its languages) is known
     if g.merchant is None:
         return render_widget("widget/unavailable.html", status=404)
@@ -61,8 +62,7 @@ def identify():
         return render_widget("widget/unavailable.html", status=404)
     if not g.profile.enabled or not merchant_settings(g.merchant, PORTAL).enable_customer_portal:
         return render_widget("widget/unavailable.html", status=403)
-    token = session.get(SESSION_KEY)
-    g.customer = portal_sessions.resolve(token, g.merchant.id)
+    g.customer = customer
     remember_language(g.customer)  # their emails' language (B-5)
     if (g.customer is None and token and portal_sessions.ended_because(token, g.merchant.id)
             == portal_sessions.PASSWORD_CHANGED):

@@ -96,19 +96,29 @@ _URLS_KEPT = 4096
 
 
 def widget_url_for(endpoint: str, **values) -> str:
-    """`url_for` for a page's template, remembered when its values are words (a section of the
-    navigation, the stylesheet): the same dozen addresses, each built anew on every page,
-    cost a tenth of a page's time. Addresses with ids are built each time."""
+    """`url_for` for a page's template, remembered: the same addresses (the navigation, the
+    stylesheet, a link on each row) were built anew on every page, a tenth of its time. Kept
+    per blueprint, slugs and script root, with word values as they are; one id value (a row's
+    link) is a placeholder in the remembered address, its digits put in on each call."""
     page = _PAGE.get()
-    if page is None or not all(type(v) is str for v in values.values()):
+    ids = [name for name, value in values.items() if type(value) is int]
+    if page is None or len(ids) > 1 or not all(
+            type(v) is str for name, v in values.items() if name not in ids):
         return url_for(endpoint, **values)
-    key = (page.where, endpoint, *values.items())
+    key = (page.where, endpoint, *((name, PLACEHOLDER if name in ids else value)
+                                   for name, value in values.items()))
     found = _URLS.get(key)
     if found is None:
         if len(_URLS) >= _URLS_KEPT:
             _URLS.clear()
-        found = _URLS[key] = url_for(endpoint, **values)
-    return found
+        found = url_for(endpoint, **{**values, **dict.fromkeys(ids, PLACEHOLDER)})
+        if ids and found.count(str(PLACEHOLDER)) != 1:
+            return url_for(endpoint, **values)  # (not remembered: the placeholder is ambiguous)
+        _URLS[key] = found
+    return found.replace(str(PLACEHOLDER), str(values[ids[0]])) if ids else found
+
+
+PLACEHOLDER = 2_147_483_646  # an id no row has in practice, and digits no slug spells
 
 
 _PAGE: ContextVar[_Page | None] = ContextVar("widget_page", default=None)
