@@ -167,6 +167,8 @@ def text(r: dict) -> None:
     print("== Targets (sizes) ==")
     for ok, what in weight_targets(first["weights"]):
         print(f"{_mark(ok):>6}  {what}")
+    if "seconds" in r:
+        print(f"\n(the run took {r['seconds'] / 60:.1f} minutes)")
 
 
 # --- markdown, for the README ------------------------------------------------------------------

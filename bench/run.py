@@ -677,7 +677,7 @@ def main() -> None:
     if args.markdown:
         print(report.markdown(report.load_results()))
         return
-    binary = ensure_wrk()
+    binary, started = ensure_wrk(), time.monotonic()
     facts = machine_facts()
     print(f"Machine: {machine()}", flush=True)
     busy_before = check_idle("before the run")
@@ -692,7 +692,8 @@ def main() -> None:
             backends[backend] = run_backend(backend, None, binary, secret, args)
     results = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": facts,
                "other_cpu": {"before": busy_before, "after": check_idle("after the run")},
-               "args": vars(args), "backends": backends}
+               "args": vars(args), "backends": backends,
+               "seconds": time.monotonic() - started}
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     report.text(results)
