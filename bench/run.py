@@ -62,6 +62,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -677,6 +678,8 @@ def main() -> None:
     if args.markdown:
         print(report.markdown(report.load_results()))
         return
+    # `kill` ends the run like Ctrl-C: servers stopped, the run's PostgreSQL database dropped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     binary, started = ensure_wrk(), time.monotonic()
     facts = machine_facts()
     print(f"Machine: {machine()}", flush=True)
