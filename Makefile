@@ -39,10 +39,14 @@ test: install
 	$(BIN)/ruff check widget_server tests
 	$(BIN)/pytest
 
-## Benchmarks (B-2, B-3): the app and a Flask hello-world under the same gunicorn, driven by wrk.
-## `make bench BENCH_ARGS="--duration 5 --quick"` for a short run; DATABASE_URL for PostgreSQL.
-## Then the billing run's throughput at 1,000 and 10,000 due orders (#21; PostgreSQL only, it
-## says so and skips without DATABASE_URL): BILLING_ARGS=--full adds 100,000.
+## Benchmarks (B-2, B-3, #26): the app and a Flask hello-world under the same gunicorn, driven by
+## wrk, on SQLite and on PostgreSQL in one run (PostgreSQL started as .ci/run does, in a database
+## made for the run and dropped after it, or DATABASE_URL's). About 10 minutes;
+## `make bench BENCH_ARGS="--duration 3 --quick"` for a short run, `--backends sqlite` for one.
+## `.venv/bin/python -m bench.report` prints the last run's tables as markdown for the README.
+## Then the admin dashboard on the SQLite databases (DATABASE_URL's schemas when set), and the
+## billing run's throughput at 1,000 and 10,000 due orders (#21; PostgreSQL only, it says so and
+## skips without DATABASE_URL): BILLING_ARGS=--full adds 100,000.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.dashboard --reuse $(filter --quick,$(BENCH_ARGS))

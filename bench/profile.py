@@ -2,7 +2,10 @@
 
 Runs after `make bench`, on the databases it leaves behind (instance/bench-large.db with the
 million invoices, or the schema bench_large of DATABASE_URL's database; `--database small` for
-the other). Each page is requested in-process, one request at a time, first unprofiled (the
+the other). The PostgreSQL database a run makes for itself is dropped at its end: to profile on
+PostgreSQL, run the bench with DATABASE_URL set (`--backends postgresql` is enough) and this
+with the same DATABASE_URL. Every page of `bench.run.PAGES` by default (orders and cart too).
+Each page is requested in-process, one request at a time, first unprofiled (the
 median time), then under cProfile; the profile's own time is summed by package (sqlalchemy,
 jinja2, babel, the app, ...) and the app's and Babel's slowest functions are listed. cProfile
 is in the standard library; for a sampling view of the gunicorn workers under wrk's load use

@@ -1,5 +1,10 @@
 """`make bench`: how fast the widget is, next to the fastest a Flask page can be here (B-2, B-3).
 
+It measures both databases in one run, each in its own part (`--backends` for one only):
+SQLite, and PostgreSQL, the production database, started the way `.ci/run` starts it
+(`bench/postgres.py`). Each part measures its own hello-world beside its pages, with the same
+gunicorn settings, so each part's ratios are taken against the yardstick of the same minutes.
+
 What it measures, and why:
 
 1. Throughput and latency. The app runs under gunicorn with the production settings of `make run`
@@ -9,13 +14,15 @@ What it measures, and why:
    per second, p50 and p99 latency, and each page's throughput as a fraction of the
    hello-world's measured in the same run: absolute numbers depend on the machine, the ratio
    says how much the page costs over Flask itself. Pages: the login page (anonymous), the
-   account overview and the invoice list of the signed-in demo customer, the loader script.
+   account overview, the invoice list, the orders list and the cart page of the signed-in demo
+   customer (the demo seed gives them orders and enables the cart), the loader script.
    wrk sends `Connection: close`: one request per connection, as nginx proxies to gunicorn by
    default. With persistent connections (`--keep-alive`) each gthread worker keeps the
    connections it happened to accept, and now and then one worker takes all 32 while the
    other idles: throughput halves from one run to the next, which measures luck, not the app.
    The machine is shared with whatever else runs on it: each measurement records the CPU share
-   other processes used meanwhile and is taken again (up to `--tries`) when it is too high.
+   other processes used meanwhile and is taken again (up to `--tries`) when it is too high. On
+   PostgreSQL the database server's processes serving the run count as ours, not as others'.
 2. Scale. Two databases hold the same demo merchant, one with 1,000 invoices over 100
    customers (the database of part 1), one with a million over 100,000 (bulk-inserted,
    `bench/seed.py`), each served by its own gunicorn. The overview and the invoice list are
@@ -32,13 +39,18 @@ What it measures, and why:
    and the server time of one request at a time, without the network or the load generator.
 5. Sign-in capacity (`bench/signin.py`, issue #19 item 13). Sign-ins per second during a flood
    of sign-ins, and the overview's p50/p99 during it next to the overview's on its own: whether
-   password hashing (argon2id, bounded per process) starves the pages.
+   password hashing (argon2id, bounded per process) starves the pages. In the first backend's
+   part only: the database does not change what hashing costs.
 
-The databases are `instance/bench-small.db` and `instance/bench-large.db`, made anew each run
-(the dev database is untouched), or with DATABASE_URL (PostgreSQL) the schemas `bench_small` and
-`bench_large` of that database, dropped and made anew; nothing else in it is touched.
+The SQLite databases are `instance/bench-small.db` and `instance/bench-large.db`, made anew each
+run (the dev database is untouched). On PostgreSQL they are the schemas `bench_small` and
+`bench_large` of a database made for the run under a unique name and dropped at its end, or of
+DATABASE_URL's database when it is set (dropped and made anew; nothing else in it is touched).
+The results of both go to instance/bench-results.json; `--markdown` prints them as the README's
+tables (also `python -m bench.report`).
 
-    .venv/bin/python -m bench.run [--duration 10] [--connections 32] [--threads 2] [--quick]
+    .venv/bin/python -m bench.run [--backends sqlite postgresql] [--duration 8] [--quick]
+    .venv/bin/python -m bench.run --markdown       # the last run's tables, for the README
     .venv/bin/python -m bench.profile [PATH ...]   # where the server time goes, afterwards
     .venv/bin/python -m bench.signin [--duration 5]  # only the sign-in flood, on its own database
 """
@@ -50,6 +62,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -68,12 +81,18 @@ PAGES = {  # name: (path, needs the signed-in cookie)
     "login page": (f"/p/{SLUG}/login", False),
     "account overview": (f"/p/{SLUG}/account", True),
     "invoice list": (f"/p/{SLUG}/invoices", True),
+    "orders list": (f"/p/{SLUG}/orders", True),
+    "cart page": (f"/p/{SLUG}/cart", True),
     "loader.js": ("/embed/loader.js", False),
 }
 SCALED_PAGES = ("account overview", "invoice list")
+# The pages held to the throughput target (issue #26): what a signed-in customer looks at.
+TARGET_PAGES = ("account overview", "invoice list", "orders list", "cart page")
 SMALL, LARGE = (100, 1_000), (100_000, 1_000_000)  # (customers, invoices)
-TARGETS = {"throughput ratio": 0.25, "p99/p50": 4.0, "scale ratio": 1.3,
-           "loader gzipped": 2048, "page weight": 30 * 1024}
+BACKENDS = ("sqlite", "postgresql")
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+TARGETS = {"throughput ratio": {"sqlite": 0.25, "postgresql": 0.20}, "p99/p50": 4.0,
+           "scale ratio": 1.3, "loader gzipped": 2048, "page weight": 30 * 1024}
 
 
 # --- the load generator ------------------------------------------------------------------------
@@ -164,6 +183,7 @@ def _process_jiffies(pid: int) -> int:
 
 
 def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (gunicorn's workers)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -179,23 +199,36 @@ def _children(pid: int) -> list[int]:
 class OtherCpu:
     """The share of the machine's CPU that processes other than the bench, its servers and wrk
     used between `start()` and `stop()`: the servers and wrk share the cores with whatever else
-    runs here, and a measurement taken beside a busy neighbour is low and noisy."""
+    runs here, and a measurement taken beside a busy neighbour is low and noisy.
 
-    def __init__(self, server_pid: int):
-        self.pids = [server_pid, *_children(server_pid)]
+    With `database` (PostgreSQL) the database server's processes that serve it are ours too
+    (`postgres.server_pids`): the database is part of the system under test, and counting its
+    CPU as a neighbour's made every PostgreSQL measurement look noisy (17-26 %) and retried.
+    The processes are looked up at both ends, so a backend that starts meanwhile counts whole."""
 
-    def _ours(self) -> int:
+    def __init__(self, server_pid: int, database: str | None = None):
+        self.server_pid, self.database = server_pid, database
+
+    def _ours(self) -> dict[int, int]:
+        """CPU jiffies so far of each of our processes (this one and its children as one)."""
+        from bench import postgres
+
+        pids = [self.server_pid, *_children(self.server_pid)]
+        if self.database:
+            pids += postgres.server_pids(self.database)
         own = os.times()
-        return sum(_process_jiffies(p) for p in self.pids) + round(
-            (own.user + own.system + own.children_user + own.children_system) * TICKS)
+        return {pid: _process_jiffies(pid) for pid in pids} | {0: round(
+            (own.user + own.system + own.children_user + own.children_system) * TICKS)}
 
     def start(self) -> None:
         self.machine, self.ours = _machine_jiffies(), self._ours()
 
     def stop(self) -> float:
         (busy, total), ours = _machine_jiffies(), self._ours()
+        used = sum(now - self.ours.get(pid, 0) for pid, now in ours.items()
+                   if now >= self.ours.get(pid, 0))  # a reused pid is not ours twice
         elapsed = total - self.machine[1]
-        return max(0.0, (busy - self.machine[0] - (ours - self.ours)) / elapsed) if elapsed else 0
+        return max(0.0, (busy - self.machine[0] - used) / elapsed) if elapsed else 0.0
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -231,8 +264,8 @@ def fetch(port: int, path: str, cookie: str | None = None, method: str = "GET",
 class Server:
     """A gunicorn process on a free loopback port, stopped by `stop()` (or `with`)."""
 
-    def __init__(self, target: str, env: dict):
-        self.port = free_port()
+    def __init__(self, target: str, env: dict, database: str | None = None):
+        self.port, self.database = free_port(), database  # PostgreSQL's, for OtherCpu
         self.process = subprocess.Popen(  # noqa: S603  (our own gunicorn, fixed arguments)
             [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", *GUNICORN, target],
             cwd=ROOT, env={**os.environ, **env, "PUBLIC_URL": f"http://127.0.0.1:{self.port}"},
@@ -309,18 +342,26 @@ def make_app(database_url: str, secret: str):
                        "PUBLIC_URL": "http://127.0.0.1"})
 
 
-def database_urls(sizes: dict, reset: bool) -> dict[str, str]:
+FROM_ENVIRONMENT = "DATABASE_URL"
+
+
+def database_urls(sizes: dict, reset: bool, postgres: str | None = FROM_ENVIRONMENT
+                  ) -> dict[str, str]:
     """One database per size, so both can be served side by side: instance/bench-SIZE.db, or
-    with DATABASE_URL the schemas bench_SIZE of that PostgreSQL database (through
-    `search_path`; nothing else in it is touched). `reset` drops and recreates them."""
+    on PostgreSQL the schemas bench_SIZE of the `postgres` URL's database (through
+    `search_path`; nothing else in it is touched). `postgres` None means SQLite; left out, it is
+    DATABASE_URL's (SQLite without it), as bench.dashboard, bench.profile and bench.billing
+    use it. `reset` drops and recreates them."""
     from sqlalchemy import create_engine, text
 
     from widget_server.core.config import database_url as normalise
 
+    if postgres == FROM_ENVIRONMENT:
+        postgres = os.environ.get("DATABASE_URL") or None
     urls = {}
     for size in sizes:
-        if os.environ.get("DATABASE_URL"):
-            base, schema = normalise(os.environ["DATABASE_URL"]), f"bench_{size}"
+        if postgres:
+            base, schema = normalise(postgres), f"bench_{size}"
             if reset:
                 engine = create_engine(base)
                 with engine.begin() as conn:
@@ -447,11 +488,18 @@ def page_weights(port: int, cookie: str) -> dict:
 
 # --- the run -----------------------------------------------------------------------------------
 
-def machine() -> str:
+def machine_facts() -> dict:
+    """What the report's heading says about where it ran (the PostgreSQL version is added by
+    the run that used it)."""
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "unknown CPU")
-    return f"{os.cpu_count()} cores ({model}), Python {sys.version.split()[0]}"
+    return {"cpu": model, "cores": os.cpu_count(), "python": sys.version.split()[0]}
+
+
+def machine() -> str:
+    facts = machine_facts()
+    return f"{facts['cores']} cores ({facts['cpu']}), Python {facts['python']}"
 
 
 def check_idle(when: str) -> float:
@@ -473,7 +521,7 @@ def load_url(binary: str, server: Server, path: str, cookie: str | None, args) -
     processes took more than `--max-other-cpu` of the machine meanwhile, measure again (up to
     `--tries` times) and keep the quietest run."""
     runs = []
-    other = OtherCpu(server.process.pid)
+    other = OtherCpu(server.process.pid, server.database)
     for _ in range(args.tries):
         status, _, _, _ = fetch(server.port, path, cookie)
         if status != 200:
@@ -511,16 +559,102 @@ def median_load(runs: list[Load]) -> Load:
                 other_cpu=max(r.other_cpu for r in runs))
 
 
-def main() -> None:
+def build_sizes(backend: str, urls: dict, sizes: dict, secret: str) -> tuple[dict, dict]:
+    """Both sizes migrated, seeded and grown; (in-process apps, bulk seed seconds) by size."""
+    apps, seconds = {}, {}
+    for size, (customers, invoices) in sizes.items():
+        print(f"Database ({BACKEND_NAMES[backend]}, {size}): {invoices:,} invoices over "
+              f"{customers:,} customers", flush=True)
+        apps[size] = make_app(urls[size], secret)
+        seconds[size] = build(apps[size], urls[size], customers, invoices)
+    return apps, seconds
+
+
+def scale_run(binary: str, servers: dict, cookies: dict, args) -> dict:
+    """The scaled pages on the small and the large database by turns, `--rounds` times; the
+    medians per size and page."""
+    print(f"Scale: the small and the large database by turns, {args.rounds} rounds", flush=True)
+    runs: dict[str, dict[str, list[Load]]] = {s: {p: [] for p in SCALED_PAGES} for s in servers}
+    for _ in range(args.rounds):
+        for size, server in servers.items():
+            for name, load in measure(binary, server, SCALED_PAGES, cookies[size], args,
+                                      label=size).items():
+                runs[size][name].append(load)
+    return {size: {name: vars(median_load(r)) for name, r in pages.items()}
+            for size, pages in runs.items()}
+
+
+def run_backend(backend: str, postgres_url: str | None, binary: str, secret: str, args) -> dict:
+    """One backend's part: its two databases, the in-process figures, then the hello-world
+    (this part's yardstick), every page and the scale run under gunicorn. Every server of the
+    part gets the same settings (`GUNICORN`) and the same DATABASE_URL treatment."""
+    from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
+
+    print(f"== {BACKEND_NAMES[backend]} ==", flush=True)
+    sizes = {"small": SMALL, "large": (1_000, 10_000) if args.quick else LARGE}
+    urls = database_urls(sizes, reset=True, postgres=postgres_url)
+    apps, seconds = build_sizes(backend, urls, sizes, secret)
+    inprocess = queries_and_server_time(apps, args.repeat)
+    for app in apps.values():
+        dispose(app)
+    database = None
+    if postgres_url:
+        from bench import postgres
+        database = postgres.database_name(postgres_url)
+    env = {"SECRET_KEY": secret}
+    with (Server("bench.hello:app", {**env, "DATABASE_URL": urls["small"]}) as hello,
+          Server("wsgi:app", {**env, "DATABASE_URL": urls["small"]}, database) as small,
+          Server("wsgi:app", {**env, "DATABASE_URL": urls["large"]}, database) as large):
+        servers = {"small": small, "large": large}
+        cookies = {size: sign_in(server.port, CUSTOMER_USERNAME, CUSTOMER_PASSWORD)
+                   for size, server in servers.items()}
+        weights = page_weights(small.port, cookies["small"])
+        print(f"Load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per URL",
+              flush=True)
+        loads = {"hello-world": load_url(binary, hello, "/", None, args)}
+        print(f"  {'hello-world':<18} {loads['hello-world'].rps:8.0f} req/s", flush=True)
+        loads |= measure(binary, small, PAGES, cookies["small"], args)
+        scaled = scale_run(binary, servers, cookies, args)
+    result = {"name": BACKEND_NAMES[backend], "sizes": sizes, "seed_seconds": seconds,
+              "load": {k: vars(v) for k, v in loads.items()}, "scaled": scaled,
+              "inprocess": inprocess, "weights": weights}
+    if backend == args.backends[0]:
+        result["signin"] = sign_in_flood(binary, urls["small"], secret, args)
+    return result
+
+
+def dispose(app) -> None:
+    """Close the in-process app's connections (PostgreSQL keeps a backend per connection)."""
+    from widget_server.core.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def sign_in_flood(binary: str, url: str, secret: str, args) -> dict:
+    """`bench/signin.py`'s flood, in the first backend's part only and `--signin-rounds`
+    rounds: it measures password hashing against the pages, which the database does not
+    change, and a second run would cost minutes of the whole `make bench`."""
+    from bench import signin
+
+    return signin.measure(binary, url, secret,
+                          argparse.Namespace(**{**vars(args), "rounds": args.signin_rounds}))
+
+
+def parse_arguments() -> argparse.Namespace:
     from bench import signin
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds of load per URL")
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
+                        help="databases to measure, in this order (both by default)")
+    parser.add_argument("--duration", type=float, default=8, help="seconds of load per URL")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load before each")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
                         help="turns of the small and the large database in the scale run")
+    parser.add_argument("--signin-rounds", type=int, default=2,
+                        help="rounds of the sign-in flood (in the first backend's part)")
     parser.add_argument("--repeat", type=int, default=200,
                         help="requests timed one at a time, in-process, per page and size")
     parser.add_argument("--keep-alive", action="store_true",
@@ -531,158 +665,41 @@ def main() -> None:
                         help="share of the CPU other processes may use during a measurement")
     parser.add_argument("--quick", action="store_true",
                         help="10,000 invoices over 1,000 customers for the scale run")
+    parser.add_argument("--markdown", action="store_true",
+                        help=f"only print the last run's tables ({RESULTS.name}) as markdown")
     signin.add_arguments(parser)
-    args = parser.parse_args()
-    sizes = {"small": SMALL, "large": (1_000, 10_000) if args.quick else LARGE}
+    return parser.parse_args()
 
-    from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME
 
-    binary = ensure_wrk()
+def main() -> None:
+    from bench import postgres, report
+
+    args = parse_arguments()
+    if args.markdown:
+        print(report.markdown(report.load_results()))
+        return
+    # `kill` ends the run like Ctrl-C: servers stopped, the run's PostgreSQL database dropped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    binary, started = ensure_wrk(), time.monotonic()
+    facts = machine_facts()
     print(f"Machine: {machine()}", flush=True)
     busy_before = check_idle("before the run")
     secret = secrets.token_urlsafe(32)
-    urls = database_urls(sizes, reset=True)
-    backend = "PostgreSQL" if urls["small"].startswith("postgresql") else "SQLite"
-    apps, seconds = {}, {}
-    for size, (customers, invoices) in sizes.items():
-        print(f"Database ({backend}, {size}): {invoices:,} invoices over {customers:,} "
-              "customers", flush=True)
-        apps[size] = make_app(urls[size], secret)
-        seconds[size] = build(apps[size], urls[size], customers, invoices)
-    inprocess = queries_and_server_time(apps, args.repeat)
-
-    env = {"SECRET_KEY": secret}
-    with (Server("bench.hello:app", {**env, "DATABASE_URL": urls["small"]}) as hello,
-          Server("wsgi:app", {**env, "DATABASE_URL": urls["small"]}) as small,
-          Server("wsgi:app", {**env, "DATABASE_URL": urls["large"]}) as large):
-        servers = {"small": small, "large": large}
-        cookies = {size: sign_in(server.port, CUSTOMER_USERNAME, CUSTOMER_PASSWORD)
-                   for size, server in servers.items()}
-        weights = page_weights(small.port, cookies["small"])
-        print(f"Load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per URL",
-              flush=True)
-        loads = {"hello-world": load_url(binary, hello, "/", None, args)}
-        print(f"  {'hello-world':<18} {loads['hello-world'].rps:8.0f} req/s", flush=True)
-        loads |= measure(binary, small, PAGES, cookies["small"], args)
-
-        print(f"Scale: the small and the large database by turns, {args.rounds} rounds",
-              flush=True)
-        runs: dict[str, dict[str, list[Load]]] = {s: {p: [] for p in SCALED_PAGES}
-                                                  for s in servers}
-        for _ in range(args.rounds):
-            for size, server in servers.items():
-                for name, load in measure(binary, server, SCALED_PAGES, cookies[size],
-                                          args, label=size).items():
-                    runs[size][name].append(load)
-        scaled = {size: {name: vars(median_load(r)) for name, r in pages.items()}
-                  for size, pages in runs.items()}
-    flood = signin.measure(binary, urls["small"], secret, args)
-
-    results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+    backends = {}
+    for backend in args.backends:
+        if backend == "postgresql":
+            with postgres.database() as url:
+                facts["postgresql"] = postgres.version(url)
+                backends[backend] = run_backend(backend, url, binary, secret, args)
+        else:
+            backends[backend] = run_backend(backend, None, binary, secret, args)
+    results = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": facts,
                "other_cpu": {"before": busy_before, "after": check_idle("after the run")},
-               "backend": backend, "args": vars(args), "sizes": sizes, "seed_seconds": seconds,
-               "load": {k: vars(v) for k, v in loads.items()}, "scaled": scaled,
-               "inprocess": inprocess, "weights": weights, "signin": flood}
+               "args": vars(args), "backends": backends,
+               "seconds": time.monotonic() - started}
+    RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
-    report(results)
-
-
-# --- the report --------------------------------------------------------------------------------
-
-def _mark(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
-
-def report(r: dict) -> None:
-    from bench import signin
-
-    load, hello, a = r["load"], r["load"]["hello-world"], r["args"]
-    (small_customers, small_invoices), (_, large_invoices) = r["sizes"]["small"], r["sizes"][
-        "large"]
-    print()
-    print(f"{r['date']}, {r['machine']}; other processes used {r['other_cpu']['before']:.0%} "
-          f"of the CPU before the run, {r['other_cpu']['after']:.0%} after")
-    connections = "persistent connections" if a["keep_alive"] else "a connection per request"
-    print(f"== Throughput and latency ({r['backend']}, {small_invoices:,} invoices over "
-          f"{small_customers:,} customers; wrk -t{a['threads']} -c{a['connections']} "
-          f"-d{a['duration']:g}s, {connections}) ==")
-    print(f"{'URL':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>8} "
-          f"{'x hello':>8} {'errors':>7} {'other CPU':>10}")
-    for name in [*PAGES, "hello-world"]:
-        row = load[name]
-        print(f"{name:<18} {row['rps']:8.0f} {row['p50_ms']:8.2f} {row['p99_ms']:8.2f} "
-              f"{row['p99_ms'] / row['p50_ms']:8.1f} {row['rps'] / hello['rps']:8.2f} "
-              f"{row['errors']:7d} {row['other_cpu']:10.0%}")
-
-    print()
-    print(f"== Scale: {large_invoices:,} invoices over {r['sizes']['large'][0]:,} customers "
-          f"(bulk seed {r['seed_seconds']['large']:.0f} s) vs {small_invoices:,}; medians of "
-          f"{a['rounds']} rounds taken by turns ==")
-    print(f"{'page':<18} {'invoices':>10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'server ms':>10} {'other CPU':>10}")
-    for name in SCALED_PAGES:
-        for size in ("small", "large"):
-            row, server = r["scaled"][size][name], r["inprocess"][size][name]
-            print(f"{name:<18} {r['sizes'][size][1]:10,} {row['rps']:8.0f} {row['p50_ms']:8.2f} "
-                  f"{row['p99_ms']:8.2f} {server['server_ms']:10.2f} {row['other_cpu']:10.0%}")
-        print(f"{'':<18} {'ratio':>10} {'':>8} {_ratio(r, name, 'p50_ms'):8.2f} "
-              f"{_ratio(r, name, 'p99_ms'):8.2f} {_server_ratio(r, name):10.2f}")
-
-    print()
-    print("== Sizes (bytes; bodies as served, no compression by the app) ==")
-    loader = r["weights"]["loader.js"]
-    print(f"loader.js: {loader['raw']:,} raw, {loader['gzipped']:,} gzipped (-9)")
-    print(f"{'page':<18} {'html':>7} {'css':>7} {'js':>7} {'other':>6} {'headers':>8} "
-          f"{'total':>7} {'gzipped':>8}")
-    for name, row in r["weights"].items():
-        if name != "loader.js":
-            print(f"{name:<18} {row['html']:7,} {row['css']:7,} {row['js']:7,} "
-                  f"{row['other']:6,} {row['headers']:8,} {row['total']:7,} {row['gzipped']:8,}")
-
-    print()
-    print("== SQL statements and server time per request (in-process, one at a time) ==")
-    print(f"{'page':<18} {'queries':>8} {'ms @ ' + format(small_invoices, ','):>12} "
-          f"{'ms @ ' + format(large_invoices, ','):>14}")
-    for name in PAGES:
-        few, many = r["inprocess"]["small"][name], r["inprocess"]["large"][name]
-        queries = str(few["queries"]) if few["queries"] == many["queries"] else (
-            f"{few['queries']}->{many['queries']}")
-        print(f"{name:<18} {queries:>8} {few['server_ms']:12.2f} {many['server_ms']:14.2f}")
-
-    if "signin" in r:
-        signin.report(r["signin"], a)
-
-    print()
-    print("== Targets ==")
-    t = TARGETS
-    for name in SCALED_PAGES:
-        ratio = load[name]["rps"] / hello["rps"]
-        print(f"{_mark(ratio >= t['throughput ratio']):>6}  {name} throughput {ratio:.2f} x "
-              f"hello-world (target >= {t['throughput ratio']})")
-    for name in PAGES:  # the hello-world is the yardstick, not a target
-        spread = load[name]["p99_ms"] / load[name]["p50_ms"]
-        print(f"{_mark(spread < t['p99/p50']):>6}  {name} p99/p50 {spread:.1f} at "
-              f"{a['connections']} connections (target < {t['p99/p50']:g})")
-    for name in SCALED_PAGES:
-        ratio = _ratio(r, name, "p50_ms")
-        print(f"{_mark(ratio <= t['scale ratio']):>6}  {name} p50 latency at "
-              f"{large_invoices:,} / {small_invoices:,} invoices {ratio:.2f} (target <= "
-              f"{t['scale ratio']}; server time alone {_server_ratio(r, name):.2f})")
-    print(f"{_mark(loader['gzipped'] < t['loader gzipped']):>6}  loader.js "
-          f"{loader['gzipped']:,} bytes gzipped (target < {t['loader gzipped']:,})")
-    for name, row in r["weights"].items():
-        if name != "loader.js":
-            print(f"{_mark(row['total'] < t['page weight']):>6}  {name} {row['total']:,} bytes "
-                  f"transferred (target < {t['page weight']:,})")
-
-
-def _ratio(r: dict, name: str, key: str) -> float:
-    return r["scaled"]["large"][name][key] / r["scaled"]["small"][name][key]
-
-
-def _server_ratio(r: dict, name: str) -> float:
-    return (r["inprocess"]["large"][name]["server_ms"]
-            / r["inprocess"]["small"][name]["server_ms"])
+    report.text(results)
 
 
 if __name__ == "__main__":
