@@ -52,7 +52,8 @@ def from_environment() -> dict:
     return {
         "SECRET_KEY": secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # liveness is checked on checkout without a round trip (core/database.py)
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         # Links that leave a request (emails, PDFs) are built from this, never from `Host`.
         "PUBLIC_URL": public_url,
         # Cookie names, SameSite and Partitioned are chosen per path in `sessions.py`.

@@ -1,0 +1,47 @@
+"""A request after the database server closed the app's connections is answered as usual (#26).
+
+The pool no longer pings before every request (a round trip each on PostgreSQL): a checkout
+looks at the connection's socket, where a closed connection's goodbye waits, and replaces the
+connection then. This is what the ping was for, shown on the real server.
+"""
+import os
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from tests.conftest import widget_login
+from widget_server.core.extensions import db
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+    reason="closes the app's PostgreSQL connections from the server's side")
+
+
+def _terminate_the_apps_connections(app) -> int:
+    killer = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], poolclass=NullPool)
+    try:
+        with killer.begin() as conn:
+            ended = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    finally:
+        killer.dispose()
+    time.sleep(0.2)  # the server's goodbye reaches the sockets
+    return ended
+
+
+def test_pages_are_answered_after_the_server_closed_every_connection(app, portal):
+    p = portal()
+    client = app.test_client()
+    assert widget_login(client, p.base, p.username, p.password).status_code == 302
+    assert client.get(f"{p.base}/account").status_code == 200
+    with app.app_context():
+        pool = db.engine.pool
+        pool_connections = pool.checkedin()
+    assert pool_connections >= 1  # the page's connection went back to the pool
+    assert _terminate_the_apps_connections(app) >= pool_connections
+    for _ in range(3):  # every connection the pool kept is found dead and replaced
+        assert client.get(f"{p.base}/account").status_code == 200
+        assert client.get(f"{p.base}/invoices").status_code == 200
