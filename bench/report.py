@@ -116,12 +116,12 @@ def _text_inprocess(b: dict) -> None:
     print(f"== SQL statements and server time per request ({b['name']}; in-process, one at a "
           "time) ==")
     print(f"{'page':<18} {'queries':>8} {'ms @ ' + format(small, ','):>12} "
-          f"{'ms @ ' + format(large, ','):>14}")
+          f"{'ms @ ' + format(large, ','):>16}")
     for name in PAGES:
         few, many = b["inprocess"]["small"][name], b["inprocess"]["large"][name]
         queries = str(few["queries"]) if few["queries"] == many["queries"] else (
             f"{few['queries']}->{many['queries']}")
-        print(f"{name:<18} {queries:>8} {few['server_ms']:12.2f} {many['server_ms']:14.2f}")
+        print(f"{name:<18} {queries:>8} {few['server_ms']:12.2f} {many['server_ms']:16.2f}")
 
 
 def _text_weights(weights: dict) -> None:
