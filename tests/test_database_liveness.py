@@ -1,4 +1,5 @@
-"""A request after the database server closed the app's connections is answered as usual (#26).
+"""The app's database connections (#26): a request after the server closed them is answered as
+usual, and what psycopg prepared on them survives requests that only read.
 
 The pool no longer pings before every request (a round trip each on PostgreSQL): a checkout
 looks at the connection's socket, where a closed connection's goodbye waits, and replaces the
@@ -45,3 +46,18 @@ def test_pages_are_answered_after_the_server_closed_every_connection(app, portal
     for _ in range(3):  # every connection the pool kept is found dead and replaced
         assert client.get(f"{p.base}/account").status_code == 200
         assert client.get(f"{p.base}/invoices").status_code == 200
+
+
+def test_pages_that_only_read_keep_what_psycopg_prepared(app, portal):
+    """psycopg prepares a statement run five times on a connection and forgets them all at a
+    ROLLBACK; a request that only read ends with a COMMIT (`unit_of_work.end_read`), so the
+    overview's statements are planned once per connection, not on every request."""
+    p = portal()
+    client = app.test_client()
+    assert widget_login(client, p.base, p.username, p.password).status_code == 302
+    for _ in range(8):
+        assert client.get(f"{p.base}/account").status_code == 200
+    with app.app_context(), db.engine.connect() as conn:
+        prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars()
+        prepared = list(prepared)
+    assert any("FROM merchant" in statement for statement in prepared), prepared

@@ -114,8 +114,15 @@ def list_for_merchant(merchant, customer_id: int | None = None, limit: int = 100
     return list(db.session.scalars(stmt.order_by(Invoice.id.desc()).limit(limit)))
 
 
-def _customer_list(outstanding_only: bool):
-    stmt = select(Invoice).where(Invoice.merchant_id == bindparam("merchant"),
+# What a list of invoices shows: a page that only reads them takes these columns as rows, not
+# entities (the ORM's identity map and attribute machinery were a fifth of the list's time, #26).
+LIST_COLUMNS = (Invoice.id, Invoice.number, Invoice.status, Invoice.due_date, Invoice.currency,
+                Invoice.total_minor, Invoice.balance_minor)
+
+
+def _customer_list(outstanding_only: bool, rows: bool = False):
+    stmt = select(*LIST_COLUMNS) if rows else select(Invoice)
+    stmt = stmt.where(Invoice.merchant_id == bindparam("merchant"),
                                  Invoice.customer_id == bindparam("customer"),
                                  Invoice.status != "draft", Invoice.id < bindparam("before"))
     if outstanding_only:
@@ -124,28 +131,36 @@ def _customer_list(outstanding_only: bool):
 
 
 # Built once (the widget's invoice list runs one per page view): all, and outstanding only.
-CUSTOMER_LIST = {False: _customer_list(False), True: _customer_list(True)}
+CUSTOMER_LIST = {(outstanding, rows): _customer_list(outstanding, rows)
+                 for outstanding in (False, True) for rows in (False, True)}
 NO_CURSOR = 2 ** 31 - 1  # above every id (ids are 32-bit INTEGER on PostgreSQL)
 
 
 def list_for_customer(merchant, customer, *, before_id: int | None = None,
-                      outstanding_only: bool = False, limit: int = 20) -> list[Invoice]:
-    """Keyset pagination (newest first, by id): the same cost on page 1 and page 5,000."""
-    return list(db.session.scalars(CUSTOMER_LIST[bool(outstanding_only)], {
-        "merchant": merchant.id, "customer": customer.id,
-        "before": min(before_id or NO_CURSOR, NO_CURSOR), "limit": limit}))
+                      outstanding_only: bool = False, limit: int = 20, rows: bool = False
+                      ) -> list:
+    """Keyset pagination (newest first, by id): the same cost on page 1 and page 5,000.
+    `rows`: `LIST_COLUMNS` rows instead of entities, for a page that only shows them."""
+    params = {"merchant": merchant.id, "customer": customer.id,
+              "before": min(before_id or NO_CURSOR, NO_CURSOR), "limit": limit}
+    statement = CUSTOMER_LIST[bool(outstanding_only), rows]
+    if rows:
+        return db.session.execute(statement, params).all()
+    return list(db.session.scalars(statement, params))
 
 
 def newer_for_customer(merchant, customer, *, after_id: int, outstanding_only: bool = False,
-                       limit: int = 20) -> list[Invoice]:
+                       limit: int = 20, rows: bool = False) -> list:
     """The page of invoices just newer than `after_id`, newest first (the "newer" link of the
     keyset pagination, #20): the `limit` oldest of those above the cursor."""
-    stmt = select(Invoice).where(Invoice.merchant_id == merchant.id,
-                                 Invoice.customer_id == customer.id,
-                                 Invoice.status != "draft", Invoice.id > after_id)
+    stmt = (select(*LIST_COLUMNS) if rows else select(Invoice)).where(
+        Invoice.merchant_id == merchant.id, Invoice.customer_id == customer.id,
+        Invoice.status != "draft", Invoice.id > after_id)
     if outstanding_only:
         stmt = stmt.where(Invoice.status == "issued", Invoice.balance_minor > 0)
-    return list(reversed(db.session.scalars(stmt.order_by(Invoice.id).limit(limit)).all()))
+    stmt = stmt.order_by(Invoice.id).limit(limit)
+    found = db.session.execute(stmt).all() if rows else db.session.scalars(stmt).all()
+    return list(reversed(found))
 
 
 def void(invoice: Invoice) -> None:

@@ -29,7 +29,8 @@ def invoices():
     after = optional_id(request.args.get("after")) if before is None else None
     if after is not None:  # the "newer" link: a page above the cursor (#20)
         items = billing.newer_for_customer(g.merchant, g.customer, after_id=after,
-                                           outstanding_only=outstanding, limit=PAGE + 1)
+                                           outstanding_only=outstanding, limit=PAGE + 1,
+                                           rows=True)
         newer = len(items) > PAGE
         items = items[-PAGE:]
         more = bool(items) and bool(billing.list_for_customer(
@@ -37,7 +38,8 @@ def invoices():
             limit=1))
     else:
         items = billing.list_for_customer(g.merchant, g.customer, before_id=before,
-                                          outstanding_only=outstanding, limit=PAGE + 1)
+                                          outstanding_only=outstanding, limit=PAGE + 1,
+                                          rows=True)
         more = len(items) > PAGE
         newer = before is not None and bool(items) and bool(billing.newer_for_customer(
             g.merchant, g.customer, after_id=items[0].id, outstanding_only=outstanding,
