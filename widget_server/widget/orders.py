@@ -17,7 +17,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import selectinload
 from wtforms import HiddenField
 
-from ..commerce import changes, customer_agents, periods
+from ..commerce import changes, customer_agents, order_lists, periods
 from ..commerce import orders as commerce
 from ..commerce.models import ACTIVE, ENDED, Order
 from ..core.domain import DomainError
@@ -124,9 +124,8 @@ def _list(before: int | None, after: int | None):
             Order.merchant_id == g.merchant.id, Order.customer_id == g.customer.id,
             Order.id < rows[-1].id)))
         return rows, bool(more), newer
-    if before is not None:
-        stmt = stmt.where(Order.id < before)
-    rows = list(db.session.scalars(stmt.order_by(Order.id.desc()).limit(PAGE + 1)))
+    rows = order_lists.page_for_customer(g.merchant, g.customer, before_id=before,
+                                         limit=PAGE + 1)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     newer = before is not None and bool(rows) and bool(db.session.scalar(select(exists().where(
