@@ -27,7 +27,7 @@ from ..tenancy.configuration import EMBEDDING, merchant_settings, prices_include
 from ..web.form_fields import select_choices, show_errors
 from ..web.request_guards import optional_id
 from . import bp
-from .forms import ActionForm
+from .forms import ActionForm, TokenOnly
 from .rendering import EVENT_KEY, merchant_today, render_widget, widget_event
 
 CART_KEY = "cart_key"
@@ -109,7 +109,7 @@ def _render(*, errors: dict | None = None, values: dict | None = None, status: i
         g.csp_extra = {"style-src": _origin(stylesheet)}
     return render_widget("widget/cart.html", products=products,
                          summary=summary, in_cart=in_cart, errors=errors,
-                         values=values or {}, cart_stylesheet=stylesheet, form=ActionForm(),
+                         values=values or {}, cart_stylesheet=stylesheet, form=TokenOnly(),
                          merchant_prices_include_tax=prices_include_tax(g.merchant),
                          checkout_offered=g.profile.payment.allow_payments,
                          guest_checkout=g.profile.cart.enable_guest_checkout, status=status)

@@ -1,5 +1,7 @@
 """Forms of the customer's pages."""
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from wtforms import PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
@@ -17,6 +19,17 @@ class LoginForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """CSRF token only, for buttons such as Sign out."""
+
+
+class TokenOnly:
+    """An `ActionForm` as a page renders it (`form.hidden_tag()`), without making one: a
+    FlaskForm takes 0.2 ms to build, a tenth of the cart page (#26). Posts are still checked
+    by `ActionForm().validate_on_submit()`."""
+
+    @staticmethod
+    def hidden_tag() -> Markup:
+        return Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="%s">'
+                      ) % generate_csrf()
 
 
 class CreateCredentialsForm(FlaskForm):
