@@ -78,8 +78,19 @@ def customer_language(merchant, customer) -> str:
     return language_of(merchant.locale)
 
 
-def select_locale() -> str:
+@lru_cache(maxsize=64)
+def _locale(code: str) -> Locale:
+    """Parsed once: Flask-Babel parses the selector's answer on every request, unless it is
+    already a Locale."""
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
     """Flask-Babel's locale selector: the widget's (and its error pages') customer language."""
+    return _locale(_selected_language())
+
+
+def _selected_language() -> str:
     if not has_request_context():
         return DEFAULT_LANGUAGE
     merchant = g.get("merchant")
