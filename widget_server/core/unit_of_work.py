@@ -56,7 +56,8 @@ def end_read(session) -> None:
     (DEALLOCATE ALL), so on PostgreSQL each request planned its statements anew, a third of a
     millisecond each (#26). The session's own end then finds nothing left to roll back."""
     for connection in session.info.get(CONNECTIONS, ()):
-        connection.connection.dbapi_connection.commit()
+        if not (connection.closed or connection.invalidated):  # (a lost one: nothing to end)
+            connection.connection.dbapi_connection.commit()
 
 
 def has_written(session) -> bool:
