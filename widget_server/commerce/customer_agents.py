@@ -2,17 +2,20 @@
 active sales agents to their account. Services own the rule: only this merchant's active agents
 can be attached; the customer's choice replaces the one before.
 """
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..core.domain import DomainError
 from ..core.extensions import db
 from .models import SalesAgent
 
+# Built once: the widget's Orders page runs it on every view (#26).
+ACTIVE_AGENTS = (select(SalesAgent).where(SalesAgent.merchant_id == bindparam("merchant"),
+                                          SalesAgent.active.is_(True))
+                 .order_by(SalesAgent.name, SalesAgent.id))
+
 
 def active_agents(merchant) -> list[SalesAgent]:
-    return list(db.session.scalars(select(SalesAgent).where(
-        SalesAgent.merchant_id == merchant.id, SalesAgent.active.is_(True))
-        .order_by(SalesAgent.name, SalesAgent.id)))
+    return list(db.session.scalars(ACTIVE_AGENTS, {"merchant": merchant.id}))
 
 
 def agent_of(merchant, customer) -> SalesAgent | None:

@@ -113,9 +113,9 @@ def _own_order(order_id: int) -> Order:
 
 
 def _list(before: int | None, after: int | None):
-    stmt = select(Order).options(selectinload(Order.lines)).where(
-        Order.merchant_id == g.merchant.id, Order.customer_id == g.customer.id)
     if after is not None:  # the "newer" page: above the cursor
+        stmt = select(Order).options(selectinload(Order.lines)).where(
+            Order.merchant_id == g.merchant.id, Order.customer_id == g.customer.id)
         rows = list(db.session.scalars(stmt.where(Order.id > after).order_by(Order.id)
                                        .limit(PAGE + 1)))
         newer = len(rows) > PAGE
