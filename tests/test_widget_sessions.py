@@ -200,3 +200,25 @@ def test_server_keeps_only_a_hash_of_the_session_token(app, portal):
     with app.app_context():
         stored = db.session.scalars(select(PortalSession.token_hash)).all()
     assert stored == [hashlib.sha256(token.encode()).hexdigest()]
+
+
+def test_an_unavailable_portal_keeps_no_session_alive(app, client, portal):
+    """A page that answers "unavailable" (the profile switched off, a made-up profile) signs
+    nobody in and does not count as the session's use: its idle time runs on (#26 review)."""
+    from datetime import timedelta
+
+    from widget_server.core.database import utcnow
+    from widget_server.customers.models import PortalSession
+    from widget_server.profiles.models import SelfServiceProfile
+
+    p = portal()
+    assert widget_login(client, p.base, p.username, p.password).status_code == 302
+    idle_since = utcnow() - timedelta(minutes=10)
+    with app.app_context():
+        db.session.query(PortalSession).one().last_seen_at = idle_since
+        db.session.get(SelfServiceProfile, p.profile_id).enabled = False
+        db.session.commit()
+    assert client.get(f"{p.base}/login").status_code == 403
+    assert client.get(f"/w/{p.slug}/no-such-profile/login").status_code == 404
+    with app.app_context():
+        assert db.session.query(PortalSession).one().last_seen_at == idle_since

@@ -72,9 +72,11 @@ PORTAL_AND_SESSION_BY_DEFAULT = _with_session(profile_services.PORTAL_BY_DEFAULT
 
 
 def portal_for(merchant_slug: str, profile_slug: str | None, token: str | None):
-    """(merchant, profile, customer) of a widget request in one query: `profiles.services.
-    portal_for`'s merchant and profile, and the customer signed in with `token` there, as
-    `resolve` finds them (None when not signed in, or the session has ended)."""
+    """(merchant, profile, found) of a widget request in one query: `profiles.services.
+    portal_for`'s merchant and profile, and the browser's session there with its customer
+    (None when there is none). `signed_in(found)` then says who is signed in, as `resolve`
+    would: the caller asks only once the portal is known to be open, so a page that answers
+    "unavailable" neither signs anyone in nor keeps a session alive."""
     if not token or not isinstance(token, str):
         return (*profile_services.portal_for(merchant_slug, profile_slug), None)
     if not merchant_slug or len(merchant_slug) > 63:
@@ -88,8 +90,13 @@ def portal_for(merchant_slug: str, profile_slug: str | None, token: str | None):
     if row is None:
         return None, None, None
     merchant, profile, portal_session, customer = row
-    alive = _alive(portal_session, customer) if customer is not None else None
-    return merchant, profile, alive
+    return merchant, profile, (portal_session, customer) if customer is not None else None
+
+
+def signed_in(found) -> Customer | None:
+    """The customer of a session `portal_for` found, unless it has been idle or open too long
+    (its last use written at most once a minute)."""
+    return _alive(*found) if found is not None else None
 
 
 def _alive(portal_session: PortalSession, customer: Customer) -> Customer | None:

@@ -52,7 +52,7 @@ def identify():
     the widget's error pages need to wear the merchant's theme."""
     g.customer = None
     token = session.get(SESSION_KEY)
-    g.merchant, g.profile, customer = portal_sessions.portal_for(
+    g.merchant, g.profile, found = portal_sessions.portal_for(
         g.merchant_slug or "", (g.profile_slug or "") if request.blueprint == EMBEDDED else None,
         token)
     refresh_language()  # chosen anew now that the merchant (and its languages) is known
@@ -62,7 +62,7 @@ def identify():
         return render_widget("widget/unavailable.html", status=404)
     if not g.profile.enabled or not merchant_settings(g.merchant, PORTAL).enable_customer_portal:
         return render_widget("widget/unavailable.html", status=403)
-    g.customer = customer
+    g.customer = portal_sessions.signed_in(found)
     remember_language(g.customer)  # their emails' language (B-5)
     if (g.customer is None and token and portal_sessions.ended_because(token, g.merchant.id)
             == portal_sessions.PASSWORD_CHANGED):
