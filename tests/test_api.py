@@ -233,18 +233,22 @@ def test_a_refused_value_is_a_json_422_naming_its_field(app, client, shop, body,
 
 def test_bad_input_anywhere_is_json_never_a_page_or_a_500(client, shop):
     auth = shop.acme.auth
-    _error(client.post("/api/v1/customers", data="{not json", headers=auth,
-                       content_type="application/json"), 400)
-    _error(client.post("/api/v1/customers", data="a=b", headers=auth), 422)
-    _error(client.get("/api/v1/customers?limit=0", headers=auth), 422, field="limit")
-    _error(client.get("/api/v1/customers?limit=x", headers=auth), 422, field="limit")
-    _error(client.get("/api/v1/customers?starting_after=99999999999", headers=auth), 422,
-           field="starting_after")
-    _error(client.get("/api/v1/customers/99999999999", headers=auth), 404)
-    _error(client.get("/api/v1/nothing-here", headers=auth), 404, "not_found")
-    _error(client.delete("/api/v1/customers", headers=auth), 405, "method_not_allowed")
-    _error(client.patch(f"/api/v1/customers/{shop.acme.customer_id}", json=[1], headers=auth),
-           422)
+    errors = [
+        _error(client.post("/api/v1/customers", data="{not json", headers=auth,
+                           content_type="application/json"), 400),
+        _error(client.post("/api/v1/customers", data="a=b", headers=auth), 422),
+        _error(client.get("/api/v1/customers?limit=0", headers=auth), 422, field="limit"),
+        _error(client.get("/api/v1/customers?limit=x", headers=auth), 422, field="limit"),
+        _error(client.get("/api/v1/customers?starting_after=99999999999", headers=auth), 422,
+               field="starting_after"),
+        _error(client.get("/api/v1/customers/99999999999", headers=auth), 404),
+        _error(client.get("/api/v1/nothing-here", headers=auth), 404, "not_found"),
+        _error(client.delete("/api/v1/customers", headers=auth), 405, "method_not_allowed"),
+        _error(client.patch(f"/api/v1/customers/{shop.acme.customer_id}", json=[1],
+                            headers=auth), 422),
+    ]
+    # each says what went wrong to the person reading it, not only a code
+    assert all(isinstance(e["message"], str) and e["message"].strip() for e in errors), errors
 
 
 # --- customers and products ------------------------------------------------------------

@@ -22,7 +22,10 @@ class MerchantApi(Api):
 
 def register(app: Flask) -> Api:
     from ..web.request_guards import IdConverter
+    from ..webhooks import services as webhooks
     from . import customers, docs, invoices, orders, payments, portal_sessions, products, proposals
+
+    webhooks.customer_shape = customers.public_customer  # a webhook's customer reads as here
 
     for name, value in {"API_TITLE": "Widget server API", "API_VERSION": "v1",
                         "OPENAPI_VERSION": "3.0.3", "OPENAPI_URL_PREFIX": "/api/v1",

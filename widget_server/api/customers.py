@@ -97,6 +97,11 @@ def _dump(customer, definitions, merchant) -> dict:
     return out
 
 
+def public_customer(customer, merchant) -> dict:
+    """A customer as the API shows it; webhooks send the same (registered in `api.register`)."""
+    return CustomerSchema().dump(_dump(customer, None, merchant))
+
+
 def _emails(raw: list[str]) -> list[str]:
     try:
         return validation.primary_emails(raw)

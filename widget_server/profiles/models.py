@@ -1,5 +1,4 @@
 """The SelfServiceProfile table; settings live in one JSON column keyed by tab."""
-import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
@@ -8,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..core.database import JSONType, UTCDateTime, utcnow
 from ..core.extensions import db
 from ..settings import Group, SettingsView
-from ..settings.schema import fingerprint
 from .tabs import TABS
 
 
@@ -22,16 +20,7 @@ class TabAccessor:
     def __get__(self, profile, owner=None):
         if profile is None:
             return self
-        raw = (profile.settings or {}).get(self.group.key)
-        # A page reads a tab a dozen times: the view is built once per stored value.
-        views = profile.__dict__.setdefault("_tab_views", {})
-        kept = views.get(self.group.key)
-        if kept is not None and kept[0] == raw:
-            return kept[1]
-        stored = fingerprint(raw)
-        view = self.group.view_of_stored(stored)
-        views[self.group.key] = (json.loads(stored), view)  # a copy to notice changes by
-        return view
+        return self.group.view_kept_on(profile, (profile.settings or {}).get(self.group.key))
 
 
 class SelfServiceProfile(db.Model):

@@ -113,6 +113,19 @@ class Group:
             return SettingsView(self, self.load(raw, ctx))
         return self.view_of_stored(fingerprint(raw))
 
+    def view_kept_on(self, holder, raw: Mapping | None) -> "SettingsView":
+        """The view of `raw`, kept on `holder` (a profile, a merchant) while its stored value
+        stays the same: a page reads a tab or section a dozen times. A copy of the value is
+        kept beside the view, so a change made in place is noticed."""
+        views = holder.__dict__.setdefault("_settings_views", {})
+        kept = views.get(self.key)
+        if kept is not None and kept[0] == raw:
+            return kept[1]
+        stored = fingerprint(raw)
+        view = self.view_of_stored(stored)
+        views[self.key] = (json.loads(stored), view)
+        return view
+
     def view_of_stored(self, stored: str) -> "SettingsView":
         """The view of a stored value given as its `fingerprint`, made once per process: every
         widget request reads six tabs and two sections, and checking each value anew cost a

@@ -2,7 +2,6 @@
 
 Stored in `Merchant.config` as `{section: {key: value}}`; read through `merchant_settings()`.
 """
-import json
 import re
 
 from ..core.colors import contrast_check
@@ -10,7 +9,6 @@ from ..core.i18n import LANGUAGES
 from ..core.tokens import COMMON, check_template
 from ..notifications.types import N_, SWITCHABLE
 from ..settings import Boolean, Color, Group, Integer, MultiChoice, OriginList, Setting, Text, Url
-from ..settings.schema import fingerprint
 
 
 def _token_errors(values: dict, keys: tuple[str, ...]) -> dict[str, str]:
@@ -151,11 +149,4 @@ def merchant_settings(merchant, section: Group):
     """The typed view of one configuration section: `merchant_settings(m, PORTAL).enable_…`.
     Kept on the merchant object while its stored value stays the same: a widget request reads
     the portal and embedding sections several times (#26)."""
-    raw = (merchant.config or {}).get(section.key)
-    kept = merchant.__dict__.setdefault("_section_views", {}).get(section.key)
-    if kept is not None and kept[0] == raw:
-        return kept[1]
-    stored = fingerprint(raw)
-    view = section.view_of_stored(stored)
-    merchant.__dict__["_section_views"][section.key] = (json.loads(stored), view)
-    return view
+    return section.view_kept_on(merchant, (merchant.config or {}).get(section.key))
