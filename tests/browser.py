@@ -29,6 +29,20 @@ def browser_tests_skipped() -> str | None:
     return None
 
 
+def frames_settled(page, frame: str) -> None:
+    """Waits until the frame's height stops changing: a widget reports its height as its
+    content changes and the loader resizes the frame, moving everything below it; a click aimed
+    before such a move can land beside the button (in another frame of the page, too)."""
+    element = page.locator(frame)
+    before = element.evaluate("f => f.getBoundingClientRect().height")
+    for _ in range(20):
+        page.wait_for_timeout(150)
+        now = element.evaluate("f => f.getBoundingClientRect().height")
+        if now == before:
+            return
+        before = now
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

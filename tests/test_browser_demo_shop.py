@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from tests.browser import frames_settled
 from widget_server.commerce.models import Order
 from widget_server.core.extensions import db
 from widget_server.demo.seed import CUSTOMER_PASSWORD, CUSTOMER_USERNAME, seed_demo
@@ -55,20 +56,6 @@ class _Reload:
             expect(self.frame.locator("body")).to_have_count(1)
 
 
-def _settled(page, frame: str) -> None:
-    """Waits until the frame's height stops changing: the widget reports its height as its
-    content changes (a card's brand appears as it is typed) and the loader resizes the frame;
-    a click aimed before such a move can land beside the button."""
-    element = page.locator(frame)
-    before = element.evaluate("f => f.getBoundingClientRect().height")
-    for _ in range(20):
-        page.wait_for_timeout(150)
-        now = element.evaluate("f => f.getBoundingClientRect().height")
-        if now == before:
-            return
-        before = now
-
-
 def _orders(app):
     with app.app_context():
         merchant = db.session.scalar(select(Merchant).where(Merchant.slug == "demo"))
@@ -104,7 +91,7 @@ def test_a_signed_in_customer_buys_on_the_demo_shop_page(app, demo, german_page)
     cart.get_by_label("Kartennummer").fill("4242 4242 4242 4242")
     cart.get_by_label("Gültig bis (MM/JJ)").fill("12/39")
     cart.get_by_label("Sicherheitscode").fill("123")
-    _settled(page, "#shop-cart iframe")
+    frames_settled(page, "#shop-cart iframe")
     cart.get_by_role("button", name=re.compile(r"59,90\s€ bezahlen")).click()
     cart.locator("#checkout-thanks").wait_for()
     [order] = [o for o in _orders(app) if o.number not in before]
@@ -134,7 +121,7 @@ def test_signing_in_beside_a_cart_waiting_for_it_keeps_each_widget_in_its_place(
     cart.get_by_role("button", name="Camping stove in den Warenkorb legen").click()
     # (the cart page after the add, not the one being replaced: a click there would be lost)
     expect(cart.locator("#cart-total")).to_have_text(re.compile(r"59,90\s€"))
-    _settled(page, "#shop-cart iframe")
+    frames_settled(page, "#shop-cart iframe")
     cart.get_by_role("link", name="Zum Bestellen anmelden").click()
     cart.get_by_label("Benutzername oder E-Mail").wait_for()
     account.get_by_label("Benutzername oder E-Mail").fill(CUSTOMER_USERNAME)
@@ -151,7 +138,7 @@ def test_signing_in_beside_a_cart_waiting_for_it_keeps_each_widget_in_its_place(
     # signing out ended the session and its cart with it (a shared computer keeps nothing)
     cart.get_by_role("button", name="Trail hiking boots in den Warenkorb legen").click()
     expect(cart.locator("#cart-total")).to_have_text(re.compile(r"149,00\s€"))
-    _settled(page, "#shop-cart iframe")
+    frames_settled(page, "#shop-cart iframe")
     cart.get_by_role("link", name="Zum Bestellen anmelden").click()
     cart.get_by_label("Benutzername oder E-Mail").fill(CUSTOMER_USERNAME)
     cart.get_by_label("Passwort").fill(CUSTOMER_PASSWORD)

@@ -6,6 +6,7 @@ inside the account widget is seen by the cart."""
 import pytest
 from sqlalchemy import select
 
+from tests.browser import frames_settled
 from widget_server.catalogue.models import Product
 from widget_server.commerce.models import Cart
 from widget_server.core.extensions import db
@@ -74,7 +75,9 @@ def test_cart_and_account_widgets_on_one_page_share_the_session(app, live_server
     _heard(page, "cart-box cart-updated")
     assert _cart_customer(app, p.merchant_id) == [None]  # a visitor's cart
 
-    # the account: signed in, logged-in heard on the account's box only
+    # the account: signed in, logged-in heard on the account's box only (once the cart, above
+    # it, has grown to its new content and stopped moving the account's frame)
+    frames_settled(page, "#cart-box iframe")
     account.get_by_label("Username or email").fill(p.username)
     account.get_by_label("Password").fill(p.password)
     account.get_by_role("button", name="Sign in").click()
