@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, case, func, select
 
 from ..core.extensions import db
 from ..core.i18n import gettext as _
+from ..core.reads import Read
 from .models import Invoice, Payment
 from .payment_history import method_words  # an offline method in the customer's words
 
@@ -71,7 +72,7 @@ def _statements():
     return totals, invoices, payments
 
 
-TOTALS, RECENT_INVOICES, RECENT_PAYMENTS = _statements()
+TOTALS, RECENT_INVOICES, RECENT_PAYMENTS = (Read(statement) for statement in _statements())
 
 
 def summary(merchant, customer, today: date, recent_limit: int = 5, *,
@@ -80,10 +81,9 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
     leaves those rows out, as the pages they would lead to are closed."""
     params = {"merchant": merchant.id, "customer": customer.id, "today": today,
               "limit": recent_limit}
-    balance, overdue_total, count, next_due_date, next_due_minor = db.session.execute(
-        TOTALS, params).one()
-    invoices = db.session.execute(RECENT_INVOICES, params).all() if show_invoices else []
-    payments = db.session.execute(RECENT_PAYMENTS, params).all() if show_payments else []
+    balance, overdue_total, count, next_due_date, next_due_minor = TOTALS.one(**params)
+    invoices = RECENT_INVOICES.all(**params) if show_invoices else []
+    payments = RECENT_PAYMENTS.all(**params) if show_payments else []
     recent = [Activity(i.issue_date or merchant.local_date(i.created_at), "invoice",
                        _("Invoice %(number)s", number=i.number), i.total_minor, i.currency,
                        invoice_status(i, today), i.id) for i in invoices]

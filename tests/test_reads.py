@@ -1,0 +1,93 @@
+"""`core.reads`: statements the widget's pages run through the database driver (issue #26) read
+the same values SQLAlchemy would, on SQLite and PostgreSQL; their entities behave as loaded
+ones; statement listeners hear them; what they cannot do is refused."""
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import bindparam, exc, func, select
+
+from widget_server.billing.models import Invoice
+from widget_server.core.extensions import db
+from widget_server.core.reads import Read, attach, entity_columns
+from widget_server.customers.models import Customer
+from widget_server.profiles.models import SelfServiceProfile
+
+
+def _statement():
+    """Every kind of value a page reads: dates, UTC timestamps, JSON, booleans, strings,
+    NULLs, an aggregate, and a literal of the statement's own beside the bound ones."""
+    return (select(Invoice.id, Invoice.number, Invoice.issue_date, Invoice.due_date,
+                   Invoice.created_at, Invoice.period_start, Invoice.status,
+                   SelfServiceProfile.settings, SelfServiceProfile.enabled,
+                   func.coalesce(Invoice.balance_minor, 0))
+            .join(SelfServiceProfile, SelfServiceProfile.merchant_id == Invoice.merchant_id)
+            .where(Invoice.merchant_id == bindparam("merchant"), Invoice.status != "draft",
+                   Invoice.customer_id == bindparam("customer"))
+            .order_by(Invoice.id))
+
+
+def test_rows_read_through_the_driver_equal_sqlalchemys(app, billed):
+    statement = _statement()
+    with app.app_context():
+        profile = db.session.get(SelfServiceProfile, billed.profile_id)
+        profile.settings = {"invoice": {"show_invoices": True}, "cart": {}}
+        db.session.commit()
+        params = {"merchant": billed.merchant_id, "customer": billed.customer_id}
+        expected = [tuple(row) for row in db.session.execute(statement, params)]
+        rows = Read(statement).all(**params)
+    assert len(rows) == 2 and [tuple(row) for row in rows] == expected
+    first = rows[0]
+    assert isinstance(first.issue_date, date) and first.issue_date == date.today()
+    assert first.created_at.tzinfo is not None
+    assert abs(first.created_at - datetime.now(UTC)).total_seconds() < 600
+    assert first.period_start is None and first.enabled is True
+    assert first.settings == {"invoice": {"show_invoices": True}, "cart": {}}
+    assert first.number == expected[0][1]  # named as the columns are
+
+
+def test_first_and_one(app, billed):
+    read = Read(_statement())
+    with app.app_context():
+        mine = {"merchant": billed.merchant_id, "customer": billed.customer_id}
+        nobody = {"merchant": billed.merchant_id, "customer": -1}
+        assert read.first(**mine).id == min(billed.invoice_ids)
+        assert read.first(**nobody) is None
+        with pytest.raises(exc.MultipleResultsFound):
+            read.one(**mine)
+        with pytest.raises(exc.NoResultFound):
+            read.one(**nobody)
+
+
+def test_an_attached_entity_is_one_the_session_loaded(app, billed):
+    read = Read(select(*entity_columns(Customer)).where(Customer.id == bindparam("id")))
+    with app.app_context():
+        customer = attach(Customer, read.one(id=billed.customer_id))
+        assert customer in db.session and not db.session.dirty
+        assert customer.first_name == "Jane" and customer.merchant_id == billed.merchant_id
+        assert "jane@example.test" in {e.address for e in customer.emails}  # lazy load works
+        # the session's own copy is the one handed out, as a query would
+        assert db.session.get(Customer, billed.customer_id) is customer
+        assert attach(Customer, read.one(id=billed.customer_id)) is customer
+        customer.first_name = "Janet"
+        db.session.commit()
+    with app.app_context():
+        assert db.session.get(Customer, billed.customer_id).first_name == "Janet"
+        assert attach(Customer, (None,) * len(entity_columns(Customer))) is None
+
+
+def test_statement_listeners_hear_a_read(app, billed, count_queries):
+    read = Read(_statement())
+    with app.app_context(), count_queries() as counter:
+        read.all(merchant=billed.merchant_id, customer=billed.customer_id)
+        assert counter.count == 1 and "FROM invoice" in counter.statements[0]
+
+
+def test_a_driver_error_is_sqlalchemys(app):
+    with app.app_context(), pytest.raises(exc.DBAPIError):
+        Read(select(func.no_such_function(1))).all()
+
+
+def test_a_list_parameter_is_refused(app):
+    read = Read(select(Invoice.id).where(Invoice.id.in_(bindparam("ids", expanding=True))))
+    with app.app_context(), pytest.raises(ValueError, match="IN lists"):
+        read.all(ids=[1, 2])

@@ -1,0 +1,158 @@
+"""Read-only statements run through the database driver: the statements of the widget's pages.
+
+For the small statements a widget page runs, SQLAlchemy's work on each execution (the
+statement's cache key, an execution context, the result's metadata and, through the ORM session,
+its loading machinery) cost five to ten times the database's own: the signed-in pages'
+identifying statement took 470 µs through the session and 40 µs through sqlite3 (issue #26,
+measured on the bench's database). A `Read` is still written with SQLAlchemy, compiled by it once
+per dialect, and run on the session's own connection, inside the request's transaction; its rows
+are named tuples whose values the columns' types have converted, as SQLAlchemy's would be
+(dates, UTC timestamps, JSON, booleans on SQLite).
+
+A page that needs entities (the signed-in request's merchant, profile and customer, which a
+form may then change) selects `entity_columns(Model)` and turns those values into an entity with
+`attach(Model, values)`: persistent in the request's session, exactly as if a query had loaded
+it.
+
+What a `Read` gives up: bind values are converted by the types of its bound parameters but not
+expanded (no `in_()` of a list: use a statement of SQLAlchemy's there), and a driver error is
+wrapped in SQLAlchemy's exception classes, as anywhere else, without SQLAlchemy's statement
+logging. Statement listeners (`before_cursor_execute`: the query-count tests, the bench's
+statement counts) hear every statement.
+"""
+from collections import namedtuple
+from functools import cache
+from typing import Any
+
+from sqlalchemy import exc, inspect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql import Select
+
+from .extensions import db
+
+
+class _Plan:
+    """A statement compiled for one dialect: its SQL, how to bind its parameters, and how to
+    turn a driver row into a named tuple."""
+
+    def __init__(self, statement: Select, dialect):
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a Read cannot expand parameters (IN lists): use SQLAlchemy there")
+        self.sql = compiled.string
+        self.defaults = compiled.construct_params(_check=False)  # the statement's own literals
+        self.binders = {name: processor for name, processor in compiled._bind_processors.items()
+                        if processor is not None}
+        self.positions = (tuple(compiled.positiontup) if compiled.positional else None)
+        columns = compiled._result_columns
+        self.row = namedtuple("Row", [column.keyname for column in columns], rename=True)
+        self.converters = tuple(
+            (index, converter) for index, column in enumerate(columns)
+            if (converter := column.type._cached_result_processor(dialect, None)) is not None)
+
+    def parameters(self, given: dict[str, Any]):
+        values = {**self.defaults, **given}
+        for name, processor in self.binders.items():
+            values[name] = processor(values[name])
+        if self.positions is None:
+            return values
+        return tuple(values[name] for name in self.positions)
+
+    def rows(self, raw: list) -> list:
+        make, converters = self.row._make, self.converters
+        if not converters:
+            return [make(values) for values in raw]
+        converted = []
+        for values in raw:
+            values = list(values)
+            for index, converter in converters:
+                values[index] = converter(values[index])
+            converted.append(make(values))
+        return converted
+
+
+class Read:
+    """A read-only SELECT, built once at import time with bound parameters (`bindparam("x")`)
+    and run with `all(x=...)`, `first(x=...)` or `one(x=...)`."""
+
+    def __init__(self, statement: Select):
+        self.statement = statement
+        self._plans: dict[str, _Plan] = {}
+
+    def _plan(self, dialect) -> _Plan:
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = _Plan(self.statement, dialect)
+        return plan
+
+    def all(self, **parameters) -> list:
+        return self._run(parameters, first_only=False)
+
+    def first(self, **parameters):
+        found = self._run(parameters, first_only=True)
+        return found[0] if found else None
+
+    def one(self, **parameters):
+        found = self._run(parameters, first_only=False)
+        if len(found) != 1:
+            raise (exc.MultipleResultsFound if found else exc.NoResultFound)("expected one row")
+        return found[0]
+
+    def _run(self, parameters: dict, first_only: bool) -> list:
+        db.session.flush()  # what the session holds unwritten, as its own execute() would
+        connection = db.session.connection()
+        plan = self._plan(connection.dialect)
+        bound = plan.parameters(parameters)
+        driver_connection = connection.connection.dbapi_connection
+        cursor = driver_connection.cursor()
+        try:
+            connection.dispatch.before_cursor_execute(connection, cursor, plan.sql, bound, None,
+                                                      False)
+            cursor.execute(plan.sql, bound)
+            if first_only:
+                raw = cursor.fetchone()
+                raw = [] if raw is None else [raw]
+            else:
+                raw = cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as error:
+            if connection.dialect.is_disconnect(error, driver_connection, cursor):
+                connection.invalidate(error)
+            raise exc.DBAPIError.instance(plan.sql, bound, error,
+                                          connection.dialect.loaded_dbapi.Error,
+                                          dialect=connection.dialect) from error
+        finally:
+            cursor.close()
+        return plan.rows(raw)
+
+
+@cache
+def _shape(model) -> tuple[tuple, tuple[str, ...], tuple[int, ...]]:
+    mapper = inspect(model)
+    columns = tuple(mapper.local_table.columns)
+    keys = tuple(mapper.get_property_by_column(column).key for column in columns)
+    primary = tuple(columns.index(column) for column in mapper.primary_key)
+    return columns, keys, primary
+
+
+def entity_columns(model) -> tuple:
+    """Every column of `model`'s table, in the order `attach` expects them."""
+    return _shape(model)[0]
+
+
+def attach(model, values):
+    """The entity whose `entity_columns(model)` are `values` (a slice of a Read's row),
+    persistent in the request's session as if a query had loaded it: changed and flushed like
+    any other, its relationships loaded on first use. The session's own copy when it holds one
+    (a query would not overwrite it either); None when the row had none (an outer join)."""
+    _columns, keys, primary = _shape(model)
+    identity = tuple(values[index] for index in primary)
+    if None in identity:
+        return None
+    held = db.session.identity_map.get(inspect(model).identity_key_from_primary_key(identity))
+    if held is not None:
+        return held
+    instance = inspect(model).class_manager.new_instance()
+    instance.__dict__.update(zip(keys, values, strict=True))
+    make_transient_to_detached(instance)  # its values are now what the database holds
+    db.session.add(instance)
+    return instance
