@@ -11,6 +11,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.i18n import gettext
 from ..core.paging import page_after
+from ..core.reads import Read
 from ..tenancy.counters import next_number
 from .models import Invoice, InvoiceLine
 
@@ -130,8 +131,10 @@ def _customer_list(outstanding_only: bool, rows: bool = False):
     return stmt.order_by(Invoice.id.desc()).limit(bindparam("limit"))
 
 
-# Built once (the widget's invoice list runs one per page view): all, and outstanding only.
-CUSTOMER_LIST = {(outstanding, rows): _customer_list(outstanding, rows)
+# Built once (the widget's invoice list runs one per page view): all, and outstanding only;
+# the rows through the driver (core.reads).
+CUSTOMER_LIST = {(outstanding, rows): Read(_customer_list(outstanding, rows)) if rows
+                 else _customer_list(outstanding, rows)
                  for outstanding in (False, True) for rows in (False, True)}
 NO_CURSOR = 2 ** 31 - 1  # above every id (ids are 32-bit INTEGER on PostgreSQL)
 
@@ -145,7 +148,7 @@ def list_for_customer(merchant, customer, *, before_id: int | None = None,
               "before": min(before_id or NO_CURSOR, NO_CURSOR), "limit": limit}
     statement = CUSTOMER_LIST[bool(outstanding_only), rows]
     if rows:
-        return db.session.execute(statement, params).all()
+        return statement.all(**params)
     return list(db.session.scalars(statement, params))
 
 

@@ -10,12 +10,13 @@ never comes from the visitor. Only the merchant's active products offered in the
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from ..catalogue.models import Product
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.reads import Read, attach, entity_columns
 from . import orders
 from .models import Cart, CartLine
 
@@ -30,11 +31,15 @@ def new_key() -> str:
     return secrets.token_urlsafe(32)
 
 
+OFFERED = Read(select(*entity_columns(Product)).where(
+    Product.merchant_id == bindparam("merchant"), Product.active.is_(True),
+    Product.in_cart.is_(True)).order_by(Product.name, Product.id))
+
+
 def offered_products(merchant) -> list[Product]:
-    """What the cart offers: the merchant's active products marked for the cart, by name."""
-    return list(db.session.scalars(select(Product).where(
-        Product.merchant_id == merchant.id, Product.active.is_(True),
-        Product.in_cart.is_(True)).order_by(Product.name, Product.id)))
+    """What the cart offers: the merchant's active products marked for the cart, by name
+    (built once and read through the driver: every cart page shows them, #26)."""
+    return [attach(Product, row) for row in OFFERED.all(merchant=merchant.id)]
 
 
 def find(merchant, key: str | None) -> Cart | None:

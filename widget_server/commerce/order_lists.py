@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
 
-from ..core.extensions import db
+from ..core.reads import Read
 from .models import Order, OrderLine
 
 NO_CURSOR = 2 ** 31 - 1  # above every id (32-bit keys on PostgreSQL)
@@ -58,16 +58,15 @@ def _page_statement():
             .order_by(page.c.id.desc(), OrderLine.position, OrderLine.id))
 
 
-PAGE_STATEMENT = _page_statement()
+PAGE_STATEMENT = Read(_page_statement())  # through the driver (core.reads)
 
 
 def page_for_customer(merchant, customer, *, before_id: int | None = None,
                       limit: int = 20) -> list[ListedOrder]:
     """The customer's orders, newest first, below `before_id` (keyset pagination)."""
     orders: dict[int, ListedOrder] = {}
-    rows = db.session.execute(PAGE_STATEMENT, {
-        "merchant": merchant.id, "customer": customer.id,
-        "before": min(before_id or NO_CURSOR, NO_CURSOR), "limit": limit})
+    rows = PAGE_STATEMENT.all(merchant=merchant.id, customer=customer.id,
+                              before=min(before_id or NO_CURSOR, NO_CURSOR), limit=limit)
     for *columns, description, quantity in rows:
         order = orders.get(columns[0])
         if order is None:
