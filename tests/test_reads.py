@@ -91,3 +91,27 @@ def test_a_list_parameter_is_refused(app):
     read = Read(select(Invoice.id).where(Invoice.id.in_(bindparam("ids", expanding=True))))
     with app.app_context(), pytest.raises(ValueError, match="IN lists"):
         read.all(ids=[1, 2])
+
+
+def test_reads_before_a_write_leave_the_write_its_transaction(app, billed):
+    """On PostgreSQL the Reads that open a request run outside a transaction (no BEGIN, no
+    COMMIT); the request's first write still begins one, so a write rolled back is gone, and
+    the connection goes back to the pool as it came."""
+    from sqlalchemy import update
+
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.app_context():
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        driver = db.session.connection().connection.dbapi_connection
+        postgres = db.engine.dialect.name == "postgresql"
+        assert getattr(driver, "autocommit", False) is postgres  # (sqlite3: no switch of ours)
+        db.session.execute(update(Customer).where(Customer.id == billed.customer_id)
+                           .values(first_name="Rolled back"))
+        assert not getattr(driver, "autocommit", False)
+        assert read.one(id=billed.customer_id).first_name == "Rolled back"  # its own write
+        db.session.rollback()
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+    with app.app_context():
+        driver = db.session.connection().connection.dbapi_connection
+        assert not getattr(driver, "autocommit", False)  # back in the pool as it came
+        assert read.one(id=billed.customer_id).first_name == "Jane"

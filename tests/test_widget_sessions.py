@@ -222,3 +222,19 @@ def test_an_unavailable_portal_keeps_no_session_alive(app, client, portal):
     assert client.get(f"/w/{p.slug}/no-such-profile/login").status_code == 404
     with app.app_context():
         assert db.session.query(PortalSession).one().last_seen_at == idle_since
+
+
+def test_a_sessions_form_token_is_its_own_on_every_page(app, portal):
+    """The signed CSRF token a page carries is made once per session (#26): the same on each
+    page of a session, different in another session, and a post with the first page's token
+    is still accepted after later pages."""
+    p = portal()
+    jane, other = app.test_client(), app.test_client()
+    widget_login(jane, p.base, p.username, p.password)
+    first = csrf_from(jane.get(f"{p.base}/account").get_data(as_text=True))
+    again = csrf_from(jane.get(f"{p.base}/invoices").get_data(as_text=True))
+    assert first == again
+    assert csrf_from(other.get(f"{p.base}/login").get_data(as_text=True)) != first
+    signed_out = jane.post(f"{p.base}/logout", data={"csrf_token": first})
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
+    assert jane.get(f"{p.base}/account").status_code == 302  # signed out indeed

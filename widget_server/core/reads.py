@@ -14,6 +14,9 @@ form may then change) selects `entity_columns(Model)` and turns those values int
 `attach(Model, values)`: persistent in the request's session, exactly as if a query had loaded
 it.
 
+On PostgreSQL the Reads that come before a request's other statements run outside a
+transaction (see `_read_outside_transaction`); a Read never locks rows (no FOR UPDATE).
+
 What a `Read` gives up: bind values are converted by the types of its bound parameters but not
 expanded (no `in_()` of a list: use a statement of SQLAlchemy's there), and a driver error is
 wrapped in SQLAlchemy's exception classes, as anywhere else, without SQLAlchemy's statement
@@ -24,8 +27,9 @@ from collections import namedtuple
 from functools import cache
 from typing import Any
 
-from sqlalchemy import exc, inspect
+from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Select
 
 from .extensions import db
@@ -104,6 +108,7 @@ class Read:
         plan = self._plan(connection.dialect)
         bound = plan.parameters(parameters)
         driver_connection = connection.connection.dbapi_connection
+        _read_outside_transaction(connection.connection.info, driver_connection)
         cursor = driver_connection.cursor()
         try:
             connection.dispatch.before_cursor_execute(connection, cursor, plan.sql, bound, None,
@@ -123,6 +128,44 @@ class Read:
         finally:
             cursor.close()
         return plan.rows(raw)
+
+
+# --- reads outside a transaction (PostgreSQL) ---------------------------------------------------
+# A request's Reads that come before any other statement run in autocommit on PostgreSQL: no
+# BEGIN before them and no COMMIT at the end, two round trips of the three a signed-in page's
+# identifying statement took (#26). Under READ COMMITTED, PostgreSQL's default and ours, every
+# statement of a transaction takes a snapshot of its own anyway, so a page reads what it read
+# before. The first statement SQLAlchemy sends (a write, or any query of the ORM's) turns
+# autocommit off first, so it begins the request's transaction as before; a connection going back
+# to the pool goes back as it came. sqlite3 begins a transaction before a write only, so a
+# SELECT there has always run this way.
+READS_OUTSIDE = "reads.outside_transaction"  # the pool record's info: autocommit is ours
+
+
+def _read_outside_transaction(record_info: dict, driver_connection) -> None:
+    if record_info.get(READS_OUTSIDE) or getattr(driver_connection, "autocommit", True):
+        return  # already on; or a driver without the switch, or autocommit set by someone else
+    status = getattr(getattr(driver_connection, "info", None), "transaction_status", None)
+    if status is not None and status.name == "IDLE":
+        driver_connection.autocommit = True
+        record_info[READS_OUTSIDE] = True
+
+
+def _transaction_again(record_info: dict, driver_connection) -> None:
+    if record_info.pop(READS_OUTSIDE, False):
+        driver_connection.autocommit = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _before_statement(connection, _cursor, _statement, _parameters, context, _many):
+    if context is not None:  # SQLAlchemy's own statement (a Read passes no context)
+        _transaction_again(connection.connection.info, connection.connection.dbapi_connection)
+
+
+@event.listens_for(Pool, "checkin")
+def _back_to_pool(driver_connection, record):
+    if driver_connection is not None:
+        _transaction_again(record.info, driver_connection)
 
 
 @cache
