@@ -238,3 +238,22 @@ def test_a_sessions_form_token_is_its_own_on_every_page(app, portal):
     signed_out = jane.post(f"{p.base}/logout", data={"csrf_token": first})
     assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
     assert jane.get(f"{p.base}/account").status_code == 302  # signed out indeed
+
+
+def test_a_session_cookie_past_its_lifetime_is_refused_though_seen_before(app, portal,
+                                                                         monkeypatch):
+    """A verified cookie's payload is kept between requests (#26), but its age is checked on
+    every request: once past the session lifetime it opens no session, as before."""
+    import time
+
+    p = portal()
+    jane = app.test_client()
+    widget_login(jane, p.base, p.username, p.password)
+    assert jane.get(f"{p.base}/account").status_code == 200
+    assert jane.get(f"{p.base}/account").status_code == 200  # the kept payload
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    expired = jane.get(f"{p.base}/account")
+    assert expired.status_code == 302 and "/login" in expired.headers["Location"]
+    tampered = jane.get(f"{p.base}/account", headers={"Cookie": "ws_widget=x.y.z"})
+    assert tampered.status_code == 302

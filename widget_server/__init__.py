@@ -6,9 +6,10 @@ from .core import config as app_config
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app; tests pass `test_config` to override what the environment says."""
+    from .web.application import Application
     from .web.request_guards import IdConverter, reject_control_characters
 
-    app = Flask(__name__, instance_path=str(app_config.INSTANCE_DIR))
+    app = Application(__name__, instance_path=str(app_config.INSTANCE_DIR))
     app.url_map.converters["id"] = IdConverter
     app.before_request(reject_control_characters)
     app.config.from_mapping(app_config.from_environment())
