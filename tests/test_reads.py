@@ -115,3 +115,29 @@ def test_reads_before_a_write_leave_the_write_its_transaction(app, billed):
         driver = db.session.connection().connection.dbapi_connection
         assert not getattr(driver, "autocommit", False)  # back in the pool as it came
         assert read.one(id=billed.customer_id).first_name == "Jane"
+
+
+def test_numbers_read_as_sqlalchemy_reads_them(app, billed):
+    """NUMERIC results (an average, a cast) come back as SQLAlchemy's would, on PostgreSQL
+    too, where the converter depends on the type the driver reports."""
+    from sqlalchemy import Numeric, cast
+
+    statement = (select(func.avg(Invoice.total_minor), cast(Invoice.total_minor, Numeric(12, 2)))
+                 .where(Invoice.customer_id == bindparam("customer"))
+                 .group_by(Invoice.total_minor).order_by(Invoice.total_minor))
+    with app.app_context():
+        expected = [tuple(row) for row in db.session.execute(statement,
+                                                             {"customer": billed.customer_id})]
+        rows = Read(statement).all(customer=billed.customer_id)
+    assert len(rows) == 2 and [tuple(row) for row in rows] == expected
+
+
+def test_a_read_inside_no_autoflush_leaves_the_pending_object_alone(app, billed):
+    """A Read flushes what the session holds, as SQLAlchemy's own execute would, but not
+    inside `no_autoflush`, where an object may still be half built."""
+    read = Read(select(func.count(Customer.id)).where(Customer.merchant_id == bindparam("m")))
+    with app.app_context():
+        db.session.add(Customer(merchant_id=billed.merchant_id, first_name="Half"))
+        with db.session.no_autoflush:
+            assert read.one(m=billed.merchant_id)[0] == 1  # last_name still missing: unflushed
+        db.session.rollback()

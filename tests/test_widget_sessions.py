@@ -257,3 +257,4 @@ def test_a_session_cookie_past_its_lifetime_is_refused_though_seen_before(app, p
     assert expired.status_code == 302 and "/login" in expired.headers["Location"]
     tampered = jane.get(f"{p.base}/account", headers={"Cookie": "ws_widget=x.y.z"})
     assert tampered.status_code == 302
+

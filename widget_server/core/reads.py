@@ -48,11 +48,19 @@ class _Plan:
         self.binders = {name: processor for name, processor in compiled._bind_processors.items()
                         if processor is not None}
         self.positions = (tuple(compiled.positiontup) if compiled.positional else None)
-        columns = compiled._result_columns
-        self.row = namedtuple("Row", [column.keyname for column in columns], rename=True)
-        self.converters = tuple(
-            (index, converter) for index, column in enumerate(columns)
-            if (converter := column.type._cached_result_processor(dialect, None)) is not None)
+        self.columns, self.dialect = compiled._result_columns, dialect
+        self.row = namedtuple("Row", [column.keyname for column in self.columns], rename=True)
+        self.converters: tuple | None = None  # known at the first execution (see `convert`)
+
+    def convert(self, description) -> tuple:
+        """Each column's converter, as SQLAlchemy picks it: by the column's type and the type
+        the driver reports (psycopg's NUMERIC converter depends on it), once per plan."""
+        if self.converters is None:
+            self.converters = tuple(
+                (index, converter) for index, column in enumerate(self.columns)
+                if (converter := column.type._cached_result_processor(
+                    self.dialect, description[index][1])) is not None)
+        return self.converters
 
     def parameters(self, given: dict[str, Any]):
         values = {**self.defaults, **given}
@@ -62,8 +70,8 @@ class _Plan:
             return values
         return tuple(values[name] for name in self.positions)
 
-    def rows(self, raw: list) -> list:
-        make, converters = self.row._make, self.converters
+    def rows(self, raw: list, description) -> list:
+        make, converters = self.row._make, self.convert(description)
         if not converters:
             return [make(values) for values in raw]
         converted = []
@@ -103,7 +111,8 @@ class Read:
         return found[0]
 
     def _run(self, parameters: dict, first_only: bool) -> list:
-        db.session.flush()  # what the session holds unwritten, as its own execute() would
+        if db.session.autoflush:  # what the session holds unwritten, as its execute() would
+            db.session.flush()
         connection = db.session.connection()
         plan = self._plan(connection.dialect)
         bound = plan.parameters(parameters)
@@ -119,6 +128,7 @@ class Read:
                 raw = [] if raw is None else [raw]
             else:
                 raw = cursor.fetchall()
+            description = cursor.description
         except connection.dialect.loaded_dbapi.Error as error:
             if connection.dialect.is_disconnect(error, driver_connection, cursor):
                 connection.invalidate(error)
@@ -127,7 +137,7 @@ class Read:
                                           dialect=connection.dialect) from error
         finally:
             cursor.close()
-        return plan.rows(raw)
+        return plan.rows(raw, description)
 
 
 # --- reads outside a transaction (PostgreSQL) ---------------------------------------------------

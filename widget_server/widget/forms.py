@@ -33,11 +33,13 @@ def csrf_token() -> str:
     #26). With WTF_CSRF_TIME_LIMIT None (core/config.py), every signature of one token is
     valid for as long as the session holds it, so one is as good as another; with a time
     limit, each page signs anew as before."""
+    config = current_app.config
     if FIELD in g:
         return g.get(FIELD)
     raw = session.get(FIELD)
-    keep = current_app.config.get("WTF_CSRF_TIME_LIMIT") is None and isinstance(raw, str)
-    key = (current_app.secret_key, raw)
+    keep = (config.get("WTF_CSRF_TIME_LIMIT") is None and isinstance(raw, str)
+            and config.get("WTF_CSRF_FIELD_NAME", FIELD) == FIELD)
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
     signed = _SIGNED.get(key) if keep else None
     if signed is not None:
         setattr(g, FIELD, signed)
