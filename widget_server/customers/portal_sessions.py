@@ -33,29 +33,6 @@ def start(customer: Customer) -> str:
     return token
 
 
-# Built once: it runs on every signed-in widget request.
-SESSION_WITH_CUSTOMER = (
-    select(PortalSession, Customer)
-    .join(Customer, Customer.id == PortalSession.customer_id)
-    .where(PortalSession.token_hash == bindparam("token_hash"),
-           PortalSession.merchant_id == bindparam("merchant_id"),
-           Customer.merchant_id == bindparam("merchant_id"),
-           Customer.archived_at.is_(None),
-           PortalSession.revoked_at.is_(None)))
-
-
-def resolve(token: str | None, merchant_id: int) -> Customer | None:
-    """The signed-in customer for this token at this merchant, or None when the session is
-    unknown, revoked, idle too long, too old, or belongs to another merchant. One query."""
-    if not token or not isinstance(token, str):
-        return None
-    row = db.session.execute(SESSION_WITH_CUSTOMER, {"token_hash": _hash(token),
-                                                      "merchant_id": merchant_id}).first()
-    if row is None:
-        return None
-    return _alive(*row)
-
-
 def _portal_read(which_profile) -> Read:
     """Every widget request's one statement: the merchant named by the URL, its profile
     (`which_profile`), and the browser's live session there with its customer, all outer-joined
@@ -95,7 +72,7 @@ def portal_for(merchant_slug: str, profile_slug: str | None, token: str | None):
     named profile (the default one when `profile_slug` is None), and the browser's session
     there with its customer (None when there is none). (None, None, None) for an unknown
     merchant; (merchant, None, None) for an unknown profile. `signed_in(found)` then says who
-    is signed in, as `resolve` would: the caller asks only once the portal is known to be open,
+    is signed in (not after idling or too long): the caller asks only once the portal is open,
     so a page that answers "unavailable" neither signs anyone in nor keeps a session alive."""
     if not merchant_slug or len(merchant_slug) > 63:
         return None, None, None
@@ -157,7 +134,7 @@ def end_all(customer: Customer, because: str | None = None) -> None:
 
 def ended_because(token: str | None, merchant_id: int) -> str | None:
     """Why this token's session was ended (PASSWORD_CHANGED), or None: asked only once
-    resolve() found no customer for a token the browser still sends."""
+    `portal_for` found no customer for a token the browser still sends."""
     if not token or not isinstance(token, str):
         return None
     return db.session.scalar(select(PortalSession.ended_because).where(

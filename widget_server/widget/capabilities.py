@@ -10,8 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import abort, g, redirect, request, url_for
+from markupsafe import Markup
 
 from ..billing import methods
+from ..core.i18n import current_language
 from ..core.i18n import lazy_gettext as _l
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
@@ -190,7 +192,6 @@ NAVIGATION = (
 )
 
 
-@bp.app_template_global("nav_sections")
 def navigation(profile) -> list[NavItem]:
     """The sections this profile offers, in order: exactly the pages that would answer."""
     return [item for item in NAVIGATION  # a section with a `when` says so in its `extra`
@@ -217,3 +218,29 @@ def enforce():
     if not capability.allows(g.profile, request.method):
         abort(403)
     return None
+
+
+_NAV: dict[tuple, Markup] = {}
+_NAV_KEPT = 4096  # distinct navigations per process; past it, start again
+
+
+@bp.app_template_global("nav_links")
+def nav_links(profile, preview: bool = False) -> Markup:
+    """The navigation's links (`<li>` items): the sections this profile offers this customer,
+    the current one marked. Made once per set of sections, current page, language and address
+    and then reused: the same lines on every page cost a twentieth of its time (#26)."""
+    sections = navigation(profile)
+    here = request.endpoint.rpartition(".")[2] if request.endpoint else ""
+    key = (tuple(item.endpoint for item in sections), here, bool(preview), current_language(),
+           request.blueprint, g.get("merchant_slug"), g.get("profile_slug"), request.script_root)
+    found = _NAV.get(key)
+    if found is None:
+        if len(_NAV) >= _NAV_KEPT:
+            _NAV.clear()
+        found = _NAV[key] = Markup("\n").join(
+            Markup('<li><a href="{}"{}>{}</a></li>').format(
+                "#" if preview else url_for("." + item.endpoint),
+                Markup(' aria-current="page"') if here == item.endpoint
+                or here in item.also_current else "", item.label)
+            for item in sections)
+    return found

@@ -7,16 +7,9 @@ from typing import NamedTuple
 
 from babel.dates import format_date
 from flask import g, render_template, request, session, url_for
-from markupsafe import Markup
 
 from ..billing import account
-from ..core.i18n import (
-    catalogue_pinned,
-    current_language,
-    format_list,
-    lazy_pgettext,
-    widget_formatting_locale,
-)
+from ..core.i18n import catalogue_pinned, format_list, lazy_pgettext, widget_formatting_locale
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.money import format_money
@@ -25,7 +18,6 @@ from ..tenancy.configuration import EMBEDDING, merchant_settings
 from ..tenancy.merchants import find_by_slug
 from ..web.themes import DEFAULT_THEME, css_variables, template_name
 from . import bp
-from .capabilities import navigation
 from .forms import csrf_token
 
 EVENT_KEY = "widget_event"
@@ -128,32 +120,6 @@ def widget_url_for(endpoint: str, **values) -> str:
 
 
 PLACEHOLDER = 2_147_483_646  # an id no row has in practice, and digits no slug spells
-
-
-_NAV: dict[tuple, Markup] = {}
-
-
-@bp.app_template_global("nav_links")
-def nav_links(profile, preview: bool = False) -> Markup:
-    """The navigation's links (`<li>` items): the sections this profile offers this customer,
-    the current one marked. Made once per set of sections, current page, language and address
-    and then reused: the same lines on every page cost a twentieth of its time (#26)."""
-    sections = navigation(profile)
-    here = request.endpoint.rpartition(".")[2] if request.endpoint else ""
-    page = _PAGE.get()
-    key = (tuple(item.endpoint for item in sections), here, bool(preview),
-           current_language(), page.where if page else None)
-    found = _NAV.get(key)
-    if found is None:
-        if len(_NAV) >= _URLS_KEPT:
-            _NAV.clear()
-        found = _NAV[key] = Markup("\n").join(
-            Markup('<li><a href="{}"{}>{}</a></li>').format(
-                "#" if preview else url_for("." + item.endpoint),
-                Markup(' aria-current="page"') if here == item.endpoint
-                or here in item.also_current else "", item.label)
-            for item in sections)
-    return found
 
 
 _PAGE: ContextVar[_Page | None] = ContextVar("widget_page", default=None)
