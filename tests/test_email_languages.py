@@ -193,3 +193,36 @@ def test_an_invitation_with_the_shipped_texts_speaks_each_customers_language(app
     assert "Mit freundlichen Grüßen" in shipped.text_body
     assert own.text_body.startswith("Unser Portal: http")
     assert own.html_body.startswith('<!doctype html>\n<html lang="de">')
+
+
+def test_a_failed_scheduled_payment_is_explained_in_german_by_email_and_on_the_pages(app, billed):
+    """The reason is stored in English (the admin's record) and reaches a German customer in
+    German: the Payment Failed email, the payment history; a kept bank account is a "Bankkonto"."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.payment_support import pay_form, set_payment
+
+    _german_merchant(app, billed)
+    set_payment(app, billed, {"edit_effective_date": True})
+    later = date.today() + timedelta(days=2)
+    response = billed.client.post(f"{billed.base}/pay", data={
+        **pay_form(billed), **CARD, "card_number": "4000 0000 0000 9995", "save_method": "y",
+        "invoice": str(billed.invoice_ids[0]), "payment_date": later.strftime("%d.%m.%Y")})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        queue.run_due(datetime.now(UTC) + timedelta(days=400))
+        payment = db.session.scalar(select(Payment))
+        [email, *_] = db.session.scalars(select(EmailMessage).where(
+            EmailMessage.email_type == "payment_failed"))
+    assert payment.failure_message == "The payment was declined for insufficient funds."
+    assert "Die Zahlung wurde wegen unzureichender Deckung abgelehnt." in email.text_body
+    assert "insufficient" not in email.text_body
+    history = billed.client.get(f"{billed.base}/payments").get_data(as_text=True)
+    assert "Die Zahlung wurde wegen unzureichender Deckung abgelehnt." in history
+    kept = billed.client.post(f"{billed.base}/pay", data={
+        **pay_form(billed), "method": "ach", "routing_number": "110000000",
+        "account_number": "000123456789", "invoice": str(billed.invoice_ids[1]),
+        "save_method": "y"})
+    assert "Bankkonto •••• 6789" in kept.get_data(as_text=True)  # the thank-you page
+    methods = billed.client.get(f"{billed.base}/methods").get_data(as_text=True)
+    assert "Bankkonto •••• 6789" in methods and "Bank account" not in methods

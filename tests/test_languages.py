@@ -1,6 +1,6 @@
 """Languages (issue #20 item 5, spec B-5): every marked string translated in the shipped
 catalogues; the widget in the customer's language among the merchant's enabled ones."""
-import re
+import ast
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,6 +22,7 @@ SHIPPED = ("de", "fr")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
             "lazy_ngettext": (1, 2),
             "N_": None,  # the email types' defaults (notifications.types imports no Flask)
+            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3),
             "lazy_pgettext": ((1, "c"), 2)}
 
 
@@ -245,20 +246,53 @@ def test_french_statuses_agree_with_what_they_describe(app):
         assert status_label("cancelled") == "Annulé"
 
 
-def test_every_stored_payment_reason_is_translated_when_shown():
-    """Reasons are stored in English and translated on display: the table must know each text
-    the billing code writes."""
-    from widget_server.billing import gateways, schedules, stripe_gateway
-    from widget_server.widget.stored_messages import KNOWN
+# Where the billing code stores a reason (the argument's position in a call, or a keyword).
+REASON_SINKS = {"ChargeResult": 2, "RefundResult": 2, "_give_up": 2, "GatewayUnavailable": 0}
 
-    written = {*gateways.MESSAGES.values(), *stripe_gateway.DECLINES.values(),
-               schedules.REPLACED}
-    for path in (ROOT / "widget_server" / "billing").glob("*.py"):
-        written |= set(re.findall(r'failure_message="([^"]+)"', path.read_text()))
-        written |= set(re.findall(r'"failure_message": "([^"]+)"', path.read_text()))
-        written |= set(re.findall(r'failure_message = "([^"]+)"$', path.read_text(), re.M))
-    written |= {"Autopay was turned off.", "The invoice was paid."}  # methods.cancel_autopay
-    assert written - set(KNOWN) == set()
+
+def _bare_texts(expr):
+    """English literals in an expression that stores a reason, outside `N_(...)`: each branch of
+    an `or` or a conditional counts; another call (a translation, a lookup) is not a literal."""
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str) and expr.value.strip():
+        yield expr.value
+    elif isinstance(expr, (ast.BoolOp, ast.IfExp, ast.JoinedStr, ast.BinOp)):
+        for child in ast.iter_child_nodes(expr):
+            yield from _bare_texts(child)
+
+
+def test_every_stored_payment_reason_is_marked_so_it_is_shown_translated(app):
+    """Reasons are stored in English and translated where a customer reads them (pages, the
+    Payment Failed email): each text the billing code stores goes through `reasons.N_`, and
+    each has its German and French words."""
+    from flask_babel import force_locale
+
+    from widget_server.billing import gateways, reasons, stripe_gateway
+
+    bare = []
+    for path in sorted((ROOT / "widget_server" / "billing").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            stored = []
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                if name in REASON_SINKS and len(node.args) > REASON_SINKS[name]:
+                    stored.append(node.args[REASON_SINKS[name]])
+                stored += [k.value for k in node.keywords if k.arg == "failure_message"]
+            elif isinstance(node, ast.Dict):
+                stored += [v for k, v in zip(node.keys, node.values, strict=True)
+                           if isinstance(k, ast.Constant) and k.value == "failure_message"]
+            elif isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Attribute) and t.attr == "failure_message"
+                    for t in node.targets):
+                stored.append(node.value)
+            bare += [f"{path.name}:{node.lineno}: {text}" for value in stored
+                     for text in _bare_texts(value)]
+    assert bare == []
+    assert {*gateways.MESSAGES.values(), *stripe_gateway.DECLINES.values()} <= reasons.STORED
+    with app.test_request_context():
+        for language in SHIPPED:
+            with force_locale(language):
+                untranslated = {text for text in reasons.STORED if reasons.shown(text) == text}
+            assert untranslated == set(), language
 
 
 def test_a_widget_address_naming_no_merchant_answers_in_the_browsers_language(client):

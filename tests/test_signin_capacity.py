@@ -270,8 +270,9 @@ def test_sign_in_answers_busy_with_retry_after_and_counts_nothing(app, portal, m
     assert client.get(f"{p.base}/login").status_code == 200  # pages need no slot
     answer = widget_login(client, p.base, p.username, "wrong-password")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
-    assert "Please try again in a moment." in answer.get_data(as_text=True)
-    assert f'href="{p.base}/login"' in answer.get_data(as_text=True)
+    busy = answer.get_data(as_text=True)
+    assert "Please try again in a moment." in busy and 'class="theme-' in busy  # the widget's
+    assert f'href="{p.base}/login">Back to sign-in</a>' in busy
     assert _failed_logins(app, p.customer_id) == 0  # a busy answer is not a failed attempt
     admin = browser_like.login(email, "owner-pass-123")
     assert admin.status_code == 503 and admin.headers["Retry-After"] == "1"

@@ -102,3 +102,22 @@ def test_an_ordinary_sign_out_or_expiry_says_nothing_of_passwords(app, portal):
     client.post(f"{p.base}/logout", data={"csrf_token": csrf_from(page)})
     html = client.get(f"{p.base}/login").get_data(as_text=True)
     assert "password was changed" not in html
+
+
+def test_a_wrong_method_inside_a_german_widget_is_its_german_page(app, portal):
+    """Not only 403/404/429: a 405 (a sign-out link opened rather than posted) is the widget's
+    page too, in the customer's language, never the server's bare English one."""
+    from widget_server.tenancy.models import Merchant
+
+    p = portal()
+    with app.app_context():
+        db.session.get(Merchant, p.merchant_id).locale = "de_DE"
+        db.session.commit()
+    client = app.test_client()
+    response = client.get(f"{p.base}/logout")
+    assert response.status_code == 405
+    html = response.get_data(as_text=True)
+    _branded(html, "default")
+    assert 'lang="de"' in html and "<h1>Hier nicht verfügbar</h1>" in html
+    assert f'href="{p.base}/login">Zurück zur Anmeldung</a>' in html
+    assert "Back to" not in html

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from ..core.domain import DomainError
 from ..core.i18n import gettext
+from .reasons import N_, NOT_SET_UP
 
 # Test card numbers (any future expiry, any 3-digit CVC) and what they do.
 TEST_CARDS = {
@@ -28,9 +29,9 @@ TEST_CARDS = {
 # Test bank accounts (routing 110000000) for ACH.
 TEST_ACCOUNTS = {"000123456789": "succeeded", "000111111116": "declined"}
 MESSAGES = {
-    "declined": "The card was declined. Please use another payment method.",
-    "insufficient_funds": "The payment was declined for insufficient funds.",
-    "network_error": "The payment provider could not be reached; the payment is pending.",
+    "declined": N_("The card was declined. Please use another payment method."),
+    "insufficient_funds": N_("The payment was declined for insufficient funds."),
+    "network_error": N_("The payment provider could not be reached; the payment is pending."),
 }
 
 
@@ -98,18 +99,15 @@ class Gateway(Protocol):
     def refund(self, request: RefundRequest) -> RefundResult: ...
 
 
-NOT_SET_UP = "Payments are not set up for this merchant yet."
-
-
 class GatewayUnavailable(DomainError):
     """The merchant's gateway cannot be used now, and nothing was charged: payments are not set
     up (no connected account, no platform key) or the provider could not be reached for a call
-    that comes before any charge. `str(exc)` is a message a customer can be shown."""
+    that comes before any charge. `reason` is a stored reason (`reasons.N_`), kept in English
+    for a payment's record; `str(exc)` is it in the customer's language, to be shown."""
 
-    def __init__(self, message: str | None = None):
-        # NOT_SET_UP, in the customer's language
-        super().__init__(message or gettext("Payments are not set up for this merchant yet."),
-                         code="payments_unavailable", status=503)
+    def __init__(self, reason: str = NOT_SET_UP):
+        super().__init__(gettext(reason), code="payments_unavailable", status=503)
+        self.reason = reason
 
 
 def _raise_all(errors: dict[str, str]) -> None:
@@ -196,5 +194,5 @@ class SandboxGateway:
     def refund(self, request: RefundRequest) -> RefundResult:
         """Every refund of a sandbox charge succeeds; the same key gives the same reference."""
         if not request.reference.startswith("sbx_"):
-            return RefundResult("failed", "", "The payment provider does not know this charge.")
+            return RefundResult("failed", "", N_("The payment provider does not know this charge."))
         return RefundResult("succeeded", f"sbx_re_{request.idempotency_key[:24]}")

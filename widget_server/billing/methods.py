@@ -11,7 +11,9 @@ from ..core.extensions import db
 from ..core.i18n import gettext as _
 from .gateways import MethodToken
 from .models import Payment, PaymentMethod
+from .payment_history import label_words
 from .providers import gateway_for
+from .reasons import INVOICE_PAID, N_
 
 
 def on_file(merchant, customer, kinds=None) -> list[PaymentMethod]:
@@ -85,18 +87,17 @@ def remove(merchant, customer, method_id: int) -> str | None:
         Payment.merchant_id == merchant.id, Payment.customer_id == customer.id,
         Payment.status == "scheduled", Payment.method_token == method.token)
         .values(status="cancelled", method_token="",
-                failure_message="Cancelled: the payment method was removed."))
+                failure_message=N_("Cancelled: the payment method was removed.")))
     was_default = method.is_default
     db.session.delete(method)
     db.session.flush()
     remaining = on_file(merchant, customer)
-    messages = [_("%(method)s was removed.", method=method.label)]
+    messages = [_("%(method)s was removed.", method=label_words(method.label))]
     if was_default and remaining:
         _make_default(merchant, customer, remaining[0])
-        messages.append(
-            _("%(method)s is now your default, used for autopay.", method=remaining[0].label)
-            if customer.autopay else
-            _("%(method)s is now your default.", method=remaining[0].label))
+        label = label_words(remaining[0].label)
+        messages.append(_("%(method)s is now your default, used for autopay.", method=label)
+                        if customer.autopay else _("%(method)s is now your default.", method=label))
     if not remaining and customer.autopay:
         customer.autopay = False
         cancel_autopay(merchant, customer)
@@ -134,5 +135,5 @@ def cancel_autopay(merchant, customer, invoice_ids=None, *, reason: str = "") ->
         which.append(Payment.idempotency_key.in_([f"autopay-invoice-{i}" for i in invoice_ids]))
     return db.session.execute(update(Payment).where(*which).values(
         status="cancelled", method_token="",
-        failure_message=reason or ("Autopay was turned off." if invoice_ids is None
-                                   else "The invoice was paid."))).rowcount
+        failure_message=reason or (N_("Autopay was turned off.") if invoice_ids is None
+                                   else INVOICE_PAID))).rowcount

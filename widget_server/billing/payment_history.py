@@ -12,6 +12,9 @@ from .models import Payment, PaymentAllocation
 # the stored label is the admin's English.
 METHOD_WORDS = {"transfer": _l("Bank transfer"), "cheque": _l("Cheque"), "cash": _l("Cash"),
                 "credit": _l("Account credit")}
+# The generic words of a stored method label ("Card •••• 4242", "Bank account •••• 6789",
+# "Autopay"), written by the gateways in English; a brand or a bank's name is a name and stays.
+LABEL_WORDS = {"Card": _l("Card"), "Bank account": _l("Bank account"), "Autopay": _l("Autopay")}
 # what a payment paid (W-12), loaded with the payments: two more queries, whatever the count
 _PAID = selectinload(Payment.allocations).selectinload(PaymentAllocation.invoice)
 
@@ -95,7 +98,14 @@ def method_words(payment) -> str:
     """The method a customer reads: their card's label, or an offline method in words."""
     if payment.source in ("offline", "credit"):
         return str(METHOD_WORDS.get(payment.method, payment.method_label))
-    return payment.method_label or payment.method
+    return label_words(payment.method_label) or payment.method
+
+
+def label_words(label: str) -> str:
+    """A stored method label in the customer's words: "Karte •••• 4242" for "Card •••• 4242"."""
+    word, dots, rest = (label or "").partition(" •••• ")
+    known = LABEL_WORDS.get(word)
+    return f"{known}{dots}{rest}" if known is not None else label
 
 
 

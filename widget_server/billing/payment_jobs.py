@@ -20,6 +20,7 @@ from ..jobs.queue import PermanentError, RetryLater, enqueue, handler, on_failur
 from ..tenancy.models import Merchant
 from . import allocation, claims, methods, payments
 from .models import Invoice, Payment
+from .reasons import N_, NOTHING_LEFT
 
 
 def _payment(job) -> tuple[Merchant, Payment]:
@@ -41,14 +42,14 @@ def run_scheduled(job) -> None:
         method = methods.default_method(merchant, customer)
         if method is None or not customer.autopay:
             changes = {"status": "cancelled",
-                       "failure_message": "Autopay is off or no payment method is on file."}
+                       "failure_message": N_("Autopay is off or no payment method is on file.")}
         else:
             changes.update(method_token=method.token, method_label=method.label,
                            method=method.kind)
     if changes["status"] == "pending" and payment.plan.get("invoice_ids"):
         due = allocation.still_due(merchant, payment)
         if due <= 0:  # paid meanwhile (a typed amount too: it was for these invoices)
-            changes = {"status": "cancelled", "failure_message": "Nothing was left to pay."}
+            changes = {"status": "cancelled", "failure_message": NOTHING_LEFT}
         elif payment.plan.get("balance_mode"):
             changes["amount_minor"] = min(due, payment.amount_minor)
     if changes["status"] == "cancelled":
@@ -83,8 +84,8 @@ def _wait_for_claim(merchant, payment: Payment, job) -> None:
         enqueue(payments.SCHEDULED_JOB, {"payment_id": payment.id, "waited": waited + 1},
                 merchant_id=merchant.id, run_at=utcnow() + WAIT_FOR_CLAIM)
     else:
-        _give_up(merchant, payment, "Another payment for this invoice was still being "
-                                    "processed, so this one was not made.")
+        _give_up(merchant, payment, N_("Another payment for this invoice was still being "
+                                       "processed, so this one was not made."))
 
 
 def _give_up(merchant, payment: Payment, reason: str) -> None:
@@ -109,7 +110,7 @@ def _scheduled_job_failed(job) -> None:
     payment = db.session.get(Payment, job.payload.get("payment_id"))
     if payment is not None and payment.status == "scheduled":
         _give_up(db.session.get(Merchant, payment.merchant_id), payment,
-                 "The payment could not be made; nothing was charged.")
+                 N_("The payment could not be made; nothing was charged."))
 
 
 @on_failure(payments.RESOLVE_JOB)
@@ -130,7 +131,7 @@ def _shrink_to_claimed(payment: Payment) -> bool:
         payment.amount_minor = min(due, payment.amount_minor)
         return True
     payment.status, payment.method_token = "cancelled", ""
-    payment.failure_message = "Nothing was left to pay."
+    payment.failure_message = NOTHING_LEFT
     claims.release(payment)
     return False
 

@@ -28,6 +28,7 @@ from . import allocation, claims, methods, payment_history, schedules
 from .gateways import ChargeRequest, ChargeResult, GatewayUnavailable, MethodToken
 from .models import OFFLINE_METHODS, Invoice, Payment
 from .providers import gateway_for
+from .reasons import OTHER_PROVIDER
 from .schedules import SCHEDULED_JOB, start_of
 
 RESOLVE_JOB = "payments.resolve"
@@ -143,7 +144,7 @@ def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult
     try:
         gw = gateway_for(merchant)
         if plan_.get("gateway", gw.name) != gw.name:
-            raise GatewayUnavailable("The payment was made through another payment provider.")
+            raise GatewayUnavailable(OTHER_PROVIDER)
         customer_ref = ""
         if save or off_session or plan_.get("saved"):
             customer_ref = gw.ensure_customer(customer)
@@ -152,8 +153,8 @@ def charge(merchant, payment: Payment, *, resolve: bool = False) -> ChargeResult
                 db.session.commit()  # kept whatever the charge's outcome
     except GatewayUnavailable as exc:
         if resolve:
-            return ChargeResult("pending", "", str(exc))
-        result = ChargeResult("failed", "", str(exc))  # nothing was charged: say so
+            return ChargeResult("pending", "", exc.reason)
+        result = ChargeResult("failed", "", exc.reason)  # nothing was charged: say so
     else:
         client = plan_.get("client") or {}
         result = (gw.resolve if resolve else gw.charge)(ChargeRequest(

@@ -24,6 +24,7 @@ from ..tenancy.counters import next_number
 from .gateways import GatewayUnavailable, RefundRequest, RefundResult
 from .models import Payment, Refund
 from .providers import gateway_for
+from .reasons import OTHER_PROVIDER
 
 SEQUENCE = "refund"
 MAX_REASON = 300
@@ -72,7 +73,7 @@ def refund(merchant, payment: Payment, amount_minor: int | None, *, reason: str,
     reason = (reason or "").strip()[:MAX_REASON]
     gw = gateway_for(merchant)
     if (payment.plan or {}).get("gateway", gw.name) != gw.name:
-        raise GatewayUnavailable(_("The payment was made through another payment provider."))
+        raise GatewayUnavailable(OTHER_PROVIDER)
     row = Refund(merchant_id=merchant.id, customer_id=payment.customer_id,
                  payment_id=payment.id, amount_minor=amount, currency=payment.currency,
                  reason=reason, status="pending", idempotency_key=idempotency_key)

@@ -11,8 +11,9 @@ from ..core.extensions import db
 from ..core.i18n import gettext as _
 from ..jobs.queue import enqueue
 from .models import Invoice, Payment
+from .reasons import INVOICE_PAID, N_
 
-REPLACED = "Replaced by the payment you scheduled."
+REPLACED = N_("Replaced by the payment you scheduled.")
 SCHEDULED_JOB = "payments.scheduled"  # the worker's job that charges a scheduled payment
 
 
@@ -49,7 +50,7 @@ def cancel_for_paid(merchant, customer, paid_ids: list[int]) -> int:
         planned = set((payment.plan or {}).get("invoice_ids", []))
         if planned and planned <= paid:
             payment.status, payment.method_token = "cancelled", ""
-            payment.failure_message = "The invoice was paid."
+            payment.failure_message = INVOICE_PAID
             cancelled += 1
     db.session.flush()
     return cancelled
@@ -62,7 +63,7 @@ def cancel(merchant, customer, payment_id: int) -> str | None:
         update(Payment).where(Payment.id == payment_id, Payment.merchant_id == merchant.id,
                               Payment.customer_id == customer.id,
                               Payment.status == "scheduled")
-        .values(status="cancelled", method_token="", failure_message="Cancelled by you.")
+        .values(status="cancelled", method_token="", failure_message=N_("Cancelled by you."))
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         return None

@@ -32,6 +32,7 @@ from .gateways import (
     RefundRequest,
     RefundResult,
 )
+from .reasons import N_
 
 log = logging.getLogger(__name__)
 # The package would otherwise write an id to ~/.config/stripe of whatever user runs the web
@@ -40,26 +41,23 @@ stripe.enable_telemetry = False
 
 # (connect, read) seconds: a customer is waiting; an answer that takes longer is resolved later.
 TIMEOUT = (3.05, 10)
-UNREACHABLE = "The payment provider could not be reached. Please try again in a moment."
-PROCESSING = "The payment is being processed; a bank payment can take a few days."
-GENERIC_DECLINE = "The payment was declined. Please use another payment method."
-
-
-def unreachable() -> str:
-    """UNREACHABLE, in the customer's language (raised before any charge, in a request)."""
-    return gettext("The payment provider could not be reached. Please try again in a moment.")
-NEEDS_ACTION = ("Your bank asked to confirm this payment, which cannot be done here. Please use "
-                "another payment method.")
+UNREACHABLE = N_("The payment provider could not be reached. Please try again in a moment.")
+PROCESSING = N_("The payment is being processed; a bank payment can take a few days.")
+GENERIC_DECLINE = N_("The payment was declined. Please use another payment method.")
+REFUSED = N_("The payment could not be made. Please use another payment method or try again "
+             "later.")
+NEEDS_ACTION = N_("Your bank asked to confirm this payment, which cannot be done here. Please "
+                  "use another payment method.")
 # Stripe's decline and error codes, in words a customer can act on. Codes that must not be
 # revealed (lost or stolen card, fraud) fall through to the generic decline on purpose.
 DECLINES = {
     "card_declined": MESSAGES["declined"],
     "generic_decline": MESSAGES["declined"],
     "insufficient_funds": MESSAGES["insufficient_funds"],
-    "expired_card": "The card has expired. Please use another card.",
-    "incorrect_cvc": "The card's security code is incorrect.",
-    "invalid_cvc": "The card's security code is incorrect.",
-    "processing_error": "The card could not be processed. Please try again in a moment.",
+    "expired_card": N_("The card has expired. Please use another card."),
+    "incorrect_cvc": N_("The card's security code is incorrect."),
+    "invalid_cvc": N_("The card's security code is incorrect."),
+    "processing_error": N_("The card could not be processed. Please try again in a moment."),
     "authentication_required": NEEDS_ACTION,
     "payment_intent_authentication_failure": NEEDS_ACTION,
 }
@@ -146,8 +144,7 @@ class StripeGateway:
             # Refused before anything was charged: a configuration or token problem.
             log.warning("stripe refused payment %s: %s %s (request %s)",
                         request.idempotency_key, type(exc).__name__, exc.code, exc.request_id)
-            return ChargeResult("failed", "", "The payment could not be made. Please use "
-                                              "another payment method or try again later.")
+            return ChargeResult("failed", "", REFUSED)
         except stripe.StripeError as exc:
             # Timeouts, connection errors, 5xx, rate limits, conflicts: the answer is unknown.
             log.warning("stripe gave no answer for payment %s: %s (request %s)",
@@ -222,7 +219,7 @@ class StripeGateway:
         ours goes into the metadata. No answer (timeout, 5xx) is "pending": asked again later
         with the same key."""
         if not request.reference.startswith("pi_"):
-            return RefundResult("failed", "", "This payment has no Stripe charge to refund.")
+            return RefundResult("failed", "", N_("This payment has no Stripe charge to refund."))
         params = {"payment_intent": request.reference, "amount": request.amount_minor,
                   "metadata": {"idempotency_key": request.idempotency_key,
                                "merchant_id": str(self.merchant_id),
@@ -267,7 +264,7 @@ class StripeGateway:
         except stripe.StripeError as exc:
             log.warning("stripe: creating the customer of %s failed: %s", customer.id,
                         type(exc).__name__)
-            raise GatewayUnavailable(unreachable()) from exc
+            raise GatewayUnavailable(UNREACHABLE) from exc
         return created.id
 
     def detach(self, token: str) -> None:
@@ -281,7 +278,7 @@ class StripeGateway:
             return
         except stripe.StripeError as exc:
             log.warning("stripe: detaching %s failed: %s", token, type(exc).__name__)
-            raise GatewayUnavailable(unreachable()) from exc
+            raise GatewayUnavailable(UNREACHABLE) from exc
 
     def describe(self, token: str, *, customer_ref: str = "") -> MethodToken:
         """What the customer recognises a `pm_…` by, from Stripe (not from the form): brand,
@@ -296,7 +293,7 @@ class StripeGateway:
                               "payment_method") from exc
         except stripe.StripeError as exc:
             log.warning("stripe: retrieving %s failed: %s", token, type(exc).__name__)
-            raise GatewayUnavailable(unreachable()) from exc
+            raise GatewayUnavailable(UNREACHABLE) from exc
         owner = method.get("customer") or ""
         if owner and owner != customer_ref:
             raise DomainError(gettext("Enter the payment details again."), "payment_method")

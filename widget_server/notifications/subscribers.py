@@ -16,6 +16,7 @@ from babel.dates import format_date
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from ..billing import reasons
 from ..billing.issuing import pay_link
 from ..billing.models import CreditNote, Invoice, Payment
 from ..commerce import periods
@@ -166,13 +167,13 @@ def payment_failed(merchant, event):
     customer = _customer(event)
     locale = _locale(merchant, customer)
     with force_locale(customer_language(merchant, customer)):
-        declined = _("the payment was declined.")
+        reason = reasons.shown(payment.failure_message) or _("the payment was declined.")
     return _queue(merchant, "payment_failed", customer, {
         "portal_link": enrolment.entry_link(merchant, "/"),
         "amount": format_money(payment.amount_minor, payment.currency, locale),
         "payment_date": format_date(payment.scheduled_for or merchant.local_date(utcnow()),
                                     format="medium", locale=locale),
-        "reason": payment.failure_message or declined})
+        "reason": reason})
 
 
 @subscriber("order.created")

@@ -10,6 +10,7 @@
     ? { stripeAccount: box.getAttribute("data-stripe-account") } : {};
   var stripe = window.Stripe(box.getAttribute("data-stripe-key"), options);
   var elements = stripe.elements({
+    locale: document.documentElement.lang || "auto",  // the widget's language, not the browser's
     mode: "payment", paymentMethodCreation: "manual",
     amount: parseInt(box.getAttribute("data-amount"), 10),
     currency: box.getAttribute("data-currency"),

@@ -8,13 +8,11 @@ from ..core.extensions import limiter
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.i18n import ngettext
-from ..core.passwords import HashingBusy
 from ..core.validation import local_path
 from ..customers import auth as customer_auth
 from ..customers import credentials, portal_sessions
 from ..customers.models import TEMP_USED
 from ..tenancy.configuration import SECURITY, merchant_settings
-from ..web.errors import render_error
 from ..web.form_fields import show_errors
 from . import bp
 from .cart import CART_KEY
@@ -107,14 +105,6 @@ def login():
     from_cart = (_come_back() or "").endswith("/cart/checkout")
     return render_widget("widget/login.html", form=form, guest_url=guest_link(),
                          from_cart=from_cart, status=400 if form.errors else 200)
-
-
-@bp.errorhandler(HashingBusy)
-def hashing_busy(error):
-    """Every password-hashing slot stayed taken (a sign-in flood, issue #19): "busy, try again"
-    with Retry-After, leading back to the widget's own sign-in."""
-    body, code = render_error(503, error.description, url_for(".login"))
-    return body, code, {"Retry-After": dict(error.get_headers())["Retry-After"]}
 
 
 @bp.get("/cookie-check")

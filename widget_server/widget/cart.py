@@ -197,9 +197,7 @@ def checkout_page(customer, *, guest: bool = False):
         g.csp_extra = {**(g.get("csp_extra") or {}), "style-src": _origin(stylesheet)}
     form = pay_page.PayForm()
     form.method.choices = select_choices(
-        [(f"{pay_page.SAVED}{m.id}", _("%(method)s (expires %(date)s)", method=m.label,
-                                       date=m.expires) if m.expires else m.label)
-         for m in saved] + pay_page.method_choices(rules, stripe))
+        pay_page.saved_choices(saved) + pay_page.method_choices(rules, stripe))
     if request.method == "GET":
         form.method.data = form.method.choices[0].value
     cart = _current_cart()

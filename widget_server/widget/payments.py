@@ -174,6 +174,16 @@ def stripe_fields(rules) -> dict | None:
                                 for m in rules.payment_methods)}
 
 
+def saved_choices(saved) -> list[tuple[str, str]]:
+    """The customer's kept methods as choices, in their words ("Karte •••• 4242 (läuft ab …)")."""
+    choices = []
+    for m in saved:
+        label = payment_history.label_words(m.label)
+        choices.append((f"{SAVED}{m.id}", _("%(method)s (expires %(date)s)", method=label,
+                                            date=m.expires) if m.expires else label))
+    return choices
+
+
 def method_choices(rules, stripe) -> list[tuple[str, str]]:
     if stripe:
         return [(NEW, _("New card or bank account") if len(rules.payment_methods) > 1
@@ -267,9 +277,7 @@ def pay_invoices():
     stripe = stripe_fields(rules)
     form = PayForm()
     form.method.choices = select_choices(
-        [(f"{SAVED}{m.id}", _("%(method)s (expires %(date)s)", method=m.label, date=m.expires)
-          if m.expires else m.label)
-         for m in saved] + method_choices(rules, stripe))
+        saved_choices(saved) + method_choices(rules, stripe))
     today = merchant_today()
     if request.method == "GET":
         form.method.data = form.method.choices[0].value

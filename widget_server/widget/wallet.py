@@ -18,6 +18,7 @@ from .rendering import render_widget
 
 PAGE = 20
 bp.add_app_template_global(billing_history.method_words, "payment_method_words")
+bp.add_app_template_global(billing_history.label_words, "method_label_words")
 
 
 @bp.get("/payments")
