@@ -259,3 +259,21 @@ def test_a_one_time_order_is_billed_once_and_ends(app, shop):
         assert order.status == ENDED and order.next_billing_date is None
         assert billing_run.run().invoices == 0
         assert len(_invoices(order.id)) == 1
+
+
+def test_one_merchants_run_billing_now_does_not_stand_in_for_the_days_run(app, shop):
+    """The admin's "Run billing now" bills one merchant: the worker's first poll of the day
+    still enqueues the run for every merchant."""
+    from widget_server.jobs import periodic
+    from widget_server.jobs.models import Job
+
+    with app.app_context():
+        billing_run.request_run(shop.merchant_id)
+        db.session.commit()
+        made = periodic.Clock().tick()
+        assert [job.kind for job in made if job.kind == billing_run.JOB] == [billing_run.JOB]
+        [everyone] = [job for job in made if job.kind == billing_run.JOB]
+        assert everyone.merchant_id is None and everyone.payload == {}
+        assert periodic.Clock().tick() == []  # and once a day only
+        assert db.session.scalar(select(func.count(Job.id)).where(
+            Job.kind == billing_run.JOB)) == 2

@@ -1,6 +1,7 @@
 """Daily jobs (issue #21: the billing run): each worker's loop asks `tick()` once per poll;
 the first poll of a new UTC day enqueues each registered daily job unless one was already
-enqueued that day (by this or another worker, or on demand from the admin).
+enqueued that day (by this or another worker, or on demand from the admin for every merchant;
+one merchant's "Run billing now" does not count).
 
 Two workers starting at the same moment may both enqueue a day's run: harmless, because daily
 jobs are idempotent and share their work (the billing run claims each order's period).
@@ -36,8 +37,9 @@ class Clock:
         midnight = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
         made = []
         for kind, payload in DAILY.items():
-            already = db.session.scalar(select(Job.id).where(Job.kind == kind,
-                                                             Job.created_at >= midnight).limit(1))
+            # a merchant's own run on demand (its job names the merchant) is not the day's
+            already = db.session.scalar(select(Job.id).where(
+                Job.kind == kind, Job.merchant_id.is_(None), Job.created_at >= midnight).limit(1))
             if already is None:
                 made.append(enqueue(kind, payload(), max_attempts=3))
         if made:
