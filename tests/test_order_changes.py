@@ -62,18 +62,21 @@ def _line(unit, quantity, rate, inclusive) -> OrderLine:
        inclusive=st.booleans(), period=st.sampled_from([("day", 1), ("day", 7), ("week", 1),
                                                          ("week", 2), ("month", 1),
                                                          ("month", 3), ("year", 1)]),
-       start=st.dates(date(2000, 1, 1), date(2090, 1, 1)), offset=st.integers(0, 400))
+       start=st.dates(date(2000, 1, 1), date(2090, 1, 1)), offset=st.integers(0, 400),
+       ahead=st.booleans())
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_proration_follows_the_documented_rule(app, monkeypatch, old_unit, old_qty, new_unit,
                                                new_qty, old_rate, new_rate, inclusive,
-                                               period, start, offset):
+                                               period, start, offset, ahead):
+    """`ahead`: "Bill now" has invoiced the next period too; it is prorated whole."""
     interval, count = period
     end = advance(start, interval, count, start.day)
     days = (end - start).days
     today = start + timedelta(days=offset % (days + 1))  # first day … the next period's start
+    billed_to = advance(end, interval, count, start.day) if ahead else end
     order = Order(id=1, merchant_id=1, customer_id=1, status="active", currency="USD",
                   interval=interval, interval_count=count, anchor_day=start.day,
-                  start_date=start - timedelta(days=400), next_billing_date=end)
+                  start_date=start - timedelta(days=400), next_billing_date=billed_to)
     order.lines = [_line(old_unit, old_qty, old_rate, inclusive)]
     product = Product(id=2, merchant_id=1, unit_price_minor=new_unit, currency="USD",
                       tax_rate_bp=new_rate, interval=interval, interval_count=count,
@@ -84,18 +87,24 @@ def test_proration_follows_the_documented_rule(app, monkeypatch, old_unit, old_q
     merchant = Merchant(id=1)
     change = changes.preview(merchant, order, None, 2, new_qty, today)
 
-    remaining = (end - today).days
-    assert change.period_days == days and change.remaining_days == remaining
+    # (days, remaining) of each invoiced period not over: the one in use, the one billed ahead
+    spans = [] if ahead and today == end else [(days, (end - today).days)]
+    if ahead:
+        spans.append(((billed_to - end).days,) * 2)
+    remaining = sum(r for _, r in spans)
+    assert change.period_days == sum(d for d, _ in spans)
+    assert change.remaining_days == remaining
+    assert change.billed_ahead == (len(spans) == 2)
     if remaining == 0:
         assert change.credit is None and change.charge is None and change.net_minor == 0
     else:
-        credited = -_half_away(Fraction(old_unit * old_qty * remaining, days))
-        charged = _half_away(Fraction(new_unit * new_qty * remaining, days))
+        credited = -sum(_half_away(Fraction(old_unit * old_qty * r, d)) for d, r in spans)
+        charged = sum(_half_away(Fraction(new_unit * new_qty * r, d)) for d, r in spans)
         assert tuple(change.credit.amounts) == _split(credited, old_rate, inclusive)
         assert tuple(change.charge.amounts) == _split(charged, new_rate, inclusive)
         assert change.net_minor == (change.credit.amounts.gross_minor
                                     + change.charge.amounts.gross_minor)
-        if remaining == days:  # the first day: the whole old line back, the whole new one
+        if spans == [(days, days)]:  # the first day: the whole old line back, the whole new one
             assert change.credit.amounts.gross_minor == -order.lines[0].amount_minor
             assert change.charge.amounts.gross_minor == change.new_line.gross_minor
     assert tuple(change.new_line) == _split(new_unit * new_qty, new_rate, inclusive)
@@ -450,20 +459,35 @@ def test_in_the_cross_site_iframe_order_changed_reaches_the_host_page(
         assert order.lines[0].quantity == 4 and detail["proration_minor"] > 0
 
 
-def test_a_period_billed_ahead_waits_for_its_start_before_a_change(app, shop):
+def test_a_change_after_bill_now_prorates_the_period_in_use_and_the_one_billed_ahead(app, shop):
     """A browser pass found a change after "Bill now" prorating the invoiced next period and
-    not the one in use (an upgrade free for the rest of the month): it now waits."""
+    not the one in use (an upgrade free for the rest of the month); the issue's walk changes
+    the quantity right after "Bill now": both invoiced periods are prorated, and the
+    adjustment rides on the invoice after the one billed ahead."""
     today = date.today()
     order_id = _place(app, shop, today)
     with app.app_context():
         merchant = db.session.get(Merchant, shop.merchant_id)
         order = db.session.get(Order, order_id)
+        in_use = changes.current_period(order)
         assert orders.bill_due_period(merchant, order, today, ahead=True) is not None
         db.session.commit()
-        assert changes.billed_ahead(order, today)
-        with pytest.raises(DomainError) as refused:
-            changes.preview(merchant, order, None, None, 3, today)
-        assert refused.value.code == "billed_ahead"
-        next_start = changes.current_period(order)[0]
-        assert not changes.billed_ahead(order, next_start)  # once it has started
-        assert changes.preview(merchant, order, None, None, 3, next_start).quantity == 3
+        ahead = changes.current_period(order)
+        assert changes.billed_periods(order, today) == [in_use, ahead]
+        change = changes.apply(merchant, order, None, None, 3, today)
+        db.session.commit()
+        unit = change.line.unit_price_minor
+        in_use_days, ahead_days = ((e - s).days for s, e in (in_use, ahead))
+        left = (in_use[1] - today).days
+        assert change.billed_ahead and change.remaining_days == left + ahead_days
+        assert change.credit.unit_price_minor == -(
+            changes.prorate(unit * 2, left, in_use_days) + unit * 2)
+        assert change.charge.unit_price_minor == changes.prorate(unit * 3, left, in_use_days) \
+            + unit * 3
+        # billed on the invoice of the period after the one billed ahead, once
+        assert orders.bill_due_period(merchant, order, ahead[1]) is not None
+        db.session.commit()
+        last = db.session.scalars(select(Invoice).where(Invoice.order_id == order_id)
+                                  .order_by(Invoice.period_start.desc())).first()
+        assert last.period_start == ahead[1]
+        assert sum(x.amount_minor for x in last.lines) == change.next_invoice_minor

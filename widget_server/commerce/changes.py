@@ -4,15 +4,17 @@ recurring product billed at the same period; the change is prorated.
 
 The proration rule (one rule, in minor units)
 ----------------------------------------------
-The current period is [period_start, next_billing_date): the period the last invoice billed,
-`period_days` long. A change made on `today` leaves
+The billed periods are those already invoiced whose end has not come: the period in use
+[period_start, next_billing_date), the one the last invoice billed, and, when "Bill now" has
+invoiced the next period ahead of its start, both the period in use and that one. For each billed
+period p, `days_p` long, a change made on `today` leaves
 
-    remaining = days from today (inclusive) to next_billing_date (exclusive),
+    remaining_p = days from today (inclusive) to p's end (exclusive), clamped to [0, days_p]
 
-clamped to [0, period_days]. The change gives two lines, each with quantity 1:
+(a period billed ahead: all of it). The change gives two lines, each with quantity 1:
 
-- a credit for the unused part of the old line:  −round(old_amount × remaining / period_days)
-- a charge for the new line for the same part:   +round(new_amount × remaining / period_days)
+- a credit for the unused part of the old line:  −Σ_p round(old_amount × remaining_p / days_p)
+- a charge for the new line for the same part:   +Σ_p round(new_amount × remaining_p / days_p)
 
 where a line's *amount* is its unit price × quantity as priced, i.e. **the gross when the
 merchant's prices include tax, the net when they do not** (`billing.tax`). `round` is half away
@@ -89,8 +91,9 @@ class Change:
     new_line: LineAmounts  # the line from the next period on
     period_start: date
     period_end: date
-    period_days: int
+    period_days: int  # of the billed periods (`billed_periods`), together
     remaining_days: int
+    billed_ahead: bool  # the next period is invoiced already: it is prorated whole
     credit: Proration | None
     charge: Proration | None
     new_period_total_minor: int  # what a period costs from now on (gross)
@@ -141,11 +144,20 @@ def changeable_products(merchant, order: Order) -> list[Product]:
         Product.interval_count == order.interval_count).order_by(Product.name)))
 
 
-def billed_ahead(order: Order, today: date) -> bool:
-    """Whether a period that has not started is already invoiced ("Bill now" bills the next
-    one early): a change now would prorate that period and not the one in use, so it waits."""
-    return (order.next_billing_date is not None and order.recurring
-            and current_period(order)[0] > today)
+def billed_periods(order: Order, today: date) -> list[tuple[date, date]]:
+    """[start, end) of each invoiced period not yet over, oldest first: the period in use and,
+    once "Bill now" has invoiced the next one ahead of its start, that one too (the rule above:
+    a change credits and charges all of them, so an upgrade is never free for the rest of the
+    period in use)."""
+    periods = [current_period(order)]
+    while periods[0][0] > today and (order.start_date is None
+                                     or periods[0][0] > order.start_date):
+        end = periods[0][0]
+        start = retreat(end, order.interval, order.interval_count, order.anchor_day)
+        if order.start_date is not None and start < order.start_date < end:
+            start = order.start_date
+        periods.insert(0, (start, end))
+    return periods
 
 
 def changeable(order: Order) -> bool:
@@ -198,9 +210,6 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
     if not changeable(order):
         raise DomainError("Only an active subscription that is not cancelled can be changed.",
                           status=409, code="not_changeable")
-    if billed_ahead(order, today):
-        raise DomainError(gettext("Your next period is already invoiced: you can change the "
-                                  "plan once it has started."), status=409, code="billed_ahead")
     line = _line(order, line_id)
     if not isinstance(new_quantity, int) or not 1 <= new_quantity <= MAX_QUANTITY:
         raise DomainError("Quantities are whole numbers from 1 to 10,000.", "quantity",
@@ -215,15 +224,15 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
     else:
         product = _product(merchant, order, new_product_id)
         name, unit, rate = product.name, product.unit_price_minor, product.tax_rate_bp or 0
-    start, end = current_period(order)
-    days = (end - start).days
-    remaining = remaining_days(start, end, today)
+    periods = billed_periods(order, today)
+    spans = [((end - start).days, remaining_days(start, end, today)) for start, end in periods]
+    days, remaining = sum(d for d, _ in spans), sum(r for _, r in spans)
     credit = charge = None
     if remaining and days:
         old_amount = line.unit_price_minor * line.quantity
         new_amount = unit * new_quantity
-        credited = -prorate(old_amount, remaining, days)
-        charged = prorate(new_amount, remaining, days)
+        credited = -sum(prorate(old_amount, r, d) for d, r in spans if d)
+        charged = sum(prorate(new_amount, r, d) for d, r in spans if d)
         credit = Proration(gettext(UNUSED, name=line.description, quantity=line.quantity),
                            credited, line.tax_rate_bp,
                            line_amounts(credited, line.tax_rate_bp, inclusive))
@@ -233,8 +242,9 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
     others = sum(x.amount_minor for x in order.lines if x.recurring and x.id != line.id)
     return Change(order=order, line=line, product=product, name=name, quantity=new_quantity,
                   unit_price_minor=unit, tax_rate_bp=rate, new_line=new_line,
-                  period_start=start, period_end=end, period_days=days,
-                  remaining_days=remaining, credit=credit, charge=charge,
+                  period_start=periods[0][0], period_end=periods[-1][1], period_days=days,
+                  remaining_days=remaining, billed_ahead=len(periods) > 1,
+                  credit=credit, charge=charge,
                   new_period_total_minor=others + new_line.gross_minor,
                   pending_minor=sum(a.amount_minor for a in _pending(merchant, order)))
 

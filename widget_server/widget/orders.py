@@ -176,8 +176,7 @@ def order_detail(order_id: int):
         may_pay=g.profile.payment.allow_payments, may_bill=_may_bill(order),
         may_cancel=(g.profile.order.allow_cancel_order and order.status == ACTIVE
                     and order.cancelled_at is None),
-        may_change=(g.profile.order.allow_plan_change and changes.changeable(order)
-                    and not changes.billed_ahead(order, merchant_today())),
+        may_change=g.profile.order.allow_plan_change and changes.changeable(order),
         form=ActionForm())
 
 
