@@ -45,8 +45,8 @@ test: install
 ## `make bench BENCH_ARGS="--duration 3 --quick"` for a short run, `--backends sqlite` for one.
 ## `.venv/bin/python -m bench.report` prints the last run's tables as markdown for the README.
 ## Then the admin dashboard on the SQLite databases (DATABASE_URL's schemas when set), and the
-## billing run's throughput at 1,000 and 10,000 due orders (#21; PostgreSQL only, it says so and
-## skips without DATABASE_URL): BILLING_ARGS=--full adds 100,000.
+## billing run's throughput at 1,000 and 100,000 due orders (#21; on PostgreSQL: DATABASE_URL's, or
+## a database of its own made and dropped): BILLING_ARGS=--quick for 1,000 and 10,000.
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.dashboard --reuse $(filter --quick,$(BENCH_ARGS))

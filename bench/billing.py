@@ -1,8 +1,10 @@
 """The billing run's throughput and whether its cost per invoice stays flat (issue #21 item 4).
 
-On PostgreSQL only (DATABASE_URL; without it this says so and exits): the run's `FOR UPDATE SKIP
-LOCKED` batches and the bulk load are PostgreSQL's. For each size N (1,000 and 10,000 orders;
-100,000 too with `--full`) the schema `bench_billing` of that database is made anew (migrated,
+On PostgreSQL (the run's `FOR UPDATE SKIP LOCKED` batches and the bulk load are PostgreSQL's):
+DATABASE_URL's database, or without it a database of its own on the cluster `.ci/run` uses,
+made for the run and dropped after it (`bench.postgres`, as `make bench`'s pages). For each
+size N (1,000 and 100,000 orders; `--quick`: 1,000 and 10,000) the schema `bench_billing` of
+that database is made anew (migrated,
 the demo seeded), N monthly orders of the demo merchant are bulk-inserted with SQL (one
 `INSERT … SELECT generate_series`, with their lines), each a month old and due (its next
 billing date yesterday), over min(N, 10,000) customers, and `billing_run.run()` bills them in
@@ -10,19 +12,21 @@ this process, as the worker's job does: one invoice per order, issued (number, I
 emails to the customer's address), in batches of `billing_run.BATCH`, each its own transaction.
 
 It prints invoices per second, milliseconds, CPU (this process and its PostgreSQL backend, read
-from /proc: steadier than wall time on a shared machine) and SQL statements per invoice, and the
+from /proc: steadier than wall time on a shared machine), SQL statements per invoice, this
+process's peak resident memory after each size (bounded memory: it does not grow with N), and the
 CPU per invoice of the run's first, median and last batches. Flat means: the largest N's CPU per
 invoice within 1.3x of the smallest's, and the last batch's near the first's (a per-invoice scan
 of a growing table shows up as both growing).
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.billing
-    … -m bench.billing --full          # 100,000 orders too
-    … -m bench.billing --sizes 2000    # any sizes
+    .venv/bin/python -m bench.billing                  # 1,000 and 100,000 (about 15 minutes)
+    .venv/bin/python -m bench.billing --quick          # 1,000 and 10,000
+    .venv/bin/python -m bench.billing --sizes 2000     # any sizes
 """
 import argparse
 import itertools
 import json
 import os
+import resource
 import secrets
 import statistics
 import subprocess
@@ -31,6 +35,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench import postgres
 from bench.run import BIN, ROOT, check_idle, database_urls, machine, make_app
 
 RESULTS = ROOT / "instance" / "bench-billing.json"
@@ -189,7 +194,8 @@ def report(results: dict) -> None:
               f"{r['cpu_ms_per_invoice']:>11.2f} + {r['db_cpu_ms_per_invoice']:.2f} "
               f"{r['statements_per_invoice']:>8.1f} "
               f"{r['first_batch_ms']:>14.2f} / {r['median_batch_ms']:.2f} / "
-              f"{r['last_batch_ms']:.2f}")
+              f"{r['last_batch_ms']:.2f}"
+              + (f"   peak RSS {r['peak_rss_mb']:.0f} MB" if "peak_rss_mb" in r else ""))
     def cpu(r):
         return r["cpu_ms_per_invoice"] + r["db_cpu_ms_per_invoice"]
 
@@ -217,24 +223,30 @@ def report(results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--full", action="store_true", help="100,000 orders too")
+    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 orders")
     parser.add_argument("--sizes", type=int, nargs="*", help="order counts instead of the "
-                        "default 1,000 and 10,000")
+                        "default 1,000 and 100,000")
     args = parser.parse_args()
+    sizes = args.sizes or [1_000, 10_000 if args.quick else 100_000]
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql")):
-        print("bench.billing: skipped, it needs PostgreSQL: set DATABASE_URL, e.g. "
-              "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres make bench")
+    if url.startswith(("postgres://", "postgresql")):
+        run_sizes(url, sizes)
         return
-    sizes = args.sizes or [1_000, 10_000] + ([100_000] if args.full else [])
+    postgres.ensure_running()
+    with postgres.database() as url:
+        run_sizes(url, sizes)
+
+
+def run_sizes(url: str, sizes: list[int]) -> None:
     secret = secrets.token_urlsafe(32)
     other_cpu = check_idle("before the billing run")
     rows = []
     for orders in sizes:
         print(f"Billing run: {orders:,} due monthly orders …", flush=True)
-        schema_url = database_urls({"billing": None}, reset=True)["billing"]
+        schema_url = database_urls({"billing": None}, reset=True, postgres=url)["billing"]
         rows.append(measure(schema_url, orders, secret))
         r = rows[-1]
+        r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"  loaded in {r['load_seconds']:.1f} s; billed {r['invoices']:,} in "
               f"{r['seconds']:.1f} s ({r['invoices_per_s']:.0f}/s)", flush=True)
     results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(),

@@ -43,6 +43,22 @@ def frames_settled(page, frame: str) -> None:
         before = now
 
 
+@pytest.fixture
+def demo_shop(app, live_server, monkeypatch) -> str:
+    """The demo seeded as `make run` seeds it, its widget origin the live server's; the demo
+    shop's address on 127.0.0.1, so its widgets (from localhost) are cross-site."""
+    from urllib.parse import urlsplit
+
+    from widget_server.core.extensions import db
+    from widget_server.demo.seed import seed_demo
+
+    monkeypatch.setitem(app.config, "PUBLIC_URL", live_server)
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+    return f"http://127.0.0.1:{urlsplit(live_server).port}/demo/shop"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
