@@ -1,5 +1,7 @@
 """Accessibility in real Chromium (B-4): axe-core finds no serious or critical WCAG A/AA
 violation, the login works by keyboard alone, and the admin's preview follows unsaved changes."""
+import re
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from sqlalchemy import select
@@ -290,6 +292,24 @@ def test_every_widget_page_passes_axe(app, page, live_server, billed, theme):
         page.goto(f"{live_server}{billed.standalone}{path}")
         page.locator("h1").first.wait_for()
         assert (name, _serious(page)) == (name, [])
+    # the Pay page an invoice email's link opens, without signing in (#20-7: every page)
+    from urllib.parse import urlsplit
+
+    from widget_server.billing import issuing
+    from widget_server.billing.models import Invoice
+    from widget_server.tenancy.models import Merchant
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
+        merchant.config = {**(merchant.config or {}), "portal": {
+            **(merchant.config or {}).get("portal", {}), "allow_guest_invoice_payment": True}}
+        db.session.commit()
+        link = issuing.pay_link(merchant, db.session.get(Invoice, billed.invoice_ids[1]))
+    page.goto(f"{live_server}{urlsplit(link).path}")
+    page.get_by_role("link", name="Pay it without signing in").click()  # past the sign-in
+    page.get_by_role("button", name=re.compile("^Pay")).wait_for()
+    assert ("guest_pay", _serious(page)) == ("guest_pay", [])
+    page.context.clear_cookies()  # the link's "after sign-in" stays behind otherwise
     # the guest's code page, after the details (#22 slice c)
     page.goto(f"{live_server}{billed.standalone}/cart/guest")
     page.get_by_label("First name").fill("Gus")
