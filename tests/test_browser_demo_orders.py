@@ -242,7 +242,12 @@ def test_the_demo_customer_orders_pays_bills_changes_and_cancels_then_the_admin_
             assert order.status == ACTIVE and order.end_date == ahead_end
             assert order.next_billing_date == ahead_end
     assert cancelled["at_period_end"] is (cancel_mode != "immediately")
-    expect(account.locator("#next-billing")).to_have_text("Wird nicht mehr abgerechnet")
+    if cancel_mode == "immediately":
+        expect(account.locator("#next-billing")).to_have_text("Wird nicht mehr abgerechnet")
+    else:  # the change's charge is still to come, and the order page says when
+        expect(account.locator("#next-billing")).to_have_text(re.compile(
+            "eine letzte Rechnung für die Tarifänderungen, "
+            + re.escape(_money(expected.net_minor))))
     expect(account.get_by_role("link", name="Bestellung kündigen")).to_have_count(0)
     expect(account.get_by_role("button", name="Jetzt abrechnen")).to_have_count(0)
 

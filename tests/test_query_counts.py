@@ -77,7 +77,7 @@ CEILINGS = {
     "profile": 3,
     "change_password": 1,
     "orders": 4,
-    "order_detail": 4,
+    "order_detail": 5,  # plan changes still to bill (#21 browser pass)
     "new_order": 2,
     "cancel_order": 3,
     "order_change": 4,

@@ -24,6 +24,7 @@ from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
+from ..core.i18n import lazy_pgettext
 from ..core.money import from_minor
 from ..tenancy.configuration import prices_include_tax
 from ..web.request_guards import optional_id
@@ -46,7 +47,9 @@ MESSAGES = {
         _l("This order is already cancelled or has ended."),
 }
 
-ORDER_STATUS = {"active": _l("Active"), "cancelled": _l("Cancelled"), "ended": _l("Ended")}
+# "cancelled" in an order's words: a subscription is "gekündigt", an invoice "storniert"
+ORDER_STATUS = {"active": _l("Active"), "cancelled": lazy_pgettext("order", "Cancelled"),
+                "ended": _l("Ended")}
 
 
 def _say(exc: DomainError) -> str:
@@ -177,6 +180,8 @@ def order_detail(order_id: int):
         may_cancel=(g.profile.order.allow_cancel_order and order.status == ACTIVE
                     and order.cancelled_at is None),
         may_change=g.profile.order.allow_plan_change and changes.changeable(order),
+        # plan changes waiting for the next invoice (even the last one, cancelled at its end)
+        pending=changes.pending_minor(g.merchant, order) if order.status == ACTIVE else 0,
         form=ActionForm())
 
 
@@ -254,7 +259,13 @@ def cancel_order(order_id: int):
         else:
             session[EVENT_KEY] = order_event(order, "order-cancelled",
                                              at_period_end=order.status == ACTIVE)
-            if order.status == ACTIVE:
+            pending = changes.pending_minor(g.merchant, order) if order.status == ACTIVE else 0
+            if pending:
+                flash(_("Order %(number)s is cancelled. It runs until %(date)s; its plan "
+                        "changes, %(amount)s, are billed then, on a last invoice.",
+                        number=order.number, date=_local_date(order.end_date),
+                        amount=_money(pending, order.currency)), "success")
+            elif order.status == ACTIVE:
                 flash(_("Order %(number)s is cancelled. It runs until %(date)s and is not "
                         "billed again.", number=order.number,
                         date=_local_date(order.end_date)), "success")
