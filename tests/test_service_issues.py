@@ -96,7 +96,7 @@ def test_an_over_size_file_is_refused_with_a_clear_message(app, helpdesk):
     big = PDF + b"0" * (5 * 1024 * 1024)  # above the app's 2 MB body limit too
     answer = open_issue(helpdesk, attachments=[("big.pdf", big, "application/pdf")])
     assert answer.status_code == 400
-    assert re.search(r'id="attachments-error">big\.pdf is 5\.0 MB; each file may be at most '
+    assert re.search(r'id="attachments-error">big\.pdf is 5\.1 MB; each file may be at most '
                      r'5 MB\.<', answer.get_data(as_text=True))
     many = [(f"p{i}.png", PNG, "image/png") for i in range(4)]
     answer = open_issue(helpdesk, attachments=many)

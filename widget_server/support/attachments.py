@@ -7,6 +7,7 @@ sanitised (`safe_name`); the file is always served as a download with the type f
 Limits come from the configuration: `ISSUE_ATTACHMENT_MAX_BYTES` each (5 MB) and
 `ISSUE_ATTACHMENT_MAX_FILES` a message (3).
 """
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -82,9 +83,13 @@ def safe_name(name: str, extension: str) -> str:
     return f"{stem[:100 - len(extension)]}{extension}"
 
 
-def _megabytes(size: int) -> str:
-    """A size in MB, one decimal unless whole: "5.1", "5" (the customer's number format)."""
+def _megabytes(size: int, *, up: bool = False) -> str:
+    """A size in MB, one decimal unless whole: "5.1", "5" (the customer's number format);
+    `up` rounds up, so a file just over the limit never reads as the limit ("5.0 MB; at most
+    5 MB")."""
     megabytes = size / (1024 * 1024)
+    if up:
+        megabytes = math.ceil(megabytes * 10) / 10
     return format_decimal(megabytes, format="#,##0" if megabytes.is_integer() else "#,##0.0")
 
 
@@ -104,7 +109,7 @@ def check(files: list[tuple[str, bytes]]) -> list[Upload]:
         if len(data) > max_bytes():
             raise DomainError(_(
                 "%(name)s is %(size)s MB; each file may be at most %(limit)s MB.", name=label,
-                size=_megabytes(len(data)), limit=_megabytes(max_bytes())), FIELD,
+                size=_megabytes(len(data), up=True), limit=_megabytes(max_bytes())), FIELD,
                 code="file_too_large")
         found = sniff(data)
         if found is None:
