@@ -1,7 +1,7 @@
 """Orders billed by period (issue #21 item 4): month ends, one invoice per period whatever runs
 twice, crashes or races, the tax rule against an independent computation."""
 import threading
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -277,3 +277,42 @@ def test_one_merchants_run_billing_now_does_not_stand_in_for_the_days_run(app, s
         assert periodic.Clock().tick() == []  # and once a day only
         assert db.session.scalar(select(func.count(Job.id)).where(
             Job.kind == billing_run.JOB)) == 2
+
+
+def test_a_run_catching_up_from_the_31st_walks_the_month_ends_and_returns_to_the_31st(
+        app, shop, monkeypatch):
+    """The billing run itself (not only the period arithmetic): an order from 31 January 2028,
+    a leap year, billed on 1 April finds 31 Jan, 29 Feb and 31 Mar billed, one invoice each."""
+    from widget_server.tenancy import models as tenancy_models
+
+    order_id = _place(app, shop, date(2028, 1, 31), fee=False)
+    monkeypatch.setattr(tenancy_models.Merchant, "today", lambda self: date(2028, 4, 1))
+    monkeypatch.setattr(billing_run, "utcnow", lambda: datetime(2028, 4, 1, 12, tzinfo=UTC))
+    with app.app_context():
+        assert billing_run.run().invoices == 2
+        invoices = _invoices(order_id)
+        assert [(i.period_start, i.period_end) for i in invoices] == [
+            (date(2028, 1, 31), date(2028, 2, 29)), (date(2028, 2, 29), date(2028, 3, 31)),
+            (date(2028, 3, 31), date(2028, 4, 30))]
+        assert db.session.get(Order, order_id).next_billing_date == date(2028, 4, 30)
+
+
+def test_an_autopay_customers_billing_run_invoice_is_scheduled_for_its_due_date(app, shop):
+    """Autopay customers are charged on the invoice's due date as today (#21 item 4): the run's
+    invoice gets its autopay payment like any issued invoice."""
+    from widget_server.billing.models import Payment, PaymentMethod
+
+    order_id = _place(app, shop, date.today() - timedelta(days=40), fee=False)
+    with app.app_context():
+        db.session.get(Customer, shop.customer_id).autopay = True
+        db.session.add(PaymentMethod(merchant_id=shop.merchant_id, customer_id=shop.customer_id,
+                                     kind="card", token="sandbox:succeeded:4242",
+                                     label="Visa •••• 4242", expires="12/39", is_default=True))
+        db.session.commit()
+        assert billing_run.run().invoices >= 1
+        latest = _invoices(order_id)[-1]
+        [payment] = db.session.scalars(select(Payment).where(
+            Payment.idempotency_key == f"autopay-invoice-{latest.id}")).all()
+        assert (payment.status, payment.source) == ("scheduled", "autopay")
+        assert payment.amount_minor == latest.balance_minor
+        assert payment.scheduled_for == latest.due_date
