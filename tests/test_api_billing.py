@@ -269,6 +269,26 @@ def test_a_subscription_is_changed_as_in_the_portal(app, client, shop):
                        headers=shop.other.auth), 404)
 
 
+def test_a_switch_to_another_period_answers_the_new_subscription(app, client, shop):
+    auth = shop.acme.auth
+    body = {"customer": shop.acme.customer_id, "lines": [{"product": _monthly(app, shop)}]}
+    order = client.post("/api/v1/orders", json=body, headers=auth).get_json()
+    with app.app_context():
+        yearly = Product(merchant_id=shop.acme.merchant_id, sku="year", name="Coffee year",
+                         unit_price_minor=20000, currency="EUR", tax_rate_bp=0,
+                         interval="year", interval_count=1)
+        db.session.add(yearly)
+        db.session.commit()
+        yearly_id = yearly.id
+    changed = client.post(f"/api/v1/orders/{order['id']}/change",
+                          json={"product": yearly_id, "quantity": 1}, headers=auth)
+    assert changed.status_code == 200, changed.data
+    new = changed.get_json()
+    assert new["id"] != order["id"] and new["period_total"] == 20000
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=auth).get_json()["status"] \
+        == "ended"
+
+
 # --- proposals -----------------------------------------------------------------------------
 
 

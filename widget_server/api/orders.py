@@ -170,11 +170,13 @@ class OrderChange(MethodView):
     @blp.response(200, OrderSchema)
     @answers(blp, 404, 409)
     def post(self, data, order_id):
-        """Change a subscription's quantity or product (W-11): the unused part of the period
-        is credited and the rest charged on the next invoice, as in the portal (409 for an
-        order that is not an active subscription, or whose next period is already invoiced)"""
+        """Change a subscription's quantity or product (W-11): the unused part of the invoiced
+        periods is credited and the new plan charged on the next invoice, as in the portal; a
+        product billed at another period restarts the subscription today as a new order (the
+        answer), its first invoice issued at once (409 for an order that is not an active
+        subscription)"""
         merchant = current_merchant()
         order = _order(order_id)
         change = order_changes.apply(merchant, order, data.get("line"), data.get("product"),
                                      data.get("quantity"), merchant.today())
-        return change.order
+        return change.new_order or change.order

@@ -1,6 +1,14 @@
 """Changing a subscription (issue #21 item 6, as Stripe and Chargebee allow): the customer
 changes the quantity of a recurring line of an active order, or switches it to another active
-recurring product billed at the same period; the change is prorated.
+recurring product; the change is prorated.
+
+A switch to a product billed at another period (monthly to yearly) restarts the subscription
+today, as Stripe resets the billing cycle when the interval changes: the order ends today, its
+unused time is credited (the rule below, with no charge line), and a new order for the new
+product starts today, its first invoice issued at once carrying that credit and any adjustment
+still pending (a credit beyond it becomes account credit). Only an order whose one recurring
+line is switched can restart; with other recurring lines, which keep their period, the product
+is ordered separately.
 
 The proration rule (one rule, in minor units)
 ----------------------------------------------
@@ -38,7 +46,7 @@ order's NEXT invoice carries (`orders.bill_due_period` marks them billed in the 
 transaction, so billing the same period twice never repeats them). A credit larger than that
 invoice becomes the customer's account credit (a customer balance, as Stripe does).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -49,9 +57,10 @@ from ..core import events
 from ..core.domain import DomainError
 from ..core.extensions import db
 from ..core.i18n import gettext
+from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
-from .models import ACTIVE, Order, OrderAdjustment, OrderLine
-from .orders import MAX_QUANTITY, period_total
+from .models import ACTIVE, ENDED, Order, OrderAdjustment, OrderLine
+from .orders import MAX_QUANTITY, Item, period_total, place
 from .periods import retreat
 
 
@@ -98,6 +107,9 @@ class Change:
     charge: Proration | None
     new_period_total_minor: int  # what a period costs from now on (gross)
     pending_minor: int  # adjustments already waiting for the next invoice (earlier changes)
+    today: date
+    restart: bool = False  # another billing period: a new order from today (module docstring)
+    new_order: Order | None = None  # the order a restart made (after `apply`)
 
     @property
     def period_last_day(self) -> date:
@@ -108,6 +120,11 @@ class Change:
     def net_minor(self) -> int:
         """The change's effect on the next invoice: credit + charge (gross)."""
         return sum(p.amount_minor for p in (self.credit, self.charge) if p is not None)
+
+    @property
+    def next_invoice_date(self) -> date:
+        """When the next invoice is issued: today for a restart, else the next period's start."""
+        return self.today if self.restart else self.period_end
 
     @property
     def next_invoice_minor(self) -> int:
@@ -137,11 +154,26 @@ def current_period(order: Order) -> tuple[date, date]:
 
 
 def changeable_products(merchant, order: Order) -> list[Product]:
-    """Active recurring products billed at the order's period: what a line may switch to."""
-    return list(db.session.scalars(select(Product).where(
-        Product.merchant_id == merchant.id, Product.active.is_(True),
-        Product.currency == order.currency, Product.interval == order.interval,
-        Product.interval_count == order.interval_count).order_by(Product.name)))
+    """What a line may switch to: the active recurring products billed at the order's period,
+    and with one recurring line, those billed at another period too (a restart)."""
+    stmt = select(Product).where(Product.merchant_id == merchant.id, Product.active.is_(True),
+                                 Product.currency == order.currency,
+                                 Product.interval.is_not(None))
+    if not _alone(order):
+        stmt = stmt.where(Product.interval == order.interval,
+                          Product.interval_count == order.interval_count)
+    return list(db.session.scalars(stmt.order_by(Product.name)))
+
+
+def _alone(order: Order) -> bool:
+    """Whether the order has one recurring line (which may then change its period)."""
+    return sum(1 for line in order.lines if line.recurring) == 1
+
+
+def restarts(order: Order, product: Product | None) -> bool:
+    """Whether switching to `product` restarts the subscription: another billing period."""
+    return product is not None and (product.interval, product.interval_count) != (
+        order.interval, order.interval_count)
 
 
 def billed_periods(order: Order, today: date) -> list[tuple[date, date]]:
@@ -184,7 +216,7 @@ def _product(merchant, order: Order, product_id: int) -> Product:
     if not product.recurring:
         raise DomainError("Choose a product billed every period.", "product",
                           code="product_not_recurring")
-    if (product.interval, product.interval_count) != (order.interval, order.interval_count):
+    if restarts(order, product) and not _alone(order):
         raise DomainError("This product is billed at a different period than the order; "
                           "order it separately.", "product", code="product_period")
     return product
@@ -228,6 +260,7 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
     spans = [((end - start).days, remaining_days(start, end, today)) for start, end in periods]
     days, remaining = sum(d for d, _ in spans), sum(r for _, r in spans)
     credit = charge = None
+    restart = restarts(order, product)
     if remaining and days:
         old_amount = line.unit_price_minor * line.quantity
         new_amount = unit * new_quantity
@@ -236,15 +269,16 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
         credit = Proration(gettext(UNUSED, name=line.description, quantity=line.quantity),
                            credited, line.tax_rate_bp,
                            line_amounts(credited, line.tax_rate_bp, inclusive))
-        charge = Proration(gettext(REMAINING, name=name, quantity=new_quantity), charged, rate,
-                           line_amounts(charged, rate, inclusive))
+        if not restart:  # a restart charges the new plan's whole first period instead
+            charge = Proration(gettext(REMAINING, name=name, quantity=new_quantity), charged,
+                               rate, line_amounts(charged, rate, inclusive))
     new_line = line_amounts(unit * new_quantity, rate, inclusive)
     others = sum(x.amount_minor for x in order.lines if x.recurring and x.id != line.id)
     return Change(order=order, line=line, product=product, name=name, quantity=new_quantity,
                   unit_price_minor=unit, tax_rate_bp=rate, new_line=new_line,
                   period_start=periods[0][0], period_end=periods[-1][1], period_days=days,
                   remaining_days=remaining, billed_ahead=len(periods) > 1,
-                  credit=credit, charge=charge,
+                  restart=restart, today=today, credit=credit, charge=charge,
                   new_period_total_minor=others + new_line.gross_minor,
                   pending_minor=sum(a.amount_minor for a in _pending(merchant, order)))
 
@@ -261,6 +295,8 @@ def apply(merchant, order: Order, line_id: int | None, new_product_id: int | Non
     db.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)
                        .execution_options(populate_existing=True)).all()
     change = preview(merchant, order, line_id, new_product_id, new_quantity, today)
+    if change.restart:
+        return _restart(merchant, order, change, today)
     line = change.line
     old = {"product_id": line.product_id, "quantity": line.quantity}
     for proration in (change.credit, change.charge):
@@ -293,3 +329,31 @@ def apply(merchant, order: Order, line_id: int | None, new_product_id: int | Non
 
 def line_product(change: Change) -> int | None:
     return change.product.id if change.product is not None else change.line.product_id
+
+
+def _restart(merchant, order: Order, change: Change, today: date) -> Change:
+    """A switch to another billing period: this order ends today with its unused time credited;
+    a new order for the new product starts today, its first invoice carrying that credit and any
+    adjustment still pending (see the module docstring)."""
+    if change.credit is not None:
+        proration = change.credit
+        db.session.add(OrderAdjustment(
+            merchant_id=merchant.id, order_id=order.id, product_id=change.line.product_id,
+            description=proration.description, quantity=1,
+            unit_price_minor=proration.unit_price_minor,
+            amount_minor=proration.amounts.gross_minor, net_minor=proration.amounts.net_minor,
+            tax_rate_bp=proration.tax_rate_bp, tax_minor=proration.amounts.tax_minor,
+            changed_on=today))
+        db.session.flush()
+    carried = _pending(merchant, order)
+    order.status, order.end_date, order.next_billing_date = ENDED, today, None
+    db.session.flush()
+    customer = db.session.get(Customer, order.customer_id)
+    new = place(merchant, customer, [Item(change.product.id, change.quantity)], today,
+                sales_agent_id=order.sales_agent_id, carried=carried)
+    events.record(merchant, "order.changed", order_id=new.id, customer_id=order.customer_id,
+                  replaced_order_id=order.id, line_id=new.lines[0].id,
+                  old_product_id=change.line.product_id, old_quantity=change.line.quantity,
+                  product_id=change.product.id, quantity=change.quantity,
+                  net_minor=change.net_minor)
+    return replace(change, new_order=new)

@@ -8,6 +8,7 @@ and bills; the other finds the date moved and bills nothing. The invoice's uniqu
 period (the claim, the invoice, its number, its email, its autopay) commits together or not at
 all, so a crash in the middle leaves the period to bill again.
 """
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -47,7 +48,8 @@ def next_order_number(merchant) -> str:
 
 def place(merchant, customer, items: list[Item], today: date, *,
           sales_agent_id: int | None = None, start: date | None = None,
-          request_key: str | None = None, awaiting_payment: bool = False) -> Order:
+          request_key: str | None = None, awaiting_payment: bool = False,
+          carried: Sequence[OrderAdjustment] = ()) -> Order:
     """A new order from the merchant's active catalogue, its first period billed when its
     start has come: at once for an order starting today (the default); for a later start
     nothing now, and the billing run bills it on the day (its next billing date is the start).
@@ -58,6 +60,8 @@ def place(merchant, customer, items: list[Item], today: date, *,
     two submits arrive at once (the key is unique per customer). With `awaiting_payment` (a
     checkout, paid at once), the order and its first invoice are recorded as waiting for that
     payment: no confirmation or "please pay" email until `confirm_paid` says it is paid.
+    `carried`: adjustments of the order this one replaces (a plan change to another billing
+    period, `changes`), billed by its first invoice.
     """
     start = start or today
     if start < today:
@@ -87,6 +91,8 @@ def place(merchant, customer, items: list[Item], today: date, *,
         if request_key and (made := by_request_key(merchant, customer, request_key)):
             return made  # the same form, posted twice at once
         raise
+    for adjustment in carried:
+        adjustment.order_id = order.id
     quiet = {"awaiting_payment": True} if awaiting_payment else {}
     events.record(merchant, "order.created", order_id=order.id, customer_id=customer.id, **quiet)
     invoice = bill_due_period(merchant, order, today, awaiting_payment=awaiting_payment)

@@ -1,8 +1,9 @@
 """Allow Plan Change (issue #21 item 6): the customer changes the quantity of a subscription or
-switches it to another plan billed at the same period. "Review" shows the proration the service
-computes (credit for the unused part of the period, charge for the new plan, the net effect and
-the next invoice); "Confirm" applies it and tells the host page (`order-changed`). The rule is
-`commerce.changes`'; this page only parses and renders.
+switches it to another plan. "Review" shows the proration the service computes (credit for the
+unused part of the period, charge for the new plan, the net effect and the next invoice; for a
+plan billed at another period, the new subscription starting today and its first invoice);
+"Confirm" applies it and tells the host page (`order-changed`). The rule is `commerce.changes`';
+this page only parses and renders.
 """
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 
@@ -49,12 +50,15 @@ def _int(name: str) -> int | str | None:
 
 
 def changed_event(order, change) -> dict:
+    """The order as it is now: a restart's new order, naming the one it replaces."""
+    replaced = {"replaced_order_id": order.id} if change.new_order is not None else {}
+    order = change.new_order or order
     return widget_event(
         "order-changed", order_id=order.id, number=order.number, status=order.status,
         amount=str(from_minor(order.total_minor, order.currency)),
         amount_minor=order.total_minor, currency=order.currency,
         quantity=change.quantity, product_id=changes.line_product(change),
-        proration_minor=change.net_minor)
+        proration_minor=change.net_minor, **replaced)
 
 
 @bp.route("/orders/<int:order_id>/change", methods=["GET", "POST"])
@@ -94,8 +98,15 @@ def order_change(order_id: int):
             else:
                 if confirm:
                     session[EVENT_KEY] = changed_event(order, change)
+                    if change.new_order is not None:
+                        flash(gettext("Your new subscription %(number)s starts today; %(old)s "
+                                      "ends today.", number=change.new_order.number,
+                                      old=order.number), "success")
+                        return redirect(back_url(change.new_order.id))
                     flash(gettext("Your subscription is changed."), "success")
                     return redirect(back)
+    if "line" in errors and len(lines) == 1:  # no line field to show it beside
+        errors["form"] = errors.pop("line")
     return render_widget("widget/order_change.html", order=order, form=form, back=back,
                          lines=lines, products=products, values=values, errors=errors,
                          change=change, refused=None,
