@@ -409,6 +409,12 @@ def test_bad_input_is_shown_beside_its_field(app, client, shop):
         answer = client.post(url, data={"csrf_token": token, "step": "confirm", **data})
         assert answer.status_code == 400, data
         assert f'id="{field}-error"' in answer.get_data(as_text=True), data
+    # a crafted line on a one-line order: no line field to stand beside, so above the form
+    answer = client.post(url, data={"csrf_token": token, "step": "confirm", "line": "999",
+                                    "quantity": "3"})
+    assert answer.status_code == 400
+    assert re.search(r'id="change-error">Choose one of the subscription', answer.get_data(
+        as_text=True))
     with app.app_context():
         assert db.session.get(Order, order_id).lines[0].quantity == 2
 
