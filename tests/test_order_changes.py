@@ -624,3 +624,24 @@ def test_the_change_page_offers_another_period_and_restarts_on_confirm(app, clie
     assert f"Your new subscription {new.number} starts today; {old.number} ends today." in after
     assert 'data-event="order-changed"' in after and invoice.number in after
     assert invoice.total_minor == 7520 and "Pay $75.20" in after
+
+
+def test_a_restart_keeps_the_sales_agent_while_active(app, shop):
+    from widget_server.commerce.models import SalesAgent
+
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        customer = db.session.get(Customer, shop.customer_id)
+        active, gone = (SalesAgent(merchant_id=merchant.id, name=name, email=f"{name}@x.test")
+                        for name in ("ann", "bob"))
+        db.session.add_all([active, gone])
+        db.session.flush()
+        first, second = (orders.place(merchant, customer, [orders.Item(shop.plan_id, 1)],
+                                      date(2027, 3, 1), sales_agent_id=agent.id)
+                         for agent in (active, gone))
+        gone.active = False
+        db.session.commit()
+        kept = changes.apply(merchant, first, None, shop.year_id, 1, date(2027, 3, 9))
+        dropped = changes.apply(merchant, second, None, shop.year_id, 1, date(2027, 3, 9))
+        assert kept.new_order.sales_agent_id == active.id
+        assert dropped.new_order.sales_agent_id is None

@@ -59,7 +59,7 @@ from ..core.extensions import db
 from ..core.i18n import gettext
 from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
-from .models import ACTIVE, ENDED, Order, OrderAdjustment, OrderLine
+from .models import ACTIVE, ENDED, Order, OrderAdjustment, OrderLine, SalesAgent
 from .orders import MAX_QUANTITY, Item, period_total, place
 from .periods import retreat
 
@@ -349,8 +349,10 @@ def _restart(merchant, order: Order, change: Change, today: date) -> Change:
     order.status, order.end_date, order.next_billing_date = ENDED, today, None
     db.session.flush()
     customer = db.session.get(Customer, order.customer_id)
+    agent = db.session.get(SalesAgent, order.sales_agent_id) if order.sales_agent_id else None
     new = place(merchant, customer, [Item(change.product.id, change.quantity)], today,
-                sales_agent_id=order.sales_agent_id, carried=carried)
+                sales_agent_id=agent.id if agent is not None and agent.active else None,
+                carried=carried)  # (an agent since deactivated does not follow)
     events.record(merchant, "order.changed", order_id=new.id, customer_id=order.customer_id,
                   replaced_order_id=order.id, line_id=new.lines[0].id,
                   old_product_id=change.line.product_id, old_quantity=change.line.quantity,
