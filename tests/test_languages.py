@@ -255,7 +255,12 @@ def _bare_texts(expr):
     an `or` or a conditional counts; another call (a translation, a lookup) is not a literal."""
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str) and expr.value.strip():
         yield expr.value
-    elif isinstance(expr, (ast.BoolOp, ast.IfExp, ast.JoinedStr, ast.BinOp)):
+    elif isinstance(expr, ast.Subscript):  # `(… or "text")[:300]`, not a table's key
+        yield from _bare_texts(expr.value)
+    elif isinstance(expr, ast.IfExp):  # what it gives, not what it tests
+        yield from _bare_texts(expr.body)
+        yield from _bare_texts(expr.orelse)
+    elif not isinstance(expr, (ast.Call, ast.Compare)):  # an `or`: every part
         for child in ast.iter_child_nodes(expr):
             yield from _bare_texts(child)
 

@@ -156,6 +156,14 @@ def _place(app, shop, start: date, quantity=2, customer_id=None) -> int:
         return order.id
 
 
+def _paid(app, order_id) -> None:
+    """Every invoice of the order paid (a restart waits for an open one)."""
+    with app.app_context():
+        for invoice in db.session.scalars(select(Invoice).where(Invoice.order_id == order_id)):
+            invoice.status, invoice.balance_minor = "paid", 0
+        db.session.commit()
+
+
 def _change(app, shop, order_id, product_id, quantity, today):
     with app.app_context():
         merchant = db.session.get(Merchant, shop.merchant_id)
@@ -543,6 +551,7 @@ def test_a_switch_to_another_period_restarts_the_subscription_today(app, shop):
     the credit; the monthly order ends that day, nothing of it left to bill."""
     order_id = _place(app, shop, date(2027, 3, 1))
     today = date(2027, 3, 11)
+    _paid(app, order_id)
     with app.app_context():
         merchant = db.session.get(Merchant, shop.merchant_id)
         order = db.session.get(Order, order_id)
@@ -568,6 +577,7 @@ def test_a_switch_to_another_period_restarts_the_subscription_today(app, shop):
 def test_a_restart_carries_earlier_changes_and_a_first_day_credits_the_whole_period(app, shop):
     today = date.today()
     order_id = _place(app, shop, today)  # its first period starts today
+    _paid(app, order_id)
     with app.app_context():
         merchant = db.session.get(Merchant, shop.merchant_id)
         order = db.session.get(Order, order_id)
@@ -599,6 +609,7 @@ def test_with_two_plans_a_switch_to_another_period_is_ordered_separately(app, sh
 
 def test_the_change_page_offers_another_period_and_restarts_on_confirm(app, client, shop):
     order_id = _place(app, shop, date.today())
+    _paid(app, order_id)
     _switch(app, shop, True)
     widget_login(client, shop.base, shop.username, shop.password)
     url = f"{shop.base}/orders/{order_id}/change"
@@ -640,8 +651,107 @@ def test_a_restart_keeps_the_sales_agent_while_active(app, shop):
                                       date(2027, 3, 1), sales_agent_id=agent.id)
                          for agent in (active, gone))
         gone.active = False
+        for invoice in db.session.scalars(select(Invoice)):
+            invoice.status, invoice.balance_minor = "paid", 0
         db.session.commit()
         kept = changes.apply(merchant, first, None, shop.year_id, 1, date(2027, 3, 9))
         dropped = changes.apply(merchant, second, None, shop.year_id, 1, date(2027, 3, 9))
         assert kept.new_order.sales_agent_id == active.id
         assert dropped.new_order.sales_agent_id is None
+
+
+def test_a_restart_waits_for_the_open_invoice(app, shop):
+    """Crediting unused time of an invoice not paid (a cart's checkout may yet withdraw it)
+    would be credit for nothing (found by a review)."""
+    order_id = _place(app, shop, date(2027, 3, 1))
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        order = db.session.get(Order, order_id)
+        with pytest.raises(DomainError) as caught:
+            changes.apply(merchant, order, None, shop.year_id, 1, date(2027, 3, 11))
+        assert caught.value.code == "unpaid" and caught.value.status == 409
+        db.session.rollback()
+        assert db.session.get(Order, order_id).status == "active"
+        assert changes.preview(merchant, order, None, None, 3, date(2027, 3, 11)).credit
+
+
+def test_an_order_not_started_is_changed_without_proration_and_keeps_its_start(app, shop):
+    """Nothing of an order starting later has been invoiced: no credit, no charge (a review
+    found a credit for the period before its start), and a restart starts on that day."""
+    today, start = date(2027, 3, 1), date(2027, 3, 11)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        customer = db.session.get(Customer, shop.customer_id)
+        order = orders.place(merchant, customer, [orders.Item(shop.plan_id, 2)], today,
+                             start=start)
+        db.session.commit()
+        assert changes.billed_periods(order, today) == []
+        change = changes.preview(merchant, order, None, None, 3, today)
+        assert (change.credit, change.charge, change.net_minor) == (None, None, 0)
+        restart = changes.apply(merchant, order, None, shop.year_id, 1, today)
+        db.session.commit()
+        assert restart.credit is None and restart.new_order.start_date == start
+        assert restart.new_order.next_billing_date == start  # billed by the run on the day
+        assert db.session.scalars(select(Invoice).where(
+            Invoice.order_id == restart.new_order.id)).all() == []
+
+
+def test_a_quantity_change_keeps_the_period_when_the_catalogue_product_changed_its(app, shop):
+    """Only a product chosen anew restarts: a merchant editing the product's period does not
+    turn the customer's quantity change into a new subscription (found by a review)."""
+    order_id = _place(app, shop, date(2027, 3, 1))
+    _paid(app, order_id)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        db.session.get(Product, shop.plan_id).interval = "year"
+        db.session.commit()
+        order = db.session.get(Order, order_id)
+        change = changes.apply(merchant, order, None, None, 3, date(2027, 3, 11))
+        db.session.commit()
+        assert not change.restart and change.new_order is None
+        order = db.session.get(Order, order_id)
+        assert (order.status, order.interval, order.lines[0].quantity) == ("active", "month", 3)
+
+
+def test_a_restart_after_bill_now_credits_the_period_billed_ahead_too(app, shop):
+    today = date.today()
+    order_id = _place(app, shop, today - timedelta(days=5))
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        order = db.session.get(Order, order_id)
+        in_use = changes.current_period(order)
+        assert orders.bill_due_period(merchant, order, today, ahead=True) is not None
+        db.session.commit()
+    _paid(app, order_id)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        order = db.session.get(Order, order_id)
+        ahead = changes.current_period(order)
+        change = changes.apply(merchant, order, None, shop.year_id, 1, today)
+        db.session.commit()
+        days, left = (in_use[1] - in_use[0]).days, (in_use[1] - today).days
+        assert change.credit.amount_minor == -(changes.prorate(2380, left, days) + 2380)
+        assert ahead[1] > ahead[0] > today
+        [invoice] = db.session.scalars(select(Invoice).where(
+            Invoice.order_id == change.new_order.id)).all()
+        assert invoice.total_minor == max(9900 + change.credit.amount_minor, 0)
+
+
+def test_a_restart_while_billing_is_behind_charges_the_days_used(app, shop):
+    """The run has not billed the period that began 10 days ago: those days are charged on the
+    new subscription's first invoice, rather than never billed (found by a review)."""
+    today = date(2027, 4, 11)
+    order_id = _place(app, shop, date(2027, 3, 1))  # next billing date 1 April: due, unbilled
+    _paid(app, order_id)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        order = db.session.get(Order, order_id)
+        assert order.next_billing_date == date(2027, 4, 1)
+        change = changes.apply(merchant, order, None, shop.year_id, 1, today)
+        db.session.commit()
+        assert change.credit is None  # nothing invoiced reaches past today
+        assert change.charge.amount_minor == changes.prorate(2380, 10, 30) == 793  # 1–10 April
+        assert "not yet invoiced" in change.charge.description
+        [invoice] = db.session.scalars(select(Invoice).where(
+            Invoice.order_id == change.new_order.id)).all()
+        assert invoice.total_minor == 9900 + 793 == change.next_invoice_minor

@@ -231,7 +231,7 @@ class StripeGateway:
                 stripe.PermissionError, stripe.IdempotencyError) as exc:
             error = (exc.json_body or {}).get("error") or {}
             return RefundResult("failed", "", (error.get("message") or
-                                               "Stripe refused the refund.")[:300])
+                                               N_("Stripe refused the refund."))[:300])
         except stripe.StripeError as exc:
             log.warning("stripe gave no answer for refund %s: %s (request %s)",
                         request.idempotency_key, type(exc).__name__, exc.request_id)

@@ -6,9 +6,13 @@ A switch to a product billed at another period (monthly to yearly) restarts the 
 today, as Stripe resets the billing cycle when the interval changes: the order ends today, its
 unused time is credited (the rule below, with no charge line), and a new order for the new
 product starts today, its first invoice issued at once carrying that credit and any adjustment
-still pending (a credit beyond it becomes account credit). Only an order whose one recurring
-line is switched can restart; with other recurring lines, which keep their period, the product
-is ordered separately.
+still pending (a credit beyond it becomes account credit). Only a product chosen anew restarts
+(a quantity change keeps the line's terms whatever the catalogue's product became), and only an
+order whose one recurring line is switched; with other recurring lines, which keep their period,
+the product is ordered separately. A restart waits for the order's open invoices to be paid
+(their unused time would otherwise be credit for nothing), starts on the order's own later start
+if it has not begun (nothing of it was invoiced: no proration), and, when the billing run is
+behind, charges the days used since the last invoiced period by the same rule.
 
 The proration rule (one rule, in minor units)
 ----------------------------------------------
@@ -51,6 +55,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ..billing.models import Invoice
 from ..billing.tax import LineAmounts, line_amounts, round_half_away
 from ..catalogue.models import Product
 from ..core import events
@@ -61,7 +66,7 @@ from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
 from .models import ACTIVE, ENDED, Order, OrderAdjustment, OrderLine, SalesAgent
 from .orders import MAX_QUANTITY, Item, period_total, place
-from .periods import retreat
+from .periods import advance, retreat
 
 
 def N_(text: str) -> str:
@@ -73,6 +78,7 @@ def N_(text: str) -> str:
 # change is made in a widget request): marked with N_ for the catalogues, translated at use.
 UNUSED = N_("Unused time on %(name)s × %(quantity)s")
 REMAINING = N_("Remaining time on %(name)s × %(quantity)s")
+USED = N_("Time used on %(name)s × %(quantity)s, not yet invoiced")
 
 
 @dataclass(frozen=True)
@@ -189,7 +195,9 @@ def billed_periods(order: Order, today: date) -> list[tuple[date, date]]:
         if order.start_date is not None and start < order.start_date < end:
             start = order.start_date
         periods.insert(0, (start, end))
-    return periods
+    # a period ending by the order's start was never invoiced (an order that has not started)
+    return [(start, end) for start, end in periods
+            if order.start_date is None or end > order.start_date]
 
 
 def changeable(order: Order) -> bool:
@@ -257,10 +265,17 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
         product = _product(merchant, order, new_product_id)
         name, unit, rate = product.name, product.unit_price_minor, product.tax_rate_bp or 0
     periods = billed_periods(order, today)
+    shown = periods or [current_period(order)]  # (not started: the days before its start)
     spans = [((end - start).days, remaining_days(start, end, today)) for start, end in periods]
     days, remaining = sum(d for d, _ in spans), sum(r for _, r in spans)
     credit = charge = None
-    restart = restarts(order, product)
+    # only a product chosen anew restarts: a quantity change keeps the line's own terms even
+    # when the catalogue's product has since changed its period
+    restart = new_product_id not in (None, line.product_id) and restarts(order, product)
+    if restart and open_invoices(merchant, order):
+        raise DomainError(gettext("Please pay this subscription's open invoice first: then it "
+                                  "can switch to a plan billed at another period."),
+                          status=409, code="unpaid")
     if remaining and days:
         old_amount = line.unit_price_minor * line.quantity
         new_amount = unit * new_quantity
@@ -272,11 +287,16 @@ def preview(merchant, order: Order, line_id: int | None, new_product_id: int | N
         if not restart:  # a restart charges the new plan's whole first period instead
             charge = Proration(gettext(REMAINING, name=name, quantity=new_quantity), charged,
                                rate, line_amounts(charged, rate, inclusive))
+    if restart and (used := unbilled_use(order, line, today)):
+        # the billing run is behind: the days used since the last invoiced period are charged
+        # at the old plan, by the same rule, since the order ends today unbilled for them
+        charge = Proration(gettext(USED, name=line.description, quantity=line.quantity), used,
+                           line.tax_rate_bp, line_amounts(used, line.tax_rate_bp, inclusive))
     new_line = line_amounts(unit * new_quantity, rate, inclusive)
     others = sum(x.amount_minor for x in order.lines if x.recurring and x.id != line.id)
     return Change(order=order, line=line, product=product, name=name, quantity=new_quantity,
                   unit_price_minor=unit, tax_rate_bp=rate, new_line=new_line,
-                  period_start=periods[0][0], period_end=periods[-1][1], period_days=days,
+                  period_start=shown[0][0], period_end=shown[-1][1], period_days=days,
                   remaining_days=remaining, billed_ahead=len(periods) > 1,
                   restart=restart, today=today, credit=credit, charge=charge,
                   new_period_total_minor=others + new_line.gross_minor,
@@ -331,12 +351,37 @@ def line_product(change: Change) -> int | None:
     return change.product.id if change.product is not None else change.line.product_id
 
 
+def unbilled_use(order: Order, line: OrderLine, today: date) -> int:
+    """What the line's days from the next billing date (past: the run is behind) to today come
+    to, per period round(amount × days used / days in period), the proration rule."""
+    amount, total = line.unit_price_minor * line.quantity, 0
+    start = order.next_billing_date
+    while start is not None and start < today:
+        end = advance(start, order.interval, order.interval_count, order.anchor_day)
+        total += prorate(amount, (min(end, today) - start).days, (end - start).days)
+        start = end
+    return total
+
+
+def open_invoices(merchant, order: Order) -> bool:
+    """Whether an invoice of the order is still to be paid. A restart credits the unused time
+    of what was invoiced to a new order; of an unpaid invoice (which a cart's checkout may yet
+    withdraw) that would be credit for nothing, so a restart waits for it."""
+    return db.session.scalar(select(Invoice.id).where(
+        Invoice.merchant_id == merchant.id, Invoice.order_id == order.id,
+        Invoice.status == "issued", Invoice.balance_minor > 0).limit(1)) is not None
+
+
 def _restart(merchant, order: Order, change: Change, today: date) -> Change:
     """A switch to another billing period: this order ends today with its unused time credited;
-    a new order for the new product starts today, its first invoice carrying that credit and any
-    adjustment still pending (see the module docstring)."""
-    if change.credit is not None:
-        proration = change.credit
+    a new order for the new product starts today (or on the order's own later start), its first
+    invoice carrying that credit and any adjustment still pending (the module docstring)."""
+    if not _alone(order):  # (preview refuses it first; a restart must never drop a line)
+        raise DomainError("This product is billed at a different period than the order; "
+                          "order it separately.", "product", code="product_period")
+    for proration in (change.credit, change.charge):  # (a restart's charge: days used, unbilled)
+        if proration is None:
+            continue
         db.session.add(OrderAdjustment(
             merchant_id=merchant.id, order_id=order.id, product_id=change.line.product_id,
             description=proration.description, quantity=1,
@@ -344,13 +389,14 @@ def _restart(merchant, order: Order, change: Change, today: date) -> Change:
             amount_minor=proration.amounts.gross_minor, net_minor=proration.amounts.net_minor,
             tax_rate_bp=proration.tax_rate_bp, tax_minor=proration.amounts.tax_minor,
             changed_on=today))
-        db.session.flush()
+    db.session.flush()
     carried = _pending(merchant, order)
     order.status, order.end_date, order.next_billing_date = ENDED, today, None
     db.session.flush()
     customer = db.session.get(Customer, order.customer_id)
     agent = db.session.get(SalesAgent, order.sales_agent_id) if order.sales_agent_id else None
     new = place(merchant, customer, [Item(change.product.id, change.quantity)], today,
+                start=max(today, order.start_date or today),  # a later start is kept
                 sales_agent_id=agent.id if agent is not None and agent.active else None,
                 carried=carried)  # (an agent since deactivated does not follow)
     events.record(merchant, "order.changed", order_id=new.id, customer_id=order.customer_id,

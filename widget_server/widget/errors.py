@@ -74,8 +74,9 @@ def error_page(code: int, message: str | None = None):
     signed_in = g.get("customer") is not None
     back_url, back_label = ((url_for(".overview"), gettext("Back to your account")) if signed_in
                             else (url_for(".login"), gettext("Back to sign-in")))
+    # (only the page's own words name the merchant: a view's or service's message is as written)
     return render_widget("widget/error.html", heading=heading,
-                         message=(message or general).format(merchant=g.merchant.name),
+                         message=message or general.format(merchant=g.merchant.name),
                          back_url=back_url, back_label=back_label, status=code)
 
 
