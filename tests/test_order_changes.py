@@ -755,3 +755,29 @@ def test_a_restart_while_billing_is_behind_charges_the_days_used(app, shop):
         [invoice] = db.session.scalars(select(Invoice).where(
             Invoice.order_id == change.new_order.id)).all()
         assert invoice.total_minor == 9900 + 793 == change.next_invoice_minor
+
+
+def test_a_credit_beyond_the_new_invoice_is_carried_in_the_customers_language(app, shop):
+    """A yearly plan switched to a monthly one early: the credit exceeds the first month, and
+    the invoice's line saying where the rest went is in the German customer's language (a
+    browser pass found it in English on a German invoice)."""
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        merchant.locale = "de_DE"
+        customer = db.session.get(Customer, shop.customer_id)
+        order = orders.place(merchant, customer, [orders.Item(shop.year_id, 1)],
+                             date(2027, 3, 1))
+        db.session.commit()
+        order_id = order.id
+    _paid(app, order_id)
+    with app.app_context():
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        change = changes.apply(merchant, db.session.get(Order, order_id), None, shop.plan_id,
+                               1, date(2027, 3, 2))
+        db.session.commit()
+        [invoice] = db.session.scalars(select(Invoice).where(
+            Invoice.order_id == change.new_order.id)).all()
+        carried = invoice.lines[-1]
+        assert carried.description == "Auf Ihr Konto übertragenes Guthaben"
+        assert invoice.total_minor == 0 and carried.amount_minor == -change.next_invoice_minor
+        assert db.session.get(Customer, shop.customer_id).credit_minor == carried.amount_minor

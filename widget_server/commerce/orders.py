@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -24,6 +25,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
+from ..core.i18n import customer_language, gettext
 from ..core.paging import page_after
 from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
@@ -33,7 +35,15 @@ from .periods import advance, retreat
 
 ORDER_SEQUENCE = "order"
 MAX_QUANTITY = 10000
-CARRIED = "Credit carried to your account"
+
+def N_(text: str) -> str:
+    """Marks a string for the catalogues (`make translations`); translated where used."""
+    return text
+
+
+# The line of an invoice whose credit exceeds it, stored in the customer's language (the billing
+# run writes it with no customer present), as the invoice's other generated lines are.
+CARRIED = N_("Credit carried to your account")
 
 
 @dataclass(frozen=True)
@@ -260,7 +270,8 @@ def bill_due_period(merchant, order: Order, today: date, *, ahead: bool = False,
     surplus = -sum(line.amount_minor for line in invoice.lines)
     if surplus > 0:  # a credit beyond the invoice: kept as the customer's account credit
         invoice.lines.append(InvoiceLine(
-            merchant_id=merchant.id, position=len(invoice.lines), description=CARRIED,
+            merchant_id=merchant.id, position=len(invoice.lines),
+            description=_in_customers_language(merchant, order.customer_id, CARRIED),
             quantity=1, unit_price_minor=surplus, amount_minor=surplus, net_minor=surplus))
     invoice.total_minor = invoice.balance_minor = sum(line.amount_minor for line in invoice.lines)
     db.session.add(invoice)
@@ -275,6 +286,11 @@ def bill_due_period(merchant, order: Order, today: date, *, ahead: bool = False,
                            .values(credit_minor=Customer.credit_minor + surplus))
     db.session.flush()
     return invoice
+
+
+def _in_customers_language(merchant, customer_id: int, text: str) -> str:
+    with force_locale(customer_language(merchant, db.session.get(Customer, customer_id))):
+        return gettext(text)
 
 
 def cancel(merchant, order: Order, today: date, *, at_period_end: bool) -> Order:
