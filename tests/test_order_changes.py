@@ -518,9 +518,12 @@ def test_the_order_page_says_what_a_change_still_bills_even_after_a_cancel(app, 
         db.session.commit()
     widget_login(client, shop.base, shop.username, shop.password)
     url = f"{shop.base}/orders/{order_id}/change"
-    token = csrf_from(client.get(url).get_data(as_text=True))
+    page = client.get(url).get_data(as_text=True)
+    assert "Current plan: Plan × 2, $23.80 every month." in page  # the period named
+    token = csrf_from(page)
     review = client.post(url, data={"csrf_token": token, "product": str(shop.pro_id),
                                     "quantity": "2", "step": "review"}).get_data(as_text=True)
+    assert "it costs $47.60 every month." in review
     client.post(url, data={"csrf_token": token, "product": str(shop.pro_id), "quantity": "2",
                            "step": "confirm"})
     with app.app_context():
@@ -534,7 +537,9 @@ def test_the_order_page_says_what_a_change_still_bills_even_after_a_cancel(app, 
     page = client.get(f"{shop.base}/orders/{order_id}").get_data(as_text=True)
     assert f"with plan changes of {amount}" in page
     cancel = f"{shop.base}/orders/{order_id}/cancel"
-    token = csrf_from(client.get(cancel).get_data(as_text=True))
+    asked = client.get(cancel).get_data(as_text=True)
+    assert f"Your plan change of {amount} is still billed then, on a last invoice on" in asked
+    token = csrf_from(asked)
     done = client.post(cancel, data={"csrf_token": token}, follow_redirects=True)
     html = done.get_data(as_text=True)
     assert f"its plan changes, {amount}, are billed then, on a last invoice" in html
