@@ -61,18 +61,12 @@ from ..catalogue.models import Product
 from ..core import events
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.i18n import gettext
+from ..core.i18n import N_, gettext
 from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
 from .models import ACTIVE, ENDED, Order, OrderAdjustment, OrderLine, SalesAgent
 from .orders import MAX_QUANTITY, Item, period_total, place
 from .periods import advance, retreat
-
-
-def N_(text: str) -> str:
-    """Marks a string for the catalogues (`make translations`); translated where used."""
-    return text
-
 
 # The proration lines' descriptions, stored on the invoice in the customer's language (the
 # change is made in a widget request): marked with N_ for the catalogues, translated at use.

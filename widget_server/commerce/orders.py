@@ -25,7 +25,7 @@ from ..core import events
 from ..core.database import utcnow
 from ..core.domain import DomainError
 from ..core.extensions import db
-from ..core.i18n import customer_language, gettext
+from ..core.i18n import N_, customer_language, gettext
 from ..core.paging import page_after
 from ..customers.models import Customer
 from ..tenancy.configuration import prices_include_tax
@@ -35,11 +35,6 @@ from .periods import advance, retreat
 
 ORDER_SEQUENCE = "order"
 MAX_QUANTITY = 10000
-
-def N_(text: str) -> str:
-    """Marks a string for the catalogues (`make translations`); translated where used."""
-    return text
-
 
 # The line of an invoice whose credit exceeds it, stored in the customer's language (the billing
 # run writes it with no customer present), as the invoice's other generated lines are.

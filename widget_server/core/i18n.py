@@ -159,6 +159,11 @@ _NO_TRANSLATIONS = NullTranslations()
 # Flask-Babel's functions with the same results, through `catalogue()`: the ones the code
 # imports (`from ..core.i18n import gettext as _`).
 
+def N_(text: str) -> str:
+    """Marks a string for the catalogues (`make translations`); translated where it is used."""
+    return text
+
+
 def gettext(string: str, **variables) -> str:
     text = _current_catalogue().ugettext(string)
     return text % variables if variables else text

@@ -27,7 +27,6 @@ from . import (  # noqa: E402,F401  (routes register on import)
     proposals,
     rendering,
     sso,
-    stored_messages,
     wallet,
 )
 

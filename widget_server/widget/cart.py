@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, session, url_for
 
 from ..billing import checkout as billing_checkout
-from ..billing import methods, payment_history
+from ..billing import methods, payment_history, reasons
 from ..commerce import cart_checkout as checkout_service
 from ..commerce import carts
 from ..core.domain import DomainError
@@ -263,15 +263,13 @@ def _payment_request(form, rules, saved, pay_page, customer,
 def _checkout_result(outcome):
     """After the checkout: the thank-you state with checkout-succeeded; on a decline, why (for
     the checkout page again, the cart kept), with checkout-failed."""
-    from .stored_messages import stored_message
-
     order, payment = outcome.order, outcome.payment
     amount = payment.amount_minor if payment is not None else order.total_minor
     if outcome.paid:
         g.widget_event = checkout_event("checkout-succeeded", order, amount, order.currency)
         return _thanks(order, amount, payment)
     if payment.status == "failed":
-        reason = stored_message(payment.failure_message) or _("The payment was declined.")
+        reason = reasons.shown(payment.failure_message) or _("The payment was declined.")
         g.widget_event = checkout_event("checkout-failed", order, amount, order.currency,
                                         reason=reason)
         return reason

@@ -4,7 +4,7 @@ payments switched off; made default or used for autopay only while the profile t
 and its Credit Card/ACH Mode keeps methods on file."""
 from flask import Response, abort, flash, g, redirect, request, url_for
 
-from ..billing import credit_notes, methods, pdf, schedules
+from ..billing import credit_notes, methods, pdf, reasons, schedules
 from ..billing import payment_history as billing_history
 from ..billing.gateways import GatewayUnavailable
 from ..billing.payment_history import history
@@ -19,6 +19,7 @@ from .rendering import render_widget
 PAGE = 20
 bp.add_app_template_global(billing_history.method_words, "payment_method_words")
 bp.add_app_template_global(billing_history.label_words, "method_label_words")
+bp.add_app_template_global(reasons.shown, "stored_message")  # a stored reason, translated
 
 
 @bp.get("/payments")
