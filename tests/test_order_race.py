@@ -58,3 +58,38 @@ def test_confirm_clicked_twice_at_once_places_one_order(app, shop, live_server):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Order)) == 1
         assert db.session.scalar(select(func.count()).select_from(Invoice)) == 1
+
+
+def test_a_switch_to_another_period_confirmed_at_once_restarts_once(app, shop, live_server):  # noqa: F811
+    """Confirm of a monthly-to-yearly switch sent three times at once: one new subscription,
+    one first invoice, one credit (the order row is locked; the others find it ended)."""
+    from widget_server.catalogue.models import Product
+    from widget_server.commerce.models import OrderAdjustment
+
+    from .test_widget_orders import ALL_ON, set_tabs
+
+    set_tabs(app, shop, {**ALL_ON, "order": {**ALL_ON["order"], "allow_plan_change": True}})
+    order_id = _placed(app, shop)
+    with app.app_context():
+        yearly = Product(merchant_id=shop.merchant_id, sku="YEAR", name="Yearly",
+                         unit_price_minor=9900, currency="USD", tax_rate_bp=1900,
+                         interval="year", interval_count=1)
+        db.session.add(yearly)
+        for invoice in db.session.scalars(select(Invoice).where(Invoice.order_id == order_id)):
+            invoice.status, invoice.balance_minor = "paid", 0
+        db.session.commit()
+        yearly_id = yearly.id
+    tab = Tab(live_server + shop.base)
+    tab.sign_in(shop.username, shop.password)
+    page = tab.get(f"/orders/{order_id}/change")
+    form = {"csrf_token": csrf_from(page.text), "product": str(yearly_id), "quantity": "1",
+            "step": "confirm"}
+
+    answers = _submit_at_once([form] * 3, tab, f"/orders/{order_id}/change")
+
+    assert [a.status_code for a in answers].count(302) == 1
+    with app.app_context():
+        orders = db.session.scalars(select(Order).order_by(Order.id)).all()
+        assert [o.status for o in orders] == ["ended", "active"]
+        assert _invoices(app, orders[1].id) == 1
+        assert db.session.scalar(select(func.count()).select_from(OrderAdjustment)) == 1

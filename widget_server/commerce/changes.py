@@ -53,7 +53,7 @@ invoice becomes the customer's account credit (a customer balance, as Stripe doe
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..billing.models import Invoice
 from ..billing.tax import LineAmounts, line_amounts, round_half_away
@@ -373,6 +373,15 @@ def _restart(merchant, order: Order, change: Change, today: date) -> Change:
     if not _alone(order):  # (preview refuses it first; a restart must never drop a line)
         raise DomainError("This product is billed at a different period than the order; "
                           "order it separately.", "product", code="product_period")
+    # The order ends by one conditional UPDATE, the first write: two confirms at once (SQLite
+    # takes no row lock for the SELECT … FOR UPDATE in `apply`) restart it once.
+    ended = db.session.execute(update(Order).where(
+        Order.id == order.id, Order.status == ACTIVE, Order.cancelled_at.is_(None))
+        .values(status=ENDED, end_date=today, next_billing_date=None))
+    if ended.rowcount != 1:
+        raise DomainError("Only an active subscription that is not cancelled can be changed.",
+                          status=409, code="not_changeable")
+    db.session.refresh(order, ["status", "end_date", "next_billing_date"])
     for proration in (change.credit, change.charge):  # (a restart's charge: days used, unbilled)
         if proration is None:
             continue
@@ -385,8 +394,6 @@ def _restart(merchant, order: Order, change: Change, today: date) -> Change:
             changed_on=today))
     db.session.flush()
     carried = _pending(merchant, order)
-    order.status, order.end_date, order.next_billing_date = ENDED, today, None
-    db.session.flush()
     customer = db.session.get(Customer, order.customer_id)
     agent = db.session.get(SalesAgent, order.sales_agent_id) if order.sales_agent_id else None
     new = place(merchant, customer, [Item(change.product.id, change.quantity)], today,
