@@ -37,14 +37,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every table, for migrations)
     from .core import database  # noqa: F401  (installs the SQLite pragmas)
-    from .core.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from .core.extensions import csrf, db, init_limiter, login_manager, mail, migrate
     from .core.passwords import init_app as init_password_hashing
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app_config.MIGRATIONS_DIR))
     csrf.init_app(app)
     mail.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     login_manager.init_app(app, add_context_processor=False)
     init_password_hashing(app)  # the bound on concurrent hashing (issue #19)
     from .core.i18n import init_app as init_languages

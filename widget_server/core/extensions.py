@@ -1,5 +1,7 @@
 """Every Flask extension, created unbound; `create_app` binds them to an application."""
-from flask import request
+from functools import partial, wraps
+
+from flask import Response, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -37,3 +39,32 @@ READS_UNLIMITED = frozenset({"widget", "portal", "embed", "themes", "health", "m
 @limiter.request_filter
 def _an_unlimited_read() -> bool:
     return request.method in ("GET", "HEAD") and request.blueprint in READS_UNLIMITED
+
+
+def init_limiter(app) -> None:
+    """Bind the limiter, its three request hooks passed over for an unlimited read: the
+    limiter resolves its context, the request's endpoint and its limit lists before it asks
+    the request filter, and again after the response, a twentieth of a widget page's time
+    (#26). Flask-Limiter has no switch for its hooks, so they are wrapped where it registers
+    them; every other request goes through them unchanged."""
+    limiter.init_app(app)
+    for registry in (app.before_request_funcs, app.after_request_funcs,
+                     app.teardown_request_funcs):
+        registry[None] = [_unless_unlimited_read(hook) if _is_limiters(hook) else hook
+                          for hook in registry.get(None, [])]
+
+
+def _is_limiters(hook) -> bool:
+    owner = getattr(hook, "__self__", None) or (hook.args[0] if isinstance(hook, partial)
+                                                and hook.args else None)
+    return owner is limiter
+
+
+def _unless_unlimited_read(hook):
+    @wraps(hook)
+    def hook_unless_unlimited_read(*args):
+        if _an_unlimited_read():
+            return args[0] if args and isinstance(args[0], Response) else None
+        return hook(*args)
+
+    return hook_unless_unlimited_read

@@ -128,7 +128,8 @@ class Read:
                 raw = [] if raw is None else [raw]
             else:
                 raw = cursor.fetchall()
-            description = cursor.description
+            # (psycopg builds its description anew on each call: asked once per plan)
+            description = cursor.description if plan.converters is None else None
         except connection.dialect.loaded_dbapi.Error as error:
             if connection.dialect.is_disconnect(error, driver_connection, cursor):
                 connection.invalidate(error)

@@ -121,10 +121,19 @@ class Group:
         kept = views.get(self.key)
         if kept is not None and kept[0] == raw:
             return kept[1]
-        stored = fingerprint(raw)
-        view = self.view_of_stored(stored)
-        views[self.key] = (json.loads(stored), view)
-        return view
+        # A widget request's merchant and profile are new objects, their values mostly those
+        # the last request saw: compared with that value (a dict comparison), not serialised
+        # and parsed again to find its view (a twentieth of a page, #26).
+        last_key = (self.key, type(holder), getattr(holder, "id", None))
+        kept = _LAST_VIEWS.get(last_key)
+        if kept is None or kept[0] != raw:
+            stored = fingerprint(raw)
+            kept = (json.loads(stored), self.view_of_stored(stored))
+            if len(_LAST_VIEWS) >= _VIEWS_KEPT:
+                _LAST_VIEWS.clear()
+            _LAST_VIEWS[last_key] = kept
+        views[self.key] = kept
+        return kept[1]
 
     def view_of_stored(self, stored: str) -> "SettingsView":
         """The view of a stored value given as its `fingerprint`, made once per process: every
@@ -233,6 +242,8 @@ class SettingsView:
 
 _VIEWS: dict[tuple[int, str], "SettingsView"] = {}
 _VIEWS_KEPT = 2048  # distinct stored values per process; past it, start again
+# (group key, holder's class, holder's id) -> (a copy of its last value, that value's view)
+_LAST_VIEWS: dict[tuple, tuple[Any, "SettingsView"]] = {}
 
 
 def fingerprint(raw) -> str:

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from ..billing import methods
 from ..core.i18n import current_language
 from ..core.i18n import lazy_gettext as _l
+from ..profiles.tabs import TABS
 from ..tenancy.configuration import PORTAL, merchant_settings
 from . import bp
 
@@ -194,10 +195,29 @@ NAVIGATION = (
 
 def navigation(profile) -> list[NavItem]:
     """The sections this profile offers, in order: exactly the pages that would answer."""
-    return [item for item in NAVIGATION  # a section with a `when` says so in its `extra`
-            if ROUTES[item.endpoint].allows(profile, settings_only=True)
-            and all(r.met(profile) for r in item.extra)
-            and (item.shown is None or (g.get("customer") is not None and item.shown()))]
+    return [item for item in _offered(profile)  # a section with a `when` says so in its `extra`
+            if item.shown is None or (g.get("customer") is not None and item.shown())]
+
+
+_OFFERED: dict[tuple[int, ...], tuple[tuple, tuple[NavItem, ...]]] = {}
+_OFFERED_KEPT = 1024
+
+
+def _offered(profile) -> tuple[NavItem, ...]:
+    """The sections the profile's settings allow, found once per set of its tabs' views: a view
+    is made once per stored value and process (`Group.view_of_stored`), so the same views mean
+    the same settings, and the same answer (asking each page's requirements again was a
+    twentieth of a page, #26). The views are kept beside the answer, so their ids stay theirs."""
+    views = tuple(getattr(profile, tab.accessor) for tab in TABS)
+    key = tuple(map(id, views))
+    kept = _OFFERED.get(key)
+    if kept is None:
+        if len(_OFFERED) >= _OFFERED_KEPT:
+            _OFFERED.clear()
+        kept = _OFFERED[key] = (views, tuple(
+            item for item in NAVIGATION if ROUTES[item.endpoint].allows(profile, settings_only=True)
+            and all(r.met(profile) for r in item.extra)))
+    return kept[1]
 
 
 def enforce():

@@ -155,8 +155,7 @@ def orders():
     rows, more, newer = _list(before, after)
     agents = agent = None
     if g.profile.order.allow_add_sales_agent:
-        agents = customer_agents.active_agents(g.merchant)
-        agent = customer_agents.agent_of(g.merchant, g.customer)
+        agents, agent = customer_agents.page_agents(g.merchant, g.customer)
     row_url = url_for(".order_detail", order_id=0)[:-1]
     return render_widget("widget/orders.html", orders=rows, more=more, newer=newer,
                          row_url=row_url, agents=agents, agent=agent,
