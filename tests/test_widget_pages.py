@@ -1,4 +1,5 @@
 """The customer's pages (W-1) and the profile settings they obey (P-3, P-8)."""
+import re
 import uuid
 from datetime import date, timedelta
 
@@ -7,6 +8,7 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_from, widget_login
 from widget_server.billing.invoices import build_invoice
+from widget_server.billing.models import Payment
 from widget_server.catalogue.models import Product
 from widget_server.core.extensions import db
 from widget_server.customers.models import Customer
@@ -90,6 +92,40 @@ def test_overview_query_count_is_constant(app, signed_in, count_queries):
         assert client.get(f"{p.base}/account").status_code == 200
     assert few.count == many.count
     assert many.count <= 8, many.statements
+
+
+def test_recent_activity_lists_the_newest_invoices_and_payments_in_one_statement(
+        app, signed_in, count_queries):
+    """The overview reads its totals and both recent lists in one statement (#26): the five
+    newest items, invoices before payments on the same day, each kind newest first, a paid
+    payment linking its receipt and a failed one the history."""
+    p, client = signed_in()
+    _add_invoices(app, p, [(1000 + i, 10, 0) for i in range(3)])
+    with app.app_context():
+        for n, status in enumerate(["succeeded"] * 5 + ["failed"]):
+            db.session.add(Payment(merchant_id=p.merchant_id, customer_id=p.customer_id,
+                                   amount_minor=500 + n, currency="USD", status=status,
+                                   method_label="Card •••• 4242",
+                                   number=n + 1 if status == "succeeded" else None))
+        db.session.commit()
+    with count_queries() as counter:
+        page = client.get(f"{p.base}/account").get_data(as_text=True)
+    money = [sql for sql in counter.statements if "FROM invoice" in sql or "FROM payment" in sql]
+    assert len(money) == 1, counter.statements
+    rows = re.findall(r"<tr><td data-label=.*?</tr>", page)
+    assert [re.search(r'data-label="Amount">([^<]+)<', row)[1] for row in rows] == [
+        "$10.02", "$10.01", "$10.00", "$5.05", "$5.04"]
+    assert "Payment · Card •••• 4242" in rows[3] and "/payments\"" in rows[3]
+    assert re.search(r'/payments/\d+"', rows[4]) and "badge-succeeded" in rows[4]
+    assert "$144.99" not in page and "3 open invoices" in page
+    _set_tab(app, p, "payment", {**_tab(app, p, "payment"), "show_payments": False})
+    page = client.get(f"{p.base}/account").get_data(as_text=True)
+    assert "Payment ·" not in page and page.count("<tr><td data-label=") == 3
+
+
+def _tab(app, p, tab):
+    with app.app_context():
+        return dict(db.session.get(SelfServiceProfile, p.profile_id).settings.get(tab) or {})
 
 
 def test_navigation_bar_follows_the_profile(app, signed_in):
