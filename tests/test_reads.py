@@ -4,7 +4,7 @@ ones; statement listeners hear them; what they cannot do is refused."""
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, exc, func, select
+from sqlalchemy import bindparam, exc, func, inspect, select
 
 from widget_server.billing.models import Invoice
 from widget_server.core.extensions import db
@@ -68,10 +68,17 @@ def test_an_attached_entity_is_one_the_session_loaded(app, billed):
         # the session's own copy is the one handed out, as a query would
         assert db.session.get(Customer, billed.customer_id) is customer
         assert attach(Customer, read.one(id=billed.customer_id)) is customer
+        assert inspect(customer).persistent and not inspect(customer).expired_attributes
         customer.first_name = "Janet"
+        assert customer in db.session.dirty
+        db.session.commit()
+        assert customer.first_name == "Janet"  # expired by the commit, loaded again
+        customer.emails[0].address = "janet@example.test"  # its relationship's cascade too
         db.session.commit()
     with app.app_context():
         assert db.session.get(Customer, billed.customer_id).first_name == "Janet"
+        assert "janet@example.test" in {e.address for e in db.session.get(
+            Customer, billed.customer_id).emails}
         assert attach(Customer, (None,) * len(entity_columns(Customer))) is None
 
 

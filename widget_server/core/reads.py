@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Select
 
@@ -180,12 +181,14 @@ def _back_to_pool(driver_connection, record):
 
 
 @cache
-def _shape(model) -> tuple[tuple, tuple[str, ...], tuple[int, ...]]:
+def _shape(model) -> tuple[tuple, tuple[str, ...], tuple[int, ...], bool]:
     mapper = inspect(model)
     columns = tuple(mapper.local_table.columns)
     keys = tuple(mapper.get_property_by_column(column).key for column in columns)
     primary = tuple(columns.index(column) for column in mapper.primary_key)
-    return columns, keys, primary
+    # every column attribute is among the table's columns: nothing is left to load later
+    whole = {attribute.key for attribute in mapper.column_attrs} <= set(keys)
+    return columns, keys, primary, whole
 
 
 def entity_columns(model) -> tuple:
@@ -198,15 +201,28 @@ def attach(model, values):
     persistent in the request's session as if a query had loaded it: changed and flushed like
     any other, its relationships loaded on first use. The session's own copy when it holds one
     (a query would not overwrite it either); None when the row had none (an outer join)."""
-    _columns, keys, primary = _shape(model)
+    _columns, keys, primary, whole = _shape(model)
     identity = tuple(values[index] for index in primary)
     if None in identity:
         return None
-    held = db.session.identity_map.get(inspect(model).identity_key_from_primary_key(identity))
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key(identity)
+    session = db.session()
+    held = session.identity_map.get(key)
     if held is not None:
         return held
-    instance = inspect(model).class_manager.new_instance()
+    instance = mapper.class_manager.new_instance()
     instance.__dict__.update(zip(keys, values, strict=True))
-    make_transient_to_detached(instance)  # its values are now what the database holds
-    db.session.add(instance)
+    if not whole:  # an attribute outside the table (a column_property): loaded when read
+        make_transient_to_detached(instance)
+        session.add(instance)
+        return instance
+    # As the ORM's loading makes a row's entity persistent: its identity key, then into the
+    # session's identity map. `make_transient_to_detached` and `add` did the same, and also
+    # expired the unloaded attributes (relationships load lazily either way) and walked the
+    # relationships' cascade (nothing is loaded to cascade to): a third of a signed-in
+    # request's identifying work, #26. tests/test_reads.py holds the entity to both.
+    state = instance_state(instance)
+    state.key = key
+    session._update_impl(state)
     return instance
