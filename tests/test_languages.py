@@ -1,6 +1,7 @@
 """Languages (issue #20 item 5, spec B-5): every marked string translated in the shipped
 catalogues; the widget in the customer's language among the merchant's enabled ones."""
 import ast
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -328,3 +329,35 @@ def test_a_list_of_rules_reads_as_the_language_writes_lists(app):
         with force_locale("fr"):
             assert format_list(["a", "b"]) == "a et b"
         assert format_list(["a", "b", "c"]) == "a, b, and c"
+
+
+@pytest.mark.parametrize("accept", ["de-DE", "fr-FR", "en-US"])
+def test_strings_compiled_into_a_pages_template_read_as_those_looked_up(app, billed, monkeypatch,
+                                                                       accept):
+    """A widget page's fixed strings are translated when its template is compiled, per
+    language (#26): every page reads exactly as with each string looked up on each render."""
+    from widget_server.widget import rendering
+
+    _set(app, billed, languages=["de", "fr"], overdue=True)
+    pages = ["account", "invoices", f"invoices/{billed.invoice_ids[0]}", "pay", "payments",
+             "methods", "profile", "orders", "change-password"]
+    billed.client.get(f"{billed.base}/account")  # the sign-in's one-shot event, shown once
+
+    def read_all():
+        found = {}
+        for page in pages:
+            html = billed.client.get(f"{billed.base}/{page}", headers={"Accept-Language": accept}
+                                     ).get_data(as_text=True)
+            # (less what differs on every render: the style's nonce, tokens and one-time keys)
+            found[page] = re.sub(r'nonce(="|-)[\w-]+|value="[\w.-]{20,}"', "", html)
+        return found
+
+    compiled_in = read_all()
+    monkeypatch.setattr(rendering, "environment_in", lambda environment, language: environment)
+    looked_up = read_all()
+    for page in pages:
+        assert compiled_in[page] == looked_up[page], page
+    language = accept[:2]
+    assert f'<html lang="{language}">' in compiled_in["account"]
+    if language == "de":
+        assert ">Übersicht<" in compiled_in["account"] and ">Abmelden<" in compiled_in["account"]

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import flask_babel
 from babel import Locale, UnknownLocaleError
@@ -18,8 +19,12 @@ from babel.support import NullTranslations
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_babel.speaklater import LazyString
-from jinja2 import pass_eval_context
+from jinja2 import Environment, pass_eval_context
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_LPAREN, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, TOKEN_STRING, Token
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 # The languages with a shipped catalogue (English is the source language).
 LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("de", "Deutsch"),
@@ -100,7 +105,17 @@ def _selected_language() -> str:
         if request.blueprint in WIDGET_BLUEPRINTS or request.path.startswith(("/w/", "/p/")):
             return request.accept_languages.best_match(LANGUAGE_CODES) or DEFAULT_LANGUAGE
         return DEFAULT_LANGUAGE
-    return choose_language(merchant, request.accept_languages)
+    return _chosen(request.headers.get("Accept-Language", ""), tuple(enabled_languages(merchant)),
+                   merchant.locale)
+
+
+@lru_cache(maxsize=1024)
+def _chosen(accept_language: str, enabled: tuple[str, ...], merchant_locale: str | None) -> str:
+    """`choose_language` for a browser's Accept-Language header as sent, remembered: a
+    customer's browser sends the same header on every page, and parsing it was a fiftieth of
+    a page (#26)."""
+    match = parse_accept_header(accept_language, LanguageAccept).best_match(enabled)
+    return match or language_of(merchant_locale)
 
 
 def current_language() -> str:
@@ -266,3 +281,57 @@ def format_list(items: list[str]) -> str:
     if not items:
         return ""
     return babel_format_list(items, locale=current_language())
+
+
+# --- a page's fixed strings translated once, when its template is compiled -------------------
+# `{{ _('Invoices') }}` looks its translation up on every render: a template call, the
+# catalogue, a Markup (a page has 20 to 40 of them, #26). A widget page is rendered by an
+# environment of its language (`environment_in`), whose templates are compiled with each call of
+# `_` on one literal and nothing else replaced by that literal's translation, marked safe as
+# `_` marks it: the same text, found once per template and language. Calls with variables, the
+# other gettext functions and `{% trans %}` blocks are left to run as before.
+
+class _FoldedTranslations(Extension):
+    def filter_stream(self, stream):
+        language = getattr(self.environment, "folded_language", None)
+        if language is None or current_language() != language:
+            yield from stream  # (compiled outside a request of its language: nothing folded)
+            return
+        translations = catalogue()
+        previous = None
+        for token in stream:
+            if (token.test("name:_") and not (previous and previous.test("dot"))
+                    and stream.current.test("lparen") and stream.look().test("string")):
+                opening = next(stream)
+                literal = next(stream)
+                if stream.current.test("rparen"):
+                    next(stream)
+                    text = translations.ugettext(literal.value)
+                    yield from (Token(token.lineno, TOKEN_LPAREN, "("),
+                                Token(token.lineno, TOKEN_STRING,
+                                      text % {} if "%" in text else text),
+                                Token(token.lineno, TOKEN_PIPE, "|"),
+                                Token(token.lineno, TOKEN_NAME, "safe"),
+                                Token(token.lineno, TOKEN_RPAREN, ")"))
+                    previous = None
+                    continue
+                yield from (token, opening, literal)  # `_('…', name=…)`: as written
+                previous = literal
+                continue
+            yield token
+            previous = token
+
+
+_ENVIRONMENTS: "WeakKeyDictionary[Environment, dict[str, Environment]]" = WeakKeyDictionary()
+
+
+def environment_in(environment: Environment, language: str) -> Environment:
+    """`environment` (the app's), as an overlay whose templates have the fixed strings of
+    `language` compiled in: same loader, globals and filters, a template cache of its own."""
+    overlays = _ENVIRONMENTS.setdefault(environment, {})
+    found = overlays.get(language)
+    if found is None:
+        found = environment.overlay(extensions=[_FoldedTranslations])
+        found.folded_language = language
+        overlays[language] = found
+    return found

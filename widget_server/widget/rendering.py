@@ -6,10 +6,17 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from babel.dates import format_date
-from flask import g, render_template, request, session, url_for
+from flask import current_app, g, render_template, request, session, url_for
 
 from ..billing import account
-from ..core.i18n import catalogue_pinned, format_list, lazy_pgettext, widget_formatting_locale
+from ..core.i18n import (
+    catalogue_pinned,
+    current_language,
+    environment_in,
+    format_list,
+    lazy_pgettext,
+    widget_formatting_locale,
+)
 from ..core.i18n import gettext as _
 from ..core.i18n import lazy_gettext as _l
 from ..core.money import format_money
@@ -70,8 +77,9 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     pinned = _PAGE.set(page)
     try:
         with catalogue_pinned():
+            environment = environment_in(current_app.jinja_env, current_language())
             html = render_template(
-                template_name(theme, path), look=look, theme=theme,
+                environment.get_template(template_name(theme, path)), look=look, theme=theme,
                 embed_origins=allowed_origins() if origins is None else origins,
                 widget_event=event, navigate=navigate,
                 theme_base=template_name(theme, "widget/base.html"),
