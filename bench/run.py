@@ -618,7 +618,7 @@ def run_backend(backend: str, postgres_url: str | None, binary: str, secret: str
     result = {"name": BACKEND_NAMES[backend], "sizes": sizes, "seed_seconds": seconds,
               "load": {k: vars(v) for k, v in loads.items()}, "scaled": scaled,
               "inprocess": inprocess, "weights": weights}
-    if backend == args.backends[0]:
+    if backend == args.backends[0] and args.signin_rounds > 0:  # (0: no flood this run)
         result["signin"] = sign_in_flood(binary, urls["small"], secret, args)
     return result
 
