@@ -4,11 +4,18 @@ ones; statement listeners hear them; what they cannot do is refused."""
 from datetime import UTC, date, datetime
 
 import pytest
+from flask import g
 from sqlalchemy import bindparam, exc, func, inspect, select
 
 from widget_server.billing.models import Invoice
 from widget_server.core.extensions import db
-from widget_server.core.reads import Read, attach, entity_columns
+from widget_server.core.reads import (
+    READ_CONNECTION,
+    SESSION_CONNECTIONS,
+    Read,
+    attach,
+    entity_columns,
+)
 from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
 
@@ -148,3 +155,30 @@ def test_a_read_inside_no_autoflush_leaves_the_pending_object_alone(app, billed)
         with db.session.no_autoflush:
             assert read.one(m=billed.merchant_id)[0] == 1  # last_name still missing: unflushed
         db.session.rollback()
+
+
+def test_a_requests_reads_before_its_first_statement_use_a_connection_given_back_at_its_end(
+        app, billed):
+    """In a request, the Reads before the session sends anything run on a connection of the
+    pool's kept for them (#26): they read what is committed; once the session's transaction
+    runs, a Read runs inside it and sees its writes; at the request's end the connection goes
+    back to the pool, as it came."""
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.test_request_context("/"):
+        customer = attach(Customer, Read(select(*entity_columns(Customer)).where(
+            Customer.id == bindparam("id"))).one(id=billed.customer_id))
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        assert not db.session.info.get(SESSION_CONNECTIONS)  # the session has sent nothing
+        pooled = g.get(READ_CONNECTION)
+        assert pooled is not None and db.engine.pool.checkedout() == 1
+        customer.first_name = "Janet"
+        db.session.flush()  # the session's transaction begins, on a connection of its own
+        assert read.one(id=billed.customer_id).first_name == "Janet"
+        assert db.engine.pool.checkedout() == 2
+        db.session.rollback()
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        driver = pooled.dbapi_connection
+        assert getattr(driver, "autocommit", False) is (db.engine.dialect.name == "postgresql")
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
+        assert not getattr(driver, "autocommit", False)  # back in the pool as it came

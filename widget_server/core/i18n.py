@@ -6,8 +6,7 @@ none of them wanted, the language of the merchant's locale. Dates and amounts ar
 in that language with the merchant's territory (de + DE → de_DE, fr + DE → fr_DE), the
 merchant's currency unchanged. Outside the widget (the admin, the demo) it is English.
 """
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
@@ -119,8 +118,19 @@ def _chosen(accept_language: str, enabled: tuple[str, ...], merchant_locale: str
 
 
 def current_language() -> str:
-    locale = get_locale()
+    locale = _locale_now()
     return locale.language if locale is not None else DEFAULT_LANGUAGE
+
+
+def _locale_now():
+    """Flask-Babel's `get_locale()`: the locale it chose for this request, read where it keeps
+    it once chosen (its context on `g`), else chosen by it. A page asks five to ten times, and
+    each of its lookups went through `g`'s proxy three times (#26)."""
+    if has_app_context():
+        kept = getattr(g._get_current_object().__dict__.get("_flask_babel"), "babel_locale", None)
+        if kept is not None:
+            return kept
+    return get_locale()
 
 
 @lru_cache(maxsize=256)
@@ -159,7 +169,7 @@ def catalogue():
     which replace it, are followed."""
     if not has_app_context():
         return _NO_TRANSLATIONS
-    locale = get_locale()
+    locale = _locale_now()
     cached = g.get(_CATALOGUE)
     if cached is not None and cached[0] is locale:
         return cached[1]
@@ -207,13 +217,13 @@ def lazy_pgettext(context: str, string: str, **variables) -> LazyString:
 _PINNED: ContextVar = ContextVar("pinned_catalogue", default=None)
 
 
-@contextmanager
-def catalogue_pinned() -> Iterator[None]:
-    token = _PINNED.set(catalogue())
-    try:
-        yield
-    finally:
-        _PINNED.reset(token)
+def pin_catalogue() -> object:
+    """Pins the request's translations until `unpin_catalogue(token)` (in a `finally`)."""
+    return _PINNED.set(catalogue())
+
+
+def unpin_catalogue(token) -> None:
+    _PINNED.reset(token)
 
 
 def _current_catalogue():

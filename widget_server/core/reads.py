@@ -5,9 +5,10 @@ statement's cache key, an execution context, the result's metadata and, through 
 its loading machinery) cost five to ten times the database's own: the signed-in pages'
 identifying statement took 470 µs through the session and 40 µs through sqlite3 (issue #26,
 measured on the bench's database). A `Read` is still written with SQLAlchemy, compiled by it once
-per dialect, and run on the session's own connection, inside the request's transaction; its rows
-are named tuples whose values the columns' types have converted, as SQLAlchemy's would be
-(dates, UTC timestamps, JSON, booleans on SQLite).
+per dialect, and run on the session's own connection inside its transaction once that has
+sent a statement, before it on a pooled connection kept for the request's Reads (see
+`_connection_for`); its rows are named tuples whose values the columns' types have
+converted, as SQLAlchemy's would be (dates, UTC timestamps, JSON, booleans on SQLite).
 
 A page that needs entities (the signed-in request's merchant, profile and customer, which a
 form may then change) selects `entity_columns(Model)` and turns those values into an entity with
@@ -27,6 +28,7 @@ from collections import namedtuple
 from functools import cache
 from typing import Any
 
+from flask import g, has_request_context
 from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
@@ -112,17 +114,20 @@ class Read:
         return found[0]
 
     def _run(self, parameters: dict, first_only: bool) -> list:
-        if db.session.autoflush:  # what the session holds unwritten, as its execute() would
-            db.session.flush()
-        connection = db.session.connection()
-        plan = self._plan(connection.dialect)
+        session = db.session()
+        if session.autoflush:  # what the session holds unwritten, as its execute() would
+            session.flush()
+        connection, pooled = _connection_for(session)
+        engine = pooled.engine if connection is None else connection
+        dialect = engine.dialect
+        plan = self._plan(dialect)
         bound = plan.parameters(parameters)
-        driver_connection = connection.connection.dbapi_connection
-        _read_outside_transaction(connection.connection.info, driver_connection)
+        driver_connection = pooled.dbapi_connection
+        _read_outside_transaction(pooled.info, driver_connection)
         cursor = driver_connection.cursor()
         try:
-            connection.dispatch.before_cursor_execute(connection, cursor, plan.sql, bound, None,
-                                                      False)
+            engine.dispatch.before_cursor_execute(connection, cursor, plan.sql, bound, None,
+                                                  False)
             cursor.execute(plan.sql, bound)
             if first_only:
                 raw = cursor.fetchone()
@@ -131,15 +136,64 @@ class Read:
                 raw = cursor.fetchall()
             # (psycopg builds its description anew on each call: asked once per plan)
             description = cursor.description if plan.converters is None else None
-        except connection.dialect.loaded_dbapi.Error as error:
-            if connection.dialect.is_disconnect(error, driver_connection, cursor):
-                connection.invalidate(error)
-            raise exc.DBAPIError.instance(plan.sql, bound, error,
-                                          connection.dialect.loaded_dbapi.Error,
-                                          dialect=connection.dialect) from error
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, driver_connection, cursor):
+                if connection is not None:
+                    connection.invalidate(error)
+                else:
+                    _lost(pooled, error)
+            raise exc.DBAPIError.instance(plan.sql, bound, error, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from error
         finally:
             cursor.close()
         return plan.rows(raw, description)
+
+
+# --- the connection a Read runs on ---------------------------------------------------------------
+# Once the session's transaction runs on a connection, that connection: a Read sees what the
+# request has written. Before it (a page that only reads, or the reads before its first
+# write), a connection of the pool's kept for the request's Reads and returned when it ends:
+# the session's connection cost an engine Connection, its transaction and their teardown, a
+# twentieth of a page (#26). Outside a transaction a Read sees what is committed, as it did: on
+# SQLite a SELECT begins no transaction, and on PostgreSQL these reads run in autocommit (below).
+READ_CONNECTION = "_reads_connection"  # g: the pool's connection of this request's Reads
+# session.info: the connections the session's transaction runs on (kept by core.unit_of_work):
+# a transaction the session began without one (attaching an entity begins one) has sent nothing
+SESSION_CONNECTIONS = "unit_of_work.connections"
+
+
+class _Pooled:
+    """The pool's connection of a request's Reads, with its engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.fairy = engine.raw_connection()
+        self.dbapi_connection = self.fairy.dbapi_connection
+        self.info = self.fairy.info
+
+
+def _connection_for(session):
+    """(the session's Connection or None, what the Read runs on: its pool connection)."""
+    if session.info.get(SESSION_CONNECTIONS) or not has_request_context():
+        connection = session.connection()
+        return connection, connection.connection
+    pooled = g.get(READ_CONNECTION)
+    if pooled is None:
+        pooled = _Pooled(db.engine)
+        setattr(g, READ_CONNECTION, pooled)
+    return None, pooled
+
+
+def _lost(pooled: _Pooled, error) -> None:
+    g.pop(READ_CONNECTION, None)
+    pooled.fairy.invalidate(error)
+
+
+def release_read_connection(_error=None) -> None:
+    """At the request's end: the Reads' connection goes back to the pool."""
+    pooled = g.pop(READ_CONNECTION, None)
+    if pooled is not None:
+        pooled.fairy.close()
 
 
 # --- reads outside a transaction (PostgreSQL) ---------------------------------------------------

@@ -22,9 +22,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .extensions import db
+from .reads import SESSION_CONNECTIONS, release_read_connection
 
 WROTE = "unit_of_work.wrote"  # session.info: this transaction has sent a write
-CONNECTIONS = "unit_of_work.connections"  # session.info: the connections it runs on
+CONNECTIONS = SESSION_CONNECTIONS  # session.info: the connections it runs on (Reads ask it)
 
 
 @event.listens_for(Session, "after_flush")
@@ -85,6 +86,8 @@ def end_read_only_transaction() -> bool:
 
 
 def register(app: Flask) -> None:
+    app.teardown_request(release_read_connection)
+
     @app.after_request
     def commit_request(response):
         if response.status_code >= 500:

@@ -42,7 +42,9 @@ def allow_uploads():
 
 def reject_control_characters():
     allow_uploads()  # the first guard to read the form: the body's limit is set before it
-    for source in (request.args, request.form):
+    # (a request without a body has no form: not asking spares setting up its parsing, #26)
+    has_body = request.content_length or "Transfer-Encoding" in request.headers
+    for source in (request.args, request.form) if has_body else (request.args,):
         for value in source.values():
             if CONTROL.search(value):
                 abort(400, "The request contained control characters, which are not allowed.")

@@ -1,6 +1,6 @@
 """Invoices in the widget (W-2, P-5): list, detail and PDFs. The "Pay invoice" link is
 `pay_links`."""
-from flask import Response, abort, g, request, url_for
+from flask import Response, abort, g, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -10,7 +10,7 @@ from ..billing.models import Invoice
 from ..core.extensions import db
 from ..web.request_guards import optional_id
 from . import bp
-from .rendering import merchant_today, render_widget
+from .rendering import merchant_today, render_widget, widget_url_for
 
 PAGE = 20
 
@@ -45,7 +45,7 @@ def invoices():
             g.merchant, g.customer, after_id=items[0].id, outstanding_only=outstanding,
             limit=1))
     # One url_for for every row: ".../invoices/0" less its last digit, then each row's id.
-    row_url = url_for(".invoice_detail", invoice_id=0)[:-1]
+    row_url = widget_url_for(".invoice_detail", invoice_id=0)[:-1]
     return render_widget("widget/invoices.html", invoices=items[:PAGE], more=more, newer=newer,
                          row_url=row_url,
                          outstanding=outstanding, today=merchant_today(),

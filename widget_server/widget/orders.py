@@ -30,7 +30,7 @@ from ..tenancy.configuration import prices_include_tax
 from ..web.request_guards import optional_id
 from . import bp
 from .forms import ActionForm
-from .rendering import EVENT_KEY, merchant_today, render_widget, widget_event
+from .rendering import EVENT_KEY, merchant_today, render_widget, widget_event, widget_url_for
 
 PAGE = 20
 
@@ -156,7 +156,7 @@ def orders():
     agents = agent = None
     if g.profile.order.allow_add_sales_agent:
         agents, agent = customer_agents.page_agents(g.merchant, g.customer)
-    row_url = url_for(".order_detail", order_id=0)[:-1]
+    row_url = widget_url_for(".order_detail", order_id=0)[:-1]
     return render_widget("widget/orders.html", orders=rows, more=more, newer=newer,
                          row_url=row_url, agents=agents, agent=agent,
                          today=merchant_today())

@@ -6,15 +6,16 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from babel.dates import format_date
-from flask import current_app, g, render_template, request, session, url_for
+from flask import current_app, g, has_request_context, render_template, request, session, url_for
 
 from ..billing import account
 from ..core.i18n import (
-    catalogue_pinned,
     current_language,
     environment_in,
     format_list,
     lazy_pgettext,
+    pin_catalogue,
+    unpin_catalogue,
     widget_formatting_locale,
 )
 from ..core.i18n import gettext as _
@@ -24,7 +25,7 @@ from ..profiles.tabs import GLOBAL
 from ..tenancy.configuration import EMBEDDING, merchant_settings
 from ..tenancy.merchants import find_by_slug
 from ..web.themes import DEFAULT_THEME, css_variables, template_name
-from . import bp
+from . import EMBEDDED, STANDALONE, bp
 from .forms import csrf_token
 
 EVENT_KEY = "widget_event"
@@ -65,29 +66,30 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     `origins`: where the page's script may post its messages, when not the merchant's allowed
     origins (the admin's preview posts its height to the admin page, this very origin).
     """
+    here = g._get_current_object()  # (one lookup through `g`'s proxy, not a dozen: #26)
+    merchant, profile = here.get("merchant"), here.get("profile")
     look = look or _look()
-    theme = look.theme if g.get("profile") is not None else DEFAULT_THEME
-    g.csp_nonce = secrets.token_urlsafe(16)
-    event = session.pop(EVENT_KEY, None) if g.get("merchant") is not None else None
-    event = _as_event(g.get("widget_event")) or _as_event(event)
-    merchant = g.get("merchant")
+    theme = look.theme if profile is not None else DEFAULT_THEME
+    here.csp_nonce = secrets.token_urlsafe(16)
+    event = session.pop(EVENT_KEY, None) if merchant is not None else None
+    event = _as_event(here.get("widget_event")) or _as_event(event)
     page = _Page(merchant, widget_formatting_locale(merchant),
-                 (request.blueprint, g.get("merchant_slug"), g.get("profile_slug"),
+                 (request.blueprint, here.get("merchant_slug"), here.get("profile_slug"),
                   request.script_root)) if merchant is not None else None
-    pinned = _PAGE.set(page)
+    pinned, catalogue = _PAGE.set(page), pin_catalogue()
     try:
-        with catalogue_pinned():
-            environment = environment_in(current_app.jinja_env, current_language())
-            html = render_template(
-                environment.get_template(template_name(theme, path)), look=look, theme=theme,
-                embed_origins=allowed_origins() if origins is None else origins,
-                widget_event=event, navigate=navigate,
-                theme_base=template_name(theme, "widget/base.html"),
-                theme_prefix=template_name(theme, ""), css_variables=css_variables(look),
-                csp_nonce=g.csp_nonce, merchant=merchant, profile=g.get("profile"),
-                customer=g.get("customer"), url_for=widget_url_for if page else url_for,
-                csrf_token=csrf_token, **context)
+        environment = environment_in(current_app.jinja_env, current_language())
+        html = render_template(
+            environment.get_template(template_name(theme, path)), look=look, theme=theme,
+            embed_origins=allowed_origins() if origins is None else origins,
+            widget_event=event, navigate=navigate,
+            theme_base=template_name(theme, "widget/base.html"),
+            theme_prefix=template_name(theme, ""), css_variables=css_variables(look),
+            csp_nonce=here.csp_nonce, merchant=merchant, profile=profile,
+            customer=here.get("customer"), url_for=widget_url_for if page else url_for,
+            csrf_token=csrf_token, **context)
     finally:
+        unpin_catalogue(catalogue)
         _PAGE.reset(pinned)
     return html, status
 
@@ -109,13 +111,13 @@ def widget_url_for(endpoint: str, **values) -> str:
     stylesheet, a link on each row) were built anew on every page, a tenth of its time. Kept
     per blueprint, slugs and script root, with word values as they are; one id value (a row's
     link) is a placeholder in the remembered address, its digits put in on each call."""
-    page = _PAGE.get()
+    where = _where()
     ids = [name for name, value in values.items() if type(value) is int]
-    if page is None or len(ids) > 1 or not all(
+    if where is None or len(ids) > 1 or not all(
             type(v) is str for name, v in values.items() if name not in ids):
         return url_for(endpoint, **values)
-    key = (page.where, endpoint, *((name, PLACEHOLDER if name in ids else value)
-                                   for name, value in values.items()))
+    key = (where, endpoint, *((name, PLACEHOLDER if name in ids else value)
+                              for name, value in values.items()))
     found = _URLS.get(key)
     if found is None:
         if len(_URLS) >= _URLS_KEPT:
@@ -128,6 +130,18 @@ def widget_url_for(endpoint: str, **values) -> str:
 
 
 PLACEHOLDER = 2_147_483_646  # an id no row has in practice, and digits no slug spells
+
+
+def _where() -> tuple | None:
+    """What a relative address depends on: the page's, or in a view the request's."""
+    page = _PAGE.get()
+    if page is not None:
+        return page.where
+    if not has_request_context() or request.blueprint not in (EMBEDDED, STANDALONE):
+        return None
+    here = g._get_current_object()
+    return (request.blueprint, here.get("merchant_slug"), here.get("profile_slug"),
+            request.script_root)
 
 
 _PAGE: ContextVar[_Page | None] = ContextVar("widget_page", default=None)
