@@ -226,6 +226,12 @@ def unpin_catalogue(token) -> None:
     _PINNED.reset(token)
 
 
+def current_catalogue():
+    """The translations strings are looked up in now: the pinned ones while a widget page
+    renders, else the request's."""
+    return _current_catalogue()
+
+
 def _current_catalogue():
     return _PINNED.get() or catalogue()
 
@@ -343,5 +349,20 @@ def environment_in(environment: Environment, language: str) -> Environment:
     if found is None:
         found = environment.overlay(extensions=[_FoldedTranslations])
         found.folded_language = language
+        found._templates_by_name = {}  # (its own, not a copy of the app environment's)
         overlays[language] = found
     return found
+
+
+def template_in(environment: Environment, name: str):
+    """`environment.get_template(name)`, kept by name while templates are not reloaded: Jinja's
+    own cache makes a weak reference to its loader to look each one up (#26)."""
+    if environment.auto_reload:
+        return environment.get_template(name)
+    kept = environment.__dict__.get("_templates_by_name")
+    if kept is None:
+        return environment.get_template(name)
+    template = kept.get(name)
+    if template is None:
+        template = kept[name] = environment.get_template(name)
+    return template

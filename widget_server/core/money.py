@@ -67,14 +67,22 @@ def _formatter(currency: str, locale: str) -> Callable[[int], str] | None:
     if minus["sep"] != sep or minus["dec"] != plus["dec"]:
         return None
     scale = 10 ** digits
+    # the shapes' parts as plain strings, the fraction's format made once (a list formats
+    # forty amounts: #26)
+    pre_plus, post_plus, pre_minus, post_minus = (plus["pre"], plus["post"], minus["pre"],
+                                                  minus["post"])
+    decimal, fraction_spec = plus["dec"] or "", f"0{digits}d"
 
     def fast(minor: int) -> str:
         whole, fraction = divmod(abs(minor), scale)
-        number = f"{whole:,}".replace(",", sep)
+        number = f"{whole:,}"
+        if sep != ",":
+            number = number.replace(",", sep)
         if digits:
-            number += f"{plus['dec']}{fraction:0{digits}d}"
-        shape = minus if minor < 0 else plus
-        return f"{shape['pre']}{number}{shape['post']}"
+            number += decimal + format(fraction, fraction_spec)
+        if minor < 0:
+            return pre_minus + number + post_minus
+        return pre_plus + number + post_plus
 
     checks = (0, 5, 99, 1234, 12345, 123456, 5 * scale, 10 ** 9, 10 ** 13 + 7, -1, -12345,
               -10 ** 9)

@@ -10,11 +10,13 @@ from flask import current_app, g, has_request_context, render_template, request,
 
 from ..billing import account
 from ..core.i18n import (
+    current_catalogue,
     current_language,
     environment_in,
     format_list,
     lazy_pgettext,
     pin_catalogue,
+    template_in,
     unpin_catalogue,
     widget_formatting_locale,
 )
@@ -80,7 +82,7 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     try:
         environment = environment_in(current_app.jinja_env, current_language())
         html = render_template(
-            environment.get_template(template_name(theme, path)), look=look, theme=theme,
+            template_in(environment, template_name(theme, path)), look=look, theme=theme,
             embed_origins=allowed_origins() if origins is None else origins,
             widget_event=event, navigate=navigate,
             theme_base=template_name(theme, "widget/base.html"),
@@ -164,25 +166,48 @@ SELF, NONE = "'self'", "'none'"
 
 
 def apply_widget_headers(response, origins: list[str] | None = None):
-    nonce = g.get("csp_nonce")
-    style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    here = g._get_current_object()
+    nonce = here.get("csp_nonce")
     # a page's own third party (Stripe.js on pay pages, the cart's stylesheet)
-    extra = g.get("csp_extra") or {}
+    extra = here.get("csp_extra") or {}
+    key = (bool(nonce), tuple(extra.items()), frame_ancestors(origins),
+           bool(here.get("csp_sandbox")))
+    policy = _POLICIES.get(key)
+    if policy is None:
+        if len(_POLICIES) >= 1024:
+            _POLICIES.clear()
+        policy = _POLICIES[key] = _policy(*key)
+    response.headers["Content-Security-Policy"] = (policy.replace(_NONCE, nonce) if nonce
+                                                   else policy)
+    response.headers["Cache-Control"] = "no-store"
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Cookie"
+    elif "cookie" not in {value.strip().lower() for value in vary.split(",")}:
+        response.vary.add("Cookie")
+    return response
+
+
+# A page's policy differs from the last one's by its nonce only: made once per the rest of what
+# it depends on, the nonce put in on each response (#26).
+_POLICIES: dict[tuple, str] = {}
+_NONCE = "\x00nonce\x00"  # no source, origin or nonce holds a NUL
+
+
+def _policy(has_nonce: bool, extra: tuple, ancestors: str, sandbox: bool) -> str:
+    style = f"'self' 'nonce-{_NONCE}'" if has_nonce else "'self'"
+    extra = dict(extra)
 
     def sources(directive: str, base: str) -> str:
         if directive not in extra:
             return base
         return extra[directive] if base == NONE else f"{base} {extra[directive]}"
 
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src {sources('script-src', SELF)}; "
-        f"style-src {sources('style-src', style)}; img-src 'self' data:; "
-        f"frame-src {sources('frame-src', NONE)}; connect-src {sources('connect-src', SELF)}; "
-        f"frame-ancestors {frame_ancestors(origins)}; form-action 'self'; base-uri 'none'; "
-        "object-src 'none'" + ("; sandbox" if g.get("csp_sandbox") else ""))  # a download
-    response.headers["Cache-Control"] = "no-store"
-    response.vary.add("Cookie")
-    return response
+    return (f"default-src 'self'; script-src {sources('script-src', SELF)}; "
+            f"style-src {sources('style-src', style)}; img-src 'self' data:; "
+            f"frame-src {sources('frame-src', NONE)}; connect-src {sources('connect-src', SELF)}; "
+            f"frame-ancestors {ancestors}; form-action 'self'; base-uri 'none'; "
+            "object-src 'none'" + ("; sandbox" if sandbox else ""))  # a download
 
 
 WIDGET_PREFIXES = ("/w", "/p")
@@ -272,7 +297,21 @@ STATUS_LABELS = {
 }
 
 
+_STATUS_WORDS: dict[tuple[int, str], tuple[object, str]] = {}
+
+
 @bp.app_template_global("status_label")
 def status_label(status: str) -> str:
+    """A status in the customer's words, translated once per status and catalogue: a list
+    names one per row (#26)."""
     label = STATUS_LABELS.get(status)
-    return str(label) if label is not None else (status or "").capitalize()
+    if label is None:
+        return (status or "").capitalize()
+    translations = current_catalogue()
+    key = (id(translations), status)
+    found = _STATUS_WORDS.get(key)
+    if found is None or found[0] is not translations:
+        if len(_STATUS_WORDS) >= 1024:
+            _STATUS_WORDS.clear()
+        found = _STATUS_WORDS[key] = (translations, str(label))
+    return found[1]
