@@ -340,7 +340,8 @@ def test_strings_compiled_into_a_pages_template_read_as_those_looked_up(app, bil
 
     _set(app, billed, languages=["de", "fr"], overdue=True)
     pages = ["account", "invoices", f"invoices/{billed.invoice_ids[0]}", "pay", "payments",
-             "methods", "profile", "orders", "change-password"]
+             "methods", "profile", "orders", "orders/new", "cart", "issues", "proposals",
+             "change-password"]
     billed.client.get(f"{billed.base}/account")  # the sign-in's one-shot event, shown once
 
     def read_all():
@@ -361,3 +362,16 @@ def test_strings_compiled_into_a_pages_template_read_as_those_looked_up(app, bil
     assert f'<html lang="{language}">' in compiled_in["account"]
     if language == "de":
         assert ">Übersicht<" in compiled_in["account"] and ">Abmelden<" in compiled_in["account"]
+
+
+def test_a_template_naming_a_variable_underscore_is_compiled_as_written(app):
+    """Only a template whose every `_` is a call has its fixed strings compiled in: one that
+    names a variable `_` (`{% set _ = … %}`, as the field macro does) keeps its own `_`."""
+    from widget_server.core.i18n import calls_only
+
+    def tokens(source):
+        return list(app.jinja_env.lexer.tokenize(source))
+
+    assert calls_only(tokens("{{ _('Invoices') }} {{ _('Due %(day)s', day=1) }}"))
+    assert not calls_only(tokens("{% set _ = ids.append(1) %}{{ _('Invoices') }}"))
+    assert not calls_only(tokens("{% for _ in range(2) %}{% endfor %}"))

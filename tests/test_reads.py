@@ -182,3 +182,13 @@ def test_a_requests_reads_before_its_first_statement_use_a_connection_given_back
     with app.app_context():
         assert db.engine.pool.checkedout() == 0
         assert not getattr(driver, "autocommit", False)  # back in the pool as it came
+    with app.test_request_context("/"):
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        db.session.get(Customer, billed.customer_id).first_name = "June"
+        db.session.commit()
+        # nothing held through what follows a commit (a gateway's call, a hashing)
+        assert g.get(READ_CONNECTION) is None and db.engine.pool.checkedout() == 0
+        assert read.one(id=billed.customer_id).first_name == "June"  # a Read takes one again
+        assert db.engine.pool.checkedout() == 1
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0

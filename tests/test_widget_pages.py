@@ -174,3 +174,18 @@ def test_forgot_password_url_from_the_global_tab(app, client, portal):
     response = client.get(f"{p.base}/forgot")  # the built-in page sends them there too
     assert response.status_code == 302
     assert response.headers["Location"] == "https://shop.example.com/reset"
+
+
+def test_each_pages_policy_names_the_nonce_of_its_own_style(app, signed_in):
+    """The policy is made once per what it depends on, its nonce put in per response (#26):
+    each response allows exactly its own inline style."""
+    p, client = signed_in()
+    seen = set()
+    for page in ("account", "invoices", "account"):
+        response = client.get(f"{p.base}/{page}")
+        nonce = re.search(r'<style nonce="([^"]+)"', response.get_data(as_text=True))[1]
+        policy = response.headers["Content-Security-Policy"]
+        assert f"style-src 'self' 'nonce-{nonce}';" in policy and "\x00" not in policy
+        assert "frame-ancestors 'self'" in policy and response.headers["Vary"] == "Cookie"
+        seen.add(nonce)
+    assert len(seen) == 3

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import flask_babel
 from babel import Locale, UnknownLocaleError
@@ -309,46 +308,49 @@ def format_list(items: list[str]) -> str:
 
 class _FoldedTranslations(Extension):
     def filter_stream(self, stream):
+        tokens = list(stream)
         language = getattr(self.environment, "folded_language", None)
-        if language is None or current_language() != language:
-            yield from stream  # (compiled outside a request of its language: nothing folded)
-            return
+        if language is None or current_language() != language or not calls_only(tokens):
+            return tokens  # (compiled outside a request of its language, or `_` is a variable)
         translations = catalogue()
-        previous = None
-        for token in stream:
-            if (token.test("name:_") and not (previous and previous.test("dot"))
-                    and stream.current.test("lparen") and stream.look().test("string")):
-                opening = next(stream)
-                literal = next(stream)
-                if stream.current.test("rparen"):
-                    next(stream)
-                    text = translations.ugettext(literal.value)
-                    yield from (Token(token.lineno, TOKEN_LPAREN, "("),
-                                Token(token.lineno, TOKEN_STRING,
-                                      text % {} if "%" in text else text),
-                                Token(token.lineno, TOKEN_PIPE, "|"),
-                                Token(token.lineno, TOKEN_NAME, "safe"),
-                                Token(token.lineno, TOKEN_RPAREN, ")"))
-                    previous = None
-                    continue
-                yield from (token, opening, literal)  # `_('…', name=…)`: as written
-                previous = literal
+        folded, index = [], 0
+        while index < len(tokens):
+            token = tokens[index]
+            if (token.test("name:_") and not (index and tokens[index - 1].test("dot"))
+                    and [t.type for t in tokens[index + 1:index + 4]]
+                    == [TOKEN_LPAREN, TOKEN_STRING, TOKEN_RPAREN]):
+                text = translations.ugettext(tokens[index + 2].value)
+                folded += (Token(token.lineno, TOKEN_LPAREN, "("),
+                           Token(token.lineno, TOKEN_STRING, text % {} if "%" in text else text),
+                           Token(token.lineno, TOKEN_PIPE, "|"),
+                           Token(token.lineno, TOKEN_NAME, "safe"),
+                           Token(token.lineno, TOKEN_RPAREN, ")"))
+                index += 4
                 continue
-            yield token
-            previous = token
+            folded.append(token)  # anything else, `_('…', name=…)` included: as written
+            index += 1
+        return folded
 
 
-_ENVIRONMENTS: "WeakKeyDictionary[Environment, dict[str, Environment]]" = WeakKeyDictionary()
+def calls_only(tokens) -> bool:
+    """Whether every `_` of a template's tokens is a call of `_`: a template that also names a
+    variable `_` (`{% set _ = … %}`) is compiled as written, its `_` being its own there."""
+    return all(tokens[index + 1].test("lparen") if index + 1 < len(tokens) else False
+               for index, token in enumerate(tokens) if token.test("name:_"))
 
 
 def environment_in(environment: Environment, language: str) -> Environment:
     """`environment` (the app's), as an overlay whose templates have the fixed strings of
-    `language` compiled in: same loader, globals and filters, a template cache of its own."""
-    overlays = _ENVIRONMENTS.setdefault(environment, {})
+    `language` compiled in: same loader, globals and filters, a template cache of its own.
+    The overlays are kept on the app's environment (an overlay refers to it anyway)."""
+    overlays = environment.__dict__.get("_language_overlays")
+    if overlays is None:
+        overlays = environment._language_overlays = {}
     found = overlays.get(language)
     if found is None:
         found = environment.overlay(extensions=[_FoldedTranslations])
         found.folded_language = language
+        found._language_overlays = None  # (an overlay copies its environment's attributes)
         found._templates_by_name = {}  # (its own, not a copy of the app environment's)
         overlays[language] = found
     return found

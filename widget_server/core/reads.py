@@ -28,7 +28,7 @@ from collections import namedtuple
 from functools import cache
 from typing import Any
 
-from flask import g, has_request_context
+from flask import g, has_app_context, has_request_context
 from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
@@ -190,7 +190,10 @@ def _lost(pooled: _Pooled, error) -> None:
 
 
 def release_read_connection(_error=None) -> None:
-    """At the request's end: the Reads' connection goes back to the pool."""
+    """At the request's end, or the end of the session's transaction: the Reads' connection
+    goes back to the pool."""
+    if not has_app_context():
+        return
     pooled = g.pop(READ_CONNECTION, None)
     if pooled is not None:
         pooled.fairy.close()

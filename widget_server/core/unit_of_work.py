@@ -49,6 +49,10 @@ def _ended(session, transaction):
     if transaction.parent is None:
         session.info.pop(WROTE, None)
         session.info.pop(CONNECTIONS, None)
+        # the Reads' connection too: nothing keeps a connection through what may follow a
+        # commit or a rollback (a payment gateway's call, a password's hashing); a Read after
+        # it takes one again
+        release_read_connection()
 
 
 def end_read(session) -> None:

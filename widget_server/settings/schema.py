@@ -126,7 +126,7 @@ class Group:
         # and parsed again to find its view (a twentieth of a page, #26).
         last_key = (self.key, type(holder), getattr(holder, "id", None))
         kept = _LAST_VIEWS.get(last_key)
-        if kept is None or kept[0] != raw:
+        if kept is None or kept[0] != (raw if isinstance(raw, Mapping) else {}):
             stored = fingerprint(raw)
             kept = (json.loads(stored), self.view_of_stored(stored))
             if len(_LAST_VIEWS) >= _VIEWS_KEPT:

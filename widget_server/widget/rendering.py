@@ -78,20 +78,23 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     page = _Page(merchant, widget_formatting_locale(merchant),
                  (request.blueprint, here.get("merchant_slug"), here.get("profile_slug"),
                   request.script_root)) if merchant is not None else None
-    pinned, catalogue = _PAGE.set(page), pin_catalogue()
+    pinned = _PAGE.set(page)
     try:
-        environment = environment_in(current_app.jinja_env, current_language())
-        html = render_template(
-            template_in(environment, template_name(theme, path)), look=look, theme=theme,
-            embed_origins=allowed_origins() if origins is None else origins,
-            widget_event=event, navigate=navigate,
-            theme_base=template_name(theme, "widget/base.html"),
-            theme_prefix=template_name(theme, ""), css_variables=css_variables(look),
-            csp_nonce=here.csp_nonce, merchant=merchant, profile=profile,
-            customer=here.get("customer"), url_for=widget_url_for if page else url_for,
-            csrf_token=csrf_token, **context)
+        catalogue = pin_catalogue()
+        try:
+            environment = environment_in(current_app.jinja_env, current_language())
+            html = render_template(
+                template_in(environment, template_name(theme, path)), look=look, theme=theme,
+                embed_origins=allowed_origins() if origins is None else origins,
+                widget_event=event, navigate=navigate,
+                theme_base=template_name(theme, "widget/base.html"),
+                theme_prefix=template_name(theme, ""), css_variables=css_variables(look),
+                csp_nonce=here.csp_nonce, merchant=merchant, profile=profile,
+                customer=here.get("customer"), url_for=widget_url_for if page else url_for,
+                csrf_token=csrf_token, **context)
+        finally:
+            unpin_catalogue(catalogue)
     finally:
-        unpin_catalogue(catalogue)
         _PAGE.reset(pinned)
     return html, status
 
