@@ -175,9 +175,10 @@ def test_a_requests_reads_before_its_first_statement_use_a_connection_given_back
         db.session.flush()  # the session's transaction begins, on a connection of its own
         assert read.one(id=billed.customer_id).first_name == "Janet"
         assert db.engine.pool.checkedout() == 2
-        db.session.rollback()
-        assert read.one(id=billed.customer_id).first_name == "Jane"
-        driver = pooled.dbapi_connection
+        db.session.rollback()  # (the Reads' connection goes back with the transaction)
+        assert g.get(READ_CONNECTION) is None
+        assert read.one(id=billed.customer_id).first_name == "Jane"  # on one taken again
+        driver = g.get(READ_CONNECTION).dbapi_connection
         assert getattr(driver, "autocommit", False) is (db.engine.dialect.name == "postgresql")
     with app.app_context():
         assert db.engine.pool.checkedout() == 0
