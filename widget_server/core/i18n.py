@@ -189,17 +189,17 @@ def N_(text: str) -> str:
 
 
 def gettext(string: str, **variables) -> str:
-    text = _current_catalogue().ugettext(string)
+    text = current_catalogue().ugettext(string)
     return text % variables if variables else text
 
 
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     variables.setdefault("num", num)
-    return _current_catalogue().ungettext(singular, plural, num) % variables
+    return current_catalogue().ungettext(singular, plural, num) % variables
 
 
 def pgettext(context: str, string: str, **variables) -> str:
-    text = _current_catalogue().upgettext(context, string)
+    text = current_catalogue().upgettext(context, string)
     return text % variables if variables else text
 
 
@@ -228,10 +228,6 @@ def unpin_catalogue(token) -> None:
 def current_catalogue():
     """The translations strings are looked up in now: the pinned ones while a widget page
     renders, else the request's."""
-    return _current_catalogue()
-
-
-def _current_catalogue():
     return _PINNED.get() or catalogue()
 
 
@@ -250,21 +246,21 @@ def _formatted(eval_ctx, text: str, variables: dict) -> str:
 
 @pass_eval_context
 def _template_gettext(eval_ctx, string: str, **variables):
-    text = _current_catalogue().ugettext(string)
+    text = current_catalogue().ugettext(string)
     return _formatted(eval_ctx, text, variables)
 
 
 @pass_eval_context
 def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, **variables):
     variables.setdefault("num", num)
-    text = _current_catalogue().ungettext(singular, plural, num)
+    text = current_catalogue().ungettext(singular, plural, num)
     return _formatted(eval_ctx, text, variables)
 
 
 @pass_eval_context
 def _template_pgettext(eval_ctx, context: str, string: str, **variables):
     variables.setdefault("context", context)
-    text = _current_catalogue().upgettext(context, string)
+    text = current_catalogue().upgettext(context, string)
     return _formatted(eval_ctx, text, variables)
 
 
@@ -273,7 +269,7 @@ def _template_npgettext(eval_ctx, context: str, singular: str, plural: str, num:
                         **variables):
     variables.setdefault("context", context)
     variables.setdefault("num", num)
-    text = _current_catalogue().unpgettext(context, singular, plural, num)
+    text = current_catalogue().unpgettext(context, singular, plural, num)
     return _formatted(eval_ctx, text, variables)
 
 

@@ -75,9 +75,8 @@ def render_widget(path: str, status: int = 200, *, navigate: str | None = None, 
     here.csp_nonce = secrets.token_urlsafe(16)
     event = session.pop(EVENT_KEY, None) if merchant is not None else None
     event = _as_event(here.get("widget_event")) or _as_event(event)
-    page = _Page(merchant, widget_formatting_locale(merchant),
-                 (request.blueprint, here.get("merchant_slug"), here.get("profile_slug"),
-                  request.script_root)) if merchant is not None else None
+    page = (_Page(merchant, widget_formatting_locale(merchant), _request_where(here))
+            if merchant is not None else None)
     pinned = _PAGE.set(page)
     try:
         catalogue = pin_catalogue()
@@ -144,7 +143,11 @@ def _where() -> tuple | None:
         return page.where
     if not has_request_context() or request.blueprint not in (EMBEDDED, STANDALONE):
         return None
-    here = g._get_current_object()
+    return _request_where(g._get_current_object())
+
+
+def _request_where(here) -> tuple:
+    """The request's blueprint, slugs (`here`: the request's `g`) and script root."""
     return (request.blueprint, here.get("merchant_slug"), here.get("profile_slug"),
             request.script_root)
 
@@ -300,7 +303,7 @@ STATUS_LABELS = {
 }
 
 
-_STATUS_WORDS: dict[tuple[int, str], tuple[object, str]] = {}
+_STATUS_WORDS: dict[tuple[object, str], str] = {}  # (catalogue, status) -> its words
 
 
 @bp.app_template_global("status_label")
@@ -310,11 +313,10 @@ def status_label(status: str) -> str:
     label = STATUS_LABELS.get(status)
     if label is None:
         return (status or "").capitalize()
-    translations = current_catalogue()
-    key = (id(translations), status)
+    key = (current_catalogue(), status)
     found = _STATUS_WORDS.get(key)
-    if found is None or found[0] is not translations:
+    if found is None:
         if len(_STATUS_WORDS) >= 1024:
             _STATUS_WORDS.clear()
-        found = _STATUS_WORDS[key] = (translations, str(label))
-    return found[1]
+        found = _STATUS_WORDS[key] = str(label)
+    return found
