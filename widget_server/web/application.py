@@ -1,5 +1,8 @@
-"""The Flask class the factory builds: Flask with one answer remembered."""
+"""The Flask class the factory builds: Flask with one answer remembered and its own template
+environment."""
 from flask import Flask
+
+from .templating import PageEnvironment
 
 _KEPT = 1024  # distinct hooks and views; past it, start again (there are about a hundred)
 
@@ -7,7 +10,10 @@ _KEPT = 1024  # distinct hooks and views; past it, start again (there are about 
 class Application(Flask):
     """Flask remembering which functions are plain (not coroutines): it asks
     `inspect.iscoroutinefunction` of every hook and view on every request (sixteen times for
-    a widget page, #26), and a function's answer never changes."""
+    a widget page, #26), and a function's answer never changes. Its templates escape their
+    output with `templating.escaped_text`."""
+
+    jinja_environment = PageEnvironment
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
