@@ -375,3 +375,15 @@ def test_a_template_naming_a_variable_underscore_is_compiled_as_written(app):
     assert calls_only(tokens("{{ _('Invoices') }} {{ _('Due %(day)s', day=1) }}"))
     assert not calls_only(tokens("{% set _ = ids.append(1) %}{{ _('Invoices') }}"))
     assert not calls_only(tokens("{% for _ in range(2) %}{% endfor %}"))
+
+
+def test_the_same_amounts_read_in_each_readers_language_page_after_page(app, billed):
+    """Amounts are remembered once written (#26): by language too, so an English page after a
+    German one, and the German one after that, each write them their own way."""
+    _set(app, billed, languages=["de"])
+    pages = [billed.client.get(f"{billed.base}/invoices", headers={"Accept-Language": accept})
+             .get_data(as_text=True) for accept in ("en", "de", "en", "de")]
+    for html in pages[0::2]:
+        assert "$50.00" in html and "$100.00" in html and "50,00" not in html
+    for html in pages[1::2]:
+        assert "50,00\xa0$" in html and "100,00\xa0$" in html and "$50.00" not in html

@@ -189,3 +189,23 @@ def test_each_pages_policy_names_the_nonce_of_its_own_style(app, signed_in):
         assert "frame-ancestors 'self'" in policy and response.headers["Vary"] == "Cookie"
         seen.add(nonce)
     assert len(seen) == 3
+
+
+def test_the_invoice_lists_links_are_the_routers_own(app, signed_in):
+    """The list's links (remembered once built, #26) read as url_for writes them, a value of
+    None left out as url_for leaves it."""
+    from flask import g, url_for
+
+    from widget_server.widget.rendering import widget_url_for
+
+    p, client = signed_in()
+    html = client.get(f"{p.base}/invoices").get_data(as_text=True)
+    assert f'href="{p.base}/invoices?show=outstanding"' in html
+    html = client.get(f"{p.base}/invoices?show=outstanding").get_data(as_text=True)
+    assert f'href="{p.base}/invoices">' in html
+    with app.test_request_context(f"{p.base}/invoices"):
+        g.merchant_slug, g.profile_slug = p.base.split("/")[2:4]
+        for values in ({"show": None}, {"show": "outstanding"}, {"before": 7, "show": None},
+                       {"after": 12, "show": "outstanding"}):
+            assert widget_url_for(".invoices", **values) == url_for(".invoices", **values)
+            assert widget_url_for(".invoices", **values) == url_for(".invoices", **values)

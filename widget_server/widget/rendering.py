@@ -116,6 +116,8 @@ def widget_url_for(endpoint: str, **values) -> str:
     per blueprint, slugs and script root, with word values as they are; one id value (a row's
     link) is a placeholder in the remembered address, its digits put in on each call."""
     where = _where()
+    if None in values.values():  # (url_for leaves a None value out of the address)
+        values = {name: value for name, value in values.items() if value is not None}
     ids = [name for name, value in values.items() if type(value) is int]
     if where is None or len(ids) > 1 or not all(
             type(v) is str for name, v in values.items() if name not in ids):
@@ -236,8 +238,20 @@ def apply_unrouted_widget_headers(response):
 
 @bp.app_template_filter("money")
 def money_filter(minor: int, currency: str | None = None) -> str:
+    """An amount in the page's language: remembered by amount, currency and locale, as a list
+    writes forty of them and the same few again on every page (#26)."""
     merchant, locale = _formatting()
-    return format_money(minor, currency or merchant.currency, locale)
+    key = (minor, currency or merchant.currency, locale)
+    found = _AMOUNTS.get(key)
+    if found is None:
+        if len(_AMOUNTS) >= _AMOUNTS_KEPT:
+            _AMOUNTS.clear()
+        found = _AMOUNTS[key] = format_money(*key)
+    return found
+
+
+_AMOUNTS: dict[tuple, str] = {}
+_AMOUNTS_KEPT = 8192
 
 
 @bp.app_template_filter("rate_percent")
