@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import widget_login
 from widget_server.core.extensions import db
+from widget_server.core.reads import kept_connection
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
@@ -42,8 +43,9 @@ def test_pages_are_answered_after_the_server_closed_every_connection(app, portal
         pool = db.engine.pool
         pool_connections = pool.checkedin()
     assert pool_connections >= 1  # the page's connection went back to the pool
-    assert _terminate_the_apps_connections(app) >= pool_connections
-    for _ in range(3):  # every connection the pool kept is found dead and replaced
+    assert kept_connection() is not None  # and one stays with the thread for its Reads
+    assert _terminate_the_apps_connections(app) >= pool_connections + 1
+    for _ in range(3):  # every connection the pool (or the thread) kept is found dead, replaced
         assert client.get(f"{p.base}/account").status_code == 200
         assert client.get(f"{p.base}/invoices").status_code == 200
 
@@ -59,7 +61,9 @@ def test_pages_that_only_read_keep_what_psycopg_prepared(app, portal):
         db.engine.dispose()  # one connection from here on: the requests come one at a time
     for _ in range(8):
         assert client.get(f"{p.base}/account").status_code == 200
-    with app.app_context(), db.engine.connect() as conn:  # that very connection
-        prepared = conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars()
-        prepared = list(prepared)
+    # that very connection: the one the test's thread keeps for its Reads (core.reads)
+    cursor = kept_connection().cursor()
+    cursor.execute("SELECT statement FROM pg_prepared_statements")
+    prepared = [statement for (statement,) in cursor.fetchall()]
+    cursor.close()
     assert any("FROM merchant" in statement for statement in prepared), prepared

@@ -1,6 +1,8 @@
 """`core.reads`: statements the widget's pages run through the database driver (issue #26) read
 the same values SQLAlchemy would, on SQLite and PostgreSQL; their entities behave as loaded
 ones; statement listeners hear them; what they cannot do is refused."""
+import gc
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,6 +17,7 @@ from widget_server.core.reads import (
     Read,
     attach,
     entity_columns,
+    kept_connection,
 )
 from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
@@ -157,39 +160,98 @@ def test_a_read_inside_no_autoflush_leaves_the_pending_object_alone(app, billed)
         db.session.rollback()
 
 
-def test_a_requests_reads_before_its_first_statement_use_a_connection_given_back_at_its_end(
+def test_a_requests_reads_before_its_first_statement_use_a_connection_kept_by_the_thread(
         app, billed):
     """In a request, the Reads before the session sends anything run on a connection of the
     pool's kept for them (#26): they read what is committed; once the session's transaction
-    runs, a Read runs inside it and sees its writes; at the request's end the connection goes
-    back to the pool, as it came."""
+    runs, a Read runs inside it and sees its writes; when the request (or the transaction)
+    ends, the connection stays with the thread, holding nothing open, for its next Reads."""
     read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.app_context():
+        db.engine.dispose()  # (no connection kept from an earlier test)
     with app.test_request_context("/"):
         customer = attach(Customer, Read(select(*entity_columns(Customer)).where(
             Customer.id == bindparam("id"))).one(id=billed.customer_id))
         assert read.one(id=billed.customer_id).first_name == "Jane"
         assert not db.session.info.get(SESSION_CONNECTIONS)  # the session has sent nothing
-        pooled = g.get(READ_CONNECTION)
-        assert pooled is not None and db.engine.pool.checkedout() == 1
+        driver = g.get(READ_CONNECTION).dbapi_connection
+        assert db.engine.pool.checkedout() == 1
         customer.first_name = "Janet"
         db.session.flush()  # the session's transaction begins, on a connection of its own
         assert read.one(id=billed.customer_id).first_name == "Janet"
         assert db.engine.pool.checkedout() == 2
         db.session.rollback()  # (the Reads' connection goes back with the transaction)
-        assert g.get(READ_CONNECTION) is None
-        assert read.one(id=billed.customer_id).first_name == "Jane"  # on one taken again
-        driver = g.get(READ_CONNECTION).dbapi_connection
+        assert g.get(READ_CONNECTION) is None and kept_connection() is driver
+        assert db.engine.pool.checkedout() == 1  # the session's went back to the pool
+        assert read.one(id=billed.customer_id).first_name == "Jane"  # on the kept one again
+        assert g.get(READ_CONNECTION).dbapi_connection is driver and kept_connection() is None
         assert getattr(driver, "autocommit", False) is (db.engine.dialect.name == "postgresql")
     with app.app_context():
-        assert db.engine.pool.checkedout() == 0
-        assert not getattr(driver, "autocommit", False)  # back in the pool as it came
+        assert kept_connection() is driver and db.engine.pool.checkedout() == 1
     with app.test_request_context("/"):
         assert read.one(id=billed.customer_id).first_name == "Jane"
+        assert g.get(READ_CONNECTION).dbapi_connection is driver  # the next request's Reads
         db.session.get(Customer, billed.customer_id).first_name = "June"
         db.session.commit()
-        # nothing held through what follows a commit (a gateway's call, a hashing)
-        assert g.get(READ_CONNECTION) is None and db.engine.pool.checkedout() == 0
-        assert read.one(id=billed.customer_id).first_name == "June"  # a Read takes one again
-        assert db.engine.pool.checkedout() == 1
+        # nothing open is held through what follows a commit (a gateway's call, a hashing)
+        assert g.get(READ_CONNECTION) is None and db.engine.pool.checkedout() == 1
+        assert read.one(id=billed.customer_id).first_name == "June"
     with app.app_context():
-        assert db.engine.pool.checkedout() == 0
+        assert kept_connection() is driver and db.engine.pool.checkedout() == 1
+
+
+def test_a_connection_holding_a_transaction_is_not_kept(app, billed):
+    """Kept only while it holds nothing open: one left in a transaction goes back to the pool,
+    which ends it."""
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.app_context():
+        db.engine.dispose()
+    with app.test_request_context("/"):
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        driver = g.get(READ_CONNECTION).dbapi_connection
+        cursor = driver.cursor()
+        if db.engine.dialect.name == "postgresql":
+            driver.autocommit = False
+            cursor.execute("SELECT 1")  # psycopg begins a transaction
+        else:
+            cursor.execute("BEGIN")
+        cursor.close()
+    with app.app_context():
+        assert kept_connection() is None and db.engine.pool.checkedout() == 0
+    with app.test_request_context("/"):
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+
+
+def test_a_kept_connection_goes_back_to_the_pool_when_its_thread_ends(app, billed):
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.app_context():
+        db.engine.dispose()
+    seen = []
+
+    def request_in_a_thread():
+        with app.test_request_context("/"):
+            seen.append(read.one(id=billed.customer_id).first_name)
+        with app.app_context():
+            seen.append(kept_connection() is not None and db.engine.pool.checkedout() == 1)
+
+    worker = threading.Thread(target=request_in_a_thread)
+    worker.start()
+    worker.join()
+    del worker
+    gc.collect()
+    assert seen == ["Jane", True]
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0 and db.engine.pool.checkedin() == 1
+
+
+def test_a_kept_connection_of_a_replaced_pool_is_not_used(app, billed):
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.test_request_context("/"):
+        read.one(id=billed.customer_id)
+        old = g.get(READ_CONNECTION).dbapi_connection
+    with app.app_context():
+        db.engine.dispose()  # a new pool (after a fork, in tests)
+    with app.test_request_context("/"):
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        assert g.get(READ_CONNECTION).dbapi_connection is not old
+        assert db.engine.pool.checkedout() == 1

@@ -42,12 +42,18 @@ def _note_return(dbapi_connection, record):
 
 @event.listens_for(Pool, "checkout")
 def _check_liveness(dbapi_connection, record, _proxy):
+    check_liveness(dbapi_connection, record.info)
+
+
+def check_liveness(dbapi_connection, info: dict) -> None:
+    """Raises DisconnectionError for a connection the server has closed (`info`: its pool
+    record's, where its return time is kept)."""
     if isinstance(dbapi_connection, sqlite3.Connection) or not hasattr(dbapi_connection,
                                                                         "fileno"):
         return  # a file, not a network peer
     if getattr(dbapi_connection, "closed", False):
         raise exc.DisconnectionError("the connection is closed")
-    returned = record.info.get(RETURNED_AT)
+    returned = info.get(RETURNED_AT)
     if returned is None:
         return  # new: it has just connected
     idle = time.monotonic() - returned

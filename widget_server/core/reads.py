@@ -24,6 +24,9 @@ wrapped in SQLAlchemy's exception classes, as anywhere else, without SQLAlchemy'
 logging. Statement listeners (`before_cursor_execute`: the query-count tests, the bench's
 statement counts) hear every statement.
 """
+import threading
+import time
+import weakref
 from collections import namedtuple
 from functools import cache
 from typing import Any
@@ -35,6 +38,7 @@ from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Select
 
+from .database import RETURNED_AT, check_liveness
 from .extensions import db
 
 
@@ -152,10 +156,18 @@ class Read:
 # --- the connection a Read runs on ---------------------------------------------------------------
 # Once the session's transaction runs on a connection, that connection: a Read sees what the
 # request has written. Before it (a page that only reads, or the reads before its first
-# write), a connection of the pool's kept for the request's Reads and returned when it ends:
-# the session's connection cost an engine Connection, its transaction and their teardown, a
-# twentieth of a page (#26). Outside a transaction a Read sees what is committed, as it did: on
-# SQLite a SELECT begins no transaction, and on PostgreSQL these reads run in autocommit (below).
+# write), a connection of the pool's kept for the request's Reads: the session's connection
+# cost an engine Connection, its transaction and their teardown, a twentieth of a page (#26).
+# Outside a transaction a Read sees what is committed, as it did: on SQLite a SELECT begins no
+# transaction, and on PostgreSQL these reads run in autocommit (below).
+#
+# When the request ends (or the session's transaction: nothing is held through what follows
+# a commit), that connection stays with the thread for its next request's Reads instead of
+# going back to the pool: checking it out and in again, with its events, cost a twentieth of a
+# signed-in page on SQLite (#26). It is kept only while it holds nothing open (no
+# transaction), checked for liveness when taken again as a checkout would check it, and goes
+# back to the pool when its thread ends or the engine's pool is replaced. So each thread
+# holds one connection of the pool for its Reads, and a request that writes one more.
 READ_CONNECTION = "_reads_connection"  # g: the pool's connection of this request's Reads
 # session.info: the connections the session's transaction runs on (kept by core.unit_of_work):
 # a transaction the session began without one (attaching an entity begins one) has sent nothing
@@ -163,10 +175,10 @@ SESSION_CONNECTIONS = "unit_of_work.connections"
 
 
 class _Pooled:
-    """The pool's connection of a request's Reads, with its engine."""
+    """The pool's connection of a request's Reads, with its engine and pool."""
 
     def __init__(self, engine: Engine):
-        self.engine = engine
+        self.engine, self.pool = engine, engine.pool
         self.fairy = engine.raw_connection()
         self.dbapi_connection = self.fairy.dbapi_connection
         self.info = self.fairy.info
@@ -179,7 +191,7 @@ def _connection_for(session):
         return connection, connection.connection
     pooled = g.get(READ_CONNECTION)
     if pooled is None:
-        pooled = _Pooled(db.engine)
+        pooled = _take(db.engine)
         setattr(g, READ_CONNECTION, pooled)
     return None, pooled
 
@@ -191,12 +203,72 @@ def _lost(pooled: _Pooled, error) -> None:
 
 def release_read_connection(_error=None) -> None:
     """At the request's end, or the end of the session's transaction: the Reads' connection
-    goes back to the pool."""
+    stays with the thread (see above), or goes back to the pool."""
     if not has_app_context():
         return
     pooled = g.pop(READ_CONNECTION, None)
     if pooled is not None:
+        _keep(pooled)
+
+
+# thread id -> the connection its Reads keep between requests (taken out while in use, so
+# whoever pops an entry has it alone)
+_KEPT: dict[int, _Pooled] = {}
+
+
+def _take(engine: Engine) -> _Pooled:
+    """This thread's kept connection if it is still this engine's pool's and alive, else one
+    from the pool."""
+    kept = _KEPT.pop(threading.get_ident(), None)
+    if kept is not None:
+        if kept.engine is engine and kept.pool is engine.pool:
+            try:
+                check_liveness(kept.dbapi_connection, kept.info)
+                return kept
+            except exc.DisconnectionError as error:
+                kept.fairy.invalidate(error)
+        else:  # the engine's pool was replaced (dispose): this one is closed with it
+            kept.fairy.invalidate()
+    return _Pooled(engine)
+
+
+def _keep(pooled: _Pooled) -> None:
+    """Keep `pooled` for this thread's next Reads if it holds nothing open; else it goes
+    back to the pool (which ends what it holds)."""
+    thread = threading.get_ident()
+    if thread in _KEPT or not _holds_nothing_open(pooled.dbapi_connection):
         pooled.fairy.close()
+        return
+    pooled.info[RETURNED_AT] = time.monotonic()  # (idle since: when to ping, as the pool does)
+    _KEPT[thread] = pooled
+    if thread not in _WATCHED:  # given back to the pool when the thread ends
+        _WATCHED.add(thread)
+        weakref.finalize(threading.current_thread(), _thread_ended, thread)
+
+
+_WATCHED: set[int] = set()
+
+
+def kept_connection():
+    """The driver connection this thread keeps for its Reads between requests (None when it
+    keeps none, or while a request uses it): for diagnostics and tests."""
+    kept = _KEPT.get(threading.get_ident())
+    return kept.dbapi_connection if kept is not None else None
+
+
+def _thread_ended(thread: int) -> None:
+    _WATCHED.discard(thread)
+    kept = _KEPT.pop(thread, None)
+    if kept is not None:
+        kept.fairy.close()
+
+
+def _holds_nothing_open(driver_connection) -> bool:
+    """No transaction open on the driver's connection (psycopg's status, sqlite3's flag)."""
+    status = getattr(getattr(driver_connection, "info", None), "transaction_status", None)
+    if status is not None:
+        return status.name == "IDLE"
+    return not getattr(driver_connection, "in_transaction", True)
 
 
 # --- reads outside a transaction (PostgreSQL) ---------------------------------------------------
