@@ -60,3 +60,24 @@ def test_the_apps_pages_use_it_and_still_escape(app):
         assert template.render(name="<img src=x onerror=alert(1)>", safe=Markup("<br>")) == (
             "<p>&lt;img src=x onerror=alert(1)&gt;</p><br>")
         assert overlay.render(name="Tom & <Jerry>") == "<p>Tom &amp; &lt;Jerry&gt;</p>"
+
+
+def test_a_pages_context_holds_what_jinjas_would(app):
+    """The render's context is built from a plain copy of the globals (#26): the same names
+    and values as Jinja's own, the page's variables over the globals, a global added later
+    seen too."""
+    from jinja2 import Template
+
+    with app.test_request_context():
+        template = app.jinja_env.from_string("{{ greeting }} {{ status_label('paid') }}")
+        ours = template.new_context({"greeting": "Hi", "status_label": "shadowed"})
+        jinjas = Template.new_context(template, {"greeting": "Hi", "status_label": "shadowed"})
+        assert dict(ours.parent) == dict(jinjas.parent) and ours.globals_keys == (
+            jinjas.globals_keys)
+        assert ours.parent["status_label"] == "shadowed"
+        assert template.render(greeting="Hello") == "Hello Paid"
+        template.globals["added_later"] = "late"
+        try:
+            assert template.new_context({})["added_later"] == "late"
+        finally:
+            del template.globals["added_later"]

@@ -30,7 +30,10 @@ def escaped_text(value, _str=str, _int=int, _markup=Markup, _escape=_escape_inne
 
 
 class PageTemplate(Template):
-    """A template whose compiled code escapes its output with `escaped_text`."""
+    """A template whose compiled code escapes its output with `escaped_text`, and whose
+    globals are copied into each render's context from a plain dict."""
+
+    _flat_globals: tuple[tuple[int, ...], dict] | None = None
 
     @classmethod
     def from_code(cls, environment, code, globals, uptodate=None):
@@ -39,6 +42,21 @@ class PageTemplate(Template):
         # `escape` is there): every block and macro of the template shares it
         template.root_render_func.__globals__["escape"] = escaped_text
         return template
+
+    def new_context(self, vars=None, shared=False, locals=None):
+        """Jinja's, from a plain copy of the template's globals: they are a ChainMap (the
+        template's over the environment's) that Jinja walked twice in Python for every page,
+        a thirtieth of the invoice list (#26). Jinja's contract is that globals are set before
+        templates load; the copy is still made again should their number change."""
+        if shared or locals:
+            return super().new_context(vars, shared, locals)
+        sizes = tuple(map(len, self.globals.maps)) if hasattr(self.globals, "maps") else (-1,)
+        kept = self._flat_globals
+        if kept is None or kept[0] != sizes:
+            kept = self._flat_globals = (sizes, dict(self.globals))
+        flat = kept[1]
+        return self.environment.context_class(self.environment, {**flat, **(vars or {})},
+                                              self.name, self.blocks, globals=flat)
 
 
 class PageEnvironment(Environment):
