@@ -255,3 +255,18 @@ def test_a_kept_connection_of_a_replaced_pool_is_not_used(app, billed):
         assert read.one(id=billed.customer_id).first_name == "Jane"
         assert g.get(READ_CONNECTION).dbapi_connection is not old
         assert db.engine.pool.checkedout() == 1
+
+
+def test_reads_after_a_driver_error_on_the_kept_connection_read_on(app, billed):
+    """A request's Reads share their connection (and on PostgreSQL a cursor kept on it, #26):
+    a statement the database refuses leaves them able to read on, in that request and the
+    next."""
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    failing = Read(select(func.no_such_function(bindparam("id"))))
+    for _ in range(2):
+        with app.test_request_context("/"):
+            assert read.one(id=billed.customer_id).first_name == "Jane"
+            with pytest.raises(exc.DBAPIError):
+                failing.all(id=1)
+            assert read.one(id=billed.customer_id).first_name == "Jane"
+            assert read.all(id=-1) == []

@@ -128,7 +128,9 @@ class Read:
         bound = plan.parameters(parameters)
         driver_connection = pooled.dbapi_connection
         _read_outside_transaction(pooled.info, driver_connection)
-        cursor = driver_connection.cursor()
+        keeps_cursor = dialect.name in _CURSORS_KEPT
+        cursor = _cursor(pooled.info, driver_connection) if keeps_cursor else (
+            driver_connection.cursor())
         try:
             engine.dispatch.before_cursor_execute(connection, cursor, plan.sql, bound, None,
                                                   False)
@@ -149,8 +151,25 @@ class Read:
             raise exc.DBAPIError.instance(plan.sql, bound, error, dialect.loaded_dbapi.Error,
                                           dialect=dialect) from error
         finally:
-            cursor.close()
+            if not keeps_cursor:
+                cursor.close()
         return plan.rows(raw, description)
+
+
+# psycopg reads a statement's whole result at execute (a client-side cursor), so a cursor kept
+# on the connection for the next Read holds nothing on the server, and keeps the loaders it
+# made for its columns: a new cursor made them anew, 15 us of a statement (#26). sqlite3 steps
+# through rows as they are fetched (a row left unread keeps its read snapshot): closed after
+# each Read.
+_CURSORS_KEPT = frozenset({"postgresql"})
+_CURSOR = "reads.cursor"  # the pool record's info: the cursor kept for Reads on that connection
+
+
+def _cursor(info: dict, driver_connection):
+    cursor = info.get(_CURSOR)
+    if cursor is None or cursor.closed or cursor.connection is not driver_connection:
+        cursor = info[_CURSOR] = driver_connection.cursor()
+    return cursor
 
 
 # --- the connection a Read runs on ---------------------------------------------------------------
