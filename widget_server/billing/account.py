@@ -119,12 +119,16 @@ def summary(merchant, customer, today: date, recent_limit: int = 5, *,
     # newest first within each kind, invoices before payments: equal days keep that order
     invoices = sorted((r for r in rows if r.kind == "invoice"), key=lambda r: -r.item_id)
     payments = sorted((r for r in rows if r.kind == "payment"), key=lambda r: -r.item_id)
+    # the rows' words, translated once for the list (each lookup of the request's catalogue
+    # outside a page's rendering costs a few proxies)
+    invoice_words, payment_with, payment_words = (
+        _("Invoice %(number)s"), _("Payment · %(method)s"), _("Payment"))
     recent = [Activity(i.day or merchant.local_date(i.created_at), "invoice",
-                       _("Invoice %(number)s", number=i.number), i.total_minor, i.currency,
+                       invoice_words % {"number": i.number}, i.total_minor, i.currency,
                        invoice_status(i, today), i.item_id) for i in invoices]
     recent += [Activity(p.day if p.status == "scheduled" else merchant.local_date(p.created_at),
-                        "payment", _("Payment · %(method)s", method=method_words(p))
-                        if method_words(p) else _("Payment"),
+                        "payment", payment_with % {"method": method} if (
+                            method := method_words(p)) else payment_words,
                         p.total_minor, p.currency, p.status, p.item_id,
                         p.status == "succeeded" and bool(p.numbered)) for p in payments]
     recent.sort(key=lambda a: a.when, reverse=True)
