@@ -329,14 +329,14 @@ def _back_to_pool(driver_connection, record):
 
 
 @cache
-def _shape(model) -> tuple[tuple, tuple[str, ...], tuple[int, ...], bool]:
+def _shape(model) -> tuple[tuple, tuple[str, ...], tuple[int, ...], bool, object]:
     mapper = inspect(model)
     columns = tuple(mapper.local_table.columns)
     keys = tuple(mapper.get_property_by_column(column).key for column in columns)
     primary = tuple(columns.index(column) for column in mapper.primary_key)
     # every column attribute is among the table's columns: nothing is left to load later
     whole = {attribute.key for attribute in mapper.column_attrs} <= set(keys)
-    return columns, keys, primary, whole
+    return columns, keys, primary, whole, mapper
 
 
 def entity_columns(model) -> tuple:
@@ -349,11 +349,10 @@ def attach(model, values):
     persistent in the request's session as if a query had loaded it: changed and flushed like
     any other, its relationships loaded on first use. The session's own copy when it holds one
     (a query would not overwrite it either); None when the row had none (an outer join)."""
-    _columns, keys, primary, whole = _shape(model)
+    _columns, keys, primary, whole, mapper = _shape(model)
     identity = tuple(values[index] for index in primary)
     if None in identity:
         return None
-    mapper = inspect(model)
     key = mapper.identity_key_from_primary_key(identity)
     session = db.session()
     held = session.identity_map.get(key)
