@@ -270,3 +270,36 @@ def test_reads_after_a_driver_error_on_the_kept_connection_read_on(app, billed):
                 failing.all(id=1)
             assert read.one(id=billed.customer_id).first_name == "Jane"
             assert read.all(id=-1) == []
+
+
+def test_a_forked_child_neither_uses_nor_closes_its_parents_kept_connection(app, billed):
+    """After a fork the parent's kept connection is set aside in the child (closing it there
+    would end the parent's database session); the child's Reads check out their own."""
+    import os
+
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with app.test_request_context("/"):
+        read.one(id=billed.customer_id)
+    parents = kept_connection()
+    assert parents is not None
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report, then leave without running any cleanup
+        try:
+            with app.app_context():  # as SQLAlchemy advises after a fork: a pool of its own
+                db.engine.dispose(close=False)
+            with app.test_request_context("/"):
+                ok = (kept_connection() is None
+                      and read.one(id=billed.customer_id).first_name == "Jane"
+                      and g.get(READ_CONNECTION).dbapi_connection is not parents)
+            os.write(writer, b"ok" if ok else b"no")
+        finally:
+            os._exit(0)
+    os.close(writer)
+    answer = os.read(reader, 2)
+    os.close(reader)
+    os.waitpid(child, 0)
+    assert answer == b"ok"
+    with app.test_request_context("/"):  # the parent's connection still works
+        assert read.one(id=billed.customer_id).first_name == "Jane"
+        assert g.get(READ_CONNECTION).dbapi_connection is parents

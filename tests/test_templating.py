@@ -81,3 +81,16 @@ def test_a_pages_context_holds_what_jinjas_would(app):
             assert template.new_context({})["added_later"] == "late"
         finally:
             del template.globals["added_later"]
+        assert "added_later" not in template.new_context({})
+        # a global of the environment's replaced after the first render is seen too
+        page = app.jinja_env.from_string("{{ brand }}")
+        app.jinja_env.globals["brand"] = "A"
+        try:
+            assert page.render() == "A"
+            app.jinja_env.globals["brand"] = "B"
+            assert page.render() == "B"
+            app.jinja_env.globals.update(brand="C")
+            assert page.render() == "C"
+        finally:
+            del app.jinja_env.globals["brand"]
+        assert page.render() == ""

@@ -1,5 +1,6 @@
 """Customer sessions in the widget (E-3, E-4, C-1): cookies per path, revocation, isolation, CSP."""
 import pytest
+from flask import request
 
 from tests.conftest import csrf_from, widget_login
 from widget_server.core.extensions import db
@@ -258,3 +259,19 @@ def test_a_session_cookie_past_its_lifetime_is_refused_though_seen_before(app, p
     tampered = jane.get(f"{p.base}/account", headers={"Cookie": "ws_widget=x.y.z"})
     assert tampered.status_code == 302
 
+
+
+def test_cookies_parsed_once_per_header_are_each_requests_own(app):
+    """Cookies are parsed once per distinct Cookie header (#26): each request reads the ones
+    it sent, and what two requests share cannot be changed by either."""
+    with app.test_request_context("/", headers={"Cookie": "a=1; b=two"}):
+        first = request.cookies
+        assert first["a"] == "1" and first["b"] == "two"
+        with pytest.raises(TypeError):
+            first["a"] = "3"
+    with app.test_request_context("/", headers={"Cookie": "a=1; b=two"}):
+        assert request.cookies is first
+    with app.test_request_context("/", headers={"Cookie": "a=9"}):
+        assert dict(request.cookies) == {"a": "9"}
+    with app.test_request_context("/"):
+        assert dict(request.cookies) == {}

@@ -24,6 +24,7 @@ wrapped in SQLAlchemy's exception classes, as anywhere else, without SQLAlchemy'
 logging. Statement listeners (`before_cursor_execute`: the query-count tests, the bench's
 statement counts) hear every statement.
 """
+import os
 import threading
 import time
 import weakref
@@ -194,10 +195,10 @@ SESSION_CONNECTIONS = "unit_of_work.connections"
 
 
 class _Pooled:
-    """The pool's connection of a request's Reads, with its engine and pool."""
+    """The pool's connection of a request's Reads, with its engine, pool and process."""
 
     def __init__(self, engine: Engine):
-        self.engine, self.pool = engine, engine.pool
+        self.engine, self.pool, self.process = engine, engine.pool, os.getpid()
         self.fairy = engine.raw_connection()
         self.dbapi_connection = self.fairy.dbapi_connection
         self.info = self.fairy.info
@@ -240,14 +241,18 @@ def _take(engine: Engine) -> _Pooled:
     from the pool."""
     kept = _KEPT.pop(threading.get_ident(), None)
     if kept is not None:
-        if kept.engine is engine and kept.pool is engine.pool:
+        if kept.process != os.getpid():  # a parent's, inherited by fork: its socket is the
+            _FORGOTTEN.append(kept)       # parent's own, so neither used nor closed here
+        elif kept.engine is not engine:  # another app's engine (tests): back to its pool
+            kept.fairy.close()
+        elif kept.pool is not engine.pool:  # the engine's pool was replaced (dispose)
+            kept.fairy.invalidate()
+        else:
             try:
                 check_liveness(kept.dbapi_connection, kept.info)
                 return kept
             except exc.DisconnectionError as error:
                 kept.fairy.invalidate(error)
-        else:  # the engine's pool was replaced (dispose): this one is closed with it
-            kept.fairy.invalidate()
     return _Pooled(engine)
 
 
@@ -266,6 +271,18 @@ def _keep(pooled: _Pooled) -> None:
 
 
 _WATCHED: set[int] = set()
+_FORGOTTEN: list[_Pooled] = []  # a parent process's, never touched (see `_forked`)
+
+
+def _forked() -> None:
+    """In a child process: the parent's kept connections are the parent's (closing one would
+    end the parent's database session), so they are only set aside."""
+    _FORGOTTEN.extend(_KEPT.values())
+    _KEPT.clear()
+    _WATCHED.clear()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def kept_connection():

@@ -1,19 +1,42 @@
 """The Flask class the factory builds: Flask with one answer remembered and its own template
 environment."""
-from flask import Flask
+from flask import Flask, Request
+from werkzeug.http import parse_cookie
+from werkzeug.utils import cached_property
 
 from .templating import PageEnvironment
 
 _KEPT = 1024  # distinct hooks and views; past it, start again (there are about a hundred)
 
 
+_COOKIES: dict[str, object] = {}  # a Cookie header as sent -> its parsed (immutable) cookies
+_COOKIES_KEPT = 4096
+
+
+class PageRequest(Request):
+    """Flask's request, its cookies parsed once per distinct Cookie header: a customer's
+    browser sends the same header with every page (#26). The parsed cookies are an
+    ImmutableMultiDict, so requests can share them."""
+
+    @cached_property
+    def cookies(self):
+        header = ";".join(self.headers.getlist("Cookie"))
+        found = _COOKIES.get(header)
+        if found is None:
+            if len(_COOKIES) >= _COOKIES_KEPT:
+                _COOKIES.clear()
+            found = _COOKIES[header] = parse_cookie(header, cls=self.dict_storage_class)
+        return found
+
+
 class Application(Flask):
     """Flask remembering which functions are plain (not coroutines): it asks
     `inspect.iscoroutinefunction` of every hook and view on every request (sixteen times for
     a widget page, #26), and a function's answer never changes. Its templates escape their
-    output with `templating.escaped_text`."""
+    output with `templating.escaped_text`; its requests parse a Cookie header once."""
 
     jinja_environment = PageEnvironment
+    request_class = PageRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -33,7 +33,7 @@ class PageTemplate(Template):
     """A template whose compiled code escapes its output with `escaped_text`, and whose
     globals are copied into each render's context from a plain dict."""
 
-    _flat_globals: tuple[tuple[int, ...], dict] | None = None
+    _flat_globals: tuple[int | None, dict, dict] | None = None
 
     @classmethod
     def from_code(cls, environment, code, globals, uptodate=None):
@@ -45,21 +45,52 @@ class PageTemplate(Template):
 
     def new_context(self, vars=None, shared=False, locals=None):
         """Jinja's, from a plain copy of the template's globals: they are a ChainMap (the
-        template's over the environment's) that Jinja walked twice in Python for every page,
-        a thirtieth of the invoice list (#26). Jinja's contract is that globals are set before
-        templates load; the copy is still made again should their number change."""
-        if shared or locals:
+        template's own over the environment's) that Jinja walked twice in Python for every
+        page, a thirtieth of the invoice list (#26). Jinja's contract is that globals are set
+        before templates load; the copy is still made again after any change to the
+        environment's (`Globals` counts them) or to the template's own."""
+        maps = getattr(self.globals, "maps", None)
+        if shared or locals or maps is None or len(maps) != 2:
             return super().new_context(vars, shared, locals)
-        sizes = tuple(map(len, self.globals.maps)) if hasattr(self.globals, "maps") else (-1,)
+        own, shared_globals = maps
+        version = getattr(shared_globals, "version", None)
         kept = self._flat_globals
-        if kept is None or kept[0] != sizes:
-            kept = self._flat_globals = (sizes, dict(self.globals))
-        flat = kept[1]
+        if version is None or kept is None or kept[0] != version or kept[1] != own:
+            kept = self._flat_globals = (version, dict(own), dict(self.globals))
+        flat = kept[2]
         return self.environment.context_class(self.environment, {**flat, **(vars or {})},
                                               self.name, self.blocks, globals=flat)
 
 
+class Globals(dict):
+    """An environment's globals, counting their changes (see `PageTemplate.new_context`)."""
+
+    version = 0
+
+    def _changed(method):  # (a decorator of the class body)
+        def changing(self, *args, **kwargs):
+            self.version += 1
+            return method(self, *args, **kwargs)
+
+        return changing
+
+    __setitem__ = _changed(dict.__setitem__)
+    __delitem__ = _changed(dict.__delitem__)
+    __ior__ = _changed(dict.__ior__)
+    update = _changed(dict.update)
+    pop = _changed(dict.pop)
+    popitem = _changed(dict.popitem)
+    setdefault = _changed(dict.setdefault)
+    clear = _changed(dict.clear)
+    del _changed
+
+
 class PageEnvironment(Environment):
-    """Flask's environment, its templates `PageTemplate`s (overlays inherit the class)."""
+    """Flask's environment, its templates `PageTemplate`s (overlays inherit the class and
+    share the globals)."""
 
     template_class = PageTemplate
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.globals = Globals(self.globals)

@@ -57,7 +57,8 @@ def identify():
         here.merchant_slug or "",
         (here.profile_slug or "") if request.blueprint == EMBEDDED else None, token)
     here.merchant, here.profile = merchant, profile
-    refresh_language()  # chosen anew now that the merchant (and its languages) is known
+    if "_flask_babel" in here.__dict__:  # (a language chosen before the merchant was known)
+        refresh_language()  # chosen anew now that the merchant (and its languages) is known
     if merchant is None:
         return render_widget("widget/unavailable.html", status=404)
     if profile is None:
