@@ -303,3 +303,25 @@ def test_a_forked_child_neither_uses_nor_closes_its_parents_kept_connection(app,
     with app.test_request_context("/"):  # the parent's connection still works
         assert read.one(id=billed.customer_id).first_name == "Jane"
         assert g.get(READ_CONNECTION).dbapi_connection is parents
+
+
+def test_two_apps_served_in_turn_by_one_thread_keep_a_connection_each(app, billed):
+    """The bench (and a test) may serve two apps from one thread in turn: each app's Reads keep
+    their own connection rather than closing the other's on every turn."""
+    from widget_server import create_app
+
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                        "SECRET_KEY": "other", "TESTING": True})
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    seen = {}
+    try:
+        for _ in range(3):
+            for name, served in (("app", app), ("other", other)):
+                with served.test_request_context("/"):
+                    assert read.one(id=billed.customer_id).first_name == "Jane"
+                    seen.setdefault(name, set()).add(id(g.get(READ_CONNECTION).dbapi_connection))
+        assert len(seen["app"]) == 1 and len(seen["other"]) == 1
+        assert seen["app"] != seen["other"]
+    finally:
+        with other.app_context():
+            db.engine.dispose()

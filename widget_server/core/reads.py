@@ -231,20 +231,41 @@ def release_read_connection(_error=None) -> None:
         _keep(pooled)
 
 
-# thread id -> the connection its Reads keep between requests (taken out while in use, so
-# whoever pops an entry has it alone)
-_KEPT: dict[int, _Pooled] = {}
+class _Kept:
+    """A thread's connections kept between requests, one per engine (a test or the bench may
+    serve two apps from one thread in turn), the most recently used last."""
+
+    def __init__(self, thread: threading.Thread):
+        self.thread = weakref.ref(thread)
+        self.by_engine: dict[Engine, _Pooled] = {}
+
+
+_PER_THREAD = 2  # engines a thread keeps a connection for; the least recent one goes back
+_KEPT: dict[int, _Kept] = {}  # thread id -> what that thread keeps (only it touches them)
+
+
+def _kept_here(create: bool = False) -> _Kept | None:
+    """This thread's `_Kept` (a thread id is reused after a thread ends: a dead thread's are
+    not this one's, and its finalizer gives them back)."""
+    thread = threading.current_thread()
+    kept = _KEPT.get(thread.ident)
+    if kept is not None and kept.thread() is thread:
+        return kept
+    if not create:
+        return None
+    kept = _KEPT[thread.ident] = _Kept(thread)
+    weakref.finalize(thread, _thread_ended, thread.ident, kept)
+    return kept
 
 
 def _take(engine: Engine) -> _Pooled:
-    """This thread's kept connection if it is still this engine's pool's and alive, else one
-    from the pool."""
-    kept = _KEPT.pop(threading.get_ident(), None)
+    """This thread's kept connection for this engine if it is still the engine's pool's and
+    alive, else one from the pool."""
+    here = _kept_here()
+    kept = here.by_engine.pop(engine, None) if here is not None else None
     if kept is not None:
         if kept.process != os.getpid():  # a parent's, inherited by fork: its socket is the
             _FORGOTTEN.append(kept)       # parent's own, so neither used nor closed here
-        elif kept.engine is not engine:  # another app's engine (tests): back to its pool
-            kept.fairy.close()
         elif kept.pool is not engine.pool:  # the engine's pool was replaced (dispose)
             kept.fairy.invalidate()
         else:
@@ -259,44 +280,49 @@ def _take(engine: Engine) -> _Pooled:
 def _keep(pooled: _Pooled) -> None:
     """Keep `pooled` for this thread's next Reads if it holds nothing open; else it goes
     back to the pool (which ends what it holds)."""
-    thread = threading.get_ident()
-    if thread in _KEPT or not _holds_nothing_open(pooled.dbapi_connection):
+    here = _kept_here(create=True)
+    if pooled.engine in here.by_engine or not _holds_nothing_open(pooled.dbapi_connection):
         pooled.fairy.close()
         return
     pooled.info[RETURNED_AT] = time.monotonic()  # (idle since: when to ping, as the pool does)
-    _KEPT[thread] = pooled
-    if thread not in _WATCHED:  # given back to the pool when the thread ends
-        _WATCHED.add(thread)
-        weakref.finalize(threading.current_thread(), _thread_ended, thread)
+    here.by_engine[pooled.engine] = pooled
+    if len(here.by_engine) > _PER_THREAD:
+        here.by_engine.pop(next(iter(here.by_engine))).fairy.close()
 
 
-_WATCHED: set[int] = set()
 _FORGOTTEN: list[_Pooled] = []  # a parent process's, never touched (see `_forked`)
 
 
 def _forked() -> None:
     """In a child process: the parent's kept connections are the parent's (closing one would
     end the parent's database session), so they are only set aside."""
-    _FORGOTTEN.extend(_KEPT.values())
+    for kept in _KEPT.values():
+        _FORGOTTEN.extend(kept.by_engine.values())
+        kept.by_engine.clear()
     _KEPT.clear()
-    _WATCHED.clear()
 
 
 os.register_at_fork(after_in_child=_forked)
 
 
 def kept_connection():
-    """The driver connection this thread keeps for its Reads between requests (None when it
-    keeps none, or while a request uses it): for diagnostics and tests."""
-    kept = _KEPT.get(threading.get_ident())
+    """The driver connection this thread keeps for its Reads between requests (on the app's
+    engine in an app context, else the one it used last; None when it keeps none, or while a
+    request uses it): for diagnostics and tests."""
+    here = _kept_here()
+    if here is None or not here.by_engine:
+        return None
+    kept = (here.by_engine.get(db.engine) if has_app_context()
+            else list(here.by_engine.values())[-1])
     return kept.dbapi_connection if kept is not None else None
 
 
-def _thread_ended(thread: int) -> None:
-    _WATCHED.discard(thread)
-    kept = _KEPT.pop(thread, None)
-    if kept is not None:
-        kept.fairy.close()
+def _thread_ended(ident: int, kept: _Kept) -> None:
+    """A thread's end: what it kept goes back to the pool."""
+    if _KEPT.get(ident) is kept:
+        del _KEPT[ident]
+    while kept.by_engine:
+        kept.by_engine.popitem()[1].fairy.close()
 
 
 def _holds_nothing_open(driver_connection) -> bool:

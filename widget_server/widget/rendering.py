@@ -323,7 +323,8 @@ _STATUS_WORDS: dict[tuple[object, str], str] = {}  # (catalogue, status) -> its 
 @bp.app_template_global("status_label")
 def status_label(status: str) -> str:
     """A status in the customer's words, translated once per status and catalogue: a list
-    names one per row (#26)."""
+    names one per row (#26). Also a filter (`status|status_label`), which a row calls without
+    Jinja's call machinery."""
     label = STATUS_LABELS.get(status)
     if label is None:
         return (status or "").capitalize()
@@ -334,3 +335,6 @@ def status_label(status: str) -> str:
             _STATUS_WORDS.clear()
         found = _STATUS_WORDS[key] = str(label)
     return found
+
+
+bp.add_app_template_filter(status_label, "status_label")
