@@ -94,3 +94,21 @@ def test_a_pages_context_holds_what_jinjas_would(app):
         finally:
             del app.jinja_env.globals["brand"]
         assert page.render() == ""
+
+
+def test_a_translated_sentence_escapes_its_values_as_markup_would(app):
+    """`_('…%(x)s', x=…)` in a page fills the sentence in with each value escaped as
+    `Markup.__mod__` escapes it (#26 dropped its wrapper per value): numbers stay numbers."""
+    from decimal import Decimal
+
+    values = ["<b>Tom</b> & 'Jerry'", Markup("<i>trusted</i>"), 5, 2.5, Decimal("3.10"), None,
+              True, HtmlObject(), Plain()]
+    with app.test_request_context():
+        values.append(lazy_gettext("Invoices"))
+        page = app.jinja_env.from_string(
+            "{{ _('Hi %(name)s!', name=value) }}|{{ _('%(n)d of %(x).1f', n=n, x=x) }}|"
+            "{{ _('100%%') }}")
+        for value in values:
+            expected = (str(Markup("Hi %(name)s!") % {"name": value}) + "|"
+                        + str(Markup("%(n)d of %(x).1f") % {"n": 3, "x": 2.25}) + "|100%")
+            assert page.render(value=value, n=3, x=2.25) == expected, value

@@ -8,6 +8,7 @@ merchant's currency unchanged. Outside the widget (the admin, the demo) it is En
 """
 from collections.abc import Callable
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -24,6 +25,8 @@ from jinja2.lexer import TOKEN_LPAREN, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, TOK
 from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+
+from .escaping import escaped_text
 
 # The languages with a shipped catalogue (English is the source language).
 LANGUAGES: tuple[tuple[str, str], ...] = (("en", "English"), ("de", "Deutsch"),
@@ -249,10 +252,20 @@ def current_catalogue():
 def _formatted(eval_ctx, text: str, variables: dict) -> str:
     """As Jinja's newstyle gettext: the translation is the project's own catalogue, trusted
     markup; the variables are escaped into it when the template autoescapes. (A text without
-    "%" and no variables is itself: most of a page's strings skip the formatting.)"""
-    if eval_ctx.autoescape:
-        text = Markup(text)  # noqa: S704
-    return text % variables if variables or "%" in text else text
+    "%" and no variables is itself: most of a page's strings skip the formatting.) Each
+    variable is escaped once, as `Markup.__mod__` escapes it, but without its wrapper per
+    value (a third of the cost of a page's translated sentences, #26); numbers stay numbers,
+    for `%(num)d`."""
+    if not eval_ctx.autoescape:
+        return text % variables if variables or "%" in text else text
+    if not (variables or "%" in text):
+        return Markup(text)  # noqa: S704
+    return Markup(text % {  # noqa: S704  (the catalogue's text; each value escaped)
+        name: value if isinstance(value, _NUMBERS) else escaped_text(value)
+        for name, value in variables.items()})
+
+
+_NUMBERS = (int, float, Decimal)
 
 
 @pass_eval_context

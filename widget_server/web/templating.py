@@ -11,22 +11,8 @@ markupsafe's as before.
 """
 from flask.templating import Environment
 from jinja2 import Template
-from markupsafe import Markup, _escape_inner
 
-
-def escaped_text(value, _str=str, _int=int, _markup=Markup, _escape=_escape_inner) -> str:
-    """`markupsafe.escape(value)` as a plain string (see the module's docstring)."""
-    kind = type(value)
-    if kind is _str:
-        return _escape(value)
-    if kind is _markup:
-        return value
-    if kind is _int:  # digits: nothing to escape
-        return _str(value)
-    html = getattr(value, "__html__", None)
-    if html is not None:  # Markup's subclasses, lazy translations, form fields
-        return html()
-    return _escape(_str(value))
+from ..core.escaping import escaped_text
 
 
 class PageTemplate(Template):
