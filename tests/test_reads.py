@@ -325,3 +325,32 @@ def test_two_apps_served_in_turn_by_one_thread_keep_a_connection_each(app, bille
     finally:
         with other.app_context():
             db.engine.dispose()
+
+
+def test_a_kept_connection_of_a_disposed_pool_is_closed_when_given_up(app, billed):
+    """A thread keeps connections for two engines: the least recent goes back when a third
+    comes, and one whose pool was replaced meanwhile (dispose) is closed then, not left open
+    for the garbage collector."""
+    from widget_server import create_app
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    others = [create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": f"other{n}",
+                          "TESTING": True}) for n in range(2)]
+    read = Read(select(Customer.first_name).where(Customer.id == bindparam("id")))
+    with others[0].test_request_context("/"):
+        read.one(id=billed.customer_id)
+        given_up = g.get(READ_CONNECTION).dbapi_connection
+    with others[0].app_context():
+        db.engine.dispose()  # its kept connection is not in the pool: not closed by this
+    try:
+        for served in (app, others[1]):  # two more engines: the first one's is given up
+            with served.test_request_context("/"):
+                assert read.one(id=billed.customer_id).first_name == "Jane"
+        if url.startswith("postgresql"):
+            assert given_up.closed
+        else:
+            with pytest.raises(Exception, match="closed"):
+                given_up.execute("SELECT 1")
+    finally:
+        with others[1].app_context():
+            db.engine.dispose()

@@ -287,7 +287,16 @@ def _keep(pooled: _Pooled) -> None:
     pooled.info[RETURNED_AT] = time.monotonic()  # (idle since: when to ping, as the pool does)
     here.by_engine[pooled.engine] = pooled
     if len(here.by_engine) > _PER_THREAD:
-        here.by_engine.pop(next(iter(here.by_engine))).fairy.close()
+        _give_back(here.by_engine.pop(next(iter(here.by_engine))))
+
+
+def _give_back(pooled: _Pooled) -> None:
+    """Back to its pool; closed instead when the engine has replaced that pool (dispose), which
+    would otherwise leave it open for the garbage collector."""
+    if pooled.pool is pooled.engine.pool:
+        pooled.fairy.close()
+    else:
+        pooled.fairy.invalidate()
 
 
 _FORGOTTEN: list[_Pooled] = []  # a parent process's, never touched (see `_forked`)
@@ -322,7 +331,7 @@ def _thread_ended(ident: int, kept: _Kept) -> None:
     if _KEPT.get(ident) is kept:
         del _KEPT[ident]
     while kept.by_engine:
-        kept.by_engine.popitem()[1].fairy.close()
+        _give_back(kept.by_engine.popitem()[1])
 
 
 def _holds_nothing_open(driver_connection) -> bool:
