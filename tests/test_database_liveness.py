@@ -14,7 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import widget_login
 from widget_server.core.extensions import db
-from widget_server.core.reads import kept_connection
+from widget_server.core.read_connections import kept_connection
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),

@@ -1,6 +1,7 @@
-"""`core.reads`: statements the widget's pages run through the database driver (issue #26) read
-the same values SQLAlchemy would, on SQLite and PostgreSQL; their entities behave as loaded
-ones; statement listeners hear them; what they cannot do is refused."""
+"""`core.reads` and `core.read_connections`: statements the widget's pages run through the
+database driver (issue #26) read the same values SQLAlchemy would, on SQLite and PostgreSQL;
+their entities behave as loaded ones; statement listeners hear them; what they cannot do is
+refused."""
 import gc
 import threading
 from datetime import UTC, date, datetime
@@ -11,14 +12,12 @@ from sqlalchemy import bindparam, exc, func, inspect, select
 
 from widget_server.billing.models import Invoice
 from widget_server.core.extensions import db
-from widget_server.core.reads import (
+from widget_server.core.read_connections import (
     READ_CONNECTION,
     SESSION_CONNECTIONS,
-    Read,
-    attach,
-    entity_columns,
     kept_connection,
 )
+from widget_server.core.reads import Read, attach, entity_columns
 from widget_server.customers.models import Customer
 from widget_server.profiles.models import SelfServiceProfile
 

@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .extensions import db
-from .reads import SESSION_CONNECTIONS, release_read_connection
+from .read_connections import SESSION_CONNECTIONS, release_read_connection
 
 WROTE = "unit_of_work.wrote"  # session.info: this transaction has sent a write
 CONNECTIONS = SESSION_CONNECTIONS  # session.info: the connections it runs on (Reads ask it)
