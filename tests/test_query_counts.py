@@ -76,7 +76,7 @@ CEILINGS = {
     "payment_methods": 2,
     "profile": 3,
     "change_password": 1,
-    "orders": 3,
+    "orders": 2,
     "order_detail": 5,  # plan changes still to bill (#21 browser pass)
     "new_order": 2,
     "cancel_order": 3,

@@ -257,6 +257,33 @@ def test_cancel_at_once_ends_it_today(app, shop):
 
 # --- sales agent ---------------------------------------------------------------------------
 
+def test_the_list_offers_active_agents_by_name_beside_the_orders_and_their_lines(app, shop,
+                                                                                 portal):
+    """The orders and the agents come in one statement (#26): each order keeps its own lines
+    in their order, the choices are the merchant's active agents by name (another merchant's
+    never), and an inactive agent of the customer's own is named as theirs, not offered. A
+    page of newer orders (its own statements) offers the same."""
+    other = portal("elsewhere", username="zed", emails=("zed@example.test",))
+    with app.app_context():
+        db.session.add_all([SalesAgent(merchant_id=shop.merchant_id, name="Ada Agent"),
+                            SalesAgent(merchant_id=other.merchant_id, name="Aaron Elsewhere")])
+        merchant = db.session.get(Merchant, shop.merchant_id)
+        customer = db.session.get(Customer, shop.customer_id)
+        customer.sales_agent_id = shop.gone_id
+        commerce.place(merchant, customer, [commerce.Item(shop.plan_id, 2),
+                                            commerce.Item(shop.fee_id, 1)], date.today())
+        commerce.place(merchant, customer, [commerce.Item(shop.fee_id, 3)], date.today())
+        db.session.commit()
+    for query in ("", "?after=0"):
+        html = shop.client.get(f"{shop.base}/orders{query}").get_data(as_text=True)
+        offered = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', html)
+        assert [name for _, name in offered] == ["Ada Agent", "Sam Seller"]
+        assert "Elsewhere" not in html and "selected" not in html
+        assert "Your sales agent is Old Agent." in html
+        what = re.findall(r'data-label="What">([^<]*)</td>', html)
+        assert what == ["Setup × 3", "Plan × 2, Setup"]  # newest first
+
+
 def test_the_customer_attaches_an_active_sales_agent_only(app, shop):
     html = shop.client.get(f"{shop.base}/orders").get_data(as_text=True)
     assert "Sam Seller" in html and "Old Agent" not in html

@@ -115,7 +115,10 @@ def _own_order(order_id: int) -> Order:
     return order
 
 
-def _list(before: int | None, after: int | None):
+def _list(before: int | None, after: int | None, with_agents: bool):
+    """(orders, more, newer, agents, own agent): a page of the customer's orders and, with
+    `with_agents`, the sales agents the page offers (None otherwise)."""
+    agents = agent = None
     if after is not None:  # the "newer" page: above the cursor
         stmt = select(Order).options(selectinload(Order.lines)).where(
             Order.merchant_id == g.merchant.id, Order.customer_id == g.customer.id)
@@ -126,15 +129,18 @@ def _list(before: int | None, after: int | None):
         more = bool(rows) and db.session.scalar(select(exists().where(
             Order.merchant_id == g.merchant.id, Order.customer_id == g.customer.id,
             Order.id < rows[-1].id)))
-        return rows, bool(more), newer
-    rows = order_lists.page_for_customer(g.merchant, g.customer, before_id=before,
-                                         limit=PAGE + 1)
+        if with_agents:
+            agents, agent = customer_agents.page_agents(g.merchant, g.customer)
+        return rows, bool(more), newer, agents, agent
+    page = order_lists.page_for_customer(g.merchant, g.customer, before_id=before,
+                                         limit=PAGE + 1, with_agents=with_agents)
+    rows = page.orders
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     newer = before is not None and bool(rows) and bool(db.session.scalar(select(exists().where(
         Order.merchant_id == g.merchant.id, Order.customer_id == g.customer.id,
         Order.id > rows[0].id))))
-    return rows, more, newer
+    return rows, more, newer, page.agents, page.own_agent
 
 
 def _may_bill(order) -> bool:
@@ -152,10 +158,8 @@ class AgentForm(FlaskForm):
 def orders():
     before = optional_id(request.args.get("before"))
     after = optional_id(request.args.get("after")) if before is None else None
-    rows, more, newer = _list(before, after)
-    agents = agent = None
-    if g.profile.order.allow_add_sales_agent:
-        agents, agent = customer_agents.page_agents(g.merchant, g.customer)
+    rows, more, newer, agents, agent = _list(before, after,
+                                             g.profile.order.allow_add_sales_agent)
     row_url = widget_url_for(".order_detail", order_id=0)[:-1]
     return render_widget("widget/orders.html", orders=rows, more=more, newer=newer,
                          row_url=row_url, agents=agents, agent=agent,
