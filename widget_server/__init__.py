@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_sessions(app)
     register_blueprints(app)
     register_security_headers(app)
+    register_compression(app)
     register_errorhandlers(app)
     register_jobs(app)
     register_domain_checks(app)
@@ -94,6 +95,12 @@ def register_security_headers(app: Flask) -> None:
     from .web.security_headers import apply_security_headers
 
     app.after_request(apply_security_headers)
+
+
+def register_compression(app: Flask) -> None:
+    from .web.compression import compress_static_file
+
+    app.after_request(compress_static_file)
 
 
 def register_jobs(app: Flask) -> None:
