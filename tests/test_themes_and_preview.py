@@ -7,7 +7,6 @@ import zlib
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import widget_login
 from widget_server.core.extensions import db
 from widget_server.media.models import MediaAsset
 from widget_server.profiles.models import SelfServiceProfile
@@ -160,12 +159,12 @@ def full_invoice_list(app, billed):
     from widget_server.tenancy.models import Merchant
 
     with app.app_context():
+        merchant = db.session.get(Merchant, billed.merchant_id)
         product = db.session.get(Product, billed.product_id)
         customer = db.session.get(Customer, billed.customer_id)
         for n in range(19):
-            build_invoice(db.session.get(Merchant, billed.merchant_id), customer, [(product, 1 + n % 3)],
-                          number=f"B-{n:08d}", issue_date=date.today(),
-                          due_date=date.today() + timedelta(days=n))
+            build_invoice(merchant, customer, [(product, 1 + n % 3)], number=f"B-{n:08d}",
+                          issue_date=date.today(), due_date=date.today() + timedelta(days=n))
         db.session.commit()
     billed.client.environ_base["HTTP_ACCEPT_ENCODING"] = "gzip, deflate, br"
     return billed
