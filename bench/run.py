@@ -3,7 +3,9 @@
 It measures both databases in one run, each in its own part (`--backends` for one only):
 SQLite, and PostgreSQL, the production database, started the way `.ci/run` starts it
 (`bench/postgres.py`). Each part measures its own hello-world beside its pages, with the same
-gunicorn settings, so each part's ratios are taken against the yardstick of the same minutes.
+gunicorn settings: before the first page and again after each one, so each page's ratio is
+taken against the yardstick of the same minutes (the mean of the runs just before and after it;
+the machine's speed drifts by a tenth over minutes).
 
 What it measures, and why:
 
@@ -105,6 +107,9 @@ class Load:
     requests: int
     errors: int  # socket errors and non-2xx/3xx answers
     other_cpu: float = 0.0  # share of the machine's CPU used meanwhile by processes not ours
+    # the hello-world's req/s in the same minutes: the mean of its runs just before and just
+    # after this one (0: not measured beside it); the page's ratio is taken against it
+    yardstick_rps: float = 0.0
 
 
 def ensure_wrk() -> str:
@@ -551,6 +556,25 @@ def measure(binary: str, server: Server, names, cookie: str, args, label: str = 
     return loads
 
 
+def measure_beside(binary: str, hello: Server, server: Server, names, cookie: str, args
+                   ) -> dict[str, Load]:
+    """Each page between two runs of the hello-world, its ratio taken against their mean: the
+    machine's speed drifts by a tenth over minutes (one run measured the same code a third
+    slower in process at its end than at its start), and a yardstick measured once, minutes
+    before the last page, compared pages with other minutes. The hello-world's row is the
+    median of all its runs."""
+    runs = [load_url(binary, hello, "/", None, args)]
+    print(f"  {'hello-world':<18} {runs[-1].rps:8.0f} req/s", flush=True)
+    loads = {}
+    for name in names:
+        loads |= measure(binary, server, [name], cookie, args)
+        runs.append(load_url(binary, hello, "/", None, args))
+        loads[name].yardstick_rps = (runs[-2].rps + runs[-1].rps) / 2
+        print(f"  {'hello-world':<18} {runs[-1].rps:8.0f} req/s  ({name}: "
+              f"{loads[name].rps / loads[name].yardstick_rps:.2f} x)", flush=True)
+    return {"hello-world": median_load(runs), **loads}
+
+
 def median_load(runs: list[Load]) -> Load:
     return Load(rps=statistics.median(r.rps for r in runs),
                 p50_ms=statistics.median(r.p50_ms for r in runs),
@@ -611,9 +635,7 @@ def run_backend(backend: str, postgres_url: str | None, binary: str, secret: str
         weights = page_weights(small.port, cookies["small"])
         print(f"Load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per URL",
               flush=True)
-        loads = {"hello-world": load_url(binary, hello, "/", None, args)}
-        print(f"  {'hello-world':<18} {loads['hello-world'].rps:8.0f} req/s", flush=True)
-        loads |= measure(binary, small, PAGES, cookies["small"], args)
+        loads = measure_beside(binary, hello, small, PAGES, cookies["small"], args)
         scaled = scale_run(binary, servers, cookies, args)
     result = {"name": BACKEND_NAMES[backend], "sizes": sizes, "seed_seconds": seconds,
               "load": {k: vars(v) for k, v in loads.items()}, "scaled": scaled,
