@@ -45,14 +45,25 @@ def test_a_client_not_accepting_gzip_gets_the_file_as_it_is(app, accepts):
     assert response.data == SCRIPT[1].read_bytes()
 
 
-def test_either_representation_revalidates_with_a_304(app):
+def test_either_representation_revalidates_with_a_304_naming_its_own_etag(app):
     client = app.test_client()
     plain, packed = _get(client, SCRIPT[0]), _get(client, SCRIPT[0], **BROWSER)
     for etag in (plain.headers["ETag"], packed.headers["ETag"]):
-        for accepts in ({}, BROWSER):
+        for accepts, named in (({}, plain), (BROWSER, packed)):
             again = _get(client, SCRIPT[0], **{"If-None-Match": etag}, **accepts)
             assert again.status_code == 304 and not again.data
+            assert again.headers["ETag"] == named.headers["ETag"]
             assert "Accept-Encoding" in again.headers["Vary"]
+
+
+def test_a_head_answers_with_the_headers_of_its_get(app):
+    client = app.test_client()
+    for accepts in ({}, BROWSER):
+        got = _get(client, SCRIPT[0], **accepts)
+        head = client.head(SCRIPT[0], headers=accepts)
+        assert not head.data
+        for header in ("Content-Encoding", "Content-Length", "ETag", "Vary", "Content-Type"):
+            assert head.headers.get(header) == got.headers.get(header), header
 
 
 def test_a_byte_range_is_served_from_the_file_as_it_is(app):

@@ -10,7 +10,8 @@ server's time than it saves on the wire, and a proxy in front may compress them 
 The compressed body is another representation of the same file. It carries the file's ETag
 as a weak one (If-None-Match compares weakly, RFC 9110 13.1.2, so either representation
 revalidates to a 304), every answer says `Vary: Accept-Encoding` so caches keep the two apart,
-and byte ranges are offered on the uncompressed one only.
+and byte ranges are offered on the uncompressed one only. A HEAD answers with the headers its
+GET would have.
 """
 import gzip
 
@@ -33,12 +34,17 @@ def compress_static_file(response: Response) -> Response:
     if not _serves_a_file(request.endpoint):
         return response
     response.vary.add("Accept-Encoding")
-    if (request.method != "GET" or response.status_code != 200
-            or response.mimetype not in COMPRESSIBLE or "Content-Encoding" in response.headers
+    if (request.method not in ("GET", "HEAD") or "Content-Encoding" in response.headers
             or not request.accept_encodings["gzip"]):
         return response
     etag, _weak = response.get_etag()
     if etag is None:
+        return response
+    if response.status_code == 304:  # revalidated: the ETag the 200 would have carried
+        if etag in _GZIPPED:
+            response.set_etag(etag, weak=True)
+        return response
+    if response.status_code != 200 or response.mimetype not in COMPRESSIBLE:
         return response
     body = _GZIPPED.get(etag)
     if body is None:
