@@ -13,10 +13,8 @@ from sqlalchemy import (
     String,
     bindparam,
     case,
-    cast,
     func,
     literal_column,
-    null,
     select,
     true,
     union_all,
@@ -24,7 +22,7 @@ from sqlalchemy import (
 
 from ..core.extensions import db
 from ..core.i18n import gettext as _
-from ..core.reads import Read
+from ..core.reads import Read, null_of
 from .models import Invoice, Payment
 from .payment_history import method_words  # an offline method in the customer's words
 
@@ -76,9 +74,6 @@ def _statement():
                     func.coalesce(func.sum(due_then), 0).label("next_due_minor"),
                     ).where(*open_filter).subquery()
 
-    def nothing(type_):
-        return cast(null(), type_)
-
     # one shape for both kinds; the invoices' columns give the types (and the converters)
     invoices = (select(literal_column("'invoice'", String).label("kind"),
                        Invoice.id.label("item_id"), Invoice.number.label("number"),
@@ -86,16 +81,16 @@ def _statement():
                        Invoice.total_minor.label("total_minor"),  # a payment's amount
                        Invoice.balance_minor.label("balance_minor"),
                        Invoice.currency.label("currency"), Invoice.status.label("status"),
-                       Invoice.due_date.label("due_date"), nothing(String).label("source"),
-                       nothing(String).label("method"), nothing(String).label("method_label"),
+                       Invoice.due_date.label("due_date"), null_of(String).label("source"),
+                       null_of(String).label("method"), null_of(String).label("method_label"),
                        literal_column("0", Integer).label("numbered"))
                 .where(Invoice.merchant_id == merchant, Invoice.customer_id == customer,
                        Invoice.status != "draft")
                 .order_by(Invoice.id.desc()).limit(bindparam("invoice_limit")).subquery())
     payments = (select(*(column.label(name) for column, name in zip((
-                       literal_column("'payment'", String), Payment.id, nothing(String),
+                       literal_column("'payment'", String), Payment.id, null_of(String),
                        Payment.scheduled_for, Payment.created_at, Payment.amount_minor,
-                       nothing(BigInteger), Payment.currency, Payment.status, nothing(Date),
+                       null_of(BigInteger), Payment.currency, Payment.status, null_of(Date),
                        Payment.source, Payment.method, Payment.method_label,
                        case((Payment.number.is_not(None), 1), else_=0)),
                        invoices.columns.keys(), strict=True)))

@@ -31,8 +31,8 @@ PAGE_AGENTS = Read(page_agents_select(bindparam("merchant"), bindparam("own"))
 def page_agents(merchant, customer) -> tuple[list, object | None]:
     """(the active agents the customer may choose from, their own agent or None), as rows
     with `id` and `name`."""
-    return agent_choices([AgentChoice(*row) for row in PAGE_AGENTS.all(
-        merchant=merchant.id, own=customer.sales_agent_id or 0)], customer)
+    return agent_choices(PAGE_AGENTS.all(merchant=merchant.id, own=customer.sales_agent_id or 0),
+                         customer)
 
 
 def agent_choices(rows: list, customer) -> tuple[list, object | None]:

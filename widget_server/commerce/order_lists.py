@@ -13,14 +13,12 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    cast,
     literal_column,
-    null,
     select,
     union_all,
 )
 
-from ..core.reads import Read
+from ..core.reads import Read, null_of
 from . import customer_agents
 from .models import Order, OrderLine
 
@@ -71,21 +69,18 @@ def _page_statement():
                    Order.customer_id == bindparam("customer"), Order.id < bindparam("before"))
             .order_by(Order.id.desc()).limit(bindparam("limit")).subquery())
 
-    def nothing(type_):
-        return cast(null(), type_)
-
     # one shape for both kinds, the orders' columns giving the types (and the converters);
     # `sort_name` and `sort_key` order the agents by name and id after every order's lines
     orders = (select(literal_column(str(_ORDER), Integer).label("kind"),
-                     nothing(String).label("sort_name"), page.c.id.label("sort_key"), page,
+                     null_of(String).label("sort_name"), page.c.id.label("sort_key"), page,
                      OrderLine.description, OrderLine.quantity, OrderLine.position,
-                     OrderLine.id.label("line_id"), nothing(Boolean).label("active"))
+                     OrderLine.id.label("line_id"), null_of(Boolean).label("active"))
               .select_from(page).outerjoin(OrderLine, OrderLine.order_id == page.c.id))
     agents = customer_agents.page_agents_select(merchant, bindparam("own")).subquery()
-    blanks = [nothing(column.type) for column in ORDER_COLUMNS[2:]]
+    blanks = [null_of(column.type) for column in ORDER_COLUMNS[2:]]
     offered = (select(literal_column(str(_AGENT), Integer), agents.c.name, -agents.c.id,
-                      agents.c.id, agents.c.name, *blanks, nothing(String), nothing(Integer),
-                      nothing(Integer), nothing(Integer), agents.c.active)
+                      agents.c.id, agents.c.name, *blanks, null_of(String), null_of(Integer),
+                      null_of(Integer), null_of(Integer), agents.c.active)
                .where(bindparam("with_agents", type_=Boolean)))
     both = union_all(orders, offered).subquery()
     return select(both).order_by(both.c.kind, both.c.sort_name, both.c.sort_key.desc(),

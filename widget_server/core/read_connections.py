@@ -195,11 +195,16 @@ def _thread_ended(ident: int, kept: _Kept) -> None:
 
 def _holds_nothing_open(driver_connection) -> bool:
     """No transaction open on the driver's connection (psycopg's status, sqlite3's flag)."""
-    status = getattr(getattr(driver_connection, "info", None), "transaction_status", None)
+    status = _transaction_status(driver_connection)
     if status is not None:
-        return status.name == "IDLE"
+        return status == "IDLE"
     return not getattr(driver_connection, "in_transaction", True)
 
+
+def _transaction_status(driver_connection) -> str | None:
+    """psycopg's transaction status ("IDLE", "INTRANS", ...); None for drivers without one."""
+    status = getattr(getattr(driver_connection, "info", None), "transaction_status", None)
+    return status.name if status is not None else None
 
 
 # --- reads outside a transaction (PostgreSQL) ---------------------------------------------------
@@ -217,8 +222,7 @@ READS_OUTSIDE = "reads.outside_transaction"  # the pool record's info: autocommi
 def read_outside_transaction(record_info: dict, driver_connection) -> None:
     if record_info.get(READS_OUTSIDE) or getattr(driver_connection, "autocommit", True):
         return  # already on; or a driver without the switch, or autocommit set by someone else
-    status = getattr(getattr(driver_connection, "info", None), "transaction_status", None)
-    if status is not None and status.name == "IDLE":
+    if _transaction_status(driver_connection) == "IDLE":
         driver_connection.autocommit = True
         record_info[READS_OUTSIDE] = True
 

@@ -28,7 +28,7 @@ from collections import namedtuple
 from functools import cache
 from typing import Any
 
-from sqlalchemy import exc, inspect
+from sqlalchemy import cast, exc, inspect, null
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.sql import Select
@@ -89,6 +89,13 @@ class _Plan:
                 values[index] = converter(values[index])
             converted.append(make(values))
         return converted
+
+
+def null_of(type_):
+    """A NULL of `type_`: a column one branch of a Read's UNION ALL lacks (the overview's recent
+    invoices and payments, the orders list's orders and agents). The first branch's column
+    types give the converters; a typed NULL keeps PostgreSQL's union typing exact."""
+    return cast(null(), type_)
 
 
 class Read:
